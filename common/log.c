@@ -1,0 +1,176 @@
+/*
+ * log.c -- MongoDB 4.4+ structured JSON log lines:
+ *   {"t":{"$date":"..."},"s":"I","c":"NETWORK","id":22943,"ctx":"listener",
+ *    "msg":"Connection accepted","attr":{...}}
+ *
+ * One write(2) per line under a mutex, so lines from many threads never
+ * interleave. The thread's ctx name lives in thread-local storage.
+ */
+#include "common/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const component_names[LOG_C_COUNT] = {
+#define X(id, name) name,
+    LOG_COMPONENTS(X)
+#undef X
+};
+
+static const char *const severity_names[] = {"F", "E", "W", "I", "D1", "D2", "D3"};
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static int log_fd = STDERR_FILENO;
+static int log_verbosity = 0;
+static __thread char log_ctx[64] = "main";
+
+/* log_open -- send lines to path (NULL: stderr). */
+int log_open(const char *path, bool append)
+{
+    int fd;
+
+    if (path == NULL) {
+        log_close();
+        return 0;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+    if (fd < 0)
+        return errno;
+    pthread_mutex_lock(&log_lock);
+    if (log_fd != STDERR_FILENO)
+        close(log_fd);
+    log_fd = fd;
+    pthread_mutex_unlock(&log_lock);
+    return 0;
+}
+
+/* log_close -- close the log file and go back to stderr. */
+void log_close(void)
+{
+    pthread_mutex_lock(&log_lock);
+    if (log_fd != STDERR_FILENO) {
+        (void)fsync(log_fd);
+        close(log_fd);
+    }
+    log_fd = STDERR_FILENO;
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* log_set_verbosity -- -1 quiet, 0 info, 1..3 debug. */
+void log_set_verbosity(int verbosity)
+{
+    __atomic_store_n(&log_verbosity, verbosity, __ATOMIC_RELAXED);
+}
+
+/* log_enabled -- whether a line at sev would be written. */
+bool log_enabled(log_severity_t sev, log_component_t comp)
+{
+    int v = __atomic_load_n(&log_verbosity, __ATOMIC_RELAXED);
+    (void)comp;
+    if (sev <= LOG_SEV_WARNING)
+        return true;
+    if (v < 0)
+        return false;
+    return (int)sev - (int)LOG_SEV_INFO <= v;
+}
+
+/* log_set_ctx -- name this thread's ctx. */
+void log_set_ctx(const char *ctx)
+{
+    (void)snprintf(log_ctx, sizeof(log_ctx), "%s", ctx);
+}
+
+/* log_get_ctx -- this thread's ctx name. */
+const char *log_get_ctx(void)
+{
+    return log_ctx;
+}
+
+/* append_json_string -- a JSON string literal with the escapes JSON requires. */
+static void append_json_string(bson_string_t *out, const char *s)
+{
+    char *esc = bson_utf8_escape_for_json(s, -1);
+    bson_string_append_c(out, '"');
+    bson_string_append(out, esc ? esc : "");
+    bson_string_append_c(out, '"');
+    bson_free(esc);
+}
+
+/* log_format -- one line (with the trailing newline) into out. */
+void log_format(bson_string_t *out, log_severity_t sev, log_component_t comp, int id,
+                const char *ctx, const char *msg, const bson_t *attr)
+{
+    struct timeval tv;
+    struct tm tm;
+    char when[64];
+
+    gettimeofday(&tv, NULL);
+    localtime_r(&tv.tv_sec, &tm);
+    {
+        char base[32], zone[8];
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+        strftime(zone, sizeof(zone), "%z", &tm); /* +0000 -> +00:00 */
+        (void)snprintf(when, sizeof(when), "%s.%03d%c%c%c:%c%c", base, (int)(tv.tv_usec / 1000),
+                       zone[0], zone[1], zone[2], zone[3], zone[4]);
+    }
+    bson_string_append_printf(out, "{\"t\":{\"$date\":\"%s\"},\"s\":\"%s\",\"c\":\"%s\",", when,
+                              severity_names[sev], component_names[comp]);
+    bson_string_append_printf(out, "\"id\":%d,\"ctx\":", id);
+    append_json_string(out, ctx);
+    bson_string_append(out, ",\"msg\":");
+    append_json_string(out, msg);
+    if (attr != NULL && !bson_empty(attr)) {
+        size_t len;
+        char *json = bson_as_relaxed_extended_json(attr, &len);
+        if (json != NULL) {
+            bson_string_append(out, ",\"attr\":");
+            bson_string_append(out, json);
+            bson_free(json);
+        }
+    }
+    bson_string_append(out, "}\n");
+}
+
+/* log_write -- format and write one line. */
+void log_write(log_severity_t sev, log_component_t comp, int id, const char *msg,
+               const bson_t *attr)
+{
+    bson_string_t *line = bson_string_new(NULL);
+    size_t off = 0;
+
+    log_format(line, sev, comp, id, log_ctx, msg, attr);
+    pthread_mutex_lock(&log_lock);
+    while (off < line->len) {
+        ssize_t n = write(log_fd, line->str + off, line->len - off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        off += (size_t)n;
+    }
+    pthread_mutex_unlock(&log_lock);
+    bson_string_free(line, true);
+}
+
+/* time_now_ms -- wall clock in milliseconds since the epoch. */
+int64_t time_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* time_mono_us -- monotonic microseconds. */
+int64_t time_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
