@@ -196,6 +196,248 @@ int64_t time_mono_us(void);
 /* ------------------------------------------------------------------------ */
 
 /* BSONU_SECTION_BEGIN -- owned by common/bson_compare.c and common/bson_path.c */
+
+/*
+ * Canonical type ranks: MongoDB's canonicalizeBSONType. Values of different
+ * rank order by rank; values of one rank compare by value (all four number
+ * types share a rank, as do string and symbol). Undefined ranks below null.
+ */
+typedef enum bsonu_canon {
+    BSONU_CANON_MINKEY = -1,
+    BSONU_CANON_UNDEFINED = 0,
+    BSONU_CANON_NULL = 5,
+    BSONU_CANON_NUMBER = 10,
+    BSONU_CANON_STRING = 15, /* string and symbol */
+    BSONU_CANON_OBJECT = 20,
+    BSONU_CANON_ARRAY = 25,
+    BSONU_CANON_BINARY = 30,
+    BSONU_CANON_OID = 35,
+    BSONU_CANON_BOOL = 40,
+    BSONU_CANON_DATE = 45,
+    BSONU_CANON_TIMESTAMP = 47,
+    BSONU_CANON_REGEX = 50,
+    BSONU_CANON_DBPOINTER = 55,
+    BSONU_CANON_CODE = 60,
+    BSONU_CANON_CODEWSCOPE = 65,
+    BSONU_CANON_MAXKEY = 127,
+} bsonu_canon_t;
+
+/* bsonu_canonical_type -- the canonical rank of a BSON type (EOD ranks as undefined). */
+int bsonu_canonical_type(bson_type_t type);
+/* bsonu_is_number -- int32, int64, double or decimal128. */
+bool bsonu_is_number(bson_type_t type);
+
+/*
+ * Comparison under the simple collation. All return <0, 0, >0. Malformed
+ * embedded documents compare as empty documents (inputs are validated BSON;
+ * this only keeps a corrupt value from crashing the process).
+ */
+/* bsonu_compare_value -- compare two values (type rank, then value). */
+int bsonu_compare_value(const bson_value_t *a, const bson_value_t *b);
+/* bsonu_compare_iter -- compare the values at two iterators (names ignored). */
+int bsonu_compare_iter(const bson_iter_t *a, const bson_iter_t *b);
+/* bsonu_compare_element -- compare elements: type rank, then field name, then value. */
+int bsonu_compare_element(const bson_iter_t *a, const bson_iter_t *b);
+/* bsonu_compare_doc -- whole-document compare (BSONObj::woCompare with field names). */
+int bsonu_compare_doc(const bson_t *a, const bson_t *b);
+/* bsonu_equal_value -- equality as $eq sees it (compare == 0, 1 == 1.0, NaN == NaN). */
+bool bsonu_equal_value(const bson_value_t *a, const bson_value_t *b);
+/* bsonu_equal_iter -- bsonu_equal_value on the values at two iterators. */
+bool bsonu_equal_iter(const bson_iter_t *a, const bson_iter_t *b);
+
+/*
+ * Hashing consistent with equality: equal values (1, 1.0, NumberLong(1),
+ * NumberDecimal("1.00")) hash equal; documents hash their field names and
+ * values in order; arrays hash their elements in order. Not stable across
+ * versions of Mica: never persist these hashes.
+ */
+/* bsonu_hash_value -- 64-bit hash of a value, mixed with seed. */
+uint64_t bsonu_hash_value(const bson_value_t *v, uint64_t seed);
+/* bsonu_hash_iter -- bsonu_hash_value of the value at an iterator. */
+uint64_t bsonu_hash_iter(const bson_iter_t *it, uint64_t seed);
+/* bsonu_hash_doc -- hash of a whole document (field names and values, in order). */
+uint64_t bsonu_hash_doc(const bson_t *doc, uint64_t seed);
+
+/*
+ * Exact numbers. Every int32/int64/double/decimal128 value maps to one
+ * canonical form: a class, and for finite non-zero values the decimal digits
+ * d1 d2 ... dn (d1 != 0, dn != 0) and exponent x with |value| = 0.d1..dn * 10^x.
+ * Equal values have identical forms, so the form serves comparison, hashing
+ * and KeyString. A double's exact expansion has at most 767 significant digits.
+ */
+#define BSONU_NUM_MAX_DIGITS 800
+
+typedef enum bsonu_num_class {
+    BSONU_NUM_NAN = 0, /* every NaN (double or decimal, any sign/payload) */
+    BSONU_NUM_NEG_INF,
+    BSONU_NUM_NEG, /* finite, < 0 */
+    BSONU_NUM_ZERO, /* +0, -0, decimal zeros of any exponent */
+    BSONU_NUM_POS,
+    BSONU_NUM_POS_INF,
+} bsonu_num_class_t;
+
+typedef struct bsonu_num {
+    bsonu_num_class_t cls;
+    int32_t exp;      /* x above; 0 unless NEG/POS */
+    uint16_t ndigits; /* 0 unless NEG/POS */
+    uint8_t digits[BSONU_NUM_MAX_DIGITS]; /* values 0..9, not ASCII */
+} bsonu_num_t;
+
+/* bsonu_num_from_value -- canonical form of a number; BadValue if v is not a number. */
+int bsonu_num_from_value(const bson_value_t *v, bsonu_num_t *out, status_t *st);
+/* bsonu_num_compare -- compare two canonical forms (NaN lowest, NaN == NaN). */
+int bsonu_num_compare(const bsonu_num_t *a, const bsonu_num_t *b);
+/* bsonu_num_to_double -- nearest double (correctly rounded; NaN/Inf kept). */
+double bsonu_num_to_double(const bsonu_num_t *n);
+/* bsonu_number_as_double -- nearest double of any number value; false if not a number. */
+bool bsonu_number_as_double(const bson_value_t *v, double *out);
+/* bsonu_number_as_int64 -- exact int64 of an integral number value in range; else false. */
+bool bsonu_number_as_int64(const bson_value_t *v, int64_t *out);
+
+/*
+ * Decimal128 fields (IEEE 754-2008 BID, as libbson stores it). Non-canonical
+ * coefficients (> 10^34 - 1) read as zero, as the standard says.
+ */
+typedef struct bsonu_dec128_parts {
+    bool negative;
+    bool is_nan;
+    bool is_inf;
+    int32_t exponent;            /* unbiased: value = coefficient * 10^exponent */
+    unsigned __int128 coefficient;
+} bsonu_dec128_parts_t;
+
+/* bsonu_dec128_decode -- split a decimal128 into sign, exponent and coefficient. */
+void bsonu_dec128_decode(const bson_decimal128_t *d, bsonu_dec128_parts_t *out);
+
+/*
+ * Dotted paths ("a.b.0.c") with MongoDB's implicit array traversal.
+ *
+ * bsonu_path_walk visits every value a path reaches, the way match sees it:
+ *  - a component on a document looks up that field;
+ *  - a component on an array (not the last array level of an array of
+ *    arrays: nested arrays are not traversed implicitly) looks up the field
+ *    in every element that is a document;
+ *  - a numeric component on an array ALSO takes that element by position
+ *    ("a.0.b": a[0].b, plus a[i]["0"].b for document elements).
+ * Each visited leaf says whether an array was traversed on the way, the index
+ * in the first traversed array (for the positional $ operator), and whether
+ * the leaf is itself an array (match tests the array and its elements; with
+ * BSONU_PATH_EXPAND_LEAF_ARRAY the walk also visits each element of a leaf
+ * array, before the array itself, with from_leaf_expansion set).
+ * Missing paths visit nothing.
+ */
+typedef struct bsonu_path_leaf {
+    bson_iter_t iter;    /* positioned on the leaf value */
+    bool in_array;       /* reached through at least one array */
+    int32_t array_index; /* element index in the first array traversed; -1 if none */
+    bool is_array;       /* the leaf is an array */
+    bool from_leaf_expansion; /* an element of a leaf array (EXPAND_LEAF_ARRAY) */
+} bsonu_path_leaf_t;
+
+/* Visitor: return 0 to go on, non-zero to stop the walk (the walk returns it). */
+typedef int (*bsonu_path_visit_fn)(void *ctx, const bsonu_path_leaf_t *leaf);
+
+#define BSONU_PATH_EXPAND_LEAF_ARRAY 0x1u
+
+/* bsonu_path_walk -- visit every leaf of path in doc; returns the visitor's stop value or 0. */
+int bsonu_path_walk(const bson_t *doc, const char *path, unsigned flags, bsonu_path_visit_fn fn,
+                    void *ctx);
+/* bsonu_path_walk_value -- as bsonu_path_walk, from a document or array value. */
+int bsonu_path_walk_value(const bson_value_t *root, const char *path, unsigned flags,
+                          bsonu_path_visit_fn fn, void *ctx);
+
+/*
+ * bsonu_path_get -- the single value at a dotted path through documents only
+ * (numeric components index arrays by position; no implicit traversal).
+ * Returns true and positions *out on it, false if missing or if the path
+ * would need to traverse an array.
+ */
+bool bsonu_path_get(const bson_t *doc, const char *path, bson_iter_t *out);
+
+/*
+ * Index keys. For a key pattern ({a: 1, "b.c": -1, ...}; the values are the
+ * caller's business) and a document, the sorted, de-duplicated set of keys:
+ * each key a document {"": v1, "": v2, ...} with one value per pattern field.
+ * Missing fields give null; an array on a path gives one key per element (an
+ * empty terminal array gives undefined, an empty array with path left gives
+ * null); fields that reach the same array expand it together; two fields that
+ * reach different arrays fail with CannotIndexParallelArrays (171) "cannot
+ * index parallel arrays [a] [b]". multikey_paths[i] has bit j set when
+ * component j of field i's path was an array that was expanded.
+ */
+#define BSONU_INDEX_MAX_FIELDS 32
+
+typedef struct bsonu_index_keys {
+    bson_t *keys; /* keys[0..n) sorted by bsonu_compare_doc, distinct */
+    size_t n;
+    size_t cap;
+    size_t nfields;
+    bool multikey;
+    uint32_t multikey_paths[BSONU_INDEX_MAX_FIELDS];
+} bsonu_index_keys_t;
+
+/* bsonu_index_keys_init -- an empty key set. */
+void bsonu_index_keys_init(bsonu_index_keys_t *k);
+/* bsonu_index_keys_destroy -- free the keys (NULL-safe; leaves an empty set). */
+void bsonu_index_keys_destroy(bsonu_index_keys_t *k);
+/* bsonu_index_keys_get -- fill k (re-initialised first) with doc's keys for key_pattern. */
+int bsonu_index_keys_get(const bson_t *key_pattern, const bson_t *doc, bsonu_index_keys_t *k,
+                         status_t *st);
 /* BSONU_SECTION_END */
+
+/* ------------------------------------------------------------------------ */
+/* Options (opts_): mongod-style command line + YAML config file             */
+/* ------------------------------------------------------------------------ */
+
+/* OPTIONS_SECTION_BEGIN -- owned by common/options.c */
+
+/*
+ * opts_t -- the parsed start-up options of a server process. Strings are owned
+ * (opts_destroy frees them). `parsed` mirrors what getCmdLineOpts reports:
+ * only the options that were set, nested by their YAML path.
+ */
+typedef struct opts {
+    int port;            /* net.port (27017) */
+    char *bind_ip;       /* net.bindIp, comma list ("127.0.0.1") */
+    bool bind_ip_all;    /* net.bindIpAll */
+    int max_conns;       /* net.maxIncomingConnections (1000000) */
+    char *dbpath;        /* storage.dbPath ("/data/db") */
+    bool journal;        /* storage.journal.enabled (accepted; always on) */
+    char *engine;        /* storage.engine ("wiredTiger" only) */
+    char *logpath;       /* systemLog.path (NULL: stderr) */
+    bool logappend;      /* systemLog.logAppend */
+    char *log_dest;      /* systemLog.destination ("file"; NULL: stderr) */
+    bool quiet;          /* systemLog.quiet */
+    int verbosity;       /* systemLog.verbosity, -v = 1, -vv = 2 ... */
+    int slowms;          /* operationProfiling.slowOpThresholdMs (100) */
+    char *repl_set;      /* replication.replSetName (stored for later issues) */
+    char *cluster_role;  /* sharding.clusterRole ("shardsvr" | "configsvr") */
+    char *key_file;      /* security.keyFile */
+    char *pid_file;      /* processManagement.pidFilePath */
+    char *config_path;   /* --config / -f */
+    bool help;           /* --help / -h: print opts_help and exit 0 */
+    bool version;        /* --version: print the version and exit 0 */
+    uint64_t set_mask;   /* bit i: table entry i was given (file or command line) */
+    bson_t argv;         /* the command line as an array of strings */
+    bson_t parsed;       /* {config, net: {...}, storage: {...}, ...} */
+} opts_t;
+
+/* opts_init -- defaults; always pair with opts_destroy. */
+void opts_init(opts_t *o);
+/* opts_destroy -- free owned strings and documents; NULL-safe. */
+void opts_destroy(opts_t *o);
+/*
+ * opts_parse -- parse argv (argv[0] is the program) and the YAML file it names
+ * with --config, command line over file. Pure apart from reading that file: no
+ * exit, no printing. On failure returns BadValue (2) with a message meant for
+ * stderr; the process should then exit with code 2, as mongod does.
+ */
+int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st);
+/* opts_load_yaml -- apply a YAML config text (for --config and for tests). */
+int opts_load_yaml(opts_t *o, const char *text, size_t len, status_t *st);
+/* opts_help -- append the --help text (generated from the option table). */
+void opts_help(bson_string_t *out, const char *prog);
+
+/* OPTIONS_SECTION_END */
 
 #endif /* MICA_COMMON_H */

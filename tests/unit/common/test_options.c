@@ -1,0 +1,305 @@
+/*
+ * test_options.c -- command-line and YAML option parsing (common/options.c):
+ * good and bad command lines, config files, precedence, and the
+ * getCmdLineOpts `parsed` document.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+
+/* split -- a command line into argv (space-separated, no quoting). */
+static int split(char *line, char **argv, int max)
+{
+    int n = 0;
+    argv[n++] = "micad";
+    for (char *tok = strtok(line, " "); tok != NULL && n < max; tok = strtok(NULL, " "))
+        argv[n++] = tok;
+    return n;
+}
+
+/* parse_line -- parse one command line into o; returns the status code. */
+static int parse_line(const char *line, opts_t *o, status_t *st)
+{
+    char buf[512];
+    char *argv[32];
+    int argc;
+    (void)snprintf(buf, sizeof(buf), "%s", line);
+    argc = split(buf, argv, 32);
+    opts_init(o);
+    return opts_parse(o, argc, argv, st);
+}
+
+/* ---- command lines that parse ---- */
+
+typedef struct good_case {
+    const char *line;
+    int port;
+    const char *bind_ip;
+    const char *dbpath;
+    int max_conns;
+    int slowms;
+    int verbosity;
+    bool quiet, logappend, bind_ip_all, help, version;
+} good_case_t;
+
+static const good_case_t good_cases[] = {
+    {"", 27017, NULL, NULL, 1000000, 100, 0, false, false, false, false, false},
+    {"--port 28000", 28000, NULL, NULL, 1000000, 100, 0},
+    {"--port=28001", 28001, NULL, NULL, 1000000, 100, 0},
+    {"--bind_ip 127.0.0.1,::1", 27017, "127.0.0.1,::1", NULL, 1000000, 100, 0},
+    {"--bind_ip_all", 27017, NULL, NULL, 1000000, 100, 0, false, false, true},
+    {"--dbpath /tmp/x --logappend", 27017, NULL, "/tmp/x", 1000000, 100, 0, false, true},
+    {"--maxConns 5 --slowms -1", 27017, NULL, NULL, 5, -1, 0},
+    {"-v", 27017, NULL, NULL, 1000000, 100, 1},
+    {"-vvv", 27017, NULL, NULL, 1000000, 100, 3},
+    {"--verbose=2", 27017, NULL, NULL, 1000000, 100, 2},
+    {"--quiet", 27017, NULL, NULL, 1000000, 100, 0, true},
+    {"--help", 27017, NULL, NULL, 1000000, 100, 0, false, false, false, true},
+    {"-h", 27017, NULL, NULL, 1000000, 100, 0, false, false, false, true},
+    {"--version", 27017, NULL, NULL, 1000000, 100, 0, false, false, false, false, true},
+    {"--port 1 --port 2", 2, NULL, NULL, 1000000, 100, 0},
+};
+
+static void test_good_command_lines(void **state)
+{
+    for (size_t i = 0; i < sizeof(good_cases) / sizeof(good_cases[0]); i++) {
+        const good_case_t *c = &good_cases[i];
+        opts_t o;
+        status_t st = STATUS_INIT;
+        int rc = parse_line(c->line, &o, &st);
+        if (rc != 0)
+            fail_msg("'%s' failed: %s", c->line, st.msg);
+        assert_int_equal(o.port, c->port);
+        if (c->bind_ip)
+            assert_string_equal(o.bind_ip, c->bind_ip);
+        else
+            assert_null(o.bind_ip);
+        if (c->dbpath)
+            assert_string_equal(o.dbpath, c->dbpath);
+        assert_int_equal(o.max_conns, c->max_conns);
+        assert_int_equal(o.slowms, c->slowms);
+        assert_int_equal(o.verbosity, c->verbosity);
+        assert_int_equal(o.quiet, c->quiet);
+        assert_int_equal(o.logappend, c->logappend);
+        assert_int_equal(o.bind_ip_all, c->bind_ip_all);
+        assert_int_equal(o.help, c->help);
+        assert_int_equal(o.version, c->version);
+        opts_destroy(&o);
+    }
+}
+
+/* ---- command lines that are rejected, with the message's telling part ---- */
+
+typedef struct bad_case {
+    const char *line;
+    const char *msg_part;
+} bad_case_t;
+
+static const bad_case_t bad_cases[] = {
+    {"--nosuch", "unrecognised option '--nosuch'"},
+    {"--nosuch=3", "unrecognised option '--nosuch'"},
+    {"-x", "unrecognised option '-x'"},
+    {"--port", "required argument for option '--port' is missing"},
+    {"--port abc", "the argument ('abc') for option '--port' is invalid"},
+    {"--port 70000", "the argument ('70000') for option '--port' is invalid"},
+    {"--port 12x", "the argument ('12x') for option '--port' is invalid"},
+    {"--maxConns 0", "for option '--maxConns' is invalid"},
+    {"--dbpath=", "must not be empty"},
+    {"--quiet=maybe", "for option '--quiet' is invalid"},
+    {"stray", "too many positional options"},
+    {"--bind_ip 1.2.3.4 --bind_ip_all", "exclusive"},
+    {"--config /nonexistent/mica.yaml", "Error reading config file"},
+    {"--storageEngine inMemory", "unsupported storage engine"},
+    {"-vvvvvvv", "verbosity"},
+};
+
+static void test_bad_command_lines_are_rejected(void **state)
+{
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        opts_t o;
+        status_t st = STATUS_INIT;
+        int rc = parse_line(bad_cases[i].line, &o, &st);
+        if (rc == 0)
+            fail_msg("'%s' was accepted", bad_cases[i].line);
+        assert_int_equal(rc, ERR_BadValue);
+        if (strstr(st.msg, bad_cases[i].msg_part) == NULL)
+            fail_msg("'%s': message '%s' lacks '%s'", bad_cases[i].line, st.msg,
+                     bad_cases[i].msg_part);
+        opts_destroy(&o);
+    }
+}
+
+/* ---- YAML texts ---- */
+
+typedef struct yaml_case {
+    const char *name;
+    const char *text;
+    int code; /* 0 or the expected error */
+    int port;
+    const char *bind_ip;
+    const char *dbpath;
+    int slowms;
+} yaml_case_t;
+
+static const yaml_case_t yaml_cases[] = {
+    {"empty file sets nothing", "", 0, 27017, NULL, NULL, 100},
+    {"net and storage", "net:\n  port: 29000\n  bindIp: 0.0.0.0\nstorage:\n  dbPath: /d\n", 0,
+     29000, "0.0.0.0", "/d", 100},
+    {"profiling threshold", "operationProfiling:\n  slowOpThresholdMs: 7\n", 0, 27017, NULL, NULL,
+     7},
+    {"later issues' keys are stored",
+     "replication:\n  replSetName: rs0\nsharding:\n  "
+     "clusterRole: shardsvr\nsecurity:\n  keyFile: /k\n",
+     0, 27017, NULL, NULL, 100},
+    {"journal accepted", "storage:\n  journal:\n    enabled: true\n", 0, 27017, NULL, NULL, 100},
+    {"unknown key", "net:\n  nosuch: 1\n", ERR_BadValue},
+    {"bad integer", "net:\n  port: eighty\n", ERR_BadValue},
+    {"sequence value", "net:\n  port: [1, 2]\n", ERR_BadValue},
+    {"syntax error", "net:\n  port: 1\n bad: [\n", ERR_BadValue},
+    {"top level not a mapping", "- a\n- b\n", ERR_BadValue},
+    {"bad role is checked by opts_parse only", "sharding:\n  clusterRole: router\n", 0, 27017, NULL,
+     NULL, 100},
+};
+
+static void test_yaml_texts(void **state)
+{
+    for (size_t i = 0; i < sizeof(yaml_cases) / sizeof(yaml_cases[0]); i++) {
+        const yaml_case_t *c = &yaml_cases[i];
+        opts_t o;
+        status_t st = STATUS_INIT;
+        opts_init(&o);
+        int rc = opts_load_yaml(&o, c->text, strlen(c->text), &st);
+        if (rc != c->code)
+            fail_msg("%s: got %d (%s), want %d", c->name, rc, st.msg, c->code);
+        if (rc == 0) {
+            assert_int_equal(o.port, c->port);
+            if (c->bind_ip)
+                assert_string_equal(o.bind_ip, c->bind_ip);
+            if (c->dbpath)
+                assert_string_equal(o.dbpath, c->dbpath);
+            assert_int_equal(o.slowms, c->slowms);
+        }
+        opts_destroy(&o);
+    }
+}
+
+/* write_temp -- a config file with text; returns its path (static buffer). */
+static const char *write_temp(const char *text)
+{
+    static char path[64];
+    (void)snprintf(path, sizeof(path), "/tmp/mica-opts-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_command_line_overrides_file(void **state)
+{
+    const char *path = write_temp("net:\n  port: 29001\n  bindIp: 10.0.0.1\n"
+                                  "systemLog:\n  destination: file\n  path: /tmp/l.log\n");
+    char line[256];
+    opts_t o;
+    status_t st = STATUS_INIT;
+    (void)snprintf(line, sizeof(line), "-f %s --port 29002", path);
+    assert_int_equal(parse_line(line, &o, &st), 0);
+    assert_int_equal(o.port, 29002);
+    assert_string_equal(o.bind_ip, "10.0.0.1");
+    assert_string_equal(o.logpath, "/tmp/l.log");
+    assert_string_equal(o.config_path, path);
+    opts_destroy(&o);
+    unlink(path);
+}
+
+static void test_parsed_document_nests_by_yaml_path(void **state)
+{
+    opts_t o;
+    status_t st = STATUS_INIT;
+    bson_iter_t it;
+    assert_int_equal(
+        parse_line("--port 29003 --dbpath /data --bind_ip 127.0.0.1 --shardsvr", &o, &st), 0);
+    assert_true(bson_iter_init_find(&it, &o.parsed, "net.port") || bson_iter_init(&it, &o.parsed));
+    assert_true(bson_iter_init(&it, &o.parsed));
+    bson_iter_t sub;
+    assert_true(bson_iter_init(&it, &o.parsed) && bson_iter_find_descendant(&it, "net.port", &sub));
+    assert_int_equal(bson_iter_int32(&sub), 29003);
+    assert_true(bson_iter_init(&it, &o.parsed) &&
+                bson_iter_find_descendant(&it, "net.bindIp", &sub));
+    assert_string_equal(bson_iter_utf8(&sub, NULL), "127.0.0.1");
+    assert_true(bson_iter_init(&it, &o.parsed) &&
+                bson_iter_find_descendant(&it, "storage.dbPath", &sub));
+    assert_string_equal(bson_iter_utf8(&sub, NULL), "/data");
+    assert_true(bson_iter_init(&it, &o.parsed) &&
+                bson_iter_find_descendant(&it, "sharding.clusterRole", &sub));
+    assert_string_equal(bson_iter_utf8(&sub, NULL), "shardsvr");
+    /* nothing unset appears */
+    assert_false(bson_iter_init(&it, &o.parsed) &&
+                 bson_iter_find_descendant(&it, "systemLog", &sub));
+    /* argv is kept as given */
+    assert_int_equal(bson_count_keys(&o.argv), 8);
+    opts_destroy(&o);
+}
+
+static void test_nested_yaml_in_parsed(void **state)
+{
+    opts_t o;
+    status_t st = STATUS_INIT;
+    bson_iter_t it, sub;
+    const char *path = write_temp("storage:\n  dbPath: /x\n  journal:\n    enabled: true\n");
+    char line[128];
+    (void)snprintf(line, sizeof(line), "--config=%s", path);
+    assert_int_equal(parse_line(line, &o, &st), 0);
+    assert_true(bson_iter_init(&it, &o.parsed) &&
+                bson_iter_find_descendant(&it, "storage.journal.enabled", &sub));
+    assert_true(bson_iter_bool(&sub));
+    assert_true(bson_iter_init_find(&it, &o.parsed, "config"));
+    opts_destroy(&o);
+    unlink(path);
+}
+
+static void test_bad_role_rejected_by_parse(void **state)
+{
+    const char *path = write_temp("sharding:\n  clusterRole: router\n");
+    char line[128];
+    opts_t o;
+    status_t st = STATUS_INIT;
+    (void)snprintf(line, sizeof(line), "-f %s", path);
+    assert_int_equal(parse_line(line, &o, &st), ERR_BadValue);
+    assert_non_null(strstr(st.msg, "clusterRole"));
+    opts_destroy(&o);
+    unlink(path);
+}
+
+static void test_help_lists_every_option(void **state)
+{
+    bson_string_t *s = bson_string_new(NULL);
+    opts_help(s, "micad");
+    assert_non_null(strstr(s->str, "--port arg"));
+    assert_non_null(strstr(s->str, "-f [ --config ] arg"));
+    assert_non_null(strstr(s->str, "--bind_ip_all"));
+    assert_non_null(strstr(s->str, "net.maxIncomingConnections"));
+    bson_string_free(s, true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_command_lines),
+        cmocka_unit_test(test_bad_command_lines_are_rejected),
+        cmocka_unit_test(test_yaml_texts),
+        cmocka_unit_test(test_command_line_overrides_file),
+        cmocka_unit_test(test_parsed_document_nests_by_yaml_path),
+        cmocka_unit_test(test_nested_yaml_in_parsed),
+        cmocka_unit_test(test_bad_role_rejected_by_parse),
+        cmocka_unit_test(test_help_lists_every_option),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
