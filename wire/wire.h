@@ -59,6 +59,25 @@ typedef struct wire_header {
 /* Maximum number of kind-1 sections in one OP_MSG (MongoDB allows one per identifier). */
 #define WIRE_MAX_DOC_SEQS 8
 
+/*
+ * WIRE_MAX_BSON_DEPTH -- nesting levels accepted in a request document (MongoDB's
+ * maxBSONDepth default, 200). The validator walks documents iteratively with a
+ * fixed stack of this size, so a 48 MB frame of nested documents cannot exhaust
+ * the C stack; deeper documents are an Overflow error. Storage enforces its own,
+ * lower limit (100) on what it stores.
+ */
+#define WIRE_MAX_BSON_DEPTH 200
+
+/*
+ * MongoDB's "location" error codes for malformed OP_MSG sections; they have no
+ * name in error_codes.def (MongoDB's codeName reads "Location<code>").
+ */
+#define WIRE_ERR_MULTIPLE_BODIES 40430 /* "Multiple body sections in message" */
+#define WIRE_ERR_DUPLICATE_SEQ 40431   /* "Duplicate document sequence: <id>" */
+#define WIRE_ERR_UNKNOWN_SECTION 40432 /* "Unknown section kind <n>" */
+#define WIRE_ERR_DUPLICATE_FIELD 40433 /* identifier also a field of the body */
+#define WIRE_ERR_NO_BODY 40587         /* "OP_MSG messages must have a body" */
+
 /* wire_doc_seq_t -- an OP_MSG kind-1 section: identifier + concatenated BSON documents. */
 typedef struct wire_doc_seq {
     const char *identifier; /* NUL-terminated, points into the message */
@@ -70,7 +89,10 @@ typedef struct wire_doc_seq {
 /*
  * wire_request_t -- a parsed request. Every pointer and bson_t is a static
  * view into the message buffer (or the decompressed copy in `owned`), which
- * must outlive the request.
+ * must outlive the request. Never copy a parsed request by value (memcpy or
+ * struct assignment): a static bson_t points into itself, so the copy's `body`
+ * would still read through the original. Parse into the request's final home,
+ * or copy the message and parse again.
  */
 typedef struct wire_request {
     wire_header_t header;   /* the header as received (op_code may be OP_COMPRESSED) */
@@ -130,6 +152,19 @@ int wire_encode_op_msg(wire_buf_t *out, int32_t request_id, int32_t response_to,
 int wire_encode_op_msg_seq(wire_buf_t *out, int32_t request_id, int32_t response_to,
                            uint32_t flags, const bson_t *body, const char *identifier,
                            const bson_t *const *docs, size_t n_docs, status_t *st);
+/* wire_seq_spec_t -- one kind-1 section to encode: identifier and its documents. */
+typedef struct wire_seq_spec {
+    const char *identifier;
+    const bson_t *const *docs;
+    size_t n_docs;
+} wire_seq_spec_t;
+/*
+ * wire_encode_op_msg_seqs -- as wire_encode_op_msg plus n_seqs (<= WIRE_MAX_DOC_SEQS)
+ * kind-1 sections, written before the body as MongoDB's own builder does.
+ */
+int wire_encode_op_msg_seqs(wire_buf_t *out, int32_t request_id, int32_t response_to,
+                            uint32_t flags, const bson_t *body, const wire_seq_spec_t *seqs,
+                            size_t n_seqs, status_t *st);
 /* wire_encode_op_reply -- append an OP_REPLY with one document (legacy handshake). */
 int wire_encode_op_reply(wire_buf_t *out, int32_t request_id, int32_t response_to,
                          int32_t response_flags, const bson_t *doc, status_t *st);
@@ -143,18 +178,231 @@ int wire_encode_op_query(wire_buf_t *out, int32_t request_id, int32_t flags,
  */
 int wire_compress(wire_buf_t *out, uint8_t compressor, const uint8_t *msg, size_t len,
                   status_t *st);
-/* wire_compressor_name / wire_compressor_by_name -- "snappy", "zlib", "zstd", "noop". */
+/*
+ * wire_compressor_name / wire_compressor_by_name -- "snappy", "zlib", "zstd",
+ * "noop" (the names hello's `compression` negotiates); NULL / -1 if unknown.
+ */
 const char *wire_compressor_name(uint8_t id);
 int wire_compressor_by_name(const char *name); /* -1 if unknown */
 
-/* wire_crc32c -- CRC-32C (Castagnoli), as OP_MSG's checksum uses. */
+/*
+ * wire_crc32c -- CRC-32C (Castagnoli), as OP_MSG's checksum uses. Start with
+ * crc = 0; feeding the result back in continues the same checksum, so
+ * wire_crc32c(wire_crc32c(0, a, n), b, m) equals the checksum of a then b.
+ * Uses the SSE4.2 instruction when the CPU has it, else slicing-by-8 tables.
+ */
 uint32_t wire_crc32c(uint32_t crc, const void *data, size_t len);
+/* wire_crc32c_sw -- the portable table-driven path (same results); for tests and benchmarks. */
+uint32_t wire_crc32c_sw(uint32_t crc, const void *data, size_t len);
+
+/*
+ * wire_bson_check -- validate one BSON document at doc[0..avail): its declared
+ * length (>= 5, <= max_len, <= avail), its structure (walked iteratively, at most
+ * WIRE_MAX_BSON_DEPTH levels), then bson_validate. On success *doc_len is the
+ * document's length. Errors: InvalidBSON, BSONObjectTooLarge, Overflow (depth).
+ */
+int wire_bson_check(const uint8_t *doc, size_t avail, size_t max_len, size_t *doc_len,
+                    status_t *st);
 
 /* ======================================================================== */
 /* Transport and command machinery -- see the sections below                 */
 /* ======================================================================== */
 
 /* WIRE_TRANSPORT_SECTION_BEGIN */
+
+/* ------------------------------------------------------------------------ */
+/* Command machinery (wire/command.c): shared by micad and micas             */
+/* ------------------------------------------------------------------------ */
+
+/* wire_command_t.flags */
+#define WIRE_CMD_ADMIN_ONLY (1u << 0)    /* only against the admin database */
+#define WIRE_CMD_OK_SECONDARY (1u << 1)  /* may run on a secondary */
+#define WIRE_CMD_NO_AUTH (1u << 2)       /* allowed before authentication */
+#define WIRE_CMD_REQUIRES_AUTH (1u << 3) /* needs an authenticated user once auth is on */
+#define WIRE_CMD_WRITE (1u << 4)         /* writes data (retryable-write labels apply) */
+#define WIRE_CMD_LEGACY_OK (1u << 5)     /* may arrive as OP_QUERY (hello / isMaster) */
+#define WIRE_CMD_NO_COMPRESS (1u << 6)   /* reply never compressed (handshake, SASL) */
+
+/* UnsupportedOpQueryCommand: OP_QUERY carrying anything but the handshake. */
+#define WIRE_ERR_UNSUPPORTED_OP_QUERY 352
+/* OP_MSG without $db: MongoDB's location code (codeName "Location40571"). */
+#define WIRE_ERR_MISSING_DB 40571
+
+struct wire_server;
+
+/*
+ * wire_conn_info_t -- what a command may know and set about its connection.
+ * Touched only by the command running for it (one request in flight per
+ * connection), so it needs no lock.
+ */
+typedef struct wire_conn_info {
+    int64_t id;               /* connectionId, from 1 */
+    char remote[64];          /* "127.0.0.1:53122" */
+    uint8_t compressors[3];   /* negotiated in hello, the client's order */
+    uint8_t n_compressors;
+    bool hello_done;          /* a hello/isMaster was answered on it */
+} wire_conn_info_t;
+
+/*
+ * wire_opctx_t -- one command execution: the request's database and command
+ * name, the generic arguments parsed once by wire_opctx_parse, the
+ * connection, the server, and the park/resume state of an awaitable command.
+ * Every pointer and bson_t is a view into the request, which outlives it.
+ */
+typedef struct wire_opctx {
+    char db[128];              /* $db, or the database of OP_QUERY's "<db>.$cmd" */
+    const char *name;          /* the command name: the body's first field */
+    const struct wire_command *cmd;
+    bson_t body;               /* the command document (unwrapped from $query) */
+    const wire_request_t *req; /* document sequences live here */
+    bool legacy;               /* arrived as OP_QUERY */
+    /* generic arguments */
+    bool has_lsid;
+    bson_t lsid;
+    bool has_txn_number;
+    int64_t txn_number;
+    bool has_autocommit;
+    bool autocommit;
+    bool start_transaction;
+    bool has_read_concern;
+    bson_t read_concern;
+    bool has_write_concern;
+    bson_t write_concern;
+    bool has_read_pref;
+    bson_t read_pref;
+    int64_t max_time_ms;       /* 0: no limit */
+    int64_t deadline_us;       /* time_mono_us() deadline, 0: none */
+    bool has_comment;
+    bson_iter_t comment;       /* any type */
+    const char *api_version;   /* "1" or NULL */
+    bool api_strict;
+    bool api_deprecation_errors;
+    /* where it runs */
+    wire_conn_info_t *conn;    /* NULL in unit tests without a connection */
+    struct wire_server *server;/* NULL in unit tests */
+    void *app;                 /* the binary's state (wire_server_config_t.app) */
+    int64_t start_us;
+    /* awaitable commands: a handler sets park_ms and returns 0 with an empty
+     * reply; the transport re-runs it with resumed = true after that long, or
+     * sooner when wire_server_wake is called (topology change, shutdown). */
+    int64_t park_ms;
+    bool resumed;
+} wire_opctx_t;
+
+/* wire_cmd_fn -- a handler: fill reply (initialised by the caller) or return an error. */
+typedef int (*wire_cmd_fn)(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st);
+
+/* wire_command_t -- one row of a binary's command table. */
+typedef struct wire_command {
+    const char *name;
+    wire_cmd_fn fn;
+    uint32_t flags; /* WIRE_CMD_* */
+    const char *help;
+} wire_command_t;
+
+/* wire_cmd_table_t -- a command table indexed for lookup by name. */
+typedef struct wire_cmd_table {
+    const wire_command_t *cmds; /* the rows as given (listCommands order) */
+    size_t n;
+    const wire_command_t **sorted; /* by name, for binary search */
+} wire_cmd_table_t;
+
+/* wire_cmd_table_init -- index rows; fails (BadValue) on a duplicate or empty name. */
+int wire_cmd_table_init(wire_cmd_table_t *t, const wire_command_t *cmds, size_t n, status_t *st);
+/* wire_cmd_table_destroy -- free the index; NULL-safe. */
+void wire_cmd_table_destroy(wire_cmd_table_t *t);
+/* wire_cmd_find -- the row named exactly name (case-sensitive), or NULL. */
+const wire_command_t *wire_cmd_find(const wire_cmd_table_t *t, const char *name);
+
+/* wire_opctx_init -- an empty context bound to a connection/server (both may be NULL). */
+void wire_opctx_init(wire_opctx_t *op, wire_conn_info_t *conn, struct wire_server *server,
+                     void *app);
+/*
+ * wire_opctx_parse -- fill op from a parsed request: database, command name,
+ * generic arguments (types checked, maxTimeMS validated). OP_QUERY is accepted
+ * for "<db>.$cmd" only. Errors are statuses for an error reply.
+ */
+int wire_opctx_parse(wire_opctx_t *op, const wire_request_t *req, status_t *st);
+/* wire_opctx_parse_body -- as wire_opctx_parse for a body and database alone (tests, micas). */
+int wire_opctx_parse_body(wire_opctx_t *op, const char *db, const bson_t *body, status_t *st);
+
+/*
+ * wire_cmd_dispatch -- run op's command from table t: look it up (CommandNotFound),
+ * check admin-only and legacy rules, call the handler, and append ok: 1.0 on
+ * success or turn the status into the error reply. reply is initialised by the
+ * caller and always holds a complete answer (unless the handler parked).
+ * Returns 0 or the command's error code.
+ */
+int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply);
+
+/*
+ * wire_error_reply -- THE function that turns a status into
+ * {ok: 0.0, errmsg, code, codeName} (+ errorLabels), replacing reply's content.
+ * op may be NULL; it decides retryable-write labels.
+ */
+void wire_error_reply(const status_t *st, const wire_opctx_t *op, bson_t *reply);
+/* wire_code_name -- MongoDB's codeName, "Location<code>" for unnamed location codes. */
+const char *wire_code_name(int code, char *buf, size_t len);
+
+/*
+ * wire_negotiate_compression -- hello's `compression`: the client's list
+ * intersected with ours (snappy, zstd, zlib) in the client's order, stored on
+ * the connection and appended to reply (nothing appended when empty).
+ */
+int wire_negotiate_compression(wire_opctx_t *op, const bson_t *hello, bson_t *reply,
+                               status_t *st);
+
+/* ------------------------------------------------------------------------ */
+/* Server transport (wire/transport*.c, wire/server*.c, wire/conn*.c)        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct wire_server wire_server_t;
+
+/* wire_server_config_t -- how to listen and what to run. */
+typedef struct wire_server_config {
+    const char *bind_ip;  /* comma list of addresses or host names */
+    bool bind_ip_all;     /* 0.0.0.0 and :: */
+    int port;
+    int n_loops;          /* I/O loops; 0: one per core */
+    int max_conns;        /* beyond it: accept, log, close */
+    int min_workers;      /* 0: 2 per core */
+    int max_workers;      /* 0: 256 */
+    int slow_ms;          /* "Slow query" threshold; < 0 logs none */
+    bool handle_signals;  /* SIGINT/SIGTERM stop wire_server_run */
+    const wire_cmd_table_t *table;
+    void *app;            /* passed to handlers as op->app */
+} wire_server_config_t;
+
+/* wire_server_stats_t -- counters for serverStatus (a snapshot). */
+typedef struct wire_server_stats {
+    int64_t conns_current, conns_total, conns_active, conns_rejected;
+    int64_t bytes_in, bytes_out, num_requests;
+    int64_t op_insert, op_query, op_update, op_delete, op_getmore, op_command;
+} wire_server_stats_t;
+
+/*
+ * wire_server_create -- bind every address (a busy port is an error here, not
+ * later) and prepare the loops and workers; nothing runs until wire_server_run.
+ */
+int wire_server_create(const wire_server_config_t *cfg, wire_server_t **out, status_t *st);
+/* wire_server_run -- serve until wire_server_stop or a signal; then drain and return 0. */
+int wire_server_run(wire_server_t *srv, status_t *st);
+/*
+ * wire_server_stop -- ask the server to stop (thread-safe): listeners close,
+ * in-flight commands finish and their replies are written, then connections close.
+ */
+void wire_server_stop(wire_server_t *srv, const char *reason);
+/* wire_server_stopping -- whether a stop was asked. */
+bool wire_server_stopping(const wire_server_t *srv);
+/* wire_server_wake -- re-run every parked (awaitable) command now; thread-safe. */
+void wire_server_wake(wire_server_t *srv);
+/* wire_server_stats -- a snapshot of the counters. */
+void wire_server_stats(const wire_server_t *srv, wire_server_stats_t *out);
+/* wire_server_max_conns -- the configured connection limit. */
+int wire_server_max_conns(const wire_server_t *srv);
+/* wire_server_destroy -- free a server that is not running; NULL-safe. */
+void wire_server_destroy(wire_server_t *srv);
+
 /* WIRE_TRANSPORT_SECTION_END */
 
 #endif /* MICA_WIRE_H */
