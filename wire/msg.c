@@ -218,7 +218,8 @@ static int parse_op_msg(wire_request_t *req, const uint8_t *msg, size_t len, sta
     }
     size_t end = n;
     if (flags & WIRE_MSG_CHECKSUM_PRESENT) {
-        if (n < 4 + CRC_LEN + 1)
+        /* Room for flags, one section with the smallest body, and the checksum. */
+        if (n < 4 + 1 + MIN_DOC + CRC_LEN)
             return status_set(st, ERR_ProtocolError,
                               "OP_MSG has checksumPresent set but no room for the checksum");
         end = n - CRC_LEN;
