@@ -105,8 +105,13 @@ int wire__decompress(uint8_t compressor, const uint8_t *in, size_t in_len, uint8
         uLongf produced = (uLongf)out_len;
         uLong consumed = (uLong)in_len;
         int zr = uncompress2(out, &produced, in, &consumed);
+        /*
+         * Z_BUF_ERROR means "no progress possible": with input left over the
+         * output was full (more data than declared); with all input consumed the
+         * stream was cut short.
+         */
         if (zr == Z_BUF_ERROR)
-            return size_mismatch(st, true); /* output full before the stream ended */
+            return consumed < in_len ? size_mismatch(st, true) : corrupt(st, "zlib");
         if (zr != Z_OK)
             return corrupt(st, "zlib");
         if (produced != out_len)
