@@ -91,8 +91,7 @@ static const char *roundtrip_values[] = {
     "[{\"$date\": {\"$numberLong\": \"1700000000000\"}}]",
     "[{\"$timestamp\": {\"t\": 4294967295, \"i\": 1}}]",
     "[{\"$regularExpression\": {\"pattern\": \"^a.*b$\", \"options\": \"imsx\"}}]",
-    "[{\"$dbPointer\": {\"$ref\": \"db.coll\", \"$id\": {\"$oid\": "
-    "\"0123456789abcdef01234567\"}}}]",
+    "[{\"$dbPointer\": {\"$ref\": \"db.c\", \"$id\": {\"$oid\": \"0123456789abcdef01234567\"}}}]",
     "[{\"$code\": \"function() { return 1; }\"}]",
     "[{\"$code\": \"f(x)\", \"$scope\": {\"x\": 1, \"y\": [2]}}]",
     "[1, \"a\", null, {\"$numberLong\": \"-5\"}, [1], {\"x\": 2.5}]",
