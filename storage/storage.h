@@ -86,6 +86,254 @@ int stor_ks_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen
 /* STOR_KEYSTRING_SECTION_END */
 
 /* STOR_ENGINE_SECTION_BEGIN -- engine, catalog, record stores, indexes, oplog */
+
+/*
+ * The engine's API is a handful of opaque handles:
+ *   stor_engine_t      one per dbpath (one WT_CONNECTION, background threads)
+ *   stor_session_t     one per thread at a time (one WT_SESSION + cached cursors);
+ *                      taken from and returned to the engine's session cache
+ *   stor_uow_t         the session's unit of work (a WT snapshot transaction)
+ *   stor_collection_t  a collection's catalog entry (valid until engine close;
+ *                      a dropped one answers NamespaceNotFound)
+ *   stor_index_t       an index of a collection (same lifetime rule)
+ *   stor_cursor_t, stor_index_cursor_t, stor_oplog_cursor_t  scans
+ * Every call returns 0 or a MongoDB error code and fills the status_t.
+ * storage/README.md tells the rules (transactions, timestamps, durability).
+ */
+typedef struct stor_engine stor_engine_t;
+typedef struct stor_session stor_session_t;
+typedef struct stor_uow stor_uow_t;
+typedef struct stor_collection stor_collection_t;
+typedef struct stor_index stor_index_t;
+typedef struct stor_cursor stor_cursor_t;
+typedef struct stor_index_cursor stor_index_cursor_t;
+typedef struct stor_oplog_cursor stor_oplog_cursor_t;
+
+/* stor_mode_t -- which tables are logged (README: "Two modes"). */
+typedef enum stor_mode {
+    STOR_MODE_STANDALONE = 0, /* every table logged: a restart keeps every commit */
+    STOR_MODE_REPLICATED,     /* collections/indexes/catalog unlogged, oplog logged */
+} stor_mode_t;
+
+/*
+ * stor_matcher_ops_t -- how storage evaluates a partial index's filter without
+ * knowing query/: the caller (mongod) compiles partialFilterExpression into an
+ * opaque matcher. Without ops, creating a partial index fails (BadValue).
+ */
+typedef struct stor_matcher_ops {
+    /* compile -- parse filter into *matcher; returns 0 or a code in st. */
+    int (*compile)(void *ctx, const bson_t *filter, void **matcher, status_t *st);
+    /* matches -- whether doc passes the filter. */
+    bool (*matches)(void *matcher, const bson_t *doc);
+    /* destroy -- free a compiled matcher. */
+    void (*destroy)(void *matcher);
+    void *ctx;
+} stor_matcher_ops_t;
+
+/* stor_options_t -- engine options; stor_options_init fills the defaults. */
+typedef struct stor_options {
+    stor_mode_t mode;
+    uint64_t cache_size_mb;         /* WT cache; default 256 */
+    int checkpoint_interval_s;      /* default 60; 0 disables the periodic checkpoint */
+    int group_commit_ms;            /* journal flush period; default 100; 0 disables */
+    int64_t oplog_max_bytes;        /* oplog cap; default 192 MiB */
+    bool read_only;                 /* reserved: must be false */
+    stor_matcher_ops_t matcher_ops; /* partial index filters (optional) */
+} stor_options_t;
+
+/* stor_options_init -- the defaults above. */
+void stor_options_init(stor_options_t *opts);
+
+/* stor_engine_open -- lock dbpath, open WiredTiger, load the catalog, drop orphans. */
+int stor_engine_open(const char *dbpath, const stor_options_t *opts, stor_engine_t **out,
+                     status_t *st);
+/* stor_engine_close -- stop threads, final checkpoint, close, unlock. NULL is a no-op.
+ * Every session must have been closed. */
+int stor_engine_close(stor_engine_t *eng, status_t *st);
+/* stor_engine_checkpoint -- take a checkpoint now. */
+int stor_engine_checkpoint(stor_engine_t *eng, status_t *st);
+/* stor_engine_mode -- the mode the engine was opened in. */
+stor_mode_t stor_engine_mode(const stor_engine_t *eng);
+/* stor_engine_was_clean -- whether the previous shutdown was clean. */
+bool stor_engine_was_clean(const stor_engine_t *eng);
+
+/* Timestamps are MongoDB Timestamps as uint64 (seconds << 32 | increment). */
+
+/* stor_engine_set_stable_ts -- checkpoints of unlogged tables hold commits <= ts. */
+int stor_engine_set_stable_ts(stor_engine_t *eng, uint64_t ts, status_t *st);
+/* stor_engine_set_oldest_ts -- history before ts may be discarded (ts <= stable). */
+int stor_engine_set_oldest_ts(stor_engine_t *eng, uint64_t ts, status_t *st);
+/* stor_engine_get_ts -- "stable", "oldest", "all_committed", "recovery", "last_checkpoint";
+ * *ts = 0 when WT has none. */
+int stor_engine_get_ts(stor_engine_t *eng, const char *which, uint64_t *ts, status_t *st);
+/* stor_engine_recover_to_stable -- replicated mode: roll unlogged tables back to the stable
+ * timestamp (no session may be in a unit of work); recounts sizes. */
+int stor_engine_recover_to_stable(stor_engine_t *eng, status_t *st);
+
+/* stor_session_open -- a session for the calling thread (from the cache). */
+int stor_session_open(stor_engine_t *eng, stor_session_t **out, status_t *st);
+/* stor_session_close -- back to the cache; aborts an open unit of work. NULL is a no-op. */
+void stor_session_close(stor_session_t *sess);
+
+/* Units of work ---------------------------------------------------------- */
+
+/* stor_uow_begin -- begin the session's unit of work; read_ts 0 = latest. */
+int stor_uow_begin(stor_session_t *sess, uint64_t read_ts, stor_uow_t **out, status_t *st);
+/* stor_uow_set_commit_ts -- commit timestamp (may be set before writes, as the oplog does). */
+int stor_uow_set_commit_ts(stor_uow_t *uow, uint64_t ts, status_t *st);
+/* stor_uow_commit -- commit (ts 0: keep any set before). WriteConflict 112 means: retry. */
+int stor_uow_commit(stor_uow_t *uow, uint64_t commit_ts, status_t *st);
+/* stor_uow_abort -- roll back; the handle is finished. NULL is a no-op. */
+void stor_uow_abort(stor_uow_t *uow);
+/* stor_session_uow -- the session's open unit of work or NULL. */
+stor_uow_t *stor_session_uow(stor_session_t *sess);
+
+/* stor_wait_durable -- wait until every commit so far is fsynced (j:true); waiters share
+ * one flush. */
+int stor_wait_durable(stor_session_t *sess, status_t *st);
+
+/* Catalog ----------------------------------------------------------------- */
+
+/* stor_collection_create -- create db.coll with options (may be NULL); NamespaceExists 48. */
+int stor_collection_create(stor_session_t *sess, const char *ns, const bson_t *options,
+                           stor_collection_t **out, status_t *st);
+/* stor_collection_lookup -- find by namespace; NamespaceNotFound 26. */
+int stor_collection_lookup(stor_engine_t *eng, const char *ns, stor_collection_t **out,
+                           status_t *st);
+/* stor_collection_drop -- drop a collection and its indexes. */
+int stor_collection_drop(stor_session_t *sess, const char *ns, status_t *st);
+/* stor_collection_rename -- rename from -> to (drop_target: replace an existing to). */
+int stor_collection_rename(stor_session_t *sess, const char *from, const char *to, bool drop_target,
+                           status_t *st);
+/* stor_collection_ns / _uuid / _options -- catalog facts (borrowed). */
+const char *stor_collection_ns(const stor_collection_t *coll);
+const uint8_t *stor_collection_uuid(const stor_collection_t *coll);
+const bson_t *stor_collection_options(const stor_collection_t *coll);
+/* stor_collection_count / _data_size -- kept in memory, recounted after a crash. */
+int64_t stor_collection_count(const stor_collection_t *coll);
+int64_t stor_collection_data_size(const stor_collection_t *coll);
+
+/* stor_list_databases -- {name, sizeOnDisk(approx. data size), empty} per database into
+ * out (an array document, initialised by the callee). */
+int stor_list_databases(stor_engine_t *eng, bson_t *out, status_t *st);
+/* stor_list_collections -- {name, type, options, info:{uuid}} of db into out (array). */
+int stor_list_collections(stor_engine_t *eng, const char *db, bson_t *out, status_t *st);
+/* stor_list_indexes -- the index specs of ns into out (array). */
+int stor_list_indexes(stor_engine_t *eng, const char *ns, bson_t *out, status_t *st);
+
+/* Record store ------------------------------------------------------------ */
+
+/* stor_record_insert -- insert doc with a new RecordId, maintaining every index. */
+int stor_record_insert(stor_session_t *sess, stor_collection_t *coll, const bson_t *doc,
+                       int64_t *rid, status_t *st);
+/* stor_record_update -- replace the record rid with doc, maintaining indexes. */
+int stor_record_update(stor_session_t *sess, stor_collection_t *coll, int64_t rid,
+                       const bson_t *doc, status_t *st);
+/* stor_record_delete -- delete rid and its index entries; NoSuchKey 4 if absent. */
+int stor_record_delete(stor_session_t *sess, stor_collection_t *coll, int64_t rid, status_t *st);
+/* stor_record_get -- copy rid's document into out (initialised by the callee); *found. */
+int stor_record_get(stor_session_t *sess, stor_collection_t *coll, int64_t rid, bson_t *out,
+                    bool *found, status_t *st);
+
+/* stor_cursor_open -- a scan of coll in RecordId order (forward or backward). */
+int stor_cursor_open(stor_session_t *sess, stor_collection_t *coll, bool forward,
+                     stor_cursor_t **out, status_t *st);
+/* stor_cursor_next -- the next record: *eof, or rid + a view valid until the next call. */
+int stor_cursor_next(stor_cursor_t *cur, int64_t *rid, bson_t *doc, bool *eof, status_t *st);
+/* stor_cursor_seek -- position so that next returns the first record at/after rid
+ * (before, backward). */
+int stor_cursor_seek(stor_cursor_t *cur, int64_t rid, status_t *st);
+/* stor_cursor_save -- release WT positions before a yield (ends nothing else). */
+int stor_cursor_save(stor_cursor_t *cur, status_t *st);
+/* stor_cursor_restore -- reposition after a yield; a deleted record is skipped. */
+int stor_cursor_restore(stor_cursor_t *cur, status_t *st);
+/* stor_cursor_close -- NULL is a no-op. */
+void stor_cursor_close(stor_cursor_t *cur);
+
+/* Indexes ----------------------------------------------------------------- */
+
+/*
+ * stor_index_create -- create and build an index from spec {key, name, unique, sparse,
+ * partialFilterExpression, ...}: IndexAlreadyExists 68 (same spec), IndexOptionsConflict 85
+ * / IndexKeySpecsConflict 86 (same name or key, different spec), CannotCreateIndex 67.
+ * The build scans existing data; the caller keeps writers out meanwhile.
+ */
+int stor_index_create(stor_session_t *sess, stor_collection_t *coll, const bson_t *spec,
+                      stor_index_t **out, status_t *st);
+/* stor_index_drop -- drop by name; IndexNotFound 27. The _id index cannot be dropped. */
+int stor_index_drop(stor_session_t *sess, stor_collection_t *coll, const char *name, status_t *st);
+/* stor_index_lookup -- find by name; IndexNotFound 27. */
+int stor_index_lookup(stor_collection_t *coll, const char *name, stor_index_t **out, status_t *st);
+/* stor_index_name / _spec / _key_pattern / _unique / _multikey -- catalog facts. */
+const char *stor_index_name(const stor_index_t *idx);
+const bson_t *stor_index_spec(const stor_index_t *idx);
+const bson_t *stor_index_key_pattern(const stor_index_t *idx);
+bool stor_index_is_unique(const stor_index_t *idx);
+bool stor_index_is_multikey(const stor_index_t *idx);
+/* stor_index_multikey_paths -- {path: true, ...} of paths seen holding arrays (copy into out). */
+void stor_index_multikey_paths(const stor_index_t *idx, bson_t *out);
+
+/* stor_session_dup_key -- after DuplicateKey 11000: the index's key pattern and the
+ * duplicate key value ({field: value}) into the caller's uninitialised documents. */
+void stor_session_dup_key(stor_session_t *sess, bson_t *key_pattern, bson_t *key_value);
+
+/*
+ * Bounds are documents of the index key's values in key-pattern order with empty
+ * field names ({"": 1, "": "x"}); NULL means unbounded. A bound shorter than the key
+ * pattern is padded (MinKey/MaxKey as the inclusiveness needs).
+ */
+typedef struct stor_index_bounds {
+    const bson_t *start; /* in scan order: the first key (NULL: from the edge) */
+    bool start_inclusive;
+    const bson_t *end; /* the last key (NULL: to the edge) */
+    bool end_inclusive;
+    bool forward;
+} stor_index_bounds_t;
+
+/* stor_index_cursor_open -- scan idx within bounds. */
+int stor_index_cursor_open(stor_session_t *sess, stor_index_t *idx,
+                           const stor_index_bounds_t *bounds, stor_index_cursor_t **out,
+                           status_t *st);
+/* stor_index_cursor_next -- next entry: *eof, or rid and (if key != NULL) the key values
+ * into key (initialised by the callee: {"": v, ...}). */
+int stor_index_cursor_next(stor_index_cursor_t *cur, int64_t *rid, bson_t *key, bool *eof,
+                           status_t *st);
+/* stor_index_cursor_save / _restore -- as for record cursors (reposition by key). */
+int stor_index_cursor_save(stor_index_cursor_t *cur, status_t *st);
+int stor_index_cursor_restore(stor_index_cursor_t *cur, status_t *st);
+/* stor_index_cursor_close -- NULL is a no-op. */
+void stor_index_cursor_close(stor_index_cursor_t *cur);
+
+/* Oplog (local.oplog.rs) -------------------------------------------------- */
+
+/* stor_oplog_append -- insert entry at ts inside the session's unit of work (required);
+ * OplogOutOfOrder 152 if ts is not above the last appended. Sets the commit timestamp. */
+int stor_oplog_append(stor_session_t *sess, uint64_t ts, const bson_t *entry, status_t *st);
+/* stor_oplog_last_ts / _first_ts -- the newest / oldest entry's ts (0 if empty). */
+int stor_oplog_last_ts(stor_session_t *sess, uint64_t *ts, status_t *st);
+int stor_oplog_first_ts(stor_session_t *sess, uint64_t *ts, status_t *st);
+/* stor_oplog_size -- bytes of entries held (approximate, by counters). */
+int64_t stor_oplog_size(const stor_engine_t *eng);
+/* stor_oplog_truncate_after -- delete entries with ts > after (rollback); none may be open. */
+int stor_oplog_truncate_after(stor_session_t *sess, uint64_t after, status_t *st);
+/* stor_oplog_cap -- truncate from the front now until under the cap (also runs in the
+ * background); entries above the stable timestamp are kept in replicated mode. */
+int stor_oplog_cap(stor_session_t *sess, status_t *st);
+
+/* stor_oplog_cursor_open -- a tailable cursor from the first entry with ts >= start. */
+int stor_oplog_cursor_open(stor_session_t *sess, uint64_t start, stor_oplog_cursor_t **out,
+                           status_t *st);
+/* stor_oplog_cursor_next -- next visible entry (*eof if none yet); entry is a view valid
+ * until the next call. CappedPositionLost 136 if the cursor fell off the front. */
+int stor_oplog_cursor_next(stor_oplog_cursor_t *cur, uint64_t *ts, bson_t *entry, bool *eof,
+                           status_t *st);
+/* stor_oplog_cursor_wait -- block until an entry after the cursor's position is committed
+ * or deadline_ms (time_now_ms clock) passes; *ready says which. */
+int stor_oplog_cursor_wait(stor_oplog_cursor_t *cur, int64_t deadline_ms, bool *ready,
+                           status_t *st);
+/* stor_oplog_cursor_close -- NULL is a no-op. */
+void stor_oplog_cursor_close(stor_oplog_cursor_t *cur);
+
 /* STOR_ENGINE_SECTION_END */
 
 #endif /* MICA_STORAGE_H */

@@ -1,0 +1,748 @@
+/*
+ * index.c -- index tables keyed by KeyString (storage/keystring.md).
+ *
+ *   non-unique:  key = KeyString(values) END RecordId   value = type bits
+ *   unique:      key = KeyString(values) END            value = RecordId(8, BE) type bits
+ *
+ * Keys come from bsonu_index_keys_get (one per array element for multikey
+ * paths); entries change in the caller's transaction, so a record and its
+ * entries commit or roll back together. A unique index checks for an
+ * existing key before inserting; two concurrent inserters of one key collide
+ * in WT (WriteConflict) and the retry sees the duplicate. There is no key
+ * size limit (MongoDB 4.2+ with FCV >= 4.2 has none); the 16 MiB document
+ * limit bounds a key.
+ */
+#include "storage/storage_int.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Log progress of a build every this many records (MongoDB logs by time; count is simpler). */
+#define STOR_BUILD_PROGRESS_EVERY 100000
+/* Records per build transaction: bounds the dirty data one transaction pins in cache. */
+#define STOR_BUILD_BATCH 1000
+
+static void put_rid(uint8_t *p, int64_t rid)
+{
+    uint64_t u = (uint64_t)rid;
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)(u & 0xff);
+        u >>= 8;
+    }
+}
+
+static int64_t get_rid(const uint8_t *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = (u << 8) | p[i];
+    return (int64_t)u;
+}
+
+/* append_value_text -- a value as MongoDB prints it in "dup key: { a: 1 }". */
+static void append_value_text(bson_string_t *s, const bson_iter_t *it)
+{
+    switch (bson_iter_type(it)) {
+    case BSON_TYPE_INT32:
+        bson_string_append_printf(s, "%d", bson_iter_int32(it));
+        return;
+    case BSON_TYPE_INT64:
+        bson_string_append_printf(s, "%" PRId64, bson_iter_int64(it));
+        return;
+    case BSON_TYPE_DOUBLE: {
+        double d = bson_iter_double(it);
+        if (isfinite(d) && d == floor(d) && fabs(d) < 1e15)
+            bson_string_append_printf(s, "%.1f", d);
+        else
+            bson_string_append_printf(s, "%.17g", d);
+        return;
+    }
+    case BSON_TYPE_UTF8:
+        bson_string_append_printf(s, "\"%s\"", bson_iter_utf8(it, NULL));
+        return;
+    case BSON_TYPE_NULL:
+        bson_string_append(s, "null");
+        return;
+    case BSON_TYPE_BOOL:
+        bson_string_append(s, bson_iter_bool(it) ? "true" : "false");
+        return;
+    case BSON_TYPE_OID: {
+        char hex[25];
+        bson_oid_to_string(bson_iter_oid(it), hex);
+        bson_string_append_printf(s, "ObjectId('%s')", hex);
+        return;
+    }
+    default: {
+        bson_t tmp = BSON_INITIALIZER;
+        bson_append_iter(&tmp, "v", 1, it);
+        char *json = bson_as_relaxed_extended_json(&tmp, NULL);
+        /* json is { "v" : <value> }: keep the value. */
+        const char *p = json ? strstr(json, ": ") : NULL;
+        if (p != NULL) {
+            size_t n = strlen(p + 2);
+            bson_string_append_printf(s, "%.*s", (int)(n > 2 ? n - 2 : n), p + 2);
+        }
+        bson_free(json);
+        bson_destroy(&tmp);
+        return;
+    }
+    }
+}
+
+/* dup_key_error -- DuplicateKey 11000 in MongoDB's words; keyPattern/keyValue kept. */
+static int dup_key_error(stor_session_t *sess, stor_index_t *idx, const bson_t *key, status_t *st)
+{
+    if (sess->has_dup) {
+        bson_destroy(&sess->dup_pattern);
+        bson_destroy(&sess->dup_value);
+    }
+    bson_copy_to(&idx->key_pattern, &sess->dup_pattern);
+    bson_init(&sess->dup_value);
+    sess->has_dup = true;
+    bson_string_t *s = bson_string_new("{ ");
+    bson_iter_t kp, kv;
+    bson_iter_init(&kp, &idx->key_pattern);
+    bson_iter_init(&kv, key);
+    bool first = true;
+    while (bson_iter_next(&kp) && bson_iter_next(&kv)) {
+        bson_append_iter(&sess->dup_value, bson_iter_key(&kp), -1, &kv);
+        bson_string_append_printf(s, "%s%s: ", first ? "" : ", ", bson_iter_key(&kp));
+        append_value_text(s, &kv);
+        first = false;
+    }
+    bson_string_append(s, " }");
+    int ret = status_set(st, ERR_DuplicateKey,
+                         "E11000 duplicate key error collection: %s index: %s dup key: %s",
+                         idx->coll->ns, idx->name, s->str);
+    bson_string_free(s, true);
+    return ret;
+}
+
+static int exists_visit(void *ctx, const bsonu_path_leaf_t *leaf)
+{
+    return 1;
+}
+
+/* indexed -- sparse skips documents with none of the fields; partial asks the matcher. */
+static bool indexed(stor_engine_t *eng, stor_index_t *idx, const bson_t *doc)
+{
+    if (idx->partial && !eng->opts.matcher_ops.matches(idx->matcher, doc))
+        return false;
+    if (!idx->sparse)
+        return true;
+    bson_iter_t it;
+    bson_iter_init(&it, &idx->key_pattern);
+    while (bson_iter_next(&it))
+        if (bsonu_path_walk(doc, bson_iter_key(&it), 0, exists_visit, NULL) != 0)
+            return true;
+    return false;
+}
+
+/* note_multikey -- first sight of an array path: catalog row in this transaction. */
+static int note_multikey(stor_session_t *sess, stor_index_t *idx, const bsonu_index_keys_t *keys,
+                         status_t *st)
+{
+    bson_iter_t it;
+    bson_iter_init(&it, &idx->key_pattern);
+    bool changed = false;
+    for (size_t f = 0; f < keys->nfields && bson_iter_next(&it); f++) {
+        uint32_t bits = keys->multikey_paths[f];
+        if (bits == 0)
+            continue;
+        const char *path = bson_iter_key(&it);
+        char prefix[1024];
+        size_t comp = 0, len = strlen(path);
+        for (size_t i = 0; i <= len; i++) {
+            if (path[i] != '.' && path[i] != '\0')
+                continue;
+            if (comp < 32 && (bits & (1u << comp)) && i < sizeof(prefix)) {
+                memcpy(prefix, path, i);
+                prefix[i] = '\0';
+                bson_iter_t found;
+                if (!bson_iter_init_find(&found, &idx->multikey_paths, prefix) &&
+                    !stor__uow_has_multikey(&sess->uow, idx, prefix)) {
+                    ST_RET(stor__uow_add_multikey(&sess->uow, idx, prefix, st));
+                    changed = true;
+                }
+            }
+            comp++;
+        }
+    }
+    if (changed && !idx->building)
+        return stor__catalog_write(sess, idx->coll, st);
+    return 0;
+}
+
+/* entry -- the WT key and value of one index entry. */
+static int entry(stor_index_t *idx, stor_ks_t *ks, const bson_t *key, int64_t rid, uint8_t **val,
+                 size_t *vlen, status_t *st)
+{
+    ST_RET(stor_ks_build(ks, key, idx->desc_mask, STOR_KS_END, st));
+    size_t pre = idx->unique ? 8 : 0;
+    *vlen = pre + ks->tb_len;
+    *val = malloc(*vlen ? *vlen : 1);
+    INVARIANT(*val != NULL);
+    if (idx->unique)
+        put_rid(*val, rid);
+    else
+        ST_RET(stor_ks_append_record_id(ks, rid, st));
+    if (ks->tb_len)
+        memcpy(*val + pre, ks->tb, ks->tb_len);
+    return 0;
+}
+
+/* stor__index_insert_doc -- every key of doc; DuplicateKey for a unique clash. */
+int stor__index_insert_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, int64_t rid,
+                           status_t *st)
+{
+    if (!indexed(sess->eng, idx, doc))
+        return 0;
+    bsonu_index_keys_t keys;
+    bsonu_index_keys_init(&keys);
+    int ret = bsonu_index_keys_get(&idx->key_pattern, doc, &keys, st);
+    if (ret != 0) {
+        bsonu_index_keys_destroy(&keys);
+        return ret;
+    }
+    if (keys.multikey)
+        ret = note_multikey(sess, idx, &keys, st);
+    WT_CURSOR *c = NULL;
+    if (ret == 0)
+        ret = stor__cursor_get(sess, idx->uri, &c, st);
+    stor_ks_t ks;
+    stor_ks_init(&ks);
+    for (size_t i = 0; i < keys.n && ret == 0; i++) {
+        uint8_t *val = NULL;
+        size_t vlen = 0;
+        ret = entry(idx, &ks, &keys.keys[i], rid, &val, &vlen, st);
+        if (ret != 0) {
+            free(val);
+            break;
+        }
+        WT_ITEM k = {.data = ks.key, .size = ks.key_len}, v = {.data = val, .size = vlen};
+        c->set_key(c, &k);
+        if (idx->unique) {
+            int wret = c->search(c);
+            if (wret == 0) {
+                WT_ITEM old;
+                wret = c->get_value(c, &old);
+                if (wret == 0 && (old.size < 8 || get_rid(old.data) != rid))
+                    ret = dup_key_error(sess, idx, &keys.keys[i], st);
+                else if (wret != 0)
+                    ret = stor__wt_status(st, wret, "index read");
+                free(val);
+                continue;
+            }
+            if (wret != WT_NOTFOUND) {
+                ret = stor__wt_status(st, wret, "index search");
+                free(val);
+                continue;
+            }
+            c->set_key(c, &k);
+        }
+        c->set_value(c, &v);
+        ret = stor__wt_status(st, c->insert(c), "index insert");
+        free(val);
+    }
+    stor_ks_destroy(&ks);
+    stor__cursor_put(sess, c);
+    bsonu_index_keys_destroy(&keys);
+    return ret;
+}
+
+/* stor__index_remove_doc -- a unique entry is removed only if it points at rid. */
+int stor__index_remove_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, int64_t rid,
+                           status_t *st)
+{
+    if (!indexed(sess->eng, idx, doc))
+        return 0;
+    bsonu_index_keys_t keys;
+    bsonu_index_keys_init(&keys);
+    int ret = bsonu_index_keys_get(&idx->key_pattern, doc, &keys, st);
+    WT_CURSOR *c = NULL;
+    if (ret == 0)
+        ret = stor__cursor_get(sess, idx->uri, &c, st);
+    stor_ks_t ks;
+    stor_ks_init(&ks);
+    for (size_t i = 0; i < keys.n && ret == 0; i++) {
+        uint8_t *val = NULL;
+        size_t vlen = 0;
+        ret = entry(idx, &ks, &keys.keys[i], rid, &val, &vlen, st);
+        free(val);
+        if (ret != 0)
+            break;
+        WT_ITEM k = {.data = ks.key, .size = ks.key_len};
+        c->set_key(c, &k);
+        int wret = 0;
+        if (idx->unique) {
+            wret = c->search(c);
+            WT_ITEM old;
+            if (wret == 0 && (wret = c->get_value(c, &old)) == 0 &&
+                (old.size < 8 || get_rid(old.data) != rid))
+                continue;
+            if (wret == 0)
+                wret = c->remove(c);
+        } else {
+            wret = c->remove(c);
+        }
+        if (wret != 0 && wret != WT_NOTFOUND)
+            ret = stor__wt_status(st, wret, "index remove");
+    }
+    stor_ks_destroy(&ks);
+    stor__cursor_put(sess, c);
+    bsonu_index_keys_destroy(&keys);
+    return ret;
+}
+
+/* stor__index_build -- batches of records, each batch one transaction. */
+int stor__index_build(stor_session_t *sess, stor_index_t *idx, status_t *st)
+{
+    stor_collection_t *coll = idx->coll;
+    int64_t last = 0, done = 0;
+    bool more = true;
+    int ret = 0;
+    int64_t t0 = time_mono_us();
+    LOG(INFO, INDEX, 22130, "Index build: starting", "namespace", BCON_UTF8(coll->ns), "index",
+        BCON_UTF8(idx->name));
+    while (more && ret == 0) {
+        bool implicit;
+        ST_RET(stor__uow_enter(sess, &implicit, st));
+        WT_CURSOR *c;
+        ret = stor__cursor_get(sess, coll->uri, &c, st);
+        if (ret != 0)
+            return stor__uow_leave(sess, implicit, ret, st);
+        c->set_key(c, last + 1);
+        int exact, wret = c->search_near(c, &exact);
+        if (wret == 0 && exact < 0)
+            wret = c->next(c);
+        int n = 0;
+        while (wret == 0 && n < STOR_BUILD_BATCH && ret == 0) {
+            int64_t rid;
+            WT_ITEM v;
+            bson_t doc;
+            if ((wret = c->get_key(c, &rid)) != 0 || (wret = c->get_value(c, &v)) != 0)
+                break;
+            if (!bson_init_static(&doc, v.data, v.size)) {
+                ret = status_set(st, ERR_DataCorruptionDetected, "record %" PRId64 " is not BSON",
+                                 rid);
+                break;
+            }
+            ret = stor__index_insert_doc(sess, idx, &doc, rid, st);
+            last = rid;
+            n++;
+            done++;
+            if (done % STOR_BUILD_PROGRESS_EVERY == 0)
+                LOG(INFO, INDEX, 22131, "Index build: scanning collection", "index",
+                    BCON_UTF8(idx->name), "scanned", BCON_INT64(done), "total",
+                    BCON_INT64(stor_collection_count(coll)));
+            if (ret == 0)
+                wret = c->next(c);
+        }
+        if (wret == WT_NOTFOUND)
+            more = false;
+        else if (wret != 0 && ret == 0)
+            ret = stor__wt_status(st, wret, "index build scan");
+        stor__cursor_put(sess, c);
+        ret = stor__uow_leave(sess, implicit, ret, st);
+    }
+    if (ret == 0)
+        LOG(INFO, INDEX, 22132, "Index build: done", "namespace", BCON_UTF8(coll->ns), "index",
+            BCON_UTF8(idx->name), "keysInserted", BCON_INT64(done), "durationMillis",
+            BCON_INT64((time_mono_us() - t0) / 1000));
+    return ret;
+}
+
+static bool same_options(const bson_t *a, const bson_t *b)
+{
+    static const char *const opts[] = {"unique", "sparse", "partialFilterExpression"};
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        bson_iter_t ia, ib;
+        bool ha = bson_iter_init_find(&ia, a, opts[i]);
+        bool hb = bson_iter_init_find(&ib, b, opts[i]);
+        bool va = ha && (BSON_ITER_HOLDS_DOCUMENT(&ia) || bson_iter_as_bool(&ia));
+        bool vb = hb && (BSON_ITER_HOLDS_DOCUMENT(&ib) || bson_iter_as_bool(&ib));
+        if (va != vb)
+            return false;
+        if (va && BSON_ITER_HOLDS_DOCUMENT(&ia) && !bsonu_equal_iter(&ia, &ib))
+            return false;
+    }
+    return true;
+}
+
+/* conflict -- MongoDB's answers for an index that clashes with an existing one. */
+static int conflict(stor_collection_t *coll, stor_index_t *want, status_t *st)
+{
+    for (stor_index_t *i = coll->indexes; i; i = i->next) {
+        bool same_name = strcmp(i->name, want->name) == 0;
+        bool same_key = bsonu_compare_doc(&i->key_pattern, &want->key_pattern) == 0;
+        bool same_opts = same_options(&i->spec, &want->spec);
+        if (same_name && same_key && same_opts)
+            return status_set(st, ERR_IndexAlreadyExists, "index already exists: %s", i->name);
+        if (same_name && !same_key)
+            return status_set(st, ERR_IndexKeySpecsConflict,
+                              "An existing index has the same name as the requested index. "
+                              "When index names are not specified, they are auto generated and "
+                              "can cause conflicts. Please refer to our documentation. "
+                              "Existing index name: %s",
+                              i->name);
+        if (same_name)
+            return status_set(st, ERR_IndexOptionsConflict,
+                              "An equivalent index already exists with the same name but "
+                              "different options. Existing index name: %s",
+                              i->name);
+        if (same_key && same_opts)
+            return status_set(st, ERR_IndexOptionsConflict,
+                              "Index already exists with a different name: %s", i->name);
+    }
+    return 0;
+}
+
+/* stor_index_create -- table, build, then the catalog row names it (README). */
+int stor_index_create(stor_session_t *sess, stor_collection_t *coll, const bson_t *spec,
+                      stor_index_t **out, status_t *st)
+{
+    stor_engine_t *eng = sess->eng;
+    if (out)
+        *out = NULL;
+    if (coll == NULL || coll->dropped)
+        return status_set(st, ERR_NamespaceNotFound, "collection was dropped");
+    if (sess->uow.active)
+        return status_set(st, ERR_OperationNotSupportedInTransaction,
+                          "index builds cannot run inside a unit of work");
+    char ident[STOR_IDENT_MAX];
+    stor__next_ident(eng, "index", ident);
+    stor_index_t *idx;
+    ST_RET(stor__index_from_spec(eng, coll, spec, ident, NULL, &idx, st));
+    idx->building = true;
+    pthread_rwlock_rdlock(&eng->cat_lock);
+    int ret = conflict(coll, idx, st);
+    pthread_rwlock_unlock(&eng->cat_lock);
+    if (ret != 0) {
+        stor__index_free(eng, idx);
+        return ret;
+    }
+    int wret = sess->wt->create(sess->wt, idx->uri, stor__table_config(eng, true));
+    if (wret != 0) {
+        stor__index_free(eng, idx);
+        return stor__wt_status(st, wret, "create index table");
+    }
+    ret = stor__index_build(sess, idx, st);
+    if (ret == 0) {
+        pthread_rwlock_wrlock(&eng->cat_lock);
+        ret = coll->dropped ? status_set(st, ERR_NamespaceNotFound, "collection was dropped")
+                            : conflict(coll, idx, st);
+        stor_index_t **tail = &coll->indexes;
+        while (*tail)
+            tail = &(*tail)->next;
+        if (ret == 0) {
+            *tail = idx;
+            idx->building = false;
+            bool implicit;
+            ret = stor__uow_enter(sess, &implicit, st);
+            if (ret == 0) {
+                ret = stor__catalog_write(sess, coll, st);
+                ret = stor__uow_leave(sess, implicit, ret, st);
+            }
+            if (ret != 0)
+                *tail = NULL;
+        }
+        pthread_rwlock_unlock(&eng->cat_lock);
+    }
+    if (ret != 0) {
+        stor__session_close_cursors(sess, idx->uri);
+        stor__drop_uri(eng, sess->wt, idx->uri);
+        stor__index_free(eng, idx);
+        return ret;
+    }
+    LOG(INFO, INDEX, 22133, "createIndex", "namespace", BCON_UTF8(coll->ns), "index",
+        BCON_UTF8(idx->name), "ident", BCON_UTF8(idx->ident));
+    if (out)
+        *out = idx;
+    return 0;
+}
+
+/* stor_index_drop -- the row loses the index first, then the table goes. */
+int stor_index_drop(stor_session_t *sess, stor_collection_t *coll, const char *name, status_t *st)
+{
+    stor_engine_t *eng = sess->eng;
+    if (coll == NULL || coll->dropped)
+        return status_set(st, ERR_NamespaceNotFound, "collection was dropped");
+    if (sess->uow.active)
+        return status_set(st, ERR_OperationNotSupportedInTransaction,
+                          "dropping an index cannot run inside a unit of work");
+    pthread_rwlock_wrlock(&eng->cat_lock);
+    stor_index_t **pp = &coll->indexes;
+    while (*pp && strcmp((*pp)->name, name) != 0)
+        pp = &(*pp)->next;
+    stor_index_t *idx = *pp;
+    int ret = 0;
+    if (idx == NULL)
+        ret = status_set(st, ERR_IndexNotFound, "index not found with name [%s]", name);
+    else if (idx->is_id)
+        ret = status_set(st, ERR_InvalidOptions, "cannot drop _id index");
+    if (ret != 0) {
+        pthread_rwlock_unlock(&eng->cat_lock);
+        return ret;
+    }
+    *pp = idx->next;
+    bool implicit;
+    ret = stor__uow_enter(sess, &implicit, st);
+    if (ret == 0) {
+        ret = stor__catalog_write(sess, coll, st);
+        ret = stor__uow_leave(sess, implicit, ret, st);
+    }
+    if (ret != 0) {
+        *pp = idx;
+        pthread_rwlock_unlock(&eng->cat_lock);
+        return ret;
+    }
+    idx->dropped = true;
+    idx->next = coll->dropped_indexes;
+    coll->dropped_indexes = idx;
+    pthread_rwlock_unlock(&eng->cat_lock);
+    stor__session_close_cursors(sess, idx->uri);
+    stor__drop_uri(eng, sess->wt, idx->uri);
+    LOG(INFO, INDEX, 22134, "dropIndex", "namespace", BCON_UTF8(coll->ns), "index",
+        BCON_UTF8(name));
+    return 0;
+}
+
+/* stor_index_lookup -- by name among live indexes. */
+int stor_index_lookup(stor_collection_t *coll, const char *name, stor_index_t **out, status_t *st)
+{
+    *out = NULL;
+    if (coll == NULL || coll->dropped)
+        return status_set(st, ERR_NamespaceNotFound, "collection was dropped");
+    pthread_rwlock_rdlock(&coll->eng->cat_lock);
+    for (stor_index_t *i = coll->indexes; i; i = i->next)
+        if (strcmp(i->name, name) == 0)
+            *out = i;
+    pthread_rwlock_unlock(&coll->eng->cat_lock);
+    if (*out == NULL)
+        return status_set(st, ERR_IndexNotFound, "index not found with name [%s]", name);
+    return 0;
+}
+
+/* stor_index_name -- the spec's name. */
+const char *stor_index_name(const stor_index_t *idx)
+{
+    return idx->name;
+}
+
+/* stor_index_spec -- the whole spec as created. */
+const bson_t *stor_index_spec(const stor_index_t *idx)
+{
+    return &idx->spec;
+}
+
+/* stor_index_key_pattern -- spec.key. */
+const bson_t *stor_index_key_pattern(const stor_index_t *idx)
+{
+    return &idx->key_pattern;
+}
+
+/* stor_index_is_unique -- unique:true or the _id index. */
+bool stor_index_is_unique(const stor_index_t *idx)
+{
+    return idx->unique;
+}
+
+/* stor_index_is_multikey -- some committed document had an array on a key path. */
+bool stor_index_is_multikey(const stor_index_t *idx)
+{
+    pthread_rwlock_rdlock(&idx->coll->eng->cat_lock);
+    bool mk = !bson_empty(&idx->multikey_paths);
+    pthread_rwlock_unlock(&idx->coll->eng->cat_lock);
+    return mk;
+}
+
+/* stor_index_multikey_paths -- a copy of {path: true}. */
+void stor_index_multikey_paths(const stor_index_t *idx, bson_t *out)
+{
+    pthread_rwlock_rdlock(&idx->coll->eng->cat_lock);
+    bson_copy_to(&idx->multikey_paths, out);
+    pthread_rwlock_unlock(&idx->coll->eng->cat_lock);
+}
+
+/* Index cursors ------------------------------------------------------------ */
+
+struct stor_index_cursor {
+    stor_session_t *sess;
+    stor_index_t *idx;
+    WT_CURSOR *c; /* NULL while saved */
+    bool forward;
+    stor_ks_t start; /* first key position (in scan order) */
+    bool has_start;
+    stor_ks_t end;
+    bool has_end;
+    bool started;
+    bool done;
+    uint8_t *last; /* the last key returned (for restore) */
+    size_t last_len;
+    bool resume; /* reposition strictly past `last` */
+};
+
+/* stor_index_cursor_open -- bound keys use BEFORE/AFTER so prefixes bound whole ranges. */
+int stor_index_cursor_open(stor_session_t *sess, stor_index_t *idx,
+                           const stor_index_bounds_t *bounds, stor_index_cursor_t **out,
+                           status_t *st)
+{
+    *out = NULL;
+    if (idx == NULL || idx->dropped || idx->coll->dropped)
+        return status_set(st, ERR_QueryPlanKilled, "index dropped");
+    stor_index_cursor_t *cur = calloc(1, sizeof(*cur));
+    INVARIANT(cur != NULL);
+    cur->sess = sess;
+    cur->idx = idx;
+    cur->forward = bounds ? bounds->forward : true;
+    stor_ks_init(&cur->start);
+    stor_ks_init(&cur->end);
+    int ret = 0;
+    if (bounds && bounds->start) {
+        /* forward: inclusive starts before the prefix; backward: inclusive starts after. */
+        stor_ks_disc_t d = cur->forward == bounds->start_inclusive ? STOR_KS_BEFORE : STOR_KS_AFTER;
+        ret = stor_ks_build(&cur->start, bounds->start, idx->desc_mask, d, st);
+        cur->has_start = true;
+    }
+    if (ret == 0 && bounds && bounds->end) {
+        stor_ks_disc_t d = cur->forward == bounds->end_inclusive ? STOR_KS_AFTER : STOR_KS_BEFORE;
+        ret = stor_ks_build(&cur->end, bounds->end, idx->desc_mask, d, st);
+        cur->has_end = true;
+    }
+    if (ret == 0)
+        ret = stor__cursor_get(sess, idx->uri, &cur->c, st);
+    if (ret != 0) {
+        stor_index_cursor_close(cur);
+        return ret;
+    }
+    *out = cur;
+    return 0;
+}
+
+/* position -- first entry at/after key (forward) or at/before it (backward). */
+static int position(stor_index_cursor_t *cur, const uint8_t *key, size_t len, bool strict)
+{
+    WT_CURSOR *c = cur->c;
+    WT_ITEM k = {.data = key, .size = len};
+    int exact;
+    c->set_key(c, &k);
+    int ret = c->search_near(c, &exact);
+    if (ret != 0)
+        return ret;
+    if (cur->forward && (exact < 0 || (strict && exact == 0)))
+        return c->next(c);
+    if (!cur->forward && (exact > 0 || (strict && exact == 0)))
+        return c->prev(c);
+    return 0;
+}
+
+/* stor_index_cursor_next -- stops at the end bound. */
+int stor_index_cursor_next(stor_index_cursor_t *cur, int64_t *rid, bson_t *key, bool *eof,
+                           status_t *st)
+{
+    *eof = false;
+    if (key)
+        bson_init(key);
+    if (cur->done) {
+        *eof = true;
+        return 0;
+    }
+    if (cur->c == NULL)
+        return status_set(st, ERR_IllegalOperation, "cursor is saved; restore it first");
+    if (cur->idx->dropped)
+        return status_set(st, ERR_QueryPlanKilled, "index dropped during the scan");
+    WT_CURSOR *c = cur->c;
+    int wret;
+    if (cur->resume) {
+        cur->resume = false;
+        wret = position(cur, cur->last, cur->last_len, true);
+    } else if (!cur->started && cur->has_start) {
+        wret = position(cur, cur->start.key, cur->start.key_len, false);
+    } else {
+        wret = cur->forward ? c->next(c) : c->prev(c);
+    }
+    cur->started = true;
+    if (wret == WT_NOTFOUND) {
+        cur->done = true;
+        *eof = true;
+        return 0;
+    }
+    WT_ITEM k, v;
+    if (wret == 0)
+        wret = c->get_key(c, &k);
+    if (wret == 0)
+        wret = c->get_value(c, &v);
+    if (wret != 0)
+        return stor__wt_status(st, wret, "index cursor");
+    if (cur->has_end) {
+        int cmp = stor_ks_compare(k.data, k.size, cur->end.key, cur->end.key_len);
+        if (cur->forward ? cmp > 0 : cmp < 0) {
+            cur->done = true;
+            *eof = true;
+            return 0;
+        }
+    }
+    const uint8_t *tb;
+    size_t tblen;
+    if (cur->idx->unique) {
+        if (v.size < 8)
+            return status_set(st, ERR_DataCorruptionDetected, "short unique index entry");
+        *rid = get_rid(v.data);
+        tb = (const uint8_t *)v.data + 8;
+        tblen = v.size - 8;
+    } else {
+        ST_RET(stor_ks_record_id(k.data, k.size, rid, st));
+        tb = v.data;
+        tblen = v.size;
+    }
+    if (key) {
+        bson_destroy(key);
+        ST_RET(stor_ks_decode(k.data, k.size, tb, tblen, cur->idx->desc_mask, key, st));
+    }
+    if (cur->last_len < k.size || cur->last == NULL) {
+        free(cur->last);
+        cur->last = malloc(k.size ? k.size : 1);
+        INVARIANT(cur->last != NULL);
+    }
+    memcpy(cur->last, k.data, k.size);
+    cur->last_len = k.size;
+    return 0;
+}
+
+/* stor_index_cursor_save -- drop the WT position; the last key is remembered. */
+int stor_index_cursor_save(stor_index_cursor_t *cur, status_t *st)
+{
+    if (cur->c == NULL)
+        return 0;
+    stor__cursor_put(cur->sess, cur->c);
+    cur->c = NULL;
+    if (cur->started && cur->last != NULL)
+        cur->resume = true;
+    return 0;
+}
+
+/* stor_index_cursor_restore -- the next call continues strictly after the last key. */
+int stor_index_cursor_restore(stor_index_cursor_t *cur, status_t *st)
+{
+    if (cur->c != NULL)
+        return 0;
+    if (cur->idx->dropped)
+        return status_set(st, ERR_QueryPlanKilled, "index dropped during the scan");
+    return stor__cursor_get(cur->sess, cur->idx->uri, &cur->c, st);
+}
+
+/* stor_index_cursor_close -- NULL-safe. */
+void stor_index_cursor_close(stor_index_cursor_t *cur)
+{
+    if (cur == NULL)
+        return;
+    if (cur->c != NULL)
+        stor__cursor_put(cur->sess, cur->c);
+    stor_ks_destroy(&cur->start);
+    stor_ks_destroy(&cur->end);
+    free(cur->last);
+    free(cur);
+}

@@ -1,0 +1,253 @@
+/*
+ * storage_int.h -- storage/'s private header: the structures behind the
+ * opaque handles of storage.h and the stor__ helpers shared by engine.c,
+ * session.c, catalog.c, record_store.c, index.c and oplog.c. Nothing outside
+ * storage/ includes it.
+ */
+#ifndef MICA_STORAGE_INT_H
+#define MICA_STORAGE_INT_H
+
+#include "storage/storage.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <wiredtiger.h>
+
+/* Log ids of storage/ come from 22100..22199. */
+
+#define STOR_CATALOG_URI "table:_mica_catalog"
+#define STOR_OPLOG_URI   "table:oplog-rs"
+#define STOR_OPLOG_NS    "local.oplog.rs"
+/* The catalog row that carries record counts across a clean shutdown. */
+#define STOR_SIZES_KEY "_mica_sizes"
+#define STOR_IDENT_MAX 64
+#define STOR_URI_MAX   (STOR_IDENT_MAX + 8)
+
+/*
+ * STOR_CURSOR_CACHE -- cached WT cursors per session. A worker touches a few
+ * collections and their indexes per operation; 32 covers that while keeping
+ * the linear lookup cheaper than WT's own open_cursor path.
+ */
+#define STOR_CURSOR_CACHE 32
+
+struct stor_index {
+    stor_collection_t *coll;
+    char *name;
+    bson_t spec;
+    bson_t key_pattern;
+    char ident[STOR_IDENT_MAX];
+    char uri[STOR_URI_MAX];
+    int nfields;
+    bool unique;
+    bool sparse;
+    bool is_id;
+    bool partial;
+    bool building;         /* being built: not in the catalog row yet */
+    uint32_t desc_mask;    /* bit i: field i descending */
+    void *matcher;         /* compiled partialFilterExpression */
+    bson_t multikey_paths; /* {path: true} -- guarded by the engine's catalog lock */
+    bool dropped;
+    stor_index_t *next;
+};
+
+struct stor_collection {
+    stor_engine_t *eng;
+    char *ns;
+    uint8_t uuid[16];
+    bson_t options;
+    char ident[STOR_IDENT_MAX];
+    char uri[STOR_URI_MAX];
+    _Atomic int64_t next_rid;
+    _Atomic int64_t count;
+    _Atomic int64_t data_size;
+    stor_index_t *indexes;
+    stor_index_t *dropped_indexes; /* freed at close so index handles stay valid */
+    bool dropped;
+    stor_collection_t *next;
+};
+
+/* A per-collection size change, applied to the counters only at commit. */
+typedef struct stor_delta {
+    stor_collection_t *coll;
+    int64_t count;
+    int64_t size;
+} stor_delta_t;
+
+/* A multikey path first seen in this unit of work, published at commit. */
+typedef struct stor_mk_change {
+    stor_index_t *idx;
+    char *path;
+} stor_mk_change_t;
+
+struct stor_uow {
+    stor_session_t *sess;
+    bool active;
+    bool implicit; /* begun by a single write outside any unit of work */
+    uint64_t commit_ts;
+    stor_delta_t *deltas;
+    size_t ndeltas, cap_deltas;
+    stor_mk_change_t *mk;
+    size_t nmk, cap_mk;
+    uint64_t oplog_ts; /* highest oplog ts appended in this unit (0: none) */
+    int64_t oplog_bytes;
+    int64_t oplog_count;
+};
+
+typedef struct stor_cached_cursor {
+    char *uri;
+    WT_CURSOR *c;
+    bool in_use;
+} stor_cached_cursor_t;
+
+struct stor_session {
+    stor_engine_t *eng;
+    WT_SESSION *wt;
+    stor_cached_cursor_t cache[STOR_CURSOR_CACHE];
+    uint64_t epoch; /* the engine's drop epoch the cache was checked against */
+    stor_uow_t uow;
+    bool has_dup;
+    bson_t dup_pattern;
+    bson_t dup_value;
+    bool in_use;
+    stor_session_t *next_free;
+    stor_session_t *next_all;
+};
+
+typedef struct stor_pending_drop {
+    char uri[STOR_URI_MAX];
+    struct stor_pending_drop *next;
+} stor_pending_drop_t;
+
+struct stor_engine {
+    char *dbpath;
+    stor_options_t opts;
+    WT_CONNECTION *conn;
+    int lock_fd;
+    bool was_clean;
+
+    /* catalog (in memory, loaded from STOR_CATALOG_URI) */
+    pthread_rwlock_t cat_lock;
+    stor_collection_t *colls;
+    stor_collection_t *graveyard; /* dropped: freed at close so handles stay valid */
+    _Atomic uint64_t next_ident;
+
+    /* session cache */
+    pthread_mutex_t pool_lock;
+    stor_session_t *free_sessions;
+    stor_session_t *all_sessions;
+    int sessions_in_use;
+    _Atomic uint64_t drop_epoch;
+    stor_pending_drop_t *pending_drops;
+
+    /* durability: leader/follower journal flush */
+    pthread_mutex_t dur_lock;
+    pthread_cond_t dur_cond;
+    uint64_t commit_seq;  /* commits handed to the OS so far */
+    uint64_t flushed_seq; /* commits known fsynced */
+    bool flushing;
+    WT_SESSION *flush_wt; /* used only by the current flush leader */
+
+    /* background threads */
+    pthread_mutex_t bg_lock;
+    pthread_cond_t bg_cond;
+    bool stopping;
+    bool threads_started;
+    pthread_t housekeeper;
+    pthread_t flusher;
+    _Atomic uint64_t checkpoints;
+
+    /* oplog */
+    pthread_mutex_t op_lock;
+    pthread_cond_t op_cond;
+    uint64_t op_last_ts; /* highest ts appended (pending or committed) */
+    uint64_t op_max_committed;
+    struct stor_op_pending {
+        uint64_t ts;
+        stor_uow_t *uow;
+    } * op_pending; /* appends in open units of work: the oplog's holes */
+    size_t op_npending, op_cap_pending;
+    uint64_t op_truncated_upto; /* highest ts removed from the front */
+    _Atomic int64_t op_bytes;
+    _Atomic int64_t op_count;
+};
+
+/* ---- util.c ---- */
+/* stor__wt_status -- turn a WiredTiger return into a status; returns the code. */
+int stor__wt_status(status_t *st, int wtret, const char *what);
+/* stor__ts_hex -- a timestamp as WT's hex config string. */
+void stor__ts_hex(uint64_t ts, char buf[17]);
+/* stor__ts_parse -- WT's hex string back to a timestamp. */
+uint64_t stor__ts_parse(const char *hex);
+/* stor__gen_uuid -- a random (version 4) UUID. */
+void stor__gen_uuid(uint8_t uuid[16]);
+/* stor__split_ns -- db length of "db.coll"; -1 if ns is not a valid namespace. */
+int stor__ns_db_len(const char *ns);
+
+/* ---- session.c ---- */
+/* stor__cursor_get -- a cached or new WT cursor on uri (reset, owned until put). */
+int stor__cursor_get(stor_session_t *sess, const char *uri, WT_CURSOR **out, status_t *st);
+/* stor__cursor_put -- hand a cursor back to the cache (resets it). */
+void stor__cursor_put(stor_session_t *sess, WT_CURSOR *c);
+/* stor__session_close_cursors -- close the cached (idle) cursors, all or on one uri. */
+void stor__session_close_cursors(stor_session_t *sess, const char *uri);
+/* stor__uow_enter -- ensure a transaction: the open unit, or an implicit one (*implicit). */
+int stor__uow_enter(stor_session_t *sess, bool *implicit, status_t *st);
+/* stor__uow_leave -- finish an implicit unit: commit if ret == 0, else abort. */
+int stor__uow_leave(stor_session_t *sess, bool implicit, int ret, status_t *st);
+/* stor__uow_add_delta -- record a size change to apply at commit. */
+int stor__uow_add_delta(stor_uow_t *uow, stor_collection_t *coll, int64_t count, int64_t size,
+                        status_t *st);
+/* stor__uow_add_multikey -- record a multikey path to publish at commit. */
+int stor__uow_add_multikey(stor_uow_t *uow, stor_index_t *idx, const char *path, status_t *st);
+/* stor__uow_has_multikey -- whether this unit already recorded path for idx. */
+bool stor__uow_has_multikey(stor_uow_t *uow, stor_index_t *idx, const char *path);
+/* stor__note_commit -- count a commit for the group-commit flusher. */
+void stor__note_commit(stor_engine_t *eng);
+/* stor__drop_uri -- drop a WT table now or, if busy, later; never fails the caller. */
+void stor__drop_uri(stor_engine_t *eng, WT_SESSION *wt, const char *uri);
+/* stor__retry_pending_drops -- retry the deferred drops (background and close). */
+void stor__retry_pending_drops(stor_engine_t *eng, WT_SESSION *wt);
+
+/* ---- catalog.c ---- */
+/* stor__catalog_load -- read the catalog table into memory, drop orphan idents. */
+int stor__catalog_load(stor_engine_t *eng, WT_SESSION *wt, status_t *st);
+/* stor__catalog_free -- free the in-memory catalog (close). */
+void stor__catalog_free(stor_engine_t *eng);
+/* stor__catalog_write -- write coll's entry (with extra multikey changes) in sess's txn. */
+int stor__catalog_write(stor_session_t *sess, stor_collection_t *coll, status_t *st);
+/* stor__table_config -- WT create config for a collection/index table in this mode. */
+const char *stor__table_config(const stor_engine_t *eng, bool index);
+/* stor__recount -- recompute count and data size of every collection by scanning. */
+int stor__recount(stor_engine_t *eng, WT_SESSION *wt, status_t *st);
+/* stor__save_sizes -- persist the counters (clean shutdown, standalone). */
+int stor__save_sizes(stor_engine_t *eng, WT_SESSION *wt, status_t *st);
+/* stor__load_sizes -- load counters saved by a clean shutdown; *ok if they were there. */
+int stor__load_sizes(stor_engine_t *eng, WT_SESSION *wt, bool *ok, status_t *st);
+/* stor__index_free -- free an index structure. */
+void stor__index_free(stor_engine_t *eng, stor_index_t *idx);
+/* stor__index_from_spec -- build an in-memory index from its catalog spec. */
+int stor__index_from_spec(stor_engine_t *eng, stor_collection_t *coll, const bson_t *spec,
+                          const char *ident, const bson_t *mk_paths, stor_index_t **out,
+                          status_t *st);
+/* stor__next_ident -- a fresh "<kind>-<n>" ident. */
+void stor__next_ident(stor_engine_t *eng, const char *kind, char out[STOR_IDENT_MAX]);
+
+/* ---- index.c ---- */
+/* stor__index_insert_doc -- add doc's entries (rid) to idx. */
+int stor__index_insert_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, int64_t rid,
+                           status_t *st);
+/* stor__index_remove_doc -- remove doc's entries (rid) from idx. */
+int stor__index_remove_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, int64_t rid,
+                           status_t *st);
+/* stor__index_build -- fill a new index from the collection's records. */
+int stor__index_build(stor_session_t *sess, stor_index_t *idx, status_t *st);
+
+/* ---- oplog.c ---- */
+/* stor__oplog_init -- create/open the oplog table and recover its counters. */
+int stor__oplog_init(stor_engine_t *eng, WT_SESSION *wt, status_t *st);
+/* stor__oplog_commit_done -- a unit that appended finished (committed or not). */
+void stor__oplog_commit_done(stor_engine_t *eng, stor_uow_t *uow, bool committed);
+/* stor__oplog_cap_wt -- truncate from the front using wt (housekeeping). */
+int stor__oplog_cap_wt(stor_engine_t *eng, WT_SESSION *wt, status_t *st);
+
+#endif /* MICA_STORAGE_INT_H */
