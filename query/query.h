@@ -12,15 +12,273 @@
 #include "common/common.h"
 
 /* QRY_MATCH_SECTION_BEGIN -- match expressions (query/match*.c) */
+
+/*
+ * A filter ({a: 5, b: {$gt: 1}, $or: [...]}) is parsed once into a tree of
+ * qry_match_node_t and evaluated many times. Logical nodes (AND, OR, NOR, NOT)
+ * have children and no path; leaf nodes test the values a dotted path reaches,
+ * with MongoDB's implicit array traversal. $ne, $nin and {$exists: false} are
+ * NOT nodes over EQ, IN and EXISTS, as in MongoDB, so the planner sees one
+ * shape per predicate. query/README.md tells the design.
+ */
+typedef enum qry_match_kind {
+    QRY_MATCH_AND,          /* children; empty AND is always true */
+    QRY_MATCH_OR,           /* children */
+    QRY_MATCH_NOR,          /* children */
+    QRY_MATCH_NOT,          /* one child */
+    QRY_MATCH_ALWAYS_FALSE, /* e.g. {$all: []} */
+    QRY_MATCH_EQ,           /* operand: the value */
+    QRY_MATCH_LT,
+    QRY_MATCH_LTE,
+    QRY_MATCH_GT,
+    QRY_MATCH_GTE,
+    QRY_MATCH_IN,                 /* operand: the array (regex members match as $regex) */
+    QRY_MATCH_EXISTS,             /* operand: true */
+    QRY_MATCH_TYPE,               /* operand: the $type argument */
+    QRY_MATCH_MOD,                /* operand: [divisor, remainder] */
+    QRY_MATCH_REGEX,              /* operand: a BSON regex (pattern, options) */
+    QRY_MATCH_SIZE,               /* operand: the size (int64) */
+    QRY_MATCH_ELEM_MATCH_OBJECT,  /* one child, a filter over each element document */
+    QRY_MATCH_ELEM_MATCH_VALUE,   /* children with path "", applied to each element */
+    QRY_MATCH_BITS_ALL_SET,       /* operand: the mask as given */
+    QRY_MATCH_BITS_ALL_CLEAR,
+    QRY_MATCH_BITS_ANY_SET,
+    QRY_MATCH_BITS_ANY_CLEAR,
+    QRY_MATCH_EXPR,               /* operand: the $expr argument (pathless) */
+    QRY_MATCH_JSON_SCHEMA,        /* operand: the schema document (pathless) */
+} qry_match_kind_t;
+
+typedef struct qry_match qry_match_t;
+typedef struct qry_match_node qry_match_node_t;
+
+/*
+ * $expr hook -- filled by the aggregation work. parse compiles the argument
+ * (the value lives as long as the matcher), eval computes the truth of it for
+ * one document, destroy frees a compiled expression. Without hooks $expr is
+ * refused at parse time with NotImplemented.
+ */
+typedef struct qry_match_hooks {
+    int (*expr_parse)(void *ctx, const bson_value_t *expr, void **compiled, status_t *st);
+    int (*expr_eval)(void *ctx, const void *compiled, const bson_t *doc, bool *result,
+                     status_t *st);
+    void (*expr_destroy)(void *ctx, void *compiled);
+    void *ctx;
+} qry_match_hooks_t;
+
+/*
+ * Match details, for the positional $ of projection and update: when the
+ * match went through an array, elem_match_key is the index of the matching
+ * element in the first array on the path (MongoDB's elemMatchKey). Only AND
+ * and leaf nodes report it; OR/NOR/NOT don't (as in MongoDB).
+ */
+typedef struct qry_match_details {
+    bool has_elem_match_key;
+    uint32_t elem_match_key;
+} qry_match_details_t;
+
+/* qry_match_parse -- parse filter into *out (NULL on error); hooks may be NULL (copied). */
+int qry_match_parse(const bson_t *filter, const qry_match_hooks_t *hooks, qry_match_t **out,
+                    status_t *st);
+/* qry_match_destroy -- free a matcher (NULL-safe). */
+void qry_match_destroy(qry_match_t *m);
+/* qry_match_eval -- whether doc matches; details may be NULL. An $expr error reads as false. */
+bool qry_match_eval(const qry_match_t *m, const bson_t *doc, qry_match_details_t *details);
+/* qry_match_exec -- as qry_match_eval, reporting $expr evaluation errors in st. */
+int qry_match_exec(const qry_match_t *m, const bson_t *doc, qry_match_details_t *details,
+                   bool *matched, status_t *st);
+/* qry_match_filter -- the matcher's own copy of the filter it was parsed from. */
+const bson_t *qry_match_filter(const qry_match_t *m);
+
+/* Walking the tree (planner, partial indexes, explain). */
+/* qry_match_root -- the root node (an AND for a multi-field filter). */
+const qry_match_node_t *qry_match_root(const qry_match_t *m);
+/* qry_match_node_kind -- the node's kind. */
+qry_match_kind_t qry_match_node_kind(const qry_match_node_t *n);
+/* qry_match_node_path -- dotted path of a leaf; NULL for logical and pathless nodes. */
+const char *qry_match_node_path(const qry_match_node_t *n);
+/* qry_match_node_operand -- the operand as written (see qry_match_kind_t); NULL if none. */
+const bson_value_t *qry_match_node_operand(const qry_match_node_t *n);
+/* qry_match_node_nchildren -- number of children. */
+size_t qry_match_node_nchildren(const qry_match_node_t *n);
+/* qry_match_node_child -- child i (NULL if out of range). */
+const qry_match_node_t *qry_match_node_child(const qry_match_node_t *n, size_t i);
+/* qry_match_kind_name -- "$eq", "$and", "$elemMatch", ... for explain. */
+const char *qry_match_kind_name(qry_match_kind_t kind);
+
+/* Equality fields, for upsert documents: {a: 1, b: {$eq: 2}, $and: [{c: 3}]} -> a, b, c. */
+typedef int (*qry_match_eq_fn)(void *ctx, const char *path, const bson_value_t *value,
+                               status_t *st);
+/*
+ * qry_match_equalities -- call fn for each path the filter pins to one value:
+ * top-level (or nested $and) $eq and one-element $in, in filter order. A path
+ * pinned twice, or a path and its prefix ('a' and 'a.b'), fail with
+ * NotSingleValueField (54), as MongoDB's upsert does. Regexes and
+ * documents holding $-operators are not equalities.
+ */
+int qry_match_equalities(const qry_match_t *m, qry_match_eq_fn fn, void *ctx, status_t *st);
+
 /* QRY_MATCH_SECTION_END */
 
 /* QRY_PROJECTION_SECTION_BEGIN -- projection (query/projection.c) */
+
+/*
+ * A find projection, parsed once (qry_projection_parse) and applied to many
+ * documents (qry_projection_apply). Inclusion or exclusion, _id rules, dotted
+ * paths through arrays of documents, $slice, $elemMatch, the positional `$`
+ * and {$meta: ...}. Output fields follow the input document's order.
+ */
+typedef struct qry_projection qry_projection_t;
+
+/*
+ * qry_meta_fn -- supplies a {$meta: name} value for one document ("textScore",
+ * "indexKey", "recordId", "searchScore", ...). Fill *out (the callee owns
+ * nothing after return: out is copied) or return a status code.
+ */
+typedef int (*qry_meta_fn)(void *arg, const char *name, const bson_t *doc, bson_value_t *out,
+                           status_t *st);
+
+/* Per-document inputs that only the executor knows. */
+typedef struct qry_projection_ctx {
+    /* Array index the query's match found for the positional `$` (-1: none). */
+    int32_t matched_index;
+    qry_meta_fn meta;
+    void *meta_arg;
+} qry_projection_ctx_t;
+
+#define QRY_PROJECTION_CTX_INIT {-1, NULL, NULL}
+
+/* qry_projection_parse -- parse a find projection spec; *out is NULL on failure. */
+int qry_projection_parse(const bson_t *spec, qry_projection_t **out, status_t *st);
+/* qry_projection_apply -- project doc into out (initialised here, even on failure). */
+int qry_projection_apply(const qry_projection_t *proj, const bson_t *doc,
+                         const qry_projection_ctx_t *ctx, bson_t *out, status_t *st);
+/* qry_projection_is_inclusion -- whether the projection lists fields to keep. */
+bool qry_projection_is_inclusion(const qry_projection_t *proj);
+/* qry_projection_uses_positional -- whether apply needs ctx->matched_index. */
+bool qry_projection_uses_positional(const qry_projection_t *proj);
+/* qry_projection_destroy -- free a parsed projection (NULL is a no-op). */
+void qry_projection_destroy(qry_projection_t *proj);
+
 /* QRY_PROJECTION_SECTION_END */
 
 /* QRY_SORT_SECTION_BEGIN -- sort (query/sort.c) */
+
+/*
+ * A sort specification ({a: 1, b: -1, s: {$meta: "textScore"}}) parsed once.
+ * Documents compare by their sort keys: one value per part, taken with
+ * MongoDB's array rule (ascending uses an array's smallest element,
+ * descending its largest; a missing field is null). The executor compares
+ * documents; the router's merge compares keys extracted on the shards.
+ */
+typedef struct qry_sort qry_sort_t;
+
+/* qry_sort_parse -- parse a sort spec; *out is NULL on failure. */
+int qry_sort_parse(const bson_t *spec, qry_sort_t **out, status_t *st);
+/* qry_sort_destroy -- free a parsed sort (NULL is a no-op). */
+void qry_sort_destroy(qry_sort_t *sort);
+/* qry_sort_nparts -- number of key parts. */
+size_t qry_sort_nparts(const qry_sort_t *sort);
+/* qry_sort_set_meta -- supply $meta values for key extraction (NULL: $meta parts are null). */
+void qry_sort_set_meta(qry_sort_t *sort, qry_meta_fn meta, void *arg);
+/*
+ * qry_sort_key -- the sort key of doc: {"": v1, "": v2, ...}, one value per
+ * part in spec order (out initialised here, even on failure).
+ */
+int qry_sort_key(const qry_sort_t *sort, const bson_t *doc, bson_t *out, status_t *st);
+/* qry_sort_compare_keys -- <0, 0, >0 comparing two keys from qry_sort_key. */
+int qry_sort_compare_keys(const qry_sort_t *sort, const bson_t *ka, const bson_t *kb);
+/* qry_sort_compare -- <0, 0, >0 comparing two documents under sort. */
+int qry_sort_compare(const qry_sort_t *sort, const bson_t *a, const bson_t *b);
+
+/*
+ * Top-k for sort + limit: a bounded heap holding the k smallest documents
+ * seen so far (O(n log k), memory for k documents). Ties keep arrival order.
+ */
+typedef struct qry_topk qry_topk_t;
+
+/* qry_topk_new -- a heap for the first k documents under sort (k >= 1). */
+qry_topk_t *qry_topk_new(const qry_sort_t *sort, size_t k);
+/* qry_topk_push -- offer a document (copied if kept). */
+int qry_topk_push(qry_topk_t *tk, const bson_t *doc, status_t *st);
+/* qry_topk_count -- documents currently held. */
+size_t qry_topk_count(const qry_topk_t *tk);
+/*
+ * qry_topk_finish -- the kept documents in sort order; *docs is an array of
+ * *n bson_t* that the caller frees with qry_topk_free_docs. Empties the heap.
+ */
+void qry_topk_finish(qry_topk_t *tk, bson_t ***docs, size_t *n);
+/* qry_topk_free_docs -- free what qry_topk_finish returned. */
+void qry_topk_free_docs(bson_t **docs, size_t n);
+/* qry_topk_destroy -- free the heap (NULL is a no-op). */
+void qry_topk_destroy(qry_topk_t *tk);
+
 /* QRY_SORT_SECTION_END */
 
 /* QRY_UPDATE_SECTION_BEGIN -- update operators (query/update*.c) */
+
+/*
+ * An update (operator document such as {$set: ..., $inc: ...} or a
+ * replacement document) parsed once with its arrayFilters into a plan, then
+ * applied to many documents. Applying produces a new document, whether
+ * anything changed (for nModified) and the list of paths it changed (for
+ * index maintenance and the oplog's diff).
+ */
+typedef struct qry_update qry_update_t;
+
+/* Per-document inputs of qry_update_apply. */
+typedef struct qry_update_ctx {
+    /* Array index the query's match found, for the positional `$` (-1: none). */
+    int32_t matched_index;
+    /* The document is being inserted by an upsert: $setOnInsert applies. */
+    bool is_insert;
+    /* $currentDate's clock: milliseconds since the epoch (0: read the clock). */
+    int64_t now_ms;
+    /* $currentDate {$type: "timestamp"}: the operation's timestamp (t = 0: from now_ms). */
+    uint32_t ts_t, ts_i;
+} qry_update_ctx_t;
+
+#define QRY_UPDATE_CTX_INIT {-1, false, 0, 0, 0}
+
+/* What qry_update_apply produced. */
+typedef struct qry_update_result {
+    bson_t doc;     /* the updated document (initialised by apply, even on failure) */
+    bool changed;   /* the document differs from the input */
+    char **paths;   /* dotted paths changed, array indexes resolved ("a.2.b") */
+    size_t npaths;
+} qry_update_result_t;
+
+/*
+ * qry_update_parse -- parse an update document (array_filters may be NULL:
+ * the update command's arrayFilters array). *out is NULL on failure.
+ */
+int qry_update_parse(const bson_t *update, const bson_t *array_filters, qry_update_t **out,
+                     status_t *st);
+/* qry_update_is_replacement -- whether the update is a replacement document. */
+bool qry_update_is_replacement(const qry_update_t *upd);
+/* qry_update_uses_positional -- whether apply needs ctx->matched_index. */
+bool qry_update_uses_positional(const qry_update_t *upd);
+/* qry_update_apply -- apply to doc; res is initialised here and freed by the caller. */
+int qry_update_apply(const qry_update_t *upd, const bson_t *doc, const qry_update_ctx_t *ctx,
+                     qry_update_result_t *res, status_t *st);
+/* qry_update_result_destroy -- free a result's document and paths. */
+void qry_update_result_destroy(qry_update_result_t *res);
+/* qry_update_destroy -- free a plan (NULL is a no-op). */
+void qry_update_destroy(qry_update_t *upd);
+
+/*
+ * qry_update_upsert_seed -- the document an upsert starts from: the query's
+ * equality clauses ({a: 1, "b.c": 2, $and: [...]} -> {a: 1, b: {c: 2}}), _id
+ * first. out is initialised here. Conflicting clauses are NotSingleValueField.
+ */
+int qry_update_upsert_seed(const bson_t *query, bson_t *out, status_t *st);
+/*
+ * qry_update_upsert -- the document an upsert inserts: the seed from query,
+ * then upd applied as an insert ($setOnInsert applies); a replacement keeps
+ * only the query's _id. res is initialised here.
+ */
+int qry_update_upsert(const qry_update_t *upd, const bson_t *query, const qry_update_ctx_t *ctx,
+                      qry_update_result_t *res, status_t *st);
+
 /* QRY_UPDATE_SECTION_END */
 
 #endif /* MICA_QUERY_H */
