@@ -109,10 +109,9 @@ int stor__index_from_spec(stor_engine_t *eng, stor_collection_t *coll, const bso
     bson_init(&idx->multikey_paths);
     idx->name = strdup(name);
     bson_copy_to(spec, &idx->spec);
-    bson_init_static(&idx->key_pattern, kdata, klen);
-    bson_t kp;
-    bson_copy_to(&idx->key_pattern, &kp);
-    idx->key_pattern = kp;
+    bson_t kp; /* a bson_t must never be copied by value: copy_to from a view */
+    bson_init_static(&kp, kdata, klen);
+    bson_copy_to(&kp, &idx->key_pattern);
     idx->nfields = (int)bson_count_keys(&idx->key_pattern);
     bson_iter_t kit;
     int fi = 0;
