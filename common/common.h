@@ -159,6 +159,13 @@ void log_format(bson_string_t *out, log_severity_t sev, log_component_t comp, in
                 const char *ctx, const char *msg, const bson_t *attr);
 
 /*
+ * log_set_tap -- also hand every written line (with its newline) to fn, under
+ * the log lock, so fn must not log. NULL removes it. micad keeps recent lines
+ * for getLog this way.
+ */
+void log_set_tap(void (*fn)(const char *line, size_t len, void *arg), void *arg);
+
+/*
  * LOG(sev, comp, id, msg, attrs...) -- attrs are BCON pairs:
  *   LOG(INFO, NETWORK, 22943, "Connection accepted", "remote", BCON_UTF8(r), "connectionId",
  *       BCON_INT64(n));

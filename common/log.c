@@ -29,6 +29,8 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_fd = STDERR_FILENO;
 static int log_verbosity = 0;
 static __thread char log_ctx[64] = "main";
+static void (*log_tap)(const char *line, size_t len, void *arg);
+static void *log_tap_arg;
 
 /* log_open -- send lines to path (NULL: stderr). */
 int log_open(const char *path, bool append)
@@ -155,8 +157,19 @@ void log_write(log_severity_t sev, log_component_t comp, int id, const char *msg
         }
         off += (size_t)n;
     }
+    if (log_tap != NULL)
+        log_tap(line->str, line->len, log_tap_arg);
     pthread_mutex_unlock(&log_lock);
     bson_string_free(line, true);
+}
+
+/* log_set_tap -- install (or remove, with NULL) the per-line tap. */
+void log_set_tap(void (*fn)(const char *line, size_t len, void *arg), void *arg)
+{
+    pthread_mutex_lock(&log_lock);
+    log_tap = fn;
+    log_tap_arg = arg;
+    pthread_mutex_unlock(&log_lock);
 }
 
 /* time_now_ms -- wall clock in milliseconds since the epoch. */

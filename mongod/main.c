@@ -1,17 +1,225 @@
 /*
- * main.c -- micad entry point (the transport and command table arrive with issue #2).
+ * main.c -- micad's entry point: parse the options, set up logging, check and
+ * lock the dbpath, build the command table and the transport, serve until
+ * SIGINT/SIGTERM or the shutdown command, then stop in order.
+ *
+ * Exit codes follow mongod's: 0 clean stop, 2 bad options, 48 the port is
+ * taken, 100 the dbpath is missing or already in use, 1 anything else.
  */
+#include "mongod/micad.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "common/common.h"
+#define MICAD_EXIT_BADOPTIONS 2
+#define MICAD_EXIT_NET_ERROR  48
+#define MICAD_EXIT_DBPATH     100
 
+/* print_version -- what --version prints: the MongoDB version we speak, then ours. */
+static void print_version(void)
+{
+    printf("db version v7.0.0\n");
+    printf("mica version v%s\n", MICA_VERSION);
+    printf("Build Info: {\n    \"version\": \"7.0.0\",\n    \"mica\": \"%s\",\n"
+           "    \"storageEngines\": [\"wiredTiger\"]\n}\n",
+           MICA_VERSION);
+}
+
+/*
+ * lock_dbpath -- take <dbpath>/mongod.lock exclusively and write our pid in it,
+ * as mongod does, so a second server on the same files fails at once.
+ * TODO(integrator): once storage/ implements stor_engine_open (which locks the
+ * dbpath itself), open the engine here instead and drop this lock.
+ */
+static int lock_dbpath(const char *dbpath, int *fd_out, status_t *st)
+{
+    char path[4096], pid[32];
+    int fd;
+
+    (void)snprintf(path, sizeof(path), "%s/mongod.lock", dbpath);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return status_set(st, ERR_DBPathInUse, "Unable to create/open the lock file: %s (%s)", path,
+                          strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return status_set(st, ERR_DBPathInUse,
+                          "Unable to lock the lock file: %s (Resource temporarily unavailable). "
+                          "Another mongod instance is already running on the %s directory",
+                          path, dbpath);
+    }
+    (void)snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
+        close(fd);
+        return status_set(st, ERR_DBPathInUse, "cannot write the lock file %s: %s", path,
+                          strerror(errno));
+    }
+    (void)fsync(fd);
+    *fd_out = fd;
+    return 0;
+}
+
+/* unlock_dbpath -- an empty lock file means a clean shutdown (mongod's convention). */
+static void unlock_dbpath(int fd)
+{
+    if (fd < 0)
+        return;
+    (void)ftruncate(fd, 0);
+    (void)fsync(fd);
+    (void)flock(fd, LOCK_UN);
+    close(fd);
+}
+
+/* write_pid_file -- processManagement.pidFilePath. */
+static int write_pid_file(const char *path, status_t *st)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return status_set(st, ERR_FileOpenFailed, "cannot write pid file %s: %s", path,
+                          strerror(errno));
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+    return 0;
+}
+
+/* serve -- everything between a checked configuration and the exit code. */
+static int serve(micad_t *m, opts_t *o)
+{
+    status_t st = STATUS_INIT;
+    const char *dbpath = o->dbpath ? o->dbpath : "/data/db";
+    struct stat sb;
+    int lock_fd = -1, code = 0;
+    char hostname[256] = "localhost";
+
+    bson_oid_init(&m->process_id, NULL);
+    m->start_ms = time_now_ms();
+    m->start_us = time_mono_us();
+    (void)gethostname(hostname, sizeof(hostname) - 1);
+    (void)snprintf(m->host, sizeof(m->host), "%s:%d", hostname, o->port);
+
+    LOG(INFO, CONTROL, 21001, "Mica starting", "pid", BCON_INT64((int64_t)getpid()), "port",
+        BCON_INT32(o->port), "dbPath", BCON_UTF8(dbpath), "host", BCON_UTF8(hostname));
+    LOG(INFO, CONTROL, 21002, "Build Info", "version", BCON_UTF8("7.0.0"), "mica",
+        BCON_UTF8(MICA_VERSION));
+    LOG(INFO, CONTROL, 21003, "Options set by command line", "options", BCON_DOCUMENT(&o->parsed));
+
+    if (stat(dbpath, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        LOG(FATAL, STORAGE, 21004, "Data directory not found", "dbPath", BCON_UTF8(dbpath));
+        fprintf(stderr,
+                "Data directory %s not found. Create the missing directory or specify another "
+                "path using (1) the --dbpath command line option, or (2) by adding the "
+                "'storage.dbPath' option in the configuration file.\n",
+                dbpath);
+        return MICAD_EXIT_DBPATH;
+    }
+    if (lock_dbpath(dbpath, &lock_fd, &st) != 0) {
+        LOG(FATAL, STORAGE, 21005, "Unable to lock the dbpath", "error", BCON_UTF8(st.msg));
+        fprintf(stderr, "%s\n", st.msg);
+        return MICAD_EXIT_DBPATH;
+    }
+    if (o->pid_file != NULL && write_pid_file(o->pid_file, &st) != 0) {
+        LOG(FATAL, CONTROL, 21006, "Cannot write the pid file", "error", BCON_UTF8(st.msg));
+        code = 1;
+        goto out;
+    }
+    if (o->key_file == NULL)
+        LOG(WARNING, CONTROL, 22120,
+            "Access control is not enabled for the database. Read and write access to data and "
+            "configuration is unrestricted");
+    if (o->bind_ip_all)
+        LOG(WARNING, CONTROL, 21007,
+            "This server is bound to all interfaces and access control is not enabled");
+
+    if (wire_cmd_table_init(&m->table, micad_commands, micad_n_commands, &st) != 0) {
+        LOG(FATAL, CONTROL, 21008, "Bad command table", "error", BCON_UTF8(st.msg));
+        code = 1;
+        goto out;
+    }
+    wire_server_config_t cfg = {
+        .bind_ip = o->bind_ip,
+        .bind_ip_all = o->bind_ip_all,
+        .port = o->port,
+        .max_conns = o->max_conns,
+        .slow_ms = o->slowms,
+        .handle_signals = true,
+        .table = &m->table,
+        .app = m,
+    };
+    if (wire_server_create(&cfg, &m->server, &st) != 0) {
+        LOG(ERROR, NETWORK, 21009, "Failed to set up listener", "error", BCON_UTF8(st.msg));
+        fprintf(stderr, "Failed to set up listener: %s\n", st.msg);
+        code = st.code == WIRE_ERR_SOCKET ? MICAD_EXIT_NET_ERROR : 1;
+        goto out;
+    }
+    micad_logbuf_end_startup();
+    if (wire_server_run(m->server, &st) != 0) {
+        LOG(ERROR, CONTROL, 21010, "Transport failed", "error", BCON_UTF8(st.msg));
+        code = 1;
+    }
+    LOG(INFO, CONTROL, 21011, "Shutting down: the transport is stopped");
+out:
+    wire_server_destroy(m->server);
+    m->server = NULL;
+    wire_cmd_table_destroy(&m->table);
+    LOG(INFO, STORAGE, 21012, "Releasing the dbpath lock", "dbPath", BCON_UTF8(dbpath));
+    unlock_dbpath(lock_fd);
+    if (o->pid_file != NULL)
+        (void)unlink(o->pid_file);
+    return code;
+}
+
+/* main -- options, logging, serve, exit code. */
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("micad version v%s\n", MICA_VERSION);
+    opts_t o;
+    status_t st = STATUS_INIT;
+    micad_t m;
+    int code;
+
+    signal(SIGPIPE, SIG_IGN); /* a vanished client is an error code, not a signal */
+    opts_init(&o);
+    if (opts_parse(&o, argc, argv, &st) != 0) {
+        fprintf(stderr, "%s\ntry '%s --help' for more information\n", st.msg, argv[0]);
+        opts_destroy(&o);
+        return MICAD_EXIT_BADOPTIONS;
+    }
+    if (o.help) {
+        bson_string_t *s = bson_string_new(NULL);
+        opts_help(s, argv[0]);
+        fputs(s->str, stdout);
+        bson_string_free(s, true);
+        opts_destroy(&o);
         return 0;
     }
-    fprintf(stderr, "micad: not yet able to serve\n");
-    return 2;
+    if (o.version) {
+        print_version();
+        opts_destroy(&o);
+        return 0;
+    }
+    if (o.logpath != NULL) {
+        int rc = log_open(o.logpath, o.logappend);
+        if (rc != 0) {
+            fprintf(stderr, "Failed to open log file %s: %s\n", o.logpath, strerror(rc));
+            opts_destroy(&o);
+            return 1;
+        }
+    }
+    log_set_verbosity(o.quiet ? -1 : o.verbosity);
+    micad_logbuf_start();
+
+    memset(&m, 0, sizeof(m));
+    m.opts = &o;
+    code = serve(&m, &o);
+
+    LOG(INFO, CONTROL, 23138, "Shutting down", "exitCode", BCON_INT32(code));
+    micad_logbuf_stop();
+    log_close();
+    opts_destroy(&o);
+    return code;
 }

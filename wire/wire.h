@@ -225,6 +225,8 @@ int wire_bson_check(const uint8_t *doc, size_t avail, size_t max_len, size_t *do
 
 /* UnsupportedOpQueryCommand: OP_QUERY carrying anything but the handshake. */
 #define WIRE_ERR_UNSUPPORTED_OP_QUERY 352
+/* SocketException: a listener cannot be set up (mongod then exits with code 48). */
+#define WIRE_ERR_SOCKET 9001
 /* OP_MSG without $db: MongoDB's location code (codeName "Location40571"). */
 #define WIRE_ERR_MISSING_DB 40571
 

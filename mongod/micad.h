@@ -1,0 +1,59 @@
+/*
+ * micad.h -- private to mongod/: the data node's process-wide state that
+ * command handlers reach through op->app, the command table, and the in-memory
+ * log buffer behind getLog.
+ */
+#ifndef MICA_MICAD_H
+#define MICA_MICAD_H
+
+#include "common/common.h"
+#include "wire/wire.h"
+
+/* micad_t -- the process: options, transport, identity for hello. */
+typedef struct micad {
+    opts_t *opts;
+    wire_server_t *server;
+    wire_cmd_table_t table;
+    bson_oid_t process_id;    /* topologyVersion.processId, new each start */
+    int64_t topology_counter; /* topologyVersion.counter; bumps wake awaitable hellos */
+    int64_t start_ms;         /* wall clock at start */
+    int64_t start_us;         /* monotonic clock at start */
+    char host[300];           /* "hostname:port" as serverStatus reports it */
+    int exit_code;            /* what main returns after the server stops */
+} micad_t;
+
+/* The handlers, declared from the table. */
+#define MICAD_CMD(name, fn, flags, help)                                                           \
+    int fn(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st);
+#include "mongod/commands.def"
+#undef MICAD_CMD
+
+/* micad_commands / micad_n_commands -- the rows of commands.def. */
+extern const wire_command_t micad_commands[];
+extern const size_t micad_n_commands;
+
+/* micad_of -- the process state behind a command. */
+static inline micad_t *micad_of(const wire_opctx_t *op)
+{
+    return (micad_t *)op->app;
+}
+
+/* micad_hello_reply -- the handshake fields shared by hello / isMaster. */
+int micad_hello_reply(wire_opctx_t *op, const bson_t *cmd, bool legacy_names, bson_t *reply,
+                      status_t *st);
+
+/* micad_check_session_list -- validate endSessions/killSessions' list (mongod/sessions.c). */
+int micad_check_session_list(const char *cmd_name, const bson_t *cmd, size_t *count, status_t *st);
+
+/* ---- log ring buffer (mongod/logbuf.c) ---- */
+
+/* micad_logbuf_start -- keep recent log lines in memory (install the log tap). */
+void micad_logbuf_start(void);
+/* micad_logbuf_end_startup -- warnings after this are not "startupWarnings". */
+void micad_logbuf_end_startup(void);
+/* micad_logbuf_append -- {totalLinesWritten, log: [...]} for "global" or "startupWarnings". */
+void micad_logbuf_append(bson_t *reply, bool startup_warnings);
+/* micad_logbuf_stop -- uninstall the tap and free the lines. */
+void micad_logbuf_stop(void);
+
+#endif /* MICA_MICAD_H */
