@@ -7,7 +7,7 @@
  * Numbers: same-kind pairs and integer/double pairs take fast exact paths;
  * anything involving a decimal128 goes through bsonu_num_t, the value's exact
  * decimal digits, which is slower but exact for every pair (a double's exact
- * expansion comes from glibc's printf, which prints doubles exactly).
+ * expansion is computed with a small base-10^9 big integer).
  */
 #include "common/common.h"
 
@@ -132,13 +132,105 @@ static void num_set_u64(bsonu_num_t *out, bool negative, uint64_t mag)
         out->ndigits--;
 }
 
+/*
+ * Big integers for exact double expansion: base 10^9 limbs, least
+ * significant first. 5^1074 * 2^53 (the longest expansion, 767 digits) needs
+ * 86 limbs.
+ */
+#define BIG_LIMBS 96
+#define BIG_BASE  1000000000u
+
+typedef struct big {
+    uint32_t limb[BIG_LIMBS];
+    int n;
+} big_t;
+
+/* big_mul -- b *= f (f < 2^32). */
+static void big_mul(big_t *b, uint32_t f)
+{
+    uint64_t carry = 0;
+    for (int i = 0; i < b->n; i++) {
+        uint64_t x = (uint64_t)b->limb[i] * f + carry;
+        b->limb[i] = (uint32_t)(x % BIG_BASE);
+        carry = x / BIG_BASE;
+    }
+    while (carry > 0) {
+        INVARIANT(b->n < BIG_LIMBS);
+        b->limb[b->n++] = (uint32_t)(carry % BIG_BASE);
+        carry /= BIG_BASE;
+    }
+}
+
+/*
+ * num_from_finite_double -- exact digits of a finite non-zero double. d is
+ * m * 2^e with m < 2^53: for e >= 0 the digits are those of m * 2^e; for
+ * e < 0, d = m * 5^-e / 10^-e, so the digits are those of m * 5^-e.
+ */
+static void num_from_finite_double(double d, bsonu_num_t *out)
+{
+    uint64_t bits, m;
+    int e, bexp, k = 0;
+    big_t b;
+
+    memcpy(&bits, &d, 8);
+    bexp = (int)((bits >> 52) & 0x7ff);
+    m = bits & ((1ULL << 52) - 1);
+    if (bexp == 0) {
+        e = -1074; /* subnormal */
+    } else {
+        m |= 1ULL << 52;
+        e = bexp - 1075;
+    }
+    while (e < 0 && (m & 1) == 0) {
+        m >>= 1;
+        e++;
+    }
+    b.n = 0;
+    while (m > 0) {
+        b.limb[b.n++] = (uint32_t)(m % BIG_BASE);
+        m /= BIG_BASE;
+    }
+    if (e >= 0) {
+        for (; e >= 30; e -= 30)
+            big_mul(&b, 1u << 30);
+        if (e > 0)
+            big_mul(&b, 1u << e);
+    } else {
+        k = -e;
+        for (e = k; e >= 13; e -= 13)
+            big_mul(&b, 1220703125u); /* 5^13, the largest power of 5 below 2^31 */
+        {
+            uint32_t p = 1;
+            for (; e > 0; e--)
+                p *= 5;
+            big_mul(&b, p);
+        }
+    }
+    /* Limbs to digits, most significant first. */
+    out->cls = signbit(d) ? BSONU_NUM_NEG : BSONU_NUM_POS;
+    out->ndigits = 0;
+    for (int i = b.n - 1; i >= 0; i--) {
+        uint8_t tmp[9];
+        uint32_t x = b.limb[i];
+        int nd = 0;
+        for (int j = 0; j < 9; j++) {
+            tmp[nd++] = (uint8_t)(x % 10);
+            x /= 10;
+        }
+        if (i == b.n - 1)
+            while (nd > 1 && tmp[nd - 1] == 0)
+                nd--;
+        while (nd > 0)
+            out->digits[out->ndigits++] = tmp[--nd];
+    }
+    out->exp = (int32_t)out->ndigits - k;
+    while (out->ndigits > 0 && out->digits[out->ndigits - 1] == 0)
+        out->ndigits--;
+}
+
 /* num_from_double -- exact canonical form of a double. */
 static void num_from_double(double d, bsonu_num_t *out)
 {
-    char buf[BSONU_NUM_MAX_DIGITS + 32];
-    int len, e10;
-    const char *p;
-
     if (isnan(d)) {
         out->cls = BSONU_NUM_NAN;
         return;
@@ -156,19 +248,7 @@ static void num_from_double(double d, bsonu_num_t *out)
         num_set_u64(out, i < 0, i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i);
         return;
     }
-    /* 767 significant digits hold any double's exact expansion; glibc prints it exactly. */
-    len = snprintf(buf, sizeof(buf), "%.766e", fabs(d));
-    INVARIANT(len > 0 && (size_t)len < sizeof(buf));
-    out->cls = d < 0 ? BSONU_NUM_NEG : BSONU_NUM_POS;
-    out->ndigits = 0;
-    for (p = buf; *p && *p != 'e'; p++)
-        if (*p >= '0' && *p <= '9')
-            out->digits[out->ndigits++] = (uint8_t)(*p - '0');
-    INVARIANT(*p == 'e');
-    e10 = atoi(p + 1);
-    out->exp = e10 + 1;
-    while (out->ndigits > 0 && out->digits[out->ndigits - 1] == 0)
-        out->ndigits--;
+    num_from_finite_double(d, out);
 }
 
 /* num_from_decimal -- exact canonical form of a decimal128. */

@@ -10,6 +10,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
 #include <cmocka.h>
 
 #include "common/common.h"
@@ -304,6 +307,57 @@ static void test_decimal_non_canonical_is_zero(void **state)
     assert_int_equal(bsonu_compare_value(&v, &zero), 0);
 }
 
+/* printf_digits -- the exact digits of |d| as glibc prints them (an independent oracle). */
+static void printf_digits(double d, char *digits, int32_t *exp)
+{
+    char buf[BSONU_NUM_MAX_DIGITS + 32];
+    size_t n = 0;
+    const char *p;
+
+    snprintf(buf, sizeof(buf), "%.766e", fabs(d));
+    for (p = buf; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[n++] = *p;
+    while (n > 0 && digits[n - 1] == '0')
+        n--;
+    digits[n] = 0;
+    *exp = atoi(p + 1) + 1;
+}
+
+static void test_double_digits_match_printf(void **state)
+{
+    /* 200,000 random bit patterns (fixed seed) plus the extremes. */
+    uint64_t x = 88172645463325252ULL;
+    (void)state;
+    for (int i = 0; i < 200000; i++) {
+        bson_value_t v = {.value_type = BSON_TYPE_DOUBLE};
+        bsonu_num_t n;
+        status_t st = STATUS_INIT;
+        char want[BSONU_NUM_MAX_DIGITS + 1], got[BSONU_NUM_MAX_DIGITS + 1];
+        int32_t wexp;
+        uint64_t bits;
+        double d;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bits = i == 0 ? 1 : i == 1 ? 0x7fefffffffffffffULL : i == 2 ? 0x000fffffffffffffULL : x;
+        memcpy(&d, &bits, 8);
+        if (isnan(d) || isinf(d) || d == 0)
+            continue;
+        v.value.v_double = d;
+        assert_int_equal(bsonu_num_from_value(&v, &n, &st), 0);
+        printf_digits(d, want, &wexp);
+        for (int j = 0; j < n.ndigits; j++)
+            got[j] = (char)('0' + n.digits[j]);
+        got[n.ndigits] = 0;
+        if (strcmp(got, want) != 0 || n.exp != wexp || (n.cls == BSONU_NUM_NEG) != (d < 0))
+            fail_msg("%a: digits %s e%d, printf %s e%d", d, got, n.exp, want, wexp);
+        /* And back: the nearest double of the exact digits is d itself. */
+        assert_true(bsonu_num_to_double(&n) == d);
+    }
+}
+
 int main(void)
 {
     struct CMUnitTest
@@ -320,5 +374,6 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_num_from_non_number_is_bad_value);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_number_conversions);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_decimal_non_canonical_is_zero);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_double_digits_match_printf);
     return _cmocka_run_group_tests("compare", tests, n, NULL, NULL);
 }
