@@ -889,3 +889,24 @@ int stor_ks_decode(const uint8_t *key, size_t key_len, const uint8_t *tb, size_t
         field++;
     }
 }
+
+/* stor_ks_desc_mask -- the desc_mask of an index key pattern. */
+int stor_ks_desc_mask(const bson_t *key_pattern, uint32_t *mask, status_t *st)
+{
+    bson_iter_t it;
+    uint32_t i = 0;
+    double d;
+
+    *mask = 0;
+    if (!bson_iter_init(&it, key_pattern))
+        return status_set(st, ERR_BadValue, "invalid index key pattern");
+    while (bson_iter_next(&it)) {
+        if (i >= KS_MAX_FIELDS)
+            return status_set(st, ERR_BadValue, "index key pattern has more than %d fields",
+                              KS_MAX_FIELDS);
+        if (bsonu_number_as_double(bson_iter_value(&it), &d) && d < 0)
+            *mask |= 1u << i;
+        i++;
+    }
+    return 0;
+}

@@ -80,6 +80,12 @@ int stor_ks_strip_record_id(const uint8_t *key, size_t len, size_t *out_len, sta
  */
 int stor_ks_decode(const uint8_t *key, size_t key_len, const uint8_t *tb, size_t tb_len,
                    uint32_t desc_mask, bson_t *out, status_t *st);
+/*
+ * stor_ks_desc_mask -- the desc_mask of an index key pattern: bit i set when
+ * field i's value is a negative number ({a: 1, b: -1} -> 0x2); string values
+ * ("hashed", "text", ...) count as ascending. BadValue past 32 fields.
+ */
+int stor_ks_desc_mask(const bson_t *key_pattern, uint32_t *mask, status_t *st);
 /* stor_ks_compare -- memcmp order, then length: the order WiredTiger gives the keys. */
 int stor_ks_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 

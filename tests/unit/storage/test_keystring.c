@@ -857,11 +857,54 @@ static void test_random_pairs_order_and_roundtrip(void **state)
     stor_ks_destroy(&kb);
 }
 
+typedef struct mask_case {
+    const char *pattern;
+    uint32_t want;
+    int error;
+} mask_case_t;
+
+static const mask_case_t mask_cases[] = {
+    {"{\"a\": 1}", 0x0, 0},
+    {"{\"a\": 1, \"b\": -1}", 0x2, 0},
+    {"{\"a\": -1.5, \"b\": {\"$numberLong\": \"-1\"}, \"c\": \"hashed\"}", 0x3, 0},
+    {"{\"a\": {\"$numberDecimal\": \"-1\"}}", 0x1, 0},
+};
+
+static void test_desc_mask(void **state)
+{
+    const mask_case_t *c = *state;
+    bson_t pattern;
+    bson_error_t err;
+    uint32_t mask = 99;
+    status_t st = STATUS_INIT;
+
+    assert_true(bson_init_from_json(&pattern, c->pattern, -1, &err));
+    assert_int_equal(stor_ks_desc_mask(&pattern, &mask, &st), c->error);
+    assert_int_equal(mask, c->want);
+    bson_destroy(&pattern);
+}
+
+static void test_desc_mask_too_many_fields(void **state)
+{
+    bson_t pattern = BSON_INITIALIZER;
+    uint32_t mask;
+    status_t st = STATUS_INIT;
+    char k[8];
+    (void)state;
+    for (int i = 0; i < 33; i++) {
+        snprintf(k, sizeof(k), "f%d", i);
+        bson_append_int32(&pattern, k, -1, 1);
+    }
+    assert_int_equal(stor_ks_desc_mask(&pattern, &mask, &st), ERR_BadValue);
+    bson_destroy(&pattern);
+}
+
 int main(void)
 {
     enum { NRT = sizeof(roundtrip_values) / sizeof(roundtrip_values[0]) };
     enum { NNT = sizeof(notb_cases) / sizeof(notb_cases[0]) };
-    struct CMUnitTest tests[NRT + NNT + 16];
+    enum { NMC = sizeof(mask_cases) / sizeof(mask_cases[0]) };
+    struct CMUnitTest tests[NRT + NNT + NMC + 16];
     size_t n = 0;
 
     for (size_t i = 0; i < NRT; i++)
@@ -870,6 +913,10 @@ int main(void)
     for (size_t i = 0; i < NNT; i++)
         tests[n++] = (struct CMUnitTest){notb_cases[i].in, test_decode_without_type_bits, NULL,
                                          NULL, (void *)&notb_cases[i]};
+    for (size_t i = 0; i < NMC; i++)
+        tests[n++] = (struct CMUnitTest){mask_cases[i].pattern, test_desc_mask, NULL, NULL,
+                                         (void *)&mask_cases[i]};
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_desc_mask_too_many_fields);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_order_all_pairs);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_id_suffix);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_id_missing_is_error);
