@@ -492,7 +492,10 @@ static int project_field(papply_t *a, const pnode_t *n, bson_iter_t *it, bson_t 
             bson_append_array_begin(&probe, "v", 1, &pa);
             bson_append_value(&pa, "0", 1, bson_iter_value(&ai));
             bson_append_array_end(&probe, &pa);
-            bool m = qry_match_eval(n->em, &probe, NULL);
+            /* the matcher reads a static view of the probe's bytes */
+            bson_t view;
+            bool m = bson_init_static(&view, bson_get_data(&probe), probe.len) &&
+                     qry_match_eval(n->em, &view, NULL);
             bson_destroy(&probe);
             if (m) {
                 bson_t child;

@@ -458,6 +458,19 @@ static int leaf_push(actx_t *a, const uop_t *op, udom_t *parent, const char *nam
     return 0;
 }
 
+/*
+ * match_view -- qry_match_eval on a static view of b's bytes. Matchers are
+ * only ever handed read-only views, so a built document is passed the same
+ * way as one read from storage.
+ */
+static bool match_view(const qry_match_t *m, const bson_t *b)
+{
+    bson_t view;
+    if (!bson_init_static(&view, bson_get_data(b), b->len))
+        return false;
+    return qry_match_eval(m, &view, NULL);
+}
+
 /* pull_matches -- whether array element e satisfies $pull's condition. */
 static bool pull_matches(const uop_t *op, const udom_t *e)
 {
@@ -484,7 +497,7 @@ static bool pull_matches(const uop_t *op, const udom_t *e)
     } else if (op->pull_wrap) {
         bson_t w = BSON_INITIALIZER;
         bson_append_value(&w, "v", 1, &v);
-        m = qry_match_eval(op->pull_m, &w, NULL);
+        m = match_view(op->pull_m, &w);
         bson_destroy(&w);
     } else {
         m = bsonu_equal_value(&op->arg, &v);
@@ -597,7 +610,7 @@ static bool filter_matches(const actx_t *a, const char *id, const udom_t *e)
         bool m = false;
         if (qry__udom_value(e, &v, &scratch, &st) == 0) {
             bson_append_value(&w, id, -1, &v);
-            m = qry_match_eval(a->u->filters[f].m, &w, NULL);
+            m = match_view(a->u->filters[f].m, &w);
         }
         bson_destroy(&w);
         bson_destroy(&scratch);
