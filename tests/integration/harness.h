@@ -1,0 +1,42 @@
+/*
+ * harness.h -- integration-test harness for C tests: start a real micad ($MICAD)
+ * on a free loopback port with a temporary dbpath and log file, wait until it
+ * answers hello, and stop it (printing its log when the test failed).
+ */
+#ifndef MICA_ITEST_HARNESS_H
+#define MICA_ITEST_HARNESS_H
+
+#include <mongoc/mongoc.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* itest_server_t -- one spawned micad. */
+typedef struct itest_server {
+    pid_t pid;
+    int port;
+    char dbpath[256];
+    char logpath[300];
+    char uri[128]; /* mongodb://127.0.0.1:<port> */
+} itest_server_t;
+
+/* itest_free_port -- a loopback TCP port nobody listens on right now. */
+int itest_free_port(void);
+/*
+ * itest_server_start -- spawn $MICAD --port P --bind_ip 127.0.0.1 --dbpath D
+ * --logpath L plus extra_args (NULL-terminated, may be NULL) and wait up to 30 s
+ * for hello. Returns 0, or -1 (the log is printed).
+ */
+int itest_server_start(itest_server_t *s, const char *const *extra_args);
+/* itest_server_alive -- the process has not exited. */
+bool itest_server_alive(itest_server_t *s);
+/*
+ * itest_server_stop -- SIGTERM, wait (SIGKILL after 30 s); prints the log when
+ * print_log; removes the temp dir. Returns the exit status (or -1).
+ */
+int itest_server_stop(itest_server_t *s, bool print_log);
+/* itest_print_log -- the server's log to stderr. */
+void itest_print_log(const itest_server_t *s);
+/* itest_client -- a client for the server; uri_opts like "compressors=zlib" or NULL. */
+mongoc_client_t *itest_client(const itest_server_t *s, const char *uri_opts);
+
+#endif /* MICA_ITEST_HARNESS_H */
