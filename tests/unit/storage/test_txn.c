@@ -1,0 +1,290 @@
+/*
+ * test_txn.c -- units of work and timestamps: write conflicts as
+ * WriteConflict 112, snapshot isolation, abort, reads at a timestamp, commit
+ * timestamp checks, and the two modes across a restart: standalone keeps
+ * every commit; replicated comes back at the stable timestamp (and
+ * rollback_to_stable does the same at run time) while the logged oplog keeps
+ * the later entries for replay.
+ */
+#include "storage_test.h"
+
+#define TS(s) ((uint64_t)(s) << 32)
+
+typedef struct fixture {
+    char *dir;
+    stor_mode_t mode;
+    stor_engine_t *eng;
+    stor_session_t *a, *b;
+    stor_collection_t *coll;
+} fixture_t;
+
+static int setup_mode(void **state, stor_mode_t mode)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    status_t st = STATUS_INIT;
+    f->dir = st_tmpdir();
+    f->mode = mode;
+    f->eng = st_open(f->dir, mode);
+    st_ok(stor_session_open(f->eng, &f->a, &st), &st);
+    st_ok(stor_session_open(f->eng, &f->b, &st), &st);
+    bson_t opts = BSON_INITIALIZER;
+    BSON_APPEND_BOOL(&opts, "autoIndexId", false);
+    st_ok(stor_collection_create(f->a, "db.c", &opts, &f->coll, &st), &st);
+    bson_destroy(&opts);
+    *state = f;
+    return 0;
+}
+
+static int setup_standalone(void **state)
+{
+    return setup_mode(state, STOR_MODE_STANDALONE);
+}
+
+static int setup_replicated(void **state)
+{
+    return setup_mode(state, STOR_MODE_REPLICATED);
+}
+
+static void close_all(fixture_t *f)
+{
+    stor_session_close(f->a);
+    stor_session_close(f->b);
+    f->a = f->b = NULL;
+    if (f->eng)
+        st_close(f->eng);
+    f->eng = NULL;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    close_all(f);
+    st_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void reopen(fixture_t *f)
+{
+    status_t st = STATUS_INIT;
+    close_all(f);
+    f->eng = st_open(f->dir, f->mode);
+    st_ok(stor_session_open(f->eng, &f->a, &st), &st);
+    st_ok(stor_session_open(f->eng, &f->b, &st), &st);
+    st_ok(stor_collection_lookup(f->eng, "db.c", &f->coll, &st), &st);
+}
+
+static int64_t insert_at(fixture_t *f, stor_session_t *s, int v, uint64_t ts)
+{
+    status_t st = STATUS_INIT;
+    stor_uow_t *uow;
+    st_ok(stor_uow_begin(s, 0, &uow, &st), &st);
+    bson_t *d = st_doc(v, v);
+    int64_t rid;
+    st_ok(stor_record_insert(s, f->coll, d, &rid, &st), &st);
+    bson_destroy(d);
+    if (ts) {
+        bson_t *e = BCON_NEW("ts", BCON_TIMESTAMP((uint32_t)(ts >> 32), (uint32_t)ts), "op",
+                             BCON_UTF8("i"), "ns", BCON_UTF8("db.c"));
+        st_ok(stor_oplog_append(s, ts, e, &st), &st);
+        bson_destroy(e);
+    }
+    st_ok(stor_uow_commit(uow, ts, &st), &st);
+    return rid;
+}
+
+static bool exists(fixture_t *f, stor_session_t *s, int64_t rid)
+{
+    status_t st = STATUS_INIT;
+    bson_t out;
+    bool found;
+    st_ok(stor_record_get(s, f->coll, rid, &out, &found, &st), &st);
+    bson_destroy(&out);
+    return found;
+}
+
+static void concurrent_update_is_writeconflict_then_retry_succeeds(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    int64_t rid = insert_at(f, f->a, 1, 0);
+    stor_uow_t *ua, *ub;
+    st_ok(stor_uow_begin(f->a, 0, &ua, &st), &st);
+    st_ok(stor_uow_begin(f->b, 0, &ub, &st), &st);
+    bson_t *d = st_doc(1, 2);
+    st_ok(stor_record_update(f->a, f->coll, rid, d, &st), &st);
+    assert_int_equal(stor_record_update(f->b, f->coll, rid, d, &st), ERR_WriteConflict);
+    assert_int_equal(status_code_name(st.code), status_code_name(ERR_WriteConflict));
+    stor_uow_abort(ub);
+    st_ok(stor_uow_commit(ua, 0, &st), &st);
+    st_ok(stor_uow_begin(f->b, 0, &ub, &st), &st);
+    st_ok(stor_record_update(f->b, f->coll, rid, d, &st), &st);
+    st_ok(stor_uow_commit(ub, 0, &st), &st);
+    bson_destroy(d);
+}
+
+static void snapshot_does_not_see_later_commits(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    stor_uow_t *ua;
+    st_ok(stor_uow_begin(f->a, 0, &ua, &st), &st);
+    assert_false(exists(f, f->a, 1)); /* takes the snapshot */
+    int64_t rid = insert_at(f, f->b, 1, 0);
+    assert_false(exists(f, f->a, rid));
+    stor_uow_abort(ua);
+    assert_true(exists(f, f->a, rid));
+}
+
+static void abort_discards_writes(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    stor_uow_t *uow;
+    st_ok(stor_uow_begin(f->a, 0, &uow, &st), &st);
+    bson_t *d = st_doc(1, 1);
+    int64_t rid;
+    st_ok(stor_record_insert(f->a, f->coll, d, &rid, &st), &st);
+    bson_destroy(d);
+    assert_true(exists(f, f->a, rid));
+    stor_uow_abort(uow);
+    assert_false(exists(f, f->a, rid));
+    assert_null(stor_session_uow(f->a));
+}
+
+static void second_begin_is_illegal(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    stor_uow_t *uow, *again;
+    st_ok(stor_uow_begin(f->a, 0, &uow, &st), &st);
+    assert_ptr_equal(stor_session_uow(f->a), uow);
+    assert_int_equal(stor_uow_begin(f->a, 0, &again, &st), ERR_IllegalOperation);
+    stor_uow_abort(uow);
+}
+
+static void read_timestamp_sees_the_past(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    int64_t r1 = insert_at(f, f->a, 1, TS(10));
+    int64_t r2 = insert_at(f, f->a, 2, TS(20));
+    const struct {
+        uint64_t read;
+        bool see1, see2;
+    } cases[] = {{TS(5), false, false}, {TS(15), true, false}, {TS(25), true, true}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        stor_uow_t *uow;
+        st_ok(stor_uow_begin(f->b, cases[i].read, &uow, &st), &st);
+        assert_int_equal(exists(f, f->b, r1), cases[i].see1);
+        assert_int_equal(exists(f, f->b, r2), cases[i].see2);
+        stor_uow_abort(uow);
+    }
+}
+
+static void commit_below_stable_is_badvalue(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    st_ok(stor_engine_set_stable_ts(f->eng, TS(50), &st), &st);
+    stor_uow_t *uow;
+    st_ok(stor_uow_begin(f->a, 0, &uow, &st), &st);
+    assert_int_equal(stor_uow_set_commit_ts(uow, TS(40), &st), ERR_BadValue);
+    stor_uow_abort(uow);
+}
+
+static void standalone_restart_keeps_commits_above_stable(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    int64_t r1 = insert_at(f, f->a, 1, TS(10));
+    st_ok(stor_engine_set_stable_ts(f->eng, TS(10), &st), &st);
+    int64_t r2 = insert_at(f, f->a, 2, TS(20));
+    reopen(f);
+    assert_true(exists(f, f->a, r1));
+    assert_true(exists(f, f->a, r2));
+    assert_int_equal(stor_collection_count(f->coll), 2);
+}
+
+static int oplog_count(fixture_t *f)
+{
+    status_t st = STATUS_INIT;
+    stor_oplog_cursor_t *cur;
+    st_ok(stor_oplog_cursor_open(f->a, 0, &cur, &st), &st);
+    int n = 0;
+    for (;;) {
+        uint64_t ts;
+        bson_t e;
+        bool eof;
+        st_ok(stor_oplog_cursor_next(cur, &ts, &e, &eof, &st), &st);
+        if (eof)
+            break;
+        n++;
+    }
+    stor_oplog_cursor_close(cur);
+    return n;
+}
+
+static void replicated_restart_returns_to_stable_oplog_keeps_all(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    int64_t r1 = insert_at(f, f->a, 1, TS(10));
+    st_ok(stor_engine_set_stable_ts(f->eng, TS(10), &st), &st);
+    st_ok(stor_engine_checkpoint(f->eng, &st), &st);
+    int64_t r2 = insert_at(f, f->a, 2, TS(20));
+    reopen(f);
+    assert_true(exists(f, f->a, r1));
+    assert_false(exists(f, f->a, r2));
+    assert_int_equal(stor_collection_count(f->coll), 1);
+    uint64_t rec;
+    st_ok(stor_engine_get_ts(f->eng, "recovery", &rec, &st), &st);
+    assert_int_equal(rec, TS(10));
+    /* the oplog (logged) still holds ts 20 for the caller to replay */
+    assert_int_equal(oplog_count(f), 2);
+    uint64_t last;
+    st_ok(stor_oplog_last_ts(f->a, &last, &st), &st);
+    assert_int_equal(last, TS(20));
+}
+
+static void replicated_rollback_to_stable_at_runtime(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    int64_t r1 = insert_at(f, f->a, 1, TS(10));
+    st_ok(stor_engine_set_stable_ts(f->eng, TS(10), &st), &st);
+    int64_t r2 = insert_at(f, f->a, 2, TS(20));
+    assert_int_equal(stor_collection_count(f->coll), 2);
+    st_ok(stor_engine_recover_to_stable(f->eng, &st), &st);
+    assert_true(exists(f, f->a, r1));
+    assert_false(exists(f, f->a, r2));
+    assert_int_equal(stor_collection_count(f->coll), 1);
+    assert_int_equal(oplog_count(f), 2);
+}
+
+static void recover_to_stable_refused_in_standalone(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    assert_int_equal(stor_engine_recover_to_stable(f->eng, &st), ERR_IllegalOperation);
+}
+
+int main(void)
+{
+    log_set_verbosity(-1);
+#define S(fn) cmocka_unit_test_setup_teardown(fn, setup_standalone, teardown)
+#define R(fn) cmocka_unit_test_setup_teardown(fn, setup_replicated, teardown)
+    const struct CMUnitTest tests[] = {
+        S(concurrent_update_is_writeconflict_then_retry_succeeds),
+        S(snapshot_does_not_see_later_commits),
+        S(abort_discards_writes),
+        S(second_begin_is_illegal),
+        R(read_timestamp_sees_the_past),
+        R(commit_below_stable_is_badvalue),
+        S(standalone_restart_keeps_commits_above_stable),
+        R(replicated_restart_returns_to_stable_oplog_keeps_all),
+        R(replicated_rollback_to_stable_at_runtime),
+        S(recover_to_stable_refused_in_standalone),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
