@@ -1,0 +1,202 @@
+/*
+ * test_durability.c -- kill -9 for real. A forked child opens the engine,
+ * inserts, and after each commit (optionally made durable with
+ * stor_wait_durable, i.e. j:true) reports the RecordId over a pipe; the
+ * parent SIGKILLs it at a random moment, reopens the dbpath and checks that
+ * every reported write is there. Several rounds on one dbpath. The parent
+ * has no threads when it forks (every engine of earlier tests is closed).
+ * Also: concurrent durable waiters all return, sharing flushes.
+ */
+#include "storage_test.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define ROUNDS 5
+
+static void child_main(const char *dir, int fd, bool durable, int round)
+{
+    stor_engine_t *eng;
+    stor_options_t o;
+    stor_options_init(&o);
+    o.cache_size_mb = 64;
+    status_t st = STATUS_INIT;
+    if (stor_engine_open(dir, &o, &eng, &st) != 0)
+        _exit(10);
+    stor_session_t *s;
+    stor_collection_t *c;
+    if (stor_session_open(eng, &s, &st) != 0)
+        _exit(11);
+    if (stor_collection_lookup(eng, "db.kill", &c, &st) != 0 &&
+        stor_collection_create(s, "db.kill", NULL, &c, &st) != 0)
+        _exit(12);
+    for (int i = 0;; i++) {
+        bson_t *d = BCON_NEW("_id", BCON_INT64((int64_t)round * 10000000 + i), "round",
+                             BCON_INT32(round), "pad", BCON_UTF8("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+        int64_t rid;
+        if (stor_record_insert(s, c, d, &rid, &st) != 0)
+            _exit(13);
+        bson_destroy(d);
+        if (durable && stor_wait_durable(s, &st) != 0)
+            _exit(14);
+        if (write(fd, &rid, sizeof(rid)) != sizeof(rid))
+            _exit(15);
+    }
+}
+
+static void kill_rounds(bool durable)
+{
+    char *dir = st_tmpdir();
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    for (int round = 0; round < ROUNDS; round++) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(fds[0]);
+            child_main(dir, fds[1], durable, round);
+            _exit(0);
+        }
+        close(fds[1]);
+        /* from its first report, let it run 20..400 ms, then kill -9 */
+        int64_t run_us = (20 + rand() % 380) * 1000;
+        int64_t *rids = NULL;
+        size_t n = 0, cap = 0;
+        int64_t start = 0;
+        bool killed = false;
+        for (;;) {
+            if (!killed && n > 0 && time_mono_us() - start >= run_us) {
+                kill(pid, SIGKILL);
+                killed = true;
+            }
+            int64_t rid;
+            struct timespec tick = {0, 1000000};
+            ssize_t r = read(fds[0], &rid, sizeof(rid));
+            if (r == 0)
+                break; /* the child is gone and the pipe drained */
+            if (r < 0 && errno == EINTR) {
+                nanosleep(&tick, NULL);
+                continue;
+            }
+            assert_int_equal(r, sizeof(rid));
+            if (n == cap) {
+                cap = cap ? cap * 2 : 1024;
+                rids = realloc(rids, cap * sizeof(*rids));
+            }
+            if (n == 0)
+                start = time_mono_us();
+            rids[n++] = rid;
+        }
+        int wstatus;
+        waitpid(pid, &wstatus, 0);
+        close(fds[0]);
+        if (!(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL))
+            fail_msg("child exited on its own: status %d", wstatus);
+        assert_true(n > 0);
+        print_message("round %d: %zu acknowledged writes before SIGKILL\n", round, n);
+        /* every reported write is there after recovery */
+        stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
+        assert_false(stor_engine_was_clean(eng));
+        status_t st = STATUS_INIT;
+        stor_session_t *s;
+        stor_collection_t *c;
+        st_ok(stor_session_open(eng, &s, &st), &st);
+        if (n > 0) {
+            st_ok(stor_collection_lookup(eng, "db.kill", &c, &st), &st);
+            for (size_t i = 0; i < n; i++) {
+                bson_t out;
+                bool found;
+                st_ok(stor_record_get(s, c, rids[i], &out, &found, &st), &st);
+                bson_destroy(&out);
+                if (!found)
+                    fail_msg("round %d: acknowledged record %lld (%zu of %zu) lost", round,
+                             (long long)rids[i], i + 1, n);
+            }
+            /* the recount after the crash covers at least the acknowledged writes */
+            assert_true(stor_collection_count(c) >= (int64_t)n);
+        }
+        stor_session_close(s);
+        st_close(eng);
+        free(rids);
+    }
+    st_rmdir(dir);
+}
+
+static void kill9_keeps_every_durable_commit(void **state)
+{
+    kill_rounds(true);
+}
+
+static void kill9_keeps_every_commit_handed_to_os(void **state)
+{
+    /* transaction_sync=(enabled=true,method=none): a process crash loses nothing */
+    kill_rounds(false);
+}
+
+typedef struct waiter_arg {
+    stor_engine_t *eng;
+    stor_collection_t *coll;
+    int id;
+    int ret;
+} waiter_arg_t;
+
+static void *waiter(void *p)
+{
+    waiter_arg_t *a = p;
+    status_t st = STATUS_INIT;
+    stor_session_t *s;
+    a->ret = stor_session_open(a->eng, &s, &st);
+    for (int i = 0; i < 50 && a->ret == 0; i++) {
+        bson_t *d = BCON_NEW("_id", BCON_INT32(a->id * 1000 + i));
+        int64_t rid;
+        a->ret = stor_record_insert(s, a->coll, d, &rid, &st);
+        bson_destroy(d);
+        if (a->ret == 0)
+            a->ret = stor_wait_durable(s, &st);
+    }
+    stor_session_close(s);
+    return NULL;
+}
+
+static void concurrent_durable_waiters_all_return(void **state)
+{
+    char *dir = st_tmpdir();
+    stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
+    status_t st = STATUS_INIT;
+    stor_session_t *s;
+    stor_collection_t *c;
+    st_ok(stor_session_open(eng, &s, &st), &st);
+    st_ok(stor_collection_create(s, "db.w", NULL, &c, &st), &st);
+    enum { N = 8 };
+    pthread_t th[N];
+    waiter_arg_t args[N];
+    for (int i = 0; i < N; i++) {
+        args[i] = (waiter_arg_t){eng, c, i, 0};
+        pthread_create(&th[i], NULL, waiter, &args[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].ret, 0);
+    }
+    assert_int_equal(stor_collection_count(c), N * 50);
+    /* nothing committed since: a wait returns at once */
+    st_ok(stor_wait_durable(s, &st), &st);
+    stor_session_close(s);
+    st_close(eng);
+    st_rmdir(dir);
+}
+
+int main(void)
+{
+    log_set_verbosity(-1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(kill9_keeps_every_durable_commit),
+        cmocka_unit_test(kill9_keeps_every_commit_handed_to_os),
+        cmocka_unit_test(concurrent_durable_waiters_all_return),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
