@@ -154,6 +154,9 @@ void wire__job_run(wire_job_t *job)
         bson_reinit(&job->reply);
         job->op.park_ms = 0;
     }
+    if (!job->op.resumed)
+        LOG(DEBUG2, COMMAND, 20003, "About to run the command", "db", BCON_UTF8(job->op.db),
+            "commandArgs", BCON_DOCUMENT(&job->op.body));
     code = wire_cmd_dispatch(srv->cfg.table, &job->op, &job->reply);
     if (job->op.park_ms > 0 && !job->op.resumed) {
         post_back(job); /* parked: no reply yet */
