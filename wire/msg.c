@@ -514,6 +514,8 @@ int wire_encode_op_msg_seqs(wire_buf_t *out, int32_t request_id, int32_t respons
             if (strcmp(seqs[j].identifier, id) == 0)
                 return status_set(st, WIRE_ERR_DUPLICATE_SEQ, "Duplicate document sequence: %s",
                                   id);
+        if (seqs[i].n_docs > 0 && seqs[i].docs == NULL)
+            return status_set(st, ERR_BadValue, "Document sequence '%s' has no document array", id);
         size_t seq = 4 + strlen(id) + 1;
         for (size_t d = 0; d < seqs[i].n_docs; d++) {
             ST_RET(check_doc(seqs[i].docs[d], "Document sequence", st));

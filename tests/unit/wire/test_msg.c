@@ -975,6 +975,8 @@ static void test_encoder_errors_append_nothing(void **state)
         wire_encode_op_msg_seq(&out, 1, 0, 0, body, "", (const bson_t *const *)d, 1, &st),
         ERR_BadValue);
     assert_int_equal(wire_encode_op_msg(&out, 1, 0, 0, NULL, &st), ERR_BadValue);
+    assert_int_equal(wire_encode_op_msg_seq(&out, 1, 0, 0, body, "docs", NULL, 2, &st),
+                     ERR_BadValue);
     assert_int_equal(wire_encode_op_query(&out, 1, 0, NULL, 0, 1, body, &st), ERR_BadValue);
     assert_int_equal(out.len, len);
     bson_destroy(d[0]);
