@@ -122,8 +122,13 @@ static bool view_iter(const bson_iter_t *it, bson_t *out)
     else if (BSON_ITER_HOLDS_ARRAY(it))
         bson_iter_array(it, &len, &data);
     else
+        data = NULL;
+    /* A malformed value reads as an empty document, never as uninitialised memory. */
+    if (data == NULL || !bson_init_static(out, data, len)) {
+        bson_init(out);
         return false;
-    return bson_init_static(out, data, len);
+    }
+    return true;
 }
 
 /* A keyword taking a non-negative integer (minLength, maxItems, ...). */
@@ -579,7 +584,12 @@ static int64_t utf8_len(const char *s, uint32_t len)
 /* Static view of an embedded document or array value. */
 static bool view_of(const bson_value_t *v, bson_t *out)
 {
-    return bson_init_static(out, v->value.v_doc.data, v->value.v_doc.data_len);
+    if (v->value.v_doc.data == NULL ||
+        !bson_init_static(out, v->value.v_doc.data, v->value.v_doc.data_len)) {
+        bson_init(out); /* malformed: read as empty */
+        return false;
+    }
+    return true;
 }
 
 /* Whether v equals e for enum/uniqueItems: same canonical type and equal. */

@@ -194,7 +194,12 @@ static bool bits_single(const qry_match_node_t *n, const bson_value_t *v)
 /* Static view of an embedded document or array value. */
 static bool view_of(const bson_value_t *v, bson_t *out)
 {
-    return bson_init_static(out, v->value.v_doc.data, v->value.v_doc.data_len);
+    if (v->value.v_doc.data == NULL ||
+        !bson_init_static(out, v->value.v_doc.data, v->value.v_doc.data_len)) {
+        bson_init(out); /* malformed: read as empty */
+        return false;
+    }
+    return true;
 }
 
 /* $elemMatch on one value: v must be an array; *inner_key is the matching element's index. */

@@ -122,8 +122,13 @@ static bool view_iter(const bson_iter_t *it, bson_t *out)
     else if (BSON_ITER_HOLDS_ARRAY(it))
         bson_iter_array(it, &len, &data);
     else
+        data = NULL;
+    /* A malformed value reads as an empty document, never as uninitialised memory. */
+    if (data == NULL || !bson_init_static(out, data, len)) {
+        bson_init(out);
         return false;
-    return bson_init_static(out, data, len);
+    }
+    return true;
 }
 
 /* Number of elements of a document or array view. */
