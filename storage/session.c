@@ -198,13 +198,16 @@ static int uow_begin(stor_session_t *sess, uint64_t read_ts, bool implicit, stat
 {
     if (sess->uow.active)
         return status_set(st, ERR_IllegalOperation, "a unit of work is already open");
-    char cfg[64] = "isolation=snapshot";
+    /* The session was opened isolation=snapshot: no config string to parse per write. */
+    char cfg[64];
+    const char *config = NULL;
     if (read_ts != 0) {
         char hex[17];
         stor__ts_hex(read_ts, hex);
-        snprintf(cfg, sizeof(cfg), "isolation=snapshot,read_timestamp=%s", hex);
+        snprintf(cfg, sizeof(cfg), "read_timestamp=%s", hex);
+        config = cfg;
     }
-    int ret = sess->wt->begin_transaction(sess->wt, cfg);
+    int ret = sess->wt->begin_transaction(sess->wt, config);
     if (ret == EINVAL)
         return status_set(st, ERR_SnapshotTooOld,
                           "Read timestamp %" PRIu64 " is older than the oldest available", read_ts);
