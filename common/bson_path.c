@@ -10,6 +10,13 @@
 
 #include <string.h>
 
+/*
+ * Index key generation recurses once per expanded array. Stored documents nest
+ * at most 100 levels, so 200 is never reached by valid data; the cap keeps a
+ * hostile document from exhausting the stack.
+ */
+#define BSONU_KEYGEN_MAX_DEPTH 200
+
 /* A path has at most this many components (MongoDB caps nesting at 100+ levels). */
 #define BSONU_PATH_MAX_COMPONENTS 256
 
@@ -327,12 +334,15 @@ static void advance(keygen_t *g, int f, kstate_t *s)
 }
 
 /* gen -- emit the keys for the field states (recursing once per expanded array). */
-static int gen(keygen_t *g, const kstate_t *in)
+static int gen(keygen_t *g, const kstate_t *in, int depth)
 {
     kstate_t s[BSONU_INDEX_MAX_FIELDS];
     int first = -1;
     bson_iter_t it;
 
+    /* Each level expands one array; stored documents nest at most 100 deep. */
+    if (depth > BSONU_KEYGEN_MAX_DEPTH)
+        return status_set(g->st, ERR_BadValue, "index key generation: arrays nested too deeply");
     memcpy(s, in, sizeof(kstate_t) * (size_t)g->nfields);
     for (int f = 0; f < g->nfields; f++) {
         advance(g, f, &s[f]);
@@ -377,7 +387,7 @@ static int gen(keygen_t *g, const kstate_t *in)
                 /* A terminal array's elements are values (nested arrays stay whole). */
                 next[f].kind = s[f].kind == KS_ARR_TERM ? KS_DONE : KS_PENDING;
             }
-            ST_RET(gen(g, next));
+            ST_RET(gen(g, next, depth + 1));
         }
         if (!any) {
             /* Empty array: undefined at the end of the path, null with path left. */
@@ -389,7 +399,7 @@ static int gen(keygen_t *g, const kstate_t *in)
                             s[f].kind == KS_ARR_TERM ? BSON_TYPE_UNDEFINED : BSON_TYPE_NULL);
                 next[f].kind = KS_DONE;
             }
-            ST_RET(gen(g, next));
+            ST_RET(gen(g, next, depth + 1));
         }
     }
     return 0;
@@ -454,7 +464,7 @@ int bsonu_index_keys_get(const bson_t *key_pattern, const bson_t *doc, bsonu_ind
     }
     g->nfields = f;
     k->nfields = (size_t)f;
-    ret = gen(g, s);
+    ret = gen(g, s, 0);
 err:
     if (ret != 0)
         bsonu_index_keys_destroy(k);
