@@ -386,6 +386,36 @@ static int sweep_orphans(stor_engine_t *eng, WT_SESSION *wt, status_t *st)
     return ret == WT_NOTFOUND ? 0 : stor__wt_status(st, ret, "metadata scan");
 }
 
+/* align_logging -- a dbpath opened in the other mode: switch its tables' logging. */
+static int align_logging(stor_engine_t *eng, WT_SESSION *wt, const char *ident, status_t *st)
+{
+    bool want_logged = eng->opts.mode == STOR_MODE_STANDALONE;
+    WT_CURSOR *m;
+    int ret = wt->open_cursor(wt, "metadata:", NULL, NULL, &m);
+    if (ret != 0)
+        return stor__wt_status(st, ret, "open metadata");
+    char key[STOR_URI_MAX + 8];
+    snprintf(key, sizeof(key), "file:%s.wt", ident);
+    m->set_key(m, key);
+    const char *cfg = NULL;
+    bool logged = true;
+    if ((ret = m->search(m)) == 0 && (ret = m->get_value(m, &cfg)) == 0)
+        logged = strstr(cfg, "log=(enabled=false)") == NULL;
+    m->close(m);
+    if (ret != 0)
+        return stor__wt_status(st, ret, "read table metadata");
+    if (logged == want_logged)
+        return 0;
+    char uri[STOR_URI_MAX];
+    snprintf(uri, sizeof(uri), "table:%s", ident);
+    ret = wt->alter(wt, uri, want_logged ? "log=(enabled=true)" : "log=(enabled=false)");
+    if (ret != 0)
+        return stor__wt_status(st, ret, "alter table logging");
+    LOG(INFO, STORAGE, 22117, "Changed table logging for the storage mode", "uri", BCON_UTF8(uri),
+        "logged", BCON_BOOL(want_logged));
+    return 0;
+}
+
 /* stor__catalog_load -- read every row, then sweep orphans and recover RecordIds. */
 int stor__catalog_load(stor_engine_t *eng, WT_SESSION *wt, status_t *st)
 {
@@ -419,6 +449,9 @@ int stor__catalog_load(stor_engine_t *eng, WT_SESSION *wt, status_t *st)
         return stor__wt_status(st, ret, "catalog scan");
     ST_RET(sweep_orphans(eng, wt, st));
     for (stor_collection_t *coll = eng->colls; coll; coll = coll->next) {
+        ST_RET(align_logging(eng, wt, coll->ident, st));
+        for (stor_index_t *idx = coll->indexes; idx; idx = idx->next)
+            ST_RET(align_logging(eng, wt, idx->ident, st));
         int64_t rid;
         ST_RET(last_rid(wt, coll->uri, &rid, st));
         atomic_store(&coll->next_rid, rid + 1);

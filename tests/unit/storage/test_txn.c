@@ -262,6 +262,29 @@ static void replicated_rollback_to_stable_at_runtime(void **state)
     assert_int_equal(oplog_count(f), 2);
 }
 
+static void switching_mode_changes_table_logging(void **state)
+{
+    fixture_t *f = *state; /* created standalone */
+    status_t st = STATUS_INIT;
+    int64_t r1 = insert_at(f, f->a, 1, 0);
+    f->mode = STOR_MODE_REPLICATED;
+    reopen(f); /* tables become unlogged */
+    assert_true(exists(f, f->a, r1));
+    int64_t r2 = insert_at(f, f->a, 2, TS(10));
+    st_ok(stor_engine_set_stable_ts(f->eng, TS(10), &st), &st);
+    st_ok(stor_engine_checkpoint(f->eng, &st), &st);
+    int64_t r3 = insert_at(f, f->a, 3, TS(20));
+    reopen(f);
+    assert_true(exists(f, f->a, r1));
+    assert_true(exists(f, f->a, r2));
+    assert_false(exists(f, f->a, r3));
+    f->mode = STOR_MODE_STANDALONE;
+    reopen(f); /* logged again: everything survives */
+    int64_t r4 = insert_at(f, f->a, 4, 0);
+    reopen(f);
+    assert_true(exists(f, f->a, r4));
+}
+
 static void recover_to_stable_refused_in_standalone(void **state)
 {
     fixture_t *f = *state;
@@ -285,6 +308,7 @@ int main(void)
         R(replicated_restart_returns_to_stable_oplog_keeps_all),
         R(replicated_rollback_to_stable_at_runtime),
         S(recover_to_stable_refused_in_standalone),
+        S(switching_mode_changes_table_logging),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
