@@ -115,14 +115,20 @@ static bool in_single(const qry_match_node_t *n, const bson_value_t *v)
 {
     if (v == NULL)
         return n->u.in.has_null;
-    for (size_t i = 0; i < n->u.in.nvals; i++) {
-        const bson_value_t *x = &n->u.in.vals[i];
-        if (bsonu_canonical_type(x->value_type) == bsonu_canonical_type(v->value_type) &&
-            bsonu_equal_value(x, v))
+    /* null in $in also matches undefined, as {a: null} does */
+    if (v->value_type == BSON_TYPE_UNDEFINED && n->u.in.has_null)
+        return true;
+    /* members are sorted by bsonu_compare_value; compare == 0 implies one type bracket */
+    size_t lo = 0, hi = n->u.in.nvals;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = bsonu_compare_value(&n->u.in.vals[mid], v);
+        if (c == 0)
             return true;
-        /* null in $in also matches undefined, as {a: null} does */
-        if (x->value_type == BSON_TYPE_NULL && v->value_type == BSON_TYPE_UNDEFINED)
-            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     for (size_t i = 0; i < n->u.in.nregexes; i++)
         if (regex_single(n->u.in.regexes[i], v))

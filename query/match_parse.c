@@ -273,6 +273,12 @@ static int parse_regex_doc(pctx_t *p, const char *path, const bson_t *ctx, qry_m
     return make_regex(p, path, pattern, plen, options, out);
 }
 
+/* qsort comparator over bson_value_t in canonical BSON order. */
+static int cmp_values(const void *a, const void *b)
+{
+    return bsonu_compare_value(a, b);
+}
+
 /* $in / $nin members: equalities plus regexes; no operator documents. */
 static int parse_in(pctx_t *p, const char *path, const bson_iter_t *it, const char *op,
                     qry_match_node_t **out)
@@ -315,6 +321,9 @@ static int parse_in(pctx_t *p, const char *path, const bson_iter_t *it, const ch
             n->u.in.has_null = true;
         n->u.in.vals[n->u.in.nvals++] = *v;
     }
+    /* sorted once so that evaluation is a binary search, not a scan of a long $in */
+    if (n->u.in.nvals > 1)
+        qsort(n->u.in.vals, n->u.in.nvals, sizeof(bson_value_t), cmp_values);
     *out = n;
     return 0;
 }
