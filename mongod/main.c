@@ -1,6 +1,6 @@
 /*
  * main.c -- micad's entry point: parse the options, set up logging, check and
- * lock the dbpath, build the command table and the transport, serve until
+ * open storage on the dbpath, build the command table and the transport, serve until
  * SIGINT/SIGTERM or the shutdown command, then stop in order.
  *
  * Exit codes follow mongod's: 0 clean stop, 2 bad options, 48 the port is
@@ -9,11 +9,9 @@
 #include "mongod/micad.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,48 +30,17 @@ static void print_version(void)
 }
 
 /*
- * lock_dbpath -- take <dbpath>/mongod.lock exclusively and write our pid in it,
- * as mongod does, so a second server on the same files fails at once.
- * TODO(integrator): once storage/ implements stor_engine_open (which locks the
- * dbpath itself), open the engine here instead and drop this lock.
+ * open_storage -- open the engine on dbpath. It takes <dbpath>/mongod.lock
+ * itself (a second server on the same files gets DBPathInUse) and empties it
+ * again on a clean close, as mongod does.
  */
-static int lock_dbpath(const char *dbpath, int *fd_out, status_t *st)
+static int open_storage(micad_t *m, const char *dbpath, status_t *st)
 {
-    char path[4096], pid[32];
-    int fd;
-
-    (void)snprintf(path, sizeof(path), "%s/mongod.lock", dbpath);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return status_set(st, ERR_DBPathInUse, "Unable to create/open the lock file: %s (%s)", path,
-                          strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
-        return status_set(st, ERR_DBPathInUse,
-                          "Unable to lock the lock file: %s (Resource temporarily unavailable). "
-                          "Another mongod instance is already running on the %s directory",
-                          path, dbpath);
-    }
-    (void)snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
-        close(fd);
-        return status_set(st, ERR_DBPathInUse, "cannot write the lock file %s: %s", path,
-                          strerror(errno));
-    }
-    (void)fsync(fd);
-    *fd_out = fd;
-    return 0;
-}
-
-/* unlock_dbpath -- an empty lock file means a clean shutdown (mongod's convention). */
-static void unlock_dbpath(int fd)
-{
-    if (fd < 0)
-        return;
-    (void)ftruncate(fd, 0);
-    (void)fsync(fd);
-    (void)flock(fd, LOCK_UN);
-    close(fd);
+    stor_options_t so;
+    stor_options_init(&so);
+    so.mode = STOR_MODE_STANDALONE;
+    /* TODO(integrator): set so.matcher_ops from query/ so partial indexes work. */
+    return stor_engine_open(dbpath, &so, &m->engine, st);
 }
 
 /* write_pid_file -- processManagement.pidFilePath. */
@@ -94,7 +61,7 @@ static int serve(micad_t *m, opts_t *o)
     status_t st = STATUS_INIT;
     const char *dbpath = o->dbpath ? o->dbpath : "/data/db";
     struct stat sb;
-    int lock_fd = -1, code = 0;
+    int code = 0;
     char hostname[256] = "localhost";
 
     bson_oid_init(&m->process_id, NULL);
@@ -118,8 +85,9 @@ static int serve(micad_t *m, opts_t *o)
                 dbpath);
         return MICAD_EXIT_DBPATH;
     }
-    if (lock_dbpath(dbpath, &lock_fd, &st) != 0) {
-        LOG(FATAL, STORAGE, 21005, "Unable to lock the dbpath", "error", BCON_UTF8(st.msg));
+    if (open_storage(m, dbpath, &st) != 0) {
+        LOG(FATAL, STORAGE, 21005, "Cannot open the storage engine", "error", BCON_UTF8(st.msg),
+            "code", BCON_INT32(st.code));
         fprintf(stderr, "%s\n", st.msg);
         return MICAD_EXIT_DBPATH;
     }
@@ -167,8 +135,13 @@ out:
     wire_server_destroy(m->server);
     m->server = NULL;
     wire_cmd_table_destroy(&m->table);
-    LOG(INFO, STORAGE, 21012, "Releasing the dbpath lock", "dbPath", BCON_UTF8(dbpath));
-    unlock_dbpath(lock_fd);
+    LOG(INFO, STORAGE, 21012, "Closing the storage engine", "dbPath", BCON_UTF8(dbpath));
+    if (stor_engine_close(m->engine, &st) != 0) {
+        LOG(ERROR, STORAGE, 21013, "Storage engine close failed", "error", BCON_UTF8(st.msg));
+        if (code == 0)
+            code = 1;
+    }
+    m->engine = NULL;
     if (o->pid_file != NULL)
         (void)unlink(o->pid_file);
     return code;

@@ -7,12 +7,14 @@
 #define MICA_MICAD_H
 
 #include "common/common.h"
+#include "storage/storage.h"
 #include "wire/wire.h"
 
 /* micad_t -- the process: options, transport, identity for hello. */
 typedef struct micad {
     opts_t *opts;
     wire_server_t *server;
+    stor_engine_t *engine; /* WiredTiger on --dbpath (holds the mongod.lock) */
     wire_cmd_table_t table;
     bson_oid_t process_id;    /* topologyVersion.processId, new each start */
     int64_t topology_counter; /* topologyVersion.counter; bumps wake awaitable hellos */
