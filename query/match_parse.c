@@ -299,7 +299,7 @@ static int parse_in(pctx_t *p, const char *path, const bson_iter_t *it, const ch
     while (bson_iter_next(&ai)) {
         if (is_expression_doc(&ai, false)) {
             qry__node_free(n, NULL);
-            return status_set(p->st, ERR_BadValue, "cannot nest $ under %s", op);
+            return status_set(p->st, ERR_BadValue, "cannot nest $ under $in");
         }
         if (BSON_ITER_HOLDS_REGEX(&ai)) {
             const char *flags = NULL;

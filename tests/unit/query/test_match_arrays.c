@@ -42,6 +42,26 @@ static const match_case_t cases[] = {
     M("dotted_in_through_array", "{'a.b': {'$in': [7]}}", "{'a': [{'b': 1}, {'b': 7}]}"),
     M("dotted_document_value", "{'a.b': {'c': 1}}", "{'a': {'b': {'c': 1}}}"),
 
+    /* null through arrays of documents (MongoDB's null2 and indexv cases) */
+    N("null_path_all_elements_have_field", "{'a.b': null}", "{'a': [{'b': 5}]}"),
+    M("null_path_element_lacks_field", "{'a.b': null}", "{'a': [{}]}"),
+    N("null_path_empty_array", "{'a.b': null}", "{'a': []}"),
+    M("null_path_some_element_lacks_field", "{'a.b': null}", "{'a': [{}, {'b': 5}]}"),
+    N("null_path_scalar_element_skipped", "{'a.b': null}", "{'a': [5, {'b': 5}]}"),
+    M("null_in_path_some_element_lacks_field", "{'a.b': {'$in': [null]}}", "{'a': [{}, {'b': 5}]}"),
+    N("null_path_deeper_empty_array", "{'a.b.c': null}", "{'a': [{'b': []}, {'b': {'c': 1}}]}"),
+    /* $elemMatch with null (MongoDB's all5 cases) */
+    M("elemmatch_null_empty_doc", "{'a': {'$elemMatch': {'b': null}}}", "{'a': [{}]}"),
+    M("elemmatch_null_other_field", "{'a': {'$elemMatch': {'b': null}}}", "{'a': [{'c': 1}]}"),
+    M("elemmatch_null_explicit", "{'a': {'$elemMatch': {'b': null}}}", "{'a': [{'b': null}]}"),
+    N("elemmatch_null_field_set", "{'a': {'$elemMatch': {'b': null}}}", "{'a': [{'b': 1}]}"),
+    N("elemmatch_null_scalars", "{'a': {'$elemMatch': {'b': null}}}", "{'a': [1]}"),
+    N("elemmatch_null_empty_array", "{'a': {'$elemMatch': {'b': null}}}", "{'a': []}"),
+    N("elemmatch_null_missing", "{'a': {'$elemMatch': {'b': null}}}", "{}"),
+    N("elemmatch_null_scalar_field", "{'a': {'$elemMatch': {'b': null}}}", "{'a': 1}"),
+    M("all_elemmatch_null", "{'a': {'$all': [{'$elemMatch': {'b': null}}]}}", "{'a': [{'c': 1}]}"),
+    N("all_elemmatch_null_scalars", "{'a': {'$all': [{'$elemMatch': {'b': null}}]}}", "{'a': [1]}"),
+
     /* numeric components */
     M("index_component", "{'a.0': 1}", "{'a': [1, 2]}"),
     N("index_component_other_position", "{'a.0': 2}", "{'a': [1, 2]}"),
