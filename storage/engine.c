@@ -408,6 +408,12 @@ int stor_engine_close(stor_engine_t *eng, status_t *st)
     int ret = 0;
     if (eng == NULL)
         return 0;
+    pthread_mutex_lock(&eng->pool_lock);
+    int in_use = eng->sessions_in_use;
+    pthread_mutex_unlock(&eng->pool_lock);
+    if (in_use > 0)
+        return status_set(st, ERR_IllegalOperation,
+                          "cannot close the storage engine: %d sessions are still open", in_use);
     if (eng->threads_started) {
         pthread_mutex_lock(&eng->bg_lock);
         eng->stopping = true;
@@ -419,7 +425,6 @@ int stor_engine_close(stor_engine_t *eng, status_t *st)
     }
     /* Cached sessions: close their cursors and WT sessions. */
     pthread_mutex_lock(&eng->pool_lock);
-    INVARIANT(eng->sessions_in_use == 0);
     while (eng->all_sessions) {
         stor_session_t *s = eng->all_sessions;
         eng->all_sessions = s->next_all;

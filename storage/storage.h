@@ -154,7 +154,7 @@ void stor_options_init(stor_options_t *opts);
 int stor_engine_open(const char *dbpath, const stor_options_t *opts, stor_engine_t **out,
                      status_t *st);
 /* stor_engine_close -- stop threads, final checkpoint, close, unlock. NULL is a no-op.
- * Every session must have been closed. */
+ * Every session must have been closed first (else IllegalOperation, nothing done). */
 int stor_engine_close(stor_engine_t *eng, status_t *st);
 /* stor_engine_checkpoint -- take a checkpoint now. */
 int stor_engine_checkpoint(stor_engine_t *eng, status_t *st);

@@ -104,6 +104,19 @@ static void sessions_are_cached_and_reused(void **state)
     st_rmdir(dir);
 }
 
+static void close_with_open_session_is_refused(void **state)
+{
+    char *dir = st_tmpdir();
+    stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
+    status_t st = STATUS_INIT;
+    stor_session_t *s;
+    st_ok(stor_session_open(eng, &s, &st), &st);
+    assert_int_equal(stor_engine_close(eng, &st), ERR_IllegalOperation);
+    stor_session_close(s);
+    st_close(eng);
+    st_rmdir(dir);
+}
+
 static void checkpoint_on_demand_succeeds(void **state)
 {
     char *dir = st_tmpdir();
@@ -151,6 +164,7 @@ int main(void)
         cmocka_unit_test(second_open_other_process_is_dbpathinuse),
         cmocka_unit_test(clean_close_empties_lock_file_and_reopen_is_clean),
         cmocka_unit_test(sessions_are_cached_and_reused),
+        cmocka_unit_test(close_with_open_session_is_refused),
         cmocka_unit_test(checkpoint_on_demand_succeeds),
         cmocka_unit_test(timestamps_round_trip_and_reject_zero),
         cmocka_unit_test(close_null_is_noop),

@@ -193,6 +193,19 @@ static void commit_below_stable_is_badvalue(void **state)
     stor_uow_abort(uow);
 }
 
+static void read_below_oldest_is_snapshottooold(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    insert_at(f, f->a, 1, TS(10));
+    st_ok(stor_engine_set_stable_ts(f->eng, TS(30), &st), &st);
+    st_ok(stor_engine_set_oldest_ts(f->eng, TS(30), &st), &st);
+    stor_uow_t *uow;
+    assert_int_equal(stor_uow_begin(f->b, TS(20), &uow, &st), ERR_SnapshotTooOld);
+    assert_null(uow);
+    assert_null(stor_session_uow(f->b));
+}
+
 static void standalone_restart_keeps_commits_above_stable(void **state)
 {
     fixture_t *f = *state;
@@ -304,6 +317,7 @@ int main(void)
         S(second_begin_is_illegal),
         R(read_timestamp_sees_the_past),
         R(commit_below_stable_is_badvalue),
+        R(read_below_oldest_is_snapshottooold),
         S(standalone_restart_keeps_commits_above_stable),
         R(replicated_restart_returns_to_stable_oplog_keeps_all),
         R(replicated_rollback_to_stable_at_runtime),
