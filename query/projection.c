@@ -11,7 +11,7 @@
  * fields that the document lacks ($meta, literals) come last. Arrays of
  * documents are projected element by element, as MongoDB does.
  */
-#include "query/query.h"
+#include "query/update_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -160,8 +160,8 @@ static int parse_spec(qry_projection_t *p, const bson_t *spec, const char *prefi
 static int parse_operator(qry_projection_t *p, const char *path, const bson_t *obj, status_t *st)
 {
     bson_iter_t it;
-    bson_iter_init(&it, obj);
-    bson_iter_next(&it);
+    if (!bson_iter_init(&it, obj) || !bson_iter_next(&it))
+        return status_set(st, ERR_InvalidBSON, "invalid projection for field %s", path);
     const char *op = bson_iter_key(&it);
     const bson_value_t *v = bson_iter_value(&it);
     pnode_t *n;
@@ -174,7 +174,7 @@ static int parse_operator(qry_projection_t *p, const char *path, const bson_t *o
         if (v->value_type == BSON_TYPE_ARRAY) {
             bson_t arr;
             bson_iter_t ai;
-            bson_init_static(&arr, v->value.v_doc.data, v->value.v_doc.data_len);
+            qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &arr);
             if (bson_count_keys(&arr) != 2 || !bson_iter_init(&ai, &arr) || !bson_iter_next(&ai) ||
                 !bsonu_number_as_int64(bson_iter_value(&ai), &a) || !bson_iter_next(&ai) ||
                 !bsonu_number_as_int64(bson_iter_value(&ai), &b))
@@ -276,13 +276,13 @@ static int parse_field(qry_projection_t *p, const char *path, const bson_value_t
     if (v->value_type == BSON_TYPE_DOCUMENT) {
         bson_t sub;
         bson_iter_t it;
-        bson_init_static(&sub, v->value.v_doc.data, v->value.v_doc.data_len);
+        qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &sub);
         if (bson_empty(&sub))
             return status_set(st, 51270,
                               "An empty sub-projection is not a valid value. Found empty object at "
                               "path");
-        bson_iter_init(&it, &sub);
-        bson_iter_next(&it);
+        if (!bson_iter_init(&it, &sub) || !bson_iter_next(&it))
+            return status_set(st, ERR_InvalidBSON, "invalid projection for field %s", path);
         if (bson_iter_key(&it)[0] == '$')
             return parse_operator(p, path, &sub, st);
         return parse_spec(p, &sub, path, depth + 1, st);
@@ -368,7 +368,7 @@ static void append_slice(bson_t *out, const char *key, const pnode_t *n, const b
     }
     bson_t arr, child;
     bson_iter_t it;
-    bson_init_static(&arr, v->value.v_doc.data, v->value.v_doc.data_len);
+    qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &arr);
     int64_t len = bson_count_keys(&arr);
     int64_t from, count;
     if (n->slice_pair) {
@@ -411,7 +411,7 @@ static int project_array(papply_t *a, const pnode_t *node, const bson_value_t *v
     bool incl = a->p->mode == MODE_INCL;
     if (depth > PROJ_MAX_DEPTH)
         return status_set(a->st, ERR_BadValue, "document is nested too deeply to project");
-    bson_init_static(&arr, v->value.v_doc.data, v->value.v_doc.data_len);
+    qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &arr);
     bson_append_array_begin(out, key, -1, &child);
     bson_iter_init(&it, &arr);
     while (bson_iter_next(&it)) {
@@ -422,7 +422,7 @@ static int project_array(papply_t *a, const pnode_t *node, const bson_value_t *v
             const uint8_t *d;
             uint32_t l;
             bson_iter_document(&it, &l, &d);
-            bson_init_static(&sub, d, l);
+            qry__view(d, l, &sub);
             bson_append_document_begin(&child, ik, -1, &res);
             int ret = project_doc(a, node, &sub, &res, false, depth + 1);
             bson_append_document_end(&child, &res);
@@ -470,7 +470,7 @@ static int project_field(papply_t *a, const pnode_t *n, bson_iter_t *it, bson_t 
                               "array");
         bson_t arr, child;
         bson_iter_t ai;
-        bson_init_static(&arr, v->value.v_doc.data, v->value.v_doc.data_len);
+        qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &arr);
         char idx[16];
         snprintf(idx, sizeof idx, "%d", (int)a->ctx->matched_index);
         if (!bson_iter_init_find(&ai, &arr, idx))
@@ -485,7 +485,7 @@ static int project_field(papply_t *a, const pnode_t *n, bson_iter_t *it, bson_t 
             return 0;
         bson_t arr;
         bson_iter_t ai;
-        bson_init_static(&arr, v->value.v_doc.data, v->value.v_doc.data_len);
+        qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &arr);
         bson_iter_init(&ai, &arr);
         while (bson_iter_next(&ai)) {
             bson_t probe = BSON_INITIALIZER, pa;
@@ -510,7 +510,7 @@ static int project_field(papply_t *a, const pnode_t *n, bson_iter_t *it, bson_t 
     case P_SUB:
         if (v->value_type == BSON_TYPE_DOCUMENT) {
             bson_t sub, res;
-            bson_init_static(&sub, v->value.v_doc.data, v->value.v_doc.data_len);
+            qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &sub);
             bson_append_document_begin(out, key, -1, &res);
             int ret = project_doc(a, n, &sub, &res, false, depth + 1);
             bson_append_document_end(out, &res);

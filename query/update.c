@@ -385,6 +385,8 @@ static int parse_push(uop_t *op, const bson_value_t *v, status_t *st)
                                   "The argument to $each in %s must be an array but it was of "
                                   "type: %s",
                                   op->opname, qry__upd_type_alias(x->value_type));
+            if (op->has_each) /* a repeated key: the last one wins */
+                bson_value_destroy(&op->each);
             bson_value_copy(x, &op->each);
             op->has_each = true;
         } else if (is_push && strcmp(k, "$slice") == 0) {
@@ -405,7 +407,7 @@ static int parse_push(uop_t *op, const bson_value_t *v, status_t *st)
             int64_t dir;
             if (x->value_type == BSON_TYPE_DOCUMENT) {
                 bson_t spec;
-                bson_init_static(&spec, x->value.v_doc.data, x->value.v_doc.data_len);
+                qry__view(x->value.v_doc.data, x->value.v_doc.data_len, &spec);
                 if (bson_empty(&spec))
                     return status_set(st, ERR_BadValue,
                                       "The $sort pattern is empty when it should be a set of "
@@ -424,6 +426,8 @@ static int parse_push(uop_t *op, const bson_value_t *v, status_t *st)
                         return status_set(st, ERR_BadValue,
                                           "The $sort element value must be either 1 or -1");
                 }
+                qry_sort_destroy(op->sort);
+                op->sort = NULL;
                 ST_RET(qry_sort_parse(&spec, &op->sort, st));
                 op->sort_mode = 2;
             } else if (int_arg(x, &dir) && (dir == 1 || dir == -1)) {
@@ -451,7 +455,7 @@ static int parse_bit(uop_t *op, const char *field, const bson_value_t *v, status
                           qry__upd_type_alias(v->value_type));
     bson_t d;
     bson_iter_t it;
-    bson_init_static(&d, v->value.v_doc.data, v->value.v_doc.data_len);
+    qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &d);
     bson_iter_init(&it, &d);
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
@@ -510,7 +514,7 @@ static int parse_pull(uop_t *op, const bson_value_t *v, status_t *st)
     int ret;
     if (v->value_type == BSON_TYPE_DOCUMENT) {
         bson_iter_t it;
-        bson_init_static(&d, v->value.v_doc.data, v->value.v_doc.data_len);
+        qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &d);
         if (bson_iter_init(&it, &d) && bson_iter_next(&it) && bson_iter_key(&it)[0] == '$' &&
             strcmp(bson_iter_key(&it), "$and") != 0 && strcmp(bson_iter_key(&it), "$or") != 0 &&
             strcmp(bson_iter_key(&it), "$nor") != 0 && strcmp(bson_iter_key(&it), "$expr") != 0) {
@@ -571,7 +575,7 @@ static int parse_field(qry_update_t *u, ukind_t kind, const char *opname, const 
         if (v->value_type == BSON_TYPE_DOCUMENT) {
             bson_t d;
             bson_iter_t it;
-            bson_init_static(&d, v->value.v_doc.data, v->value.v_doc.data_len);
+            qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &d);
             if (!bson_iter_init(&it, &d) || !bson_iter_next(&it) ||
                 strcmp(bson_iter_key(&it), "$type") != 0 || !BSON_ITER_HOLDS_UTF8(&it) ||
                 bson_iter_next(&it)) {
@@ -707,7 +711,7 @@ static int parse_filters(qry_update_t *u, const bson_t *af, status_t *st)
         const uint8_t *data;
         uint32_t len;
         bson_iter_document(&it, &len, &data);
-        bson_init_static(&f, data, len);
+        qry__view(data, len, &f);
         char *id = NULL;
         bson_iter_t fi;
         bson_iter_init(&fi, &f);

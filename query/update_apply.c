@@ -376,7 +376,7 @@ static void add_values(const uop_t *op, udom_t *arr)
     if (op->has_each) {
         bson_t d;
         bson_iter_t it;
-        bson_init_static(&d, op->each.value.v_doc.data, op->each.value.v_doc.data_len);
+        qry__view(op->each.value.v_doc.data, op->each.value.v_doc.data_len, &d);
         bson_iter_init(&it, &d);
         while (bson_iter_next(&it))
             qry__udom_append(arr, qry__udom_new_value("", bson_iter_value(&it)));
@@ -485,7 +485,7 @@ static bool pull_matches(const uop_t *op, const udom_t *e)
     if (op->kind == U_PULLALL) {
         bson_t d;
         bson_iter_t it;
-        bson_init_static(&d, op->arg.value.v_doc.data, op->arg.value.v_doc.data_len);
+        qry__view(op->arg.value.v_doc.data, op->arg.value.v_doc.data_len, &d);
         bson_iter_init(&it, &d);
         while (!m && bson_iter_next(&it))
             m = bsonu_equal_value(bson_iter_value(&it), &v);

@@ -145,6 +145,12 @@ static int udom_append_to(bson_t *b, const char *key, size_t keylen, const udom_
     if (depth > UDOM_MAX_DEPTH)
         return status_set(st, ERR_BadValue, "document is nested too deeply");
     if (!n->expanded) {
+        bson_t check;
+        if ((n->type == BSON_TYPE_DOCUMENT || n->type == BSON_TYPE_ARRAY) &&
+            (!n->val.value.v_doc.data ||
+             !bson_init_static(&check, n->val.value.v_doc.data, n->val.value.v_doc.data_len)))
+            return status_set(st, ERR_InvalidBSON, "invalid embedded document in field '%s'",
+                              n->name);
         if (!bson_append_value(b, key, (int)keylen, &n->val))
             return status_set(st, ERR_BSONObjectTooLarge, "document is too large");
         return 0;

@@ -128,4 +128,16 @@ struct qry_update {
 const char *qry__upd_type_alias(bson_type_t t);
 bool qry__upd_is_index(const char *s, size_t *out);
 
+/*
+ * qry__view -- a static bson_t over embedded bytes; a malformed embedded
+ * document reads as empty instead of leaving *out uninitialised (inputs are
+ * validated, but a parser must never crash on what validation let through).
+ */
+static inline void qry__view(const uint8_t *data, uint32_t len, bson_t *out)
+{
+    static const uint8_t empty_doc[5] = {5, 0, 0, 0, 0};
+    if (!data || !bson_init_static(out, data, len))
+        bson_init_static(out, empty_doc, sizeof empty_doc);
+}
+
 #endif /* MICA_QUERY_UPDATE_INT_H */
