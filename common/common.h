@@ -41,7 +41,7 @@ typedef struct status {
 
 #define STATUS_INIT {0, {0}}
 
-/* status_code_name -- MongoDB's codeName for code ("UnknownError" if unknown). */
+/* status_code_name -- MongoDB's codeName for code ("Location<code>" if not in the table). */
 const char *status_code_name(int code);
 /* status_code_known -- whether code is in the table. */
 bool status_code_known(int code);

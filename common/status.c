@@ -37,11 +37,21 @@ static const code_entry_t *find_code(int code)
     return NULL;
 }
 
-/* status_code_name -- MongoDB's codeName for code. */
+/*
+ * status_code_name -- MongoDB's codeName for code. A code outside the table is
+ * one of MongoDB's ad-hoc "location" codes (e.g. 51091 from the regex parser),
+ * which MongoDB names "Location<code>"; the name is formatted into a
+ * thread-local buffer, valid until this thread's next call.
+ */
 const char *status_code_name(int code)
 {
+    static __thread char location[32];
     const code_entry_t *e = find_code(code);
-    return e ? e->name : "UnknownError";
+
+    if (e != NULL)
+        return e->name;
+    (void)snprintf(location, sizeof(location), "Location%d", code);
+    return location;
 }
 
 /* status_code_known -- whether code is in the table. */
