@@ -46,6 +46,35 @@ static void walk(const bson_t *doc, int depth)
     }
 }
 
+/*
+ * libbson_accepts -- libbson's own verdict: bson_validate AND a full iteration
+ * that ends without err_off. bson_validate alone is not enough: libbson 1.23
+ * returns true for a document whose last string length runs over the
+ * terminator, while its iterator stops there with err_off set.
+ */
+static bool libbson_accepts(const bson_t *doc, int depth)
+{
+    bson_iter_t it;
+    if (depth > 4096 || !bson_validate(doc, BSON_VALIDATE_NONE, NULL) || !bson_iter_init(&it, doc))
+        return false;
+    while (bson_iter_next(&it)) {
+        uint32_t len = 0, code_len = 0;
+        const uint8_t *data = NULL;
+        bson_t sub;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it))
+            bson_iter_document(&it, &len, &data);
+        else if (BSON_ITER_HOLDS_ARRAY(&it))
+            bson_iter_array(&it, &len, &data);
+        else if (BSON_ITER_HOLDS_CODEWSCOPE(&it))
+            (void)bson_iter_codewscope(&it, &code_len, &len, &data);
+        else
+            continue;
+        if (data == NULL || !bson_init_static(&sub, data, len) || !libbson_accepts(&sub, depth + 1))
+            return false;
+    }
+    return it.err_off == 0;
+}
+
 /* reencode -- an accepted OP_MSG must survive encode -> (compress) -> parse. */
 static void reencode(const wire_request_t *req)
 {
@@ -105,6 +134,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bson_t b;
         CHECK(dl <= size && bson_init_static(&b, data, dl));
         CHECK(bson_validate(&b, BSON_VALIDATE_NONE, NULL));
+    } else if (st.code == ERR_InvalidBSON && size >= 5) {
+        /*
+         * Differential: our walker may refuse more than libbson only by depth
+         * (Overflow). Inputs are small, so libbson's recursion is safe here.
+         */
+        int32_t len = (int32_t)((uint32_t)data[0] | (uint32_t)data[1] << 8 |
+                                (uint32_t)data[2] << 16 | (uint32_t)data[3] << 24);
+        bson_t b;
+        if (len >= 5 && (size_t)len <= size && bson_init_static(&b, data, (size_t)len) &&
+            libbson_accepts(&b, 0)) {
+            fprintf(stderr, "walker refused what libbson accepts: %s\n", st.msg);
+            abort();
+        }
     }
 
     wire_request_t req;

@@ -415,6 +415,22 @@ static void b_bson_string_length_overruns(frame_t *f)
     fr_raw_body(f, doc, sizeof(doc));
     fr_fix(f);
 }
+/*
+ * Found by the fuzzer's differential check. The last element's string length
+ * needs 4 bytes but only the terminator is left. libbson 1.23's
+ * bson_validate(NONE) accepts this document: a JavaScript-code string that is
+ * not valid UTF-8 ('\x82') makes it stop checking the rest. We must not.
+ */
+static void b_bson_corruption_after_non_utf8_code(frame_t *f)
+{
+    static const uint8_t doc[] = {17, 0, 0, 0, 0x0d, 'a', 0, 2, 0, 0, 0, 0x82, 0, 0x0d, 'b', 0, 0};
+    bson_t b;
+    assert_true(bson_init_static(&b, doc, sizeof(doc)));
+    assert_true(bson_validate(&b, BSON_VALIDATE_NONE, NULL)); /* libbson's blind spot */
+    fr_msg_start(f, 0);
+    fr_raw_body(f, doc, sizeof(doc));
+    fr_fix(f);
+}
 static void b_bson_bad_boolean(frame_t *f)
 {
     static const uint8_t doc[] = {9, 0, 0, 0, 0x08, 'a', 0, 2, 0};
@@ -541,6 +557,8 @@ static const bad_case_t bad_cases[] = {
     {"bson_unknown_type_is_InvalidBSON", b_bson_unknown_type, ERR_InvalidBSON},
     {"bson_missing_terminator_is_InvalidBSON", b_bson_missing_terminator, ERR_InvalidBSON},
     {"bson_string_length_overrunning_is_InvalidBSON", b_bson_string_length_overruns,
+     ERR_InvalidBSON},
+    {"bson_corruption_after_non_utf8_code_is_InvalidBSON", b_bson_corruption_after_non_utf8_code,
      ERR_InvalidBSON},
     {"bson_boolean_not_0_or_1_is_InvalidBSON", b_bson_bad_boolean, ERR_InvalidBSON},
     {"bson_subdocument_overrunning_parent_is_InvalidBSON", b_bson_subdoc_overruns_parent,
