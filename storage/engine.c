@@ -124,6 +124,8 @@ static int flush_to(stor_engine_t *eng, WT_SESSION *wt, uint64_t target, status_
         int wret = wt->log_flush(wt, "sync=on");
         pthread_mutex_lock(&eng->dur_lock);
         eng->flushing = false;
+        if (wret == 0)
+            eng->flushes++;
         if (wret == 0 && upto > eng->flushed_seq)
             eng->flushed_seq = upto;
         pthread_cond_broadcast(&eng->dur_cond);
@@ -549,4 +551,29 @@ int stor_engine_recover_to_stable(stor_engine_t *eng, status_t *st)
     wt->close(wt, NULL);
     LOG(INFO, STORAGE, 22109, "Rolled back to the stable timestamp");
     return ret;
+}
+
+/* stor_engine_stats -- counters for serverStatus; the pending-drop list is walked. */
+void stor_engine_stats(stor_engine_t *eng, bson_t *out)
+{
+    bson_init(out);
+    pthread_mutex_lock(&eng->dur_lock);
+    int64_t commits = (int64_t)eng->commit_seq, flushes = (int64_t)eng->flushes;
+    pthread_mutex_unlock(&eng->dur_lock);
+    pthread_mutex_lock(&eng->pool_lock);
+    int64_t drops = 0, sessions = 0;
+    for (stor_pending_drop_t *p = eng->pending_drops; p; p = p->next)
+        drops++;
+    for (stor_session_t *s = eng->all_sessions; s; s = s->next_all)
+        sessions++;
+    int64_t in_use = eng->sessions_in_use;
+    pthread_mutex_unlock(&eng->pool_lock);
+    BSON_APPEND_INT64(out, "commits", commits);
+    BSON_APPEND_INT64(out, "journalFlushes", flushes);
+    BSON_APPEND_INT64(out, "checkpoints", (int64_t)atomic_load(&eng->checkpoints));
+    BSON_APPEND_INT64(out, "sessionsCached", sessions);
+    BSON_APPEND_INT64(out, "sessionsInUse", in_use);
+    BSON_APPEND_INT64(out, "pendingDrops", drops);
+    BSON_APPEND_INT64(out, "oplogBytes", atomic_load(&eng->op_bytes));
+    BSON_APPEND_INT64(out, "oplogEntries", atomic_load(&eng->op_count));
 }

@@ -163,6 +163,10 @@ stor_mode_t stor_engine_mode(const stor_engine_t *eng);
 /* stor_engine_was_clean -- whether the previous shutdown was clean. */
 bool stor_engine_was_clean(const stor_engine_t *eng);
 
+/* stor_engine_stats -- {commits, journalFlushes, checkpoints, sessionsCached, sessionsInUse,
+ * pendingDrops, oplogBytes, oplogEntries} into out (initialised by the callee). */
+void stor_engine_stats(stor_engine_t *eng, bson_t *out);
+
 /* Timestamps are MongoDB Timestamps as uint64 (seconds << 32 | increment). */
 
 /* stor_engine_set_stable_ts -- checkpoints of unlogged tables hold commits <= ts. */

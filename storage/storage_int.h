@@ -144,6 +144,7 @@ struct stor_engine {
     pthread_cond_t dur_cond;
     uint64_t commit_seq;  /* commits handed to the OS so far */
     uint64_t flushed_seq; /* commits known fsynced */
+    uint64_t flushes;     /* journal fsyncs done */
     bool flushing;
     WT_SESSION *flush_wt; /* used only by the current flush leader */
 
