@@ -47,7 +47,80 @@ static void child_main(const char *dir, int fd, bool durable, int round)
     }
 }
 
-static void kill_rounds(bool durable)
+/* replicated_child -- each write commits with its oplog entry at ts = i + 1, then j:true. */
+static void replicated_child(const char *dir, int fd, int round)
+{
+    stor_engine_t *eng;
+    stor_options_t o;
+    stor_options_init(&o);
+    o.mode = STOR_MODE_REPLICATED;
+    o.cache_size_mb = 64;
+    status_t st = STATUS_INIT;
+    if (stor_engine_open(dir, &o, &eng, &st) != 0)
+        _exit(10);
+    stor_session_t *s;
+    stor_collection_t *c;
+    if (stor_session_open(eng, &s, &st) != 0)
+        _exit(11);
+    if (stor_collection_lookup(eng, "db.kill", &c, &st) != 0 &&
+        stor_collection_create(s, "db.kill", NULL, &c, &st) != 0)
+        _exit(12);
+    uint64_t last = 0;
+    if (stor_oplog_last_ts(s, &last, &st) != 0)
+        _exit(13);
+    for (uint64_t ts = last + 1;; ts++) {
+        stor_uow_t *uow;
+        bson_t *d = BCON_NEW("_id", BCON_INT64((int64_t)ts), "round", BCON_INT32(round));
+        bson_t *e = BCON_NEW("ts", BCON_TIMESTAMP((uint32_t)(ts >> 32), (uint32_t)ts), "op",
+                             BCON_UTF8("i"), "ns", BCON_UTF8("db.kill"), "o", BCON_DOCUMENT(d));
+        int64_t rid;
+        if (stor_uow_begin(s, 0, &uow, &st) || stor_oplog_append(s, ts, e, &st) ||
+            stor_record_insert(s, c, d, &rid, &st) || stor_uow_commit(uow, 0, &st) ||
+            stor_wait_durable(s, &st))
+            _exit(14);
+        bson_destroy(d);
+        bson_destroy(e);
+        if (ts % 50 == 0 && stor_engine_set_stable_ts(eng, ts - 10, &st) != 0)
+            _exit(16);
+        if (write(fd, &ts, sizeof(ts)) != sizeof(ts))
+            _exit(15);
+    }
+}
+
+/* check_oplog -- after a crash in replicated mode: every reported ts is in the oplog and
+ * the data is no later than the oplog (the caller replays the difference). */
+static void check_oplog(const char *dir, const int64_t *tss, size_t n, int round)
+{
+    stor_engine_t *eng = st_open(dir, STOR_MODE_REPLICATED);
+    status_t st = STATUS_INIT;
+    stor_session_t *s;
+    st_ok(stor_session_open(eng, &s, &st), &st);
+    stor_oplog_cursor_t *cur;
+    st_ok(stor_oplog_cursor_open(s, (uint64_t)tss[0], &cur, &st), &st);
+    size_t i = 0;
+    for (;;) {
+        uint64_t ts;
+        bson_t e;
+        bool eof;
+        st_ok(stor_oplog_cursor_next(cur, &ts, &e, &eof, &st), &st);
+        if (eof)
+            break;
+        if (i < n && ts == (uint64_t)tss[i])
+            i++;
+    }
+    stor_oplog_cursor_close(cur);
+    if (i != n)
+        fail_msg("round %d: only %zu of %zu acknowledged oplog entries survived", round, i, n);
+    stor_collection_t *c;
+    st_ok(stor_collection_lookup(eng, "db.kill", &c, &st), &st);
+    uint64_t last;
+    st_ok(stor_oplog_last_ts(s, &last, &st), &st);
+    assert_true(stor_collection_count(c) <= (int64_t)last);
+    stor_session_close(s);
+    st_close(eng);
+}
+
+static void kill_rounds_mode(bool durable, bool replicated)
 {
     char *dir = st_tmpdir();
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -58,6 +131,8 @@ static void kill_rounds(bool durable)
         assert_true(pid >= 0);
         if (pid == 0) {
             close(fds[0]);
+            if (replicated)
+                replicated_child(dir, fds[1], round);
             child_main(dir, fds[1], durable, round);
             _exit(0);
         }
@@ -98,6 +173,11 @@ static void kill_rounds(bool durable)
             fail_msg("child exited on its own: status %d", wstatus);
         assert_true(n > 0);
         print_message("round %d: %zu acknowledged writes before SIGKILL\n", round, n);
+        if (replicated) {
+            check_oplog(dir, rids, n, round);
+            free(rids);
+            continue;
+        }
         /* every reported write is there after recovery */
         stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
         assert_false(stor_engine_was_clean(eng));
@@ -124,6 +204,16 @@ static void kill_rounds(bool durable)
         free(rids);
     }
     st_rmdir(dir);
+}
+
+static void kill_rounds(bool durable)
+{
+    kill_rounds_mode(durable, false);
+}
+
+static void kill9_replicated_keeps_every_durable_oplog_entry(void **state)
+{
+    kill_rounds_mode(true, true);
 }
 
 static void kill9_keeps_every_durable_commit(void **state)
@@ -206,6 +296,7 @@ int main(void)
         cmocka_unit_test(kill9_keeps_every_durable_commit),
         cmocka_unit_test(kill9_keeps_every_commit_handed_to_os),
         cmocka_unit_test(concurrent_durable_waiters_all_return),
+        cmocka_unit_test(kill9_replicated_keeps_every_durable_oplog_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
