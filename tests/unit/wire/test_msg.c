@@ -885,6 +885,39 @@ static void test_bson_every_type_is_accepted(void **state)
     bson_destroy(d);
 }
 
+/* big_doc -- {b: BinData} of exactly len bytes (len >= 13). */
+static bson_t *big_doc(size_t len)
+{
+    size_t payload = len - 13; /* length, type, "b\0", binary length, subtype, terminator */
+    uint8_t *bytes = calloc(payload, 1);
+    assert_non_null(bytes);
+    bson_t *d = bson_new();
+    assert_true(BSON_APPEND_BINARY(d, "b", BSON_SUBTYPE_BINARY, bytes, (uint32_t)payload));
+    free(bytes);
+    assert_int_equal(d->len, len);
+    return d;
+}
+
+/* The body limit is 16 MiB + 16 KiB inclusive, on both the encoder and the parser. */
+static void test_body_at_command_limit_is_accepted_one_more_is_not(void **state)
+{
+    bson_t *at = big_doc(WIRE_MAX_COMMAND_BYTES);
+    bson_t *over = big_doc(WIRE_MAX_COMMAND_BYTES + 1);
+    wire_buf_t out;
+    wire_buf_init(&out);
+    status_t st = STATUS_INIT;
+    assert_int_equal(wire_encode_op_msg(&out, 1, 0, 0, at, &st), 0);
+    wire_request_t req;
+    assert_int_equal(wire_request_parse(out.data, out.len, &req, &st), 0);
+    assert_int_equal(req.body.len, WIRE_MAX_COMMAND_BYTES);
+    size_t len = out.len;
+    assert_int_equal(wire_encode_op_msg(&out, 1, 0, 0, over, &st), ERR_BSONObjectTooLarge);
+    assert_int_equal(out.len, len);
+    wire_buf_destroy(&out);
+    bson_destroy(at);
+    bson_destroy(over);
+}
+
 static void test_op_query_round_trip(void **state)
 {
     bson_t *q = json("{\"isMaster\": 1, \"client\": {\"driver\": {\"name\": \"c\"}}}");
@@ -1029,6 +1062,7 @@ int main(void)
         cmocka_unit_test(test_op_msg_body_after_sequence_is_accepted),
         cmocka_unit_test(test_bson_nested_at_depth_limit_is_accepted),
         cmocka_unit_test(test_bson_every_type_is_accepted),
+        cmocka_unit_test(test_body_at_command_limit_is_accepted_one_more_is_not),
         cmocka_unit_test(test_op_query_round_trip),
         cmocka_unit_test(test_op_query_with_return_fields_selector),
         cmocka_unit_test(test_op_reply_layout),
