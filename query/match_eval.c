@@ -388,12 +388,20 @@ static bool walk_array(walk_t *w, const bson_value_t *arrv, const char *rest, in
 /* walk_doc -- MongoDB's getFieldDottedOrArray, then the leaf or array rules. */
 static bool walk_doc(walk_t *w, const bson_t *doc, const char *path, int32_t off, int level)
 {
-    bson_t cur = *doc;
+    /*
+     * Walk by (data, len) rather than by copying bson_t structs: an in-memory
+     * bson_t keeps small documents inline, so a struct copy would be
+     * overwritten while a view still points into it.
+     */
+    const uint8_t *data = bson_get_data(doc);
+    uint32_t len = doc->len;
     const char *p = path;
-    bson_t child;
     for (;;) {
+        bson_t cur;
         bson_iter_t it;
         size_t clen = comp_len(p);
+        if (!bson_init_static(&cur, data, len))
+            return false;
         if (!bson_iter_init_find_w_len(&it, &cur, p, (int)clen))
             return yield(w, NULL, off);
         const bson_value_t *v = bson_iter_value(&it);
@@ -410,9 +418,10 @@ static bool walk_doc(walk_t *w, const bson_t *doc, const char *path, int32_t off
             return yield(w, v, off);
         }
         if (v->value_type == BSON_TYPE_DOCUMENT) {
-            if (!view_of(v, &child))
+            if (v->value.v_doc.data == NULL)
                 return false;
-            cur = child;
+            data = v->value.v_doc.data;
+            len = v->value.v_doc.data_len;
             p += clen + 1;
             continue;
         }

@@ -300,13 +300,32 @@ static void test_deep_document(void **state)
     bson_destroy(cur);
 }
 
+/* A document built in memory (inline storage) must match through dotted paths. */
+static void test_in_memory_document(void **state)
+{
+    bson_t doc = BSON_INITIALIZER, e = BSON_INITIALIZER;
+    bson_t *filter = BCON_NEW("e.b", BCON_INT32(2));
+    qry_match_t *m = NULL;
+    status_t st = STATUS_INIT;
+
+    (void)state;
+    BSON_APPEND_INT32(&e, "b", 2);
+    BSON_APPEND_DOCUMENT(&doc, "e", &e);
+    assert_int_equal(qry_match_parse(filter, NULL, &m, &st), 0);
+    assert_true(qry_match_eval(m, &doc, NULL));
+    qry_match_destroy(m);
+    bson_destroy(filter);
+    bson_destroy(&e);
+    bson_destroy(&doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tree_shapes),   cmocka_unit_test(test_operands),
         cmocka_unit_test(test_equalities),    cmocka_unit_test(test_expr_hook),
         cmocka_unit_test(test_depth_limit),   cmocka_unit_test(test_filter_copied),
-        cmocka_unit_test(test_deep_document),
+        cmocka_unit_test(test_deep_document), cmocka_unit_test(test_in_memory_document),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
