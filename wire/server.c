@@ -217,7 +217,7 @@ void wire_server_stop(wire_server_t *srv, const char *reason)
 {
     pthread_mutex_lock(&srv->lock);
     if (!srv->stopping) {
-        srv->stopping = true;
+        __atomic_store_n(&srv->stopping, true, __ATOMIC_RELAXED); /* read without the lock */
         (void)snprintf(srv->stop_reason, sizeof(srv->stop_reason), "%s", reason);
     }
     if (srv->ctl_running && !srv->ctl_closed)
