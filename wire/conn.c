@@ -373,6 +373,7 @@ void wire__conn_resume(wire_job_t *job)
         uv_timer_stop(job->park);
         uv_close((uv_handle_t *)job->park, on_park_timer_closed);
         job->park = NULL;
+        __atomic_sub_fetch(&l->srv->conns_awaiting, 1, __ATOMIC_RELAXED);
         *job->pprev_parked = job->next;
         if (job->next)
             job->next->pprev_parked = job->pprev_parked;
@@ -437,6 +438,7 @@ void wire__conn_job_done(wire_job_t *job)
             wire__conn_resume(job);
             return;
         }
+        __atomic_add_fetch(&l->srv->conns_awaiting, 1, __ATOMIC_RELAXED);
         job->park = bson_malloc0(sizeof(*job->park));
         uv_timer_init(&l->loop, job->park);
         job->park->data = job;

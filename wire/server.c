@@ -245,7 +245,8 @@ void wire_server_stats(const wire_server_t *srv, wire_server_stats_t *out)
 {
     out->conns_current = LOAD(conns_current);
     out->conns_total = LOAD(conns_total);
-    out->conns_active = LOAD(conns_active);
+    out->conns_awaiting = LOAD(conns_awaiting);
+    out->conns_active = LOAD(conns_active) - out->conns_awaiting;
     out->conns_rejected = LOAD(conns_rejected);
     out->bytes_in = LOAD(bytes_in);
     out->bytes_out = LOAD(bytes_out);

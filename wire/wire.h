@@ -378,6 +378,7 @@ typedef struct wire_server_config {
 /* wire_server_stats_t -- counters for serverStatus (a snapshot). */
 typedef struct wire_server_stats {
     int64_t conns_current, conns_total, conns_active, conns_rejected;
+    int64_t conns_awaiting; /* parked awaitable commands (not counted as active) */
     int64_t bytes_in, bytes_out, num_requests;
     int64_t op_insert, op_query, op_update, op_delete, op_getmore, op_command;
 } wire_server_stats_t;

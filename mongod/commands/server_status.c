@@ -54,6 +54,7 @@ int micad_cmd_server_status(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
     BSON_APPEND_INT32(&sub, "totalCreated", (int32_t)s.conns_total);
     BSON_APPEND_INT32(&sub, "rejected", (int32_t)s.conns_rejected);
     BSON_APPEND_INT32(&sub, "active", (int32_t)s.conns_active);
+    BSON_APPEND_INT32(&sub, "awaitingTopologyChanges", (int32_t)s.conns_awaiting);
     bson_append_document_end(reply, &sub);
 
     BSON_APPEND_DOCUMENT_BEGIN(reply, "opcounters", &sub);
