@@ -6,6 +6,7 @@
  * Exit codes follow mongod's: 0 clean stop, 2 bad options, 48 the port is
  * taken, 100 the dbpath is missing or already in use, 1 anything else.
  */
+#include "mongod/db.h"
 #include "mongod/micad.h"
 
 #include <errno.h>
@@ -39,7 +40,7 @@ static int open_storage(micad_t *m, const char *dbpath, status_t *st)
     stor_options_t so;
     stor_options_init(&so);
     so.mode = STOR_MODE_STANDALONE;
-    /* TODO(integrator): set so.matcher_ops from query/ so partial indexes work. */
+    micad_db_matcher_ops(&so.matcher_ops); /* partial indexes filter with query/'s matcher */
     return stor_engine_open(dbpath, &so, &m->engine, st);
 }
 
@@ -135,6 +136,7 @@ out:
     wire_server_destroy(m->server);
     m->server = NULL;
     wire_cmd_table_destroy(&m->table);
+    micad_db_shutdown(); /* worker sessions must be closed before the engine */
     LOG(INFO, STORAGE, 21012, "Closing the storage engine", "dbPath", BCON_UTF8(dbpath));
     if (stor_engine_close(m->engine, &st) != 0) {
         LOG(ERROR, STORAGE, 21013, "Storage engine close failed", "error", BCON_UTF8(st.msg));

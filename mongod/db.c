@@ -1,0 +1,893 @@
+/*
+ * db.c -- micad's data-access layer (see db.h): thread sessions, namespace
+ * rules, collection lookup and implicit creation, namespace locks, the
+ * write-conflict retry loop, write concern, insert document checks, write
+ * errors and collection validators. Commands call these; nothing here
+ * builds a whole reply.
+ */
+#include "mongod/db.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+
+/* ======================================================================== */
+/* Thread sessions                                                           */
+/* ======================================================================== */
+
+/*
+ * Every session opened here is on a global list so that shutdown can close
+ * the sessions of threads that are still alive (the main thread, or pool
+ * workers whose exit has not finished). A thread's own destructor closes its
+ * session only if shutdown has not already done so: membership in the list,
+ * under the lock, decides. The epoch lets a thread notice that its cached
+ * pointer was closed by a shutdown (tests open several engines in turn).
+ */
+typedef struct db_sess {
+    stor_session_t *sess;
+    stor_engine_t *eng;
+    struct db_sess *next;
+} db_sess_t;
+
+static pthread_mutex_t g_sess_lock = PTHREAD_MUTEX_INITIALIZER;
+static db_sess_t *g_sessions;
+static uint64_t g_epoch = 1;
+static pthread_key_t g_sess_key;
+static pthread_once_t g_sess_once = PTHREAD_ONCE_INIT;
+static __thread db_sess_t *t_sess;
+static __thread uint64_t t_epoch;
+
+/* sess_destructor -- thread exit: close this thread's session unless shutdown did. */
+static void sess_destructor(void *p)
+{
+    pthread_mutex_lock(&g_sess_lock);
+    for (db_sess_t **pp = &g_sessions; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            db_sess_t *e = *pp;
+            *pp = e->next;
+            stor_session_close(e->sess);
+            bson_free(e);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_sess_lock);
+}
+
+static void sess_key_init(void)
+{
+    INVARIANT(pthread_key_create(&g_sess_key, sess_destructor) == 0);
+}
+
+/* micad_db_session -- cached per thread; opened on first use. */
+int micad_db_session(micad_t *m, stor_session_t **out, status_t *st)
+{
+    *out = NULL;
+    if (m == NULL || m->engine == NULL)
+        return status_set(st, ERR_InternalError, "the storage engine is not open");
+    if (t_sess != NULL && t_epoch == __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE) &&
+        t_sess->eng == m->engine) {
+        *out = t_sess->sess;
+        return 0;
+    }
+    pthread_once(&g_sess_once, sess_key_init);
+    stor_session_t *sess;
+    ST_RET(stor_session_open(m->engine, &sess, st));
+    db_sess_t *e = bson_malloc0(sizeof(*e));
+    e->sess = sess;
+    e->eng = m->engine;
+    pthread_mutex_lock(&g_sess_lock);
+    e->next = g_sessions;
+    g_sessions = e;
+    t_epoch = g_epoch;
+    pthread_mutex_unlock(&g_sess_lock);
+    /* A stale entry of an earlier engine stays on the list until shutdown. */
+    pthread_setspecific(g_sess_key, e);
+    t_sess = e;
+    *out = sess;
+    return 0;
+}
+
+/* micad_db_shutdown -- close all sessions; cached thread pointers become stale. */
+void micad_db_shutdown(void)
+{
+    pthread_mutex_lock(&g_sess_lock);
+    db_sess_t *e = g_sessions;
+    g_sessions = NULL;
+    __atomic_add_fetch(&g_epoch, 1, __ATOMIC_RELEASE);
+    while (e != NULL) {
+        db_sess_t *next = e->next;
+        stor_session_close(e->sess);
+        bson_free(e);
+        e = next;
+    }
+    pthread_mutex_unlock(&g_sess_lock);
+    t_sess = NULL;
+}
+
+/* ---- partial-index filters through query/'s matcher ---- */
+
+static int matcher_compile(void *ctx, const bson_t *filter, void **matcher, status_t *st)
+{
+    (void)ctx;
+    qry_match_t *m = NULL;
+    ST_RET(qry_match_parse(filter, NULL, &m, st));
+    *matcher = m;
+    return 0;
+}
+
+static bool matcher_matches(void *matcher, const bson_t *doc)
+{
+    return qry_match_eval(matcher, doc, NULL);
+}
+
+static void matcher_destroy(void *matcher)
+{
+    qry_match_destroy(matcher);
+}
+
+/* micad_db_matcher_ops -- compile/matches/destroy over qry_match_*. */
+void micad_db_matcher_ops(stor_matcher_ops_t *ops)
+{
+    ops->compile = matcher_compile;
+    ops->matches = matcher_matches;
+    ops->destroy = matcher_destroy;
+    ops->ctx = NULL;
+}
+
+/* ======================================================================== */
+/* Namespaces                                                                */
+/* ======================================================================== */
+
+/* micad_db_check_db_name -- MongoDB's DatabaseName rules (no / \ . space " $, < 64 bytes). */
+int micad_db_check_db_name(const char *db, status_t *st)
+{
+    size_t len = db ? strlen(db) : 0;
+    if (len == 0)
+        return status_set(st, ERR_InvalidNamespace, "Invalid database name: ''");
+    if (len > MICAD_DB_NAME_MAX)
+        return status_set(st, ERR_InvalidNamespace, "db name is too long: '%s'", db);
+    if (strpbrk(db, "/\\. \"$") != NULL)
+        return status_set(st, ERR_InvalidNamespace, "Invalid database name: '%s'", db);
+    return 0;
+}
+
+/* micad_db_check_coll_name -- non-empty, no '$' (bar oplog.$main), no leading '.'. */
+int micad_db_check_coll_name(const char *db, const char *coll, status_t *st)
+{
+    size_t len = strlen(db) + 1 + strlen(coll);
+    if (coll[0] == '\0' || coll[0] == '.' ||
+        (strchr(coll, '$') != NULL && strcmp(coll, "oplog.$main") != 0))
+        return status_set(st, ERR_InvalidNamespace, "Invalid namespace specified '%s.%s'", db,
+                          coll);
+    if (len > MICAD_NS_MAX)
+        return status_set(st, ERR_InvalidNamespace,
+                          "Fully qualified namespace is too long. Namespace: %s.%s Max: %d", db,
+                          coll, MICAD_NS_MAX);
+    return 0;
+}
+
+/* micad_db_make_ns -- both checks, then "db.coll". */
+int micad_db_make_ns(const char *db, const char *coll, char *ns, status_t *st)
+{
+    ST_RET(micad_db_check_db_name(db, st));
+    ST_RET(micad_db_check_coll_name(db, coll, st));
+    snprintf(ns, MICAD_NS_MAX + 1, "%s.%s", db, coll);
+    return 0;
+}
+
+/* micad_db_split_ns -- db is everything before the first dot. */
+int micad_db_split_ns(const char *ns, char *db, const char **coll, status_t *st)
+{
+    const char *dot = strchr(ns, '.');
+    if (dot == NULL || dot == ns || (size_t)(dot - ns) > MICAD_DB_NAME_MAX)
+        return status_set(st, ERR_InvalidNamespace, "Invalid namespace specified '%s'", ns);
+    memcpy(db, ns, (size_t)(dot - ns));
+    db[dot - ns] = '\0';
+    *coll = dot + 1;
+    ST_RET(micad_db_check_db_name(db, st));
+    return micad_db_check_coll_name(db, *coll, st);
+}
+
+/* micad_db_is_system -- "system." prefix. */
+bool micad_db_is_system(const char *coll)
+{
+    return strncmp(coll, "system.", 7) == 0;
+}
+
+/*
+ * micad_db_check_user_write -- clients may write documents into any
+ * collection but system ones; system.js (stored functions) is the exception,
+ * as in MongoDB's userAllowedWriteNS.
+ */
+int micad_db_check_user_write(const char *db, const char *coll, status_t *st)
+{
+    if (micad_db_is_system(coll) && strcmp(coll, "system.js") != 0)
+        return status_set(st, ERR_InvalidNamespace, "cannot write to '%s.%s'", db, coll);
+    if (strcmp(db, "local") == 0 && strcmp(coll, "oplog.rs") == 0)
+        return status_set(st, ERR_InvalidNamespace, "cannot write to '%s.%s'", db, coll);
+    return 0;
+}
+
+/* micad_db_cmd_ns -- the first field must be a collection name string. */
+int micad_db_cmd_ns(const wire_opctx_t *op, const bson_t *cmd, char *ns, status_t *st)
+{
+    bson_iter_t it;
+    if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it))
+        return status_set(st, ERR_InvalidNamespace, "empty command");
+    if (!BSON_ITER_HOLDS_UTF8(&it))
+        return status_set(st, ERR_InvalidNamespace, "collection name has invalid type %s",
+                          micad_db_bson_type_name(bson_iter_type(&it)));
+    uint32_t len;
+    const char *coll = bson_iter_utf8(&it, &len);
+    if (strlen(coll) != len)
+        return status_set(st, ERR_InvalidNamespace, "Invalid namespace specified '%s.%s'", op->db,
+                          coll);
+    return micad_db_make_ns(op->db, coll, ns, st);
+}
+
+/* ======================================================================== */
+/* Collections                                                               */
+/* ======================================================================== */
+
+/* micad_db_get_collection -- NamespaceNotFound with MongoDB's short "ns not found". */
+int micad_db_get_collection(micad_t *m, const char *ns, stor_collection_t **out, status_t *st)
+{
+    *out = NULL;
+    if (stor_collection_lookup(m->engine, ns, out, st) != 0) {
+        if (st->code == ERR_NamespaceNotFound)
+            status_set(st, ERR_NamespaceNotFound, "ns not found");
+        return st->code;
+    }
+    return 0;
+}
+
+/* micad_db_get_or_create -- lookup; create on miss; a lost race reads the winner's. */
+int micad_db_get_or_create(micad_t *m, stor_session_t *sess, const char *ns,
+                           stor_collection_t **out, bool *created, status_t *st)
+{
+    status_t ignored = STATUS_INIT;
+    *created = false;
+    if (stor_collection_lookup(m->engine, ns, out, &ignored) == 0)
+        return 0;
+    char db[128];
+    const char *coll;
+    ST_RET(micad_db_split_ns(ns, db, &coll, st));
+    if (micad_db_is_system(coll) && strcmp(coll, "system.js") != 0)
+        return status_set(st, ERR_InvalidNamespace, "cannot write to '%s'", ns);
+    int ret = stor_collection_create(sess, ns, NULL, out, st);
+    if (ret == ERR_NamespaceExists) {
+        status_reset(st);
+        return micad_db_get_collection(m, ns, out, st);
+    }
+    if (ret == 0) {
+        *created = true;
+        LOG(INFO, STORAGE, 21500, "Collection created implicitly by a write", "namespace",
+            BCON_UTF8(ns));
+    }
+    return ret;
+}
+
+/*
+ * Namespace locks. MICAD_NS_LOCKS stripes: enough that unrelated collections
+ * rarely share one (a shared stripe only delays a DDL behind the other's
+ * writers), few enough to be a static table. Writer-preferring, so a waiting
+ * index build is not starved by a stream of inserts.
+ */
+#define MICAD_NS_LOCKS 64
+static pthread_rwlock_t g_ns_locks[MICAD_NS_LOCKS];
+static pthread_once_t g_ns_once = PTHREAD_ONCE_INIT;
+
+static void ns_locks_init(void)
+{
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    for (int i = 0; i < MICAD_NS_LOCKS; i++)
+        pthread_rwlock_init(&g_ns_locks[i], &a);
+    pthread_rwlockattr_destroy(&a);
+}
+
+static pthread_rwlock_t *ns_lock(const char *ns)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = ns; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    pthread_once(&g_ns_once, ns_locks_init);
+    return &g_ns_locks[h % MICAD_NS_LOCKS];
+}
+
+/* micad_db_lock_ns -- shared for document writes, exclusive for DDL. */
+void micad_db_lock_ns(const char *ns, bool exclusive)
+{
+    pthread_rwlock_t *l = ns_lock(ns);
+    if (exclusive)
+        pthread_rwlock_wrlock(l);
+    else
+        pthread_rwlock_rdlock(l);
+}
+
+/* micad_db_unlock_ns -- release. */
+void micad_db_unlock_ns(const char *ns, bool exclusive)
+{
+    (void)exclusive;
+    pthread_rwlock_unlock(ns_lock(ns));
+}
+
+/* micad_db_lock_ns_pair -- both exclusive, in stripe order (renameCollection). */
+void micad_db_lock_ns_pair(const char *a, const char *b)
+{
+    pthread_rwlock_t *la = ns_lock(a), *lb = ns_lock(b);
+    if (la == lb) {
+        pthread_rwlock_wrlock(la);
+        return;
+    }
+    if (la > lb) {
+        pthread_rwlock_t *t = la;
+        la = lb;
+        lb = t;
+    }
+    pthread_rwlock_wrlock(la);
+    pthread_rwlock_wrlock(lb);
+}
+
+/* micad_db_unlock_ns_pair -- release what micad_db_lock_ns_pair took. */
+void micad_db_unlock_ns_pair(const char *a, const char *b)
+{
+    pthread_rwlock_t *la = ns_lock(a), *lb = ns_lock(b);
+    pthread_rwlock_unlock(la);
+    if (la != lb)
+        pthread_rwlock_unlock(lb);
+}
+
+/* ======================================================================== */
+/* Units of work                                                             */
+/* ======================================================================== */
+
+/* micad_db_check_deadline -- maxTimeMS. */
+int micad_db_check_deadline(const wire_opctx_t *op, status_t *st)
+{
+    if (op != NULL && op->deadline_us != 0 && time_mono_us() >= op->deadline_us)
+        return status_set(st, ERR_MaxTimeMSExpired, "operation exceeded time limit");
+    return 0;
+}
+
+/*
+ * backoff -- MongoDB's writeConflictRetry backs off the same way: the first
+ * few retries at once (a conflict is usually a single racing writer that
+ * has already committed), then yield, then sleep up to 100 ms so a hot
+ * document under many writers does not burn the CPU both share.
+ */
+static void backoff(int attempt)
+{
+    if (attempt < 4)
+        return;
+    if (attempt < 10) {
+        sched_yield();
+        return;
+    }
+    int ms = attempt < 110 ? attempt - 9 : 100;
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* micad_db_run_uow -- begin, fn, commit; retry on WriteConflict. */
+int micad_db_run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_fn fn, void *arg,
+                     status_t *st)
+{
+    for (int attempt = 0;; attempt++) {
+        stor_uow_t *uow;
+        int ret;
+        ST_RET(stor_uow_begin(sess, 0, &uow, st));
+        ret = fn(sess, arg, st);
+        if (ret == 0)
+            ret = stor_uow_commit(uow, 0, st);
+        else
+            stor_uow_abort(uow);
+        if (ret != ERR_WriteConflict)
+            return ret;
+        if (attempt == 100)
+            LOG(INFO, WRITE, 21501, "Write conflicts keep happening; still retrying", "attempts",
+                BCON_INT32(attempt));
+        status_reset(st);
+        ST_RET(micad_db_check_deadline(op, st));
+        backoff(attempt);
+    }
+}
+
+/* ======================================================================== */
+/* Write concern                                                             */
+/* ======================================================================== */
+
+/* micad_db_write_concern -- see db.h. */
+int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
+{
+    bson_iter_t it;
+    wc->acknowledged = true;
+    wc->journal = false;
+    wc->w = 1;
+    wc->wtimeout = 0;
+    if (!op->has_write_concern)
+        return 0;
+    if (!bson_iter_init(&it, &op->write_concern))
+        return status_set(st, ERR_FailedToParse, "malformed writeConcern");
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "w") == 0) {
+            if (bsonu_is_number(bson_iter_type(&it))) {
+                double d = 0;
+                (void)bsonu_number_as_double(bson_iter_value(&it), &d);
+                if (d != d)
+                    return status_set(st, ERR_FailedToParse, "w cannot be NaN");
+                if (d < 0 || d > 50)
+                    return status_set(st, ERR_FailedToParse,
+                                      "w has to be a non-negative number and not greater than "
+                                      "50; found: %lld",
+                                      (long long)d);
+                wc->w = (int64_t)d;
+            } else if (BSON_ITER_HOLDS_UTF8(&it)) {
+                const char *mode = bson_iter_utf8(&it, NULL);
+                if (strcmp(mode, "majority") != 0)
+                    return status_set(st, ERR_BadValue,
+                                      "cannot use non-majority 'w' mode \"%s\" when a host is "
+                                      "not a member of a replica set",
+                                      mode);
+                wc->w = -1;
+                /* A standalone's majority is itself once the write is in the journal. */
+                wc->journal = true;
+            } else if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
+                return status_set(st, ERR_BadValue,
+                                  "cannot use non-majority 'w' mode when a host is not a member "
+                                  "of a replica set");
+            } else {
+                return status_set(st, ERR_FailedToParse, "w has to be a number or string");
+            }
+        } else if (strcmp(k, "j") == 0) {
+            if (BSON_ITER_HOLDS_BOOL(&it) || bsonu_is_number(bson_iter_type(&it))) {
+                if (bson_iter_as_bool(&it))
+                    wc->journal = true;
+            } else if (!BSON_ITER_HOLDS_NULL(&it) && !BSON_ITER_HOLDS_UNDEFINED(&it)) {
+                return status_set(st, ERR_FailedToParse, "j must be numeric or a boolean value");
+            }
+        } else if (strcmp(k, "fsync") == 0) {
+            if (bson_iter_as_bool(&it))
+                wc->journal = true;
+        } else if (strcmp(k, "wtimeout") == 0 || strcmp(k, "wtimeoutMS") == 0) {
+            if (!bsonu_is_number(bson_iter_type(&it)))
+                return status_set(st, ERR_FailedToParse, "wtimeout must be a number");
+            wc->wtimeout = bson_iter_as_int64(&it);
+        } else if (strcmp(k, "getLastError") == 0 || strcmp(k, "provenance") == 0 ||
+                   strcmp(k, "wOpTime") == 0 || strcmp(k, "wElectionId") == 0) {
+            /* accepted and ignored, as mongod does */
+        } else {
+            return status_set(st, ERR_FailedToParse, "unrecognized write concern field: %s", k);
+        }
+    }
+    if (wc->w > 1)
+        return status_set(st, ERR_BadValue, "cannot use 'w' > 1 when a host is not replicated");
+    if (wc->w == 0 && !wc->journal)
+        wc->acknowledged = false;
+    return 0;
+}
+
+/* micad_db_wait_write_concern -- the journal flush for j / majority. */
+int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, status_t *st)
+{
+    if (wc->journal)
+        return stor_wait_durable(sess, st);
+    return 0;
+}
+
+/* ======================================================================== */
+/* Insert documents                                                          */
+/* ======================================================================== */
+
+/* micad_db_check_stored_size -- the 16 MiB user document limit. */
+int micad_db_check_stored_size(const bson_t *doc, status_t *st)
+{
+    if (doc->len > WIRE_MAX_BSON_BYTES)
+        return status_set(st, ERR_BSONObjectTooLarge,
+                          "Resulting document after update is larger than %d", WIRE_MAX_BSON_BYTES);
+    return 0;
+}
+
+/* micad_db_prepare_insert -- MongoDB's fixDocumentForInsert. */
+int micad_db_prepare_insert(const bson_t *doc, bson_t *out, status_t *st)
+{
+    bson_iter_t it;
+    bool has_id = false, id_first = false, first = true;
+
+    bson_init(out);
+    if (doc->len > WIRE_MAX_BSON_BYTES)
+        return status_set(st, ERR_BadValue,
+                          "object to insert too large. size in bytes: %u, max size: %d", doc->len,
+                          WIRE_MAX_BSON_BYTES);
+    if (!bson_iter_init(&it, doc))
+        return status_set(st, ERR_InvalidBSON, "invalid BSON document to insert");
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (k[0] == '$')
+            return status_set(st, ERR_BadValue, "Document can't have $ prefixed field names: %s",
+                              k);
+        if (strcmp(k, "_id") == 0) {
+            switch (bson_iter_type(&it)) {
+            case BSON_TYPE_REGEX:
+                return status_set(st, ERR_BadValue, "can't use a regex for _id");
+            case BSON_TYPE_UNDEFINED:
+                return status_set(st, ERR_BadValue, "can't use a undefined for _id");
+            case BSON_TYPE_ARRAY:
+                return status_set(st, ERR_BadValue, "can't use an array for _id");
+            default:
+                break;
+            }
+            if (has_id)
+                return status_set(st, ERR_BadValue,
+                                  "can't have multiple _id fields in one document");
+            has_id = true;
+            id_first = first;
+        }
+        first = false;
+    }
+    if (has_id && id_first) {
+        bson_concat(out, doc);
+        return 0;
+    }
+    if (has_id) {
+        bson_iter_init_find(&it, doc, "_id");
+        bson_append_iter(out, "_id", 3, &it);
+    } else {
+        bson_oid_t oid;
+        bson_oid_init(&oid, NULL);
+        BSON_APPEND_OID(out, "_id", &oid);
+    }
+    bson_iter_init(&it, doc);
+    while (bson_iter_next(&it))
+        if (strcmp(bson_iter_key(&it), "_id") != 0)
+            bson_append_iter(out, bson_iter_key(&it), (int)bson_iter_key_len(&it), &it);
+    if (out->len > WIRE_MAX_BSON_BYTES + 16 * 1024)
+        return status_set(st, ERR_BadValue,
+                          "object to insert too large. size in bytes: %u, max size: %d", out->len,
+                          WIRE_MAX_BSON_BYTES);
+    return 0;
+}
+
+/* ======================================================================== */
+/* Command arguments                                                         */
+/* ======================================================================== */
+
+/* micad_db_bson_type_name -- the names MongoDB's $type and error messages use. */
+const char *micad_db_bson_type_name(bson_type_t t)
+{
+    switch (t) {
+    case BSON_TYPE_DOUBLE:
+        return "double";
+    case BSON_TYPE_UTF8:
+        return "string";
+    case BSON_TYPE_DOCUMENT:
+        return "object";
+    case BSON_TYPE_ARRAY:
+        return "array";
+    case BSON_TYPE_BINARY:
+        return "binData";
+    case BSON_TYPE_UNDEFINED:
+        return "undefined";
+    case BSON_TYPE_OID:
+        return "objectId";
+    case BSON_TYPE_BOOL:
+        return "bool";
+    case BSON_TYPE_DATE_TIME:
+        return "date";
+    case BSON_TYPE_NULL:
+        return "null";
+    case BSON_TYPE_REGEX:
+        return "regex";
+    case BSON_TYPE_DBPOINTER:
+        return "dbPointer";
+    case BSON_TYPE_CODE:
+        return "javascript";
+    case BSON_TYPE_SYMBOL:
+        return "symbol";
+    case BSON_TYPE_CODEWSCOPE:
+        return "javascriptWithScope";
+    case BSON_TYPE_INT32:
+        return "int";
+    case BSON_TYPE_TIMESTAMP:
+        return "timestamp";
+    case BSON_TYPE_INT64:
+        return "long";
+    case BSON_TYPE_DECIMAL128:
+        return "decimal";
+    case BSON_TYPE_MINKEY:
+        return "minKey";
+    case BSON_TYPE_MAXKEY:
+        return "maxKey";
+    default:
+        return "missing";
+    }
+}
+
+/* micad_db_type_error -- IDL's wrong-type message. */
+int micad_db_type_error(const bson_iter_t *it, const char *cmd, const char *expected, status_t *st)
+{
+    return status_set(st, ERR_TypeMismatch,
+                      "BSON field '%s.%s' is the wrong type '%s', expected type '%s'", cmd,
+                      bson_iter_key(it), micad_db_bson_type_name(bson_iter_type(it)), expected);
+}
+
+/* micad_db_unknown_field -- IDL's unknown-field error (Location40415). */
+int micad_db_unknown_field(const char *cmd, const char *field, status_t *st)
+{
+    return status_set(st, 40415, "BSON field '%s.%s' is an unknown field.", cmd, field);
+}
+
+/* micad_db_arg_bool -- bool or number, as IDL's "safeBool" accepts. */
+int micad_db_arg_bool(const bson_iter_t *it, const char *cmd, bool *out, status_t *st)
+{
+    if (BSON_ITER_HOLDS_BOOL(it) || bsonu_is_number(bson_iter_type(it))) {
+        *out = bson_iter_as_bool(it);
+        return 0;
+    }
+    return micad_db_type_error(it, cmd, "bool", st);
+}
+
+/* micad_db_arg_doc -- an object as a static view. */
+int micad_db_arg_doc(const bson_iter_t *it, const char *cmd, bson_t *out, status_t *st)
+{
+    const uint8_t *data;
+    uint32_t len;
+    if (!BSON_ITER_HOLDS_DOCUMENT(it))
+        return micad_db_type_error(it, cmd, "object", st);
+    bson_iter_document(it, &len, &data);
+    if (!bson_init_static(out, data, len))
+        return status_set(st, ERR_InvalidBSON, "malformed document in '%s.%s'", cmd,
+                          bson_iter_key(it));
+    return 0;
+}
+
+/* micad_db_arg_int64 -- whole numbers only. */
+int micad_db_arg_int64(const bson_iter_t *it, const char *cmd, int64_t *out, status_t *st)
+{
+    if (!bsonu_is_number(bson_iter_type(it)))
+        return micad_db_type_error(it, cmd, "long", st);
+    if (!bsonu_number_as_int64(bson_iter_value((bson_iter_t *)it), out)) {
+        double d = 0;
+        (void)bsonu_number_as_double(bson_iter_value((bson_iter_t *)it), &d);
+        if (d != d || d > 9.2e18 || d < -9.2e18)
+            return status_set(st, ERR_BadValue, "BSON field '%s.%s' is out of range", cmd,
+                              bson_iter_key(it));
+        *out = (int64_t)d; /* fractions truncate, as safeNumberLong does */
+    }
+    return 0;
+}
+
+/* micad_db_is_generic_arg -- fields every command accepts (wire/command.c parsed them). */
+bool micad_db_is_generic_arg(const char *f)
+{
+    static const char *const generic[] = {
+        "$db",
+        "lsid",
+        "txnNumber",
+        "autocommit",
+        "startTransaction",
+        "readConcern",
+        "writeConcern",
+        "maxTimeMS",
+        "comment",
+        "$readPreference",
+        "apiVersion",
+        "apiStrict",
+        "apiDeprecationErrors",
+        "$clusterTime",
+        "$audit",
+        "$client",
+        "$configServerState",
+        "$gleStats",
+        "$oplogQueryData",
+        "$replData",
+        "$topologyTime",
+        "$configTime",
+        "databaseVersion",
+        "shardVersion",
+        "clientOperationKey",
+        "mayBypassWriteBlocking",
+        "readOnly",
+        "tracking_info",
+        "$queryOptions",
+        "$query",
+        "$readPreference",
+        "$timestamp",
+        "versionContext",
+        NULL,
+    };
+    for (int i = 0; generic[i]; i++)
+        if (strcmp(f, generic[i]) == 0)
+            return true;
+    return false;
+}
+
+/* micad_db_docs_init -- a kind-1 sequence wins; else the body's array. */
+int micad_db_docs_init(const wire_opctx_t *op, const bson_t *cmd, const char *field,
+                       micad_db_docs_t *d, status_t *st)
+{
+    memset(d, 0, sizeof(*d));
+    if (op->req != NULL) {
+        for (size_t i = 0; i < op->req->n_seqs; i++) {
+            if (strcmp(op->req->seqs[i].identifier, field) == 0) {
+                d->seq = &op->req->seqs[i];
+                d->count = d->seq->count;
+                return 0;
+            }
+        }
+    }
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, cmd, field))
+        return status_set(st, 40414, "BSON field '%s.%s' is missing but a required field",
+                          op->name ? op->name : "", field);
+    if (!BSON_ITER_HOLDS_ARRAY(&it))
+        return micad_db_type_error(&it, op->name ? op->name : "", "array", st);
+    bson_iter_t sub;
+    if (!bson_iter_recurse(&it, &sub))
+        return status_set(st, ERR_InvalidBSON, "malformed array '%s'", field);
+    uint32_t n = 0;
+    bson_iter_t check = sub;
+    while (bson_iter_next(&check)) {
+        if (!BSON_ITER_HOLDS_DOCUMENT(&check))
+            return status_set(st, ERR_TypeMismatch,
+                              "BSON field '%s.%s.%u' is the wrong type '%s', expected type "
+                              "'object'",
+                              op->name ? op->name : "", field, n,
+                              micad_db_bson_type_name(bson_iter_type(&check)));
+        n++;
+    }
+    d->arr = sub;
+    d->has_arr = true;
+    d->count = n;
+    return 0;
+}
+
+/* micad_db_docs_next -- sequence documents were validated by the parser. */
+bool micad_db_docs_next(micad_db_docs_t *d, bson_t *doc)
+{
+    if (d->seq != NULL)
+        return wire_doc_seq_next(d->seq, &d->off, doc);
+    if (!d->has_arr || !bson_iter_next(&d->arr))
+        return false;
+    const uint8_t *data;
+    uint32_t len;
+    bson_iter_document(&d->arr, &len, &data);
+    return bson_init_static(doc, data, len);
+}
+
+/* ======================================================================== */
+/* Write errors                                                              */
+/* ======================================================================== */
+
+/*
+ * MICAD_WRITE_ERRORS_BYTES -- past this much error payload, further errmsgs
+ * are shortened (as MongoDB truncates them) so that a large unordered batch
+ * of failures still fits in one 16 MiB reply.
+ */
+#define MICAD_WRITE_ERRORS_BYTES (1024 * 1024)
+
+void micad_write_errors_init(micad_write_errors_t *we)
+{
+    bson_init(&we->arr);
+    we->n = 0;
+    we->bytes = 0;
+}
+
+void micad_write_errors_destroy(micad_write_errors_t *we)
+{
+    if (we == NULL)
+        return;
+    bson_destroy(&we->arr);
+}
+
+/* micad_write_errors_add -- one element of writeErrors. */
+void micad_write_errors_add(micad_write_errors_t *we, int32_t index, const status_t *st,
+                            stor_session_t *sess, const bson_t *errinfo)
+{
+    char key[16];
+    const char *k;
+    bson_t e;
+    bson_uint32_to_string(we->n, &k, key, sizeof(key));
+    bson_append_document_begin(&we->arr, k, -1, &e);
+    BSON_APPEND_INT32(&e, "index", index);
+    BSON_APPEND_INT32(&e, "code", st->code);
+    if (we->bytes > MICAD_WRITE_ERRORS_BYTES)
+        BSON_APPEND_UTF8(&e, "errmsg", "");
+    else
+        BSON_APPEND_UTF8(&e, "errmsg", st->msg);
+    if (st->code == ERR_DuplicateKey && sess != NULL) {
+        bson_t kp, kv;
+        stor_session_dup_key(sess, &kp, &kv);
+        BSON_APPEND_DOCUMENT(&e, "keyPattern", &kp);
+        BSON_APPEND_DOCUMENT(&e, "keyValue", &kv);
+        bson_destroy(&kp);
+        bson_destroy(&kv);
+    }
+    if (errinfo != NULL)
+        BSON_APPEND_DOCUMENT(&e, "errInfo", errinfo);
+    bson_append_document_end(&we->arr, &e);
+    we->bytes = we->arr.len;
+    we->n++;
+}
+
+/* micad_write_errors_append -- only when non-empty, as mongod. */
+void micad_write_errors_append(const micad_write_errors_t *we, bson_t *reply)
+{
+    if (we->n > 0)
+        BSON_APPEND_ARRAY(reply, "writeErrors", &we->arr);
+}
+
+/* micad_db_is_fatal_batch_error -- these end an unordered batch too. */
+bool micad_db_is_fatal_batch_error(int code)
+{
+    return code == ERR_MaxTimeMSExpired || code == ERR_InterruptedAtShutdown ||
+           code == ERR_InternalError;
+}
+
+/* ======================================================================== */
+/* Collection validators                                                     */
+/* ======================================================================== */
+
+/* micad_validator_load -- options {validator, validationLevel, validationAction}. */
+int micad_validator_load(stor_collection_t *coll, micad_validator_t *v, status_t *st)
+{
+    const bson_t *opts = stor_collection_options(coll);
+    bson_iter_t it;
+    bson_t filter;
+    memset(v, 0, sizeof(*v));
+    if (opts == NULL || !bson_iter_init_find(&it, opts, "validator"))
+        return 0;
+    if (micad_db_arg_doc(&it, "create", &filter, st) != 0 || bson_empty(&filter))
+        return 0;
+    if (bson_iter_init_find(&it, opts, "validationLevel") && BSON_ITER_HOLDS_UTF8(&it)) {
+        const char *lvl = bson_iter_utf8(&it, NULL);
+        if (strcmp(lvl, "off") == 0)
+            return 0;
+        v->moderate = strcmp(lvl, "moderate") == 0;
+    }
+    if (bson_iter_init_find(&it, opts, "validationAction") && BSON_ITER_HOLDS_UTF8(&it))
+        v->warn = strcmp(bson_iter_utf8(&it, NULL), "warn") == 0;
+    return qry_match_parse(&filter, NULL, &v->match, st);
+}
+
+void micad_validator_destroy(micad_validator_t *v)
+{
+    if (v == NULL)
+        return;
+    qry_match_destroy(v->match);
+    v->match = NULL;
+}
+
+/* micad_validator_check -- fail, warn, or pass. */
+int micad_validator_check(const micad_validator_t *v, const char *ns, const bson_t *doc,
+                          const bson_t *old, bson_t *errinfo, bool *has_errinfo, status_t *st)
+{
+    *has_errinfo = false;
+    if (v->match == NULL)
+        return 0;
+    if (qry_match_eval(v->match, doc, NULL))
+        return 0;
+    /* moderate: updates of documents that were already invalid are not checked. */
+    if (v->moderate && old != NULL && !qry_match_eval(v->match, old, NULL))
+        return 0;
+    bson_iter_t id;
+    if (v->warn) {
+        LOG(WARNING, STORAGE, 20294, "Document would fail validation", "namespace", BCON_UTF8(ns));
+        return 0;
+    }
+    bson_init(errinfo);
+    *has_errinfo = true;
+    if (bson_iter_init_find(&id, doc, "_id"))
+        bson_append_iter(errinfo, "failingDocumentId", -1, &id);
+    {
+        bson_t details;
+        BSON_APPEND_DOCUMENT_BEGIN(errinfo, "details", &details);
+        BSON_APPEND_UTF8(&details, "operatorName", "$and");
+        BSON_APPEND_DOCUMENT(&details, "specifiedAs", qry_match_filter(v->match));
+        bson_append_document_end(errinfo, &details);
+    }
+    return status_set(st, ERR_DocumentValidationFailure, "Document failed validation");
+}
