@@ -194,107 +194,144 @@ static int entry(stor_index_t *idx, stor_ks_t *ks, const bson_t *key, int64_t ri
     return 0;
 }
 
+/* put_key -- one entry; a unique index refuses a key another RecordId holds. */
+static int put_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_ks_t *ks,
+                   const bson_t *key, int64_t rid, status_t *st)
+{
+    uint8_t *val = NULL;
+    size_t vlen = 0;
+    int ret = entry(idx, ks, key, rid, &val, &vlen, st);
+    if (ret != 0) {
+        free(val);
+        return ret;
+    }
+    WT_ITEM k = {.data = ks->key, .size = ks->key_len}, v = {.data = val, .size = vlen};
+    c->set_key(c, &k);
+    if (idx->unique) {
+        int wret = c->search(c);
+        if (wret == 0) {
+            WT_ITEM old;
+            wret = c->get_value(c, &old);
+            if (wret == 0 && (old.size < 8 || get_rid(old.data) != rid))
+                ret = dup_key_error(sess, idx, key, st);
+            else if (wret == 0) /* already ours: refresh the type bits */
+                wret = WT_NOTFOUND;
+        }
+        if (wret != WT_NOTFOUND || ret != 0) {
+            free(val);
+            return ret != 0 ? ret : stor__wt_status(st, wret, "index search");
+        }
+        c->set_key(c, &k);
+    }
+    c->set_value(c, &v);
+    ret = stor__wt_status(st, c->insert(c), "index insert");
+    free(val);
+    return ret;
+}
+
+/* del_key -- one entry; a unique entry goes only if it points at rid. */
+static int del_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_ks_t *ks,
+                   const bson_t *key, int64_t rid, status_t *st)
+{
+    uint8_t *val = NULL;
+    size_t vlen = 0;
+    int ret = entry(idx, ks, key, rid, &val, &vlen, st);
+    free(val);
+    if (ret != 0)
+        return ret;
+    WT_ITEM k = {.data = ks->key, .size = ks->key_len};
+    c->set_key(c, &k);
+    int wret = 0;
+    if (idx->unique) {
+        WT_ITEM old;
+        wret = c->search(c);
+        if (wret == 0 && (wret = c->get_value(c, &old)) == 0 &&
+            (old.size < 8 || get_rid(old.data) != rid))
+            return 0;
+        if (wret == 0)
+            wret = c->remove(c);
+    } else {
+        wret = c->remove(c);
+    }
+    if (wret != 0 && wret != WT_NOTFOUND)
+        return stor__wt_status(st, wret, "index remove");
+    return 0;
+}
+
+/* doc_keys -- doc's keys if idx indexes doc (else an empty set); notes multikey paths. */
+static int doc_keys(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, bool adding,
+                    bsonu_index_keys_t *keys, status_t *st)
+{
+    bsonu_index_keys_init(keys);
+    if (doc == NULL || !indexed(sess->eng, idx, doc))
+        return 0;
+    ST_RET(bsonu_index_keys_get(&idx->key_pattern, doc, keys, st));
+    if (adding && keys->multikey)
+        return note_multikey(sess, idx, keys, st);
+    return 0;
+}
+
+/*
+ * change -- move idx from old_doc's keys to new_doc's (either may be NULL).
+ * Both key sets are sorted: a merge touches only the keys that differ, so an
+ * update that leaves the indexed fields alone writes nothing here. Keys that
+ * compare equal but differ in bytes (1 vs 1.0) are rewritten for their type bits.
+ */
+static int change(stor_session_t *sess, stor_index_t *idx, const bson_t *old_doc,
+                  const bson_t *new_doc, int64_t rid, status_t *st)
+{
+    bsonu_index_keys_t ko, kn;
+    int ret = doc_keys(sess, idx, old_doc, false, &ko, st);
+    bsonu_index_keys_init(&kn);
+    if (ret == 0)
+        ret = doc_keys(sess, idx, new_doc, true, &kn, st);
+    WT_CURSOR *c = NULL;
+    if (ret == 0 && ko.n + kn.n > 0)
+        ret = stor__cursor_get(sess, idx->uri, &c, st);
+    stor_ks_t ks;
+    stor_ks_init(&ks);
+    size_t i = 0, j = 0;
+    while (ret == 0 && c != NULL && (i < ko.n || j < kn.n)) {
+        int cmp = i >= ko.n ? 1 : j >= kn.n ? -1 : bsonu_compare_doc(&ko.keys[i], &kn.keys[j]);
+        if (cmp == 0 && bson_equal(&ko.keys[i], &kn.keys[j])) {
+            i++;
+            j++;
+        } else if (cmp == 0) {
+            ret = del_key(sess, idx, c, &ks, &ko.keys[i++], rid, st);
+            if (ret == 0)
+                ret = put_key(sess, idx, c, &ks, &kn.keys[j++], rid, st);
+        } else if (cmp < 0) {
+            ret = del_key(sess, idx, c, &ks, &ko.keys[i++], rid, st);
+        } else {
+            ret = put_key(sess, idx, c, &ks, &kn.keys[j++], rid, st);
+        }
+    }
+    stor_ks_destroy(&ks);
+    stor__cursor_put(sess, c);
+    bsonu_index_keys_destroy(&ko);
+    bsonu_index_keys_destroy(&kn);
+    return ret;
+}
+
 /* stor__index_insert_doc -- every key of doc; DuplicateKey for a unique clash. */
 int stor__index_insert_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, int64_t rid,
                            status_t *st)
 {
-    if (!indexed(sess->eng, idx, doc))
-        return 0;
-    bsonu_index_keys_t keys;
-    bsonu_index_keys_init(&keys);
-    int ret = bsonu_index_keys_get(&idx->key_pattern, doc, &keys, st);
-    if (ret != 0) {
-        bsonu_index_keys_destroy(&keys);
-        return ret;
-    }
-    if (keys.multikey)
-        ret = note_multikey(sess, idx, &keys, st);
-    WT_CURSOR *c = NULL;
-    if (ret == 0)
-        ret = stor__cursor_get(sess, idx->uri, &c, st);
-    stor_ks_t ks;
-    stor_ks_init(&ks);
-    for (size_t i = 0; i < keys.n && ret == 0; i++) {
-        uint8_t *val = NULL;
-        size_t vlen = 0;
-        ret = entry(idx, &ks, &keys.keys[i], rid, &val, &vlen, st);
-        if (ret != 0) {
-            free(val);
-            break;
-        }
-        WT_ITEM k = {.data = ks.key, .size = ks.key_len}, v = {.data = val, .size = vlen};
-        c->set_key(c, &k);
-        if (idx->unique) {
-            int wret = c->search(c);
-            if (wret == 0) {
-                WT_ITEM old;
-                wret = c->get_value(c, &old);
-                if (wret == 0 && (old.size < 8 || get_rid(old.data) != rid))
-                    ret = dup_key_error(sess, idx, &keys.keys[i], st);
-                else if (wret != 0)
-                    ret = stor__wt_status(st, wret, "index read");
-                free(val);
-                continue;
-            }
-            if (wret != WT_NOTFOUND) {
-                ret = stor__wt_status(st, wret, "index search");
-                free(val);
-                continue;
-            }
-            c->set_key(c, &k);
-        }
-        c->set_value(c, &v);
-        ret = stor__wt_status(st, c->insert(c), "index insert");
-        free(val);
-    }
-    stor_ks_destroy(&ks);
-    stor__cursor_put(sess, c);
-    bsonu_index_keys_destroy(&keys);
-    return ret;
+    return change(sess, idx, NULL, doc, rid, st);
 }
 
-/* stor__index_remove_doc -- a unique entry is removed only if it points at rid. */
+/* stor__index_remove_doc -- every key of doc. */
 int stor__index_remove_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, int64_t rid,
                            status_t *st)
 {
-    if (!indexed(sess->eng, idx, doc))
-        return 0;
-    bsonu_index_keys_t keys;
-    bsonu_index_keys_init(&keys);
-    int ret = bsonu_index_keys_get(&idx->key_pattern, doc, &keys, st);
-    WT_CURSOR *c = NULL;
-    if (ret == 0)
-        ret = stor__cursor_get(sess, idx->uri, &c, st);
-    stor_ks_t ks;
-    stor_ks_init(&ks);
-    for (size_t i = 0; i < keys.n && ret == 0; i++) {
-        uint8_t *val = NULL;
-        size_t vlen = 0;
-        ret = entry(idx, &ks, &keys.keys[i], rid, &val, &vlen, st);
-        free(val);
-        if (ret != 0)
-            break;
-        WT_ITEM k = {.data = ks.key, .size = ks.key_len};
-        c->set_key(c, &k);
-        int wret = 0;
-        if (idx->unique) {
-            wret = c->search(c);
-            WT_ITEM old;
-            if (wret == 0 && (wret = c->get_value(c, &old)) == 0 &&
-                (old.size < 8 || get_rid(old.data) != rid))
-                continue;
-            if (wret == 0)
-                wret = c->remove(c);
-        } else {
-            wret = c->remove(c);
-        }
-        if (wret != 0 && wret != WT_NOTFOUND)
-            ret = stor__wt_status(st, wret, "index remove");
-    }
-    stor_ks_destroy(&ks);
-    stor__cursor_put(sess, c);
-    bsonu_index_keys_destroy(&keys);
-    return ret;
+    return change(sess, idx, doc, NULL, rid, st);
+}
+
+/* stor__index_update_doc -- only the keys that differ between old_doc and new_doc. */
+int stor__index_update_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *old_doc,
+                           const bson_t *new_doc, int64_t rid, status_t *st)
+{
+    return change(sess, idx, old_doc, new_doc, rid, st);
 }
 
 /* stor__index_build -- batches of records, each batch one transaction. */

@@ -120,7 +120,7 @@ int stor_record_insert(stor_session_t *sess, stor_collection_t *coll, const bson
     return ret;
 }
 
-/* stor_record_update -- old index keys out, new ones in, same transaction. */
+/* stor_record_update -- only index keys that changed move, same transaction. */
 int stor_record_update(stor_session_t *sess, stor_collection_t *coll, int64_t rid,
                        const bson_t *doc, status_t *st)
 {
@@ -133,11 +133,13 @@ int stor_record_update(stor_session_t *sess, stor_collection_t *coll, int64_t ri
     if (ret == 0 && !found)
         ret = status_set(st, ERR_NoSuchKey, "record %" PRId64 " not found", rid);
     if (ret == 0)
-        ret = index_all(sess, coll, &old, rid, false, st);
-    if (ret == 0)
         ret = write_record(sess, coll, rid, doc, st);
-    if (ret == 0)
-        ret = index_all(sess, coll, doc, rid, true, st);
+    if (ret == 0) {
+        pthread_rwlock_rdlock(&sess->eng->cat_lock);
+        for (stor_index_t *idx = coll->indexes; idx && ret == 0; idx = idx->next)
+            ret = stor__index_update_doc(sess, idx, &old, doc, rid, st);
+        pthread_rwlock_unlock(&sess->eng->cat_lock);
+    }
     if (ret == 0)
         ret = stor__uow_add_delta(&sess->uow, coll, 0, (int64_t)doc->len - (int64_t)old.len, st);
     bson_destroy(&old);

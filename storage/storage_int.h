@@ -240,6 +240,9 @@ int stor__index_insert_doc(stor_session_t *sess, stor_index_t *idx, const bson_t
 /* stor__index_remove_doc -- remove doc's entries (rid) from idx. */
 int stor__index_remove_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, int64_t rid,
                            status_t *st);
+/* stor__index_update_doc -- move rid's entries from old_doc's keys to new_doc's. */
+int stor__index_update_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *old_doc,
+                           const bson_t *new_doc, int64_t rid, status_t *st);
 /* stor__index_build -- fill a new index from the collection's records. */
 int stor__index_build(stor_session_t *sess, stor_index_t *idx, status_t *st);
 

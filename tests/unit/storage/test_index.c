@@ -363,6 +363,93 @@ static void update_and_delete_maintain_entries(void **state)
     assert_int_equal(vals[0], 1);
 }
 
+static void update_json(fixture_t *f, int64_t rid, const char *json, int want)
+{
+    status_t st = STATUS_INIT;
+    bson_error_t err;
+    bson_t *d = bson_new_from_json((const uint8_t *)json, -1, &err);
+    assert_non_null(d);
+    int ret = stor_record_update(f->sess, f->coll, rid, d, &st);
+    if (ret != want)
+        fail_msg("update %s: %d (%s), want %d", json, ret, st.msg, want);
+    bson_destroy(d);
+}
+
+static void update_moves_only_changed_multikey_entries(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    stor_index_t *idx;
+    st_ok(mkindex(f, "a_1", "{\"a\": 1}", NULL, &idx, &st), &st);
+    int64_t rid;
+    insert_ok(f, "{\"_id\": 1, \"a\": [1, 2, 3]}", &rid);
+    update_json(f, rid, "{\"_id\": 1, \"a\": [2, 3, 4]}", 0);
+    int vals[8];
+    assert_int_equal(scan(f, idx, NULL, true, NULL, true, true, vals, NULL, 8), 3);
+    assert_int_equal(vals[0], 2);
+    assert_int_equal(vals[2], 4);
+}
+
+static void update_to_equal_number_of_other_type_refreshes_type(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    stor_index_t *idx;
+    st_ok(mkindex(f, "a_1", "{\"a\": 1}", "{\"unique\": true}", &idx, &st), &st);
+    int64_t rid;
+    insert_ok(f, "{\"_id\": 1, \"a\": 1}", &rid);
+    update_json(f, rid, "{\"_id\": 1, \"a\": 1.0}", 0);
+    stor_index_cursor_t *cur;
+    st_ok(stor_index_cursor_open(f->sess, idx, NULL, &cur, &st), &st);
+    int64_t got;
+    bson_t key;
+    bool eof;
+    st_ok(stor_index_cursor_next(cur, &got, &key, &eof, &st), &st);
+    assert_false(eof);
+    assert_int_equal(got, rid);
+    bson_iter_t it;
+    assert_true(bson_iter_init(&it, &key) && bson_iter_next(&it));
+    assert_int_equal(bson_iter_type(&it), BSON_TYPE_DOUBLE);
+    bson_destroy(&key);
+    stor_index_cursor_close(cur);
+}
+
+static void update_into_unique_clash_keeps_old_document(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    stor_index_t *idx;
+    st_ok(mkindex(f, "a_1", "{\"a\": 1}", "{\"unique\": true}", &idx, &st), &st);
+    int64_t r1, r2;
+    insert_ok(f, "{\"_id\": 1, \"a\": 1}", &r1);
+    insert_ok(f, "{\"_id\": 2, \"a\": 2}", &r2);
+    update_json(f, r2, "{\"_id\": 2, \"a\": 1}", ERR_DuplicateKey);
+    int64_t rids[4];
+    int vals[4];
+    assert_int_equal(scan(f, idx, NULL, true, NULL, true, true, vals, rids, 4), 2);
+    assert_int_equal(vals[1], 2);
+    assert_int_equal(rids[1], r2);
+}
+
+static void update_out_of_partial_filter_removes_entry(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    stor_index_t *idx;
+    st_ok(mkindex(f, "a_1", "{\"a\": 1}", "{\"partialFilterExpression\": {\"keep\": true}}", &idx,
+                  &st),
+          &st);
+    int64_t rid;
+    insert_ok(f, "{\"_id\": 1, \"a\": 1, \"keep\": true}", &rid);
+    assert_int_equal(scan(f, idx, NULL, true, NULL, true, true, NULL, NULL, 0), 1);
+    update_json(f, rid, "{\"_id\": 1, \"a\": 1, \"keep\": false}", 0);
+    assert_int_equal(scan(f, idx, NULL, true, NULL, true, true, NULL, NULL, 0), 0);
+    update_json(f, rid, "{\"_id\": 1, \"a\": 5, \"keep\": true}", 0);
+    int vals[2];
+    assert_int_equal(scan(f, idx, NULL, true, NULL, true, true, vals, NULL, 2), 1);
+    assert_int_equal(vals[0], 5);
+}
+
 static void build_over_existing_data_and_unique_build_failure(void **state)
 {
     fixture_t *f = *state;
@@ -485,6 +572,10 @@ int main(void)
         T(multikey_from_aborted_unit_is_not_recorded),
         T(parallel_arrays_are_refused),
         T(update_and_delete_maintain_entries),
+        T(update_moves_only_changed_multikey_entries),
+        T(update_to_equal_number_of_other_type_refreshes_type),
+        T(update_into_unique_clash_keeps_old_document),
+        T(update_out_of_partial_filter_removes_entry),
         T(build_over_existing_data_and_unique_build_failure),
         T(create_conflicts_have_mongodb_codes),
         T(drop_index_rules),
