@@ -231,11 +231,14 @@ static void bounds_inclusive_exclusive_both_directions(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
-    stor_index_t *idx;
-    st_ok(mkindex(f, "a_1", "{\"a\": 1}", NULL, &idx, &st), &st);
+    /* the same table over a plain, a unique and a descending index */
+    stor_index_t *idx[3];
+    st_ok(mkindex(f, "a_1", "{\"a\": 1}", NULL, &idx[0], &st), &st);
+    st_ok(mkindex(f, "b_1", "{\"b\": 1}", "{\"unique\": true}", &idx[1], &st), &st);
+    st_ok(mkindex(f, "c_-1", "{\"c\": -1}", NULL, &idx[2], &st), &st);
     for (int i = 1; i <= 10; i++) {
         char json[64];
-        snprintf(json, sizeof(json), "{\"a\": %d}", i);
+        snprintf(json, sizeof(json), "{\"a\": %d, \"b\": %d, \"c\": %d}", i, i, i);
         insert_ok(f, json, NULL);
     }
     const struct {
@@ -250,22 +253,65 @@ static void bounds_inclusive_exclusive_both_directions(void **state)
         {5, 5, true, true, true, 1, 5, 5},    {5, 5, false, true, true, 0, 0, 0},
         {20, 30, true, true, true, 0, 0, 0},
     };
+    for (int x = 0; x < 3; x++) {
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            bson_t s = BSON_INITIALIZER, e = BSON_INITIALIZER;
+            BSON_APPEND_INT32(&s, "", cases[i].start);
+            BSON_APPEND_INT32(&e, "", cases[i].end);
+            int vals[16];
+            /* a descending index walks high to low when scanned forward */
+            bool forward = x == 2 ? !cases[i].forward : cases[i].forward;
+            int n = scan(f, idx[x], cases[i].start ? &s : NULL, cases[i].sinc,
+                         cases[i].end ? &e : NULL, cases[i].einc, forward, vals, NULL, 16);
+            if (n != cases[i].n)
+                fail_msg("index %d case %zu: %d entries, want %d", x, i, n, cases[i].n);
+            if (n > 0) {
+                assert_int_equal(vals[0], cases[i].first);
+                assert_int_equal(vals[n - 1], cases[i].last);
+            }
+            bson_destroy(&s);
+            bson_destroy(&e);
+        }
+    }
+}
+
+static void prefix_bounds_cover_whole_compound_ranges(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    stor_index_t *idx;
+    st_ok(mkindex(f, "x_1_y_1", "{\"x\": 1, \"y\": 1}", NULL, &idx, &st), &st);
+    for (int x = 1; x <= 3; x++) {
+        for (int y = 1; y <= 3; y++) {
+            char json[64];
+            snprintf(json, sizeof(json), "{\"x\": %d, \"y\": %d}", x, y);
+            insert_ok(f, json, NULL);
+        }
+    }
+    bson_t two = BSON_INITIALIZER;
+    BSON_APPEND_INT32(&two, "", 2);
+    const struct {
+        bool sinc, einc, forward;
+        bool has_start, has_end;
+        int n, first;
+    } cases[] = {
+        {true, true, true, true, true, 3, 2},    /* x == 2 */
+        {false, true, true, true, false, 3, 3},  /* x > 2 */
+        {true, true, true, true, false, 6, 2},   /* x >= 2 */
+        {true, false, true, false, true, 3, 1},  /* x < 2 */
+        {true, true, false, true, true, 3, 2},   /* x == 2, backward */
+        {false, true, false, true, false, 3, 1}, /* x < 2, backward */
+    };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        bson_t s = BSON_INITIALIZER, e = BSON_INITIALIZER;
-        BSON_APPEND_INT32(&s, "", cases[i].start);
-        BSON_APPEND_INT32(&e, "", cases[i].end);
         int vals[16];
-        int n = scan(f, idx, cases[i].start ? &s : NULL, cases[i].sinc, cases[i].end ? &e : NULL,
-                     cases[i].einc, cases[i].forward, vals, NULL, 16);
+        int n =
+            scan(f, idx, cases[i].has_start ? &two : NULL, cases[i].sinc,
+                 cases[i].has_end ? &two : NULL, cases[i].einc, cases[i].forward, vals, NULL, 16);
         if (n != cases[i].n)
             fail_msg("case %zu: %d entries, want %d", i, n, cases[i].n);
-        if (n > 0) {
-            assert_int_equal(vals[0], cases[i].first);
-            assert_int_equal(vals[n - 1], cases[i].last);
-        }
-        bson_destroy(&s);
-        bson_destroy(&e);
+        assert_int_equal(vals[0], cases[i].first);
     }
+    bson_destroy(&two);
 }
 
 static void sparse_skips_documents_without_fields(void **state)
@@ -566,6 +612,7 @@ int main(void)
         T(unique_treats_equal_numbers_as_duplicates),
         T(compound_descending_orders_entries),
         T(bounds_inclusive_exclusive_both_directions),
+        T(prefix_bounds_cover_whole_compound_ranges),
         T(sparse_skips_documents_without_fields),
         T(partial_indexes_only_matching_documents),
         T(multikey_one_entry_per_element_and_paths_persist),
