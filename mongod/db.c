@@ -478,6 +478,20 @@ int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, stat
     return 0;
 }
 
+/* micad_db_finish_write -- writeConcernError instead of failing the command. */
+void micad_db_finish_write(stor_session_t *sess, const micad_wc_t *wc, bson_t *reply)
+{
+    status_t st = STATUS_INIT;
+    if (sess == NULL || micad_db_wait_write_concern(sess, wc, &st) == 0)
+        return;
+    bson_t e;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "writeConcernError", &e);
+    BSON_APPEND_INT32(&e, "code", st.code);
+    BSON_APPEND_UTF8(&e, "codeName", status_code_name(st.code));
+    BSON_APPEND_UTF8(&e, "errmsg", st.msg);
+    bson_append_document_end(reply, &e);
+}
+
 /* ======================================================================== */
 /* Insert documents                                                          */
 /* ======================================================================== */

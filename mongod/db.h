@@ -125,6 +125,12 @@ typedef struct micad_wc {
 int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st);
 /* micad_db_wait_write_concern -- honour wc after the writes: j -> stor_wait_durable. */
 int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, status_t *st);
+/*
+ * micad_db_finish_write -- after a write command ran (even partly): wait for
+ * wc and, if that fails, append writeConcernError {code, codeName, errmsg}
+ * to reply, as MongoDB reports write-concern failures beside the result.
+ */
+void micad_db_finish_write(stor_session_t *sess, const micad_wc_t *wc, bson_t *reply);
 
 /* ---- documents ----------------------------------------------------------- */
 

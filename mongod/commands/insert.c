@@ -1,0 +1,195 @@
+/*
+ * insert.c -- {insert: "c", documents: [...], ordered, bypassDocumentValidation}:
+ * the batch insert command. Documents come as the body's array or as an
+ * OP_MSG kind-1 sequence. Each document is checked (db.c's
+ * micad_db_prepare_insert: _id first, generated when missing), validated
+ * against the collection's validator, and inserted in its own unit of work
+ * with every index maintained by storage; a write conflict retries inside.
+ * Reply {n, writeErrors?: [{index, code, errmsg, keyPattern?, keyValue?}]}.
+ *
+ * Capped collections ({capped, size, max}) are trimmed from the oldest record
+ * in the same unit of work as the insert; capped inserts hold the namespace
+ * exclusively so the oldest-first order and the size bound hold.
+ */
+#include "mongod/db.h"
+
+#include <string.h>
+
+/* Capped-collection limits read from the collection's options. */
+typedef struct capped {
+    bool on;
+    int64_t size; /* bytes */
+    int64_t max;  /* documents, 0: none */
+} capped_t;
+
+static void capped_read(stor_collection_t *coll, capped_t *c)
+{
+    const bson_t *o = stor_collection_options(coll);
+    bson_iter_t it;
+    memset(c, 0, sizeof(*c));
+    if (o == NULL || !bson_iter_init_find(&it, o, "capped") || !bson_iter_as_bool(&it))
+        return;
+    c->on = true;
+    if (bson_iter_init_find(&it, o, "size"))
+        c->size = bson_iter_as_int64(&it);
+    if (bson_iter_init_find(&it, o, "max"))
+        c->max = bson_iter_as_int64(&it);
+}
+
+typedef struct insert_job {
+    stor_collection_t *coll;
+    const bson_t *doc;
+    const capped_t *capped;
+} insert_job_t;
+
+/*
+ * trim -- delete the oldest records while the collection (with the record
+ * just inserted, not yet in the committed counters) is over its limits. The
+ * new record itself is never removed.
+ */
+static int trim(stor_session_t *sess, stor_collection_t *coll, const capped_t *c, int64_t new_rid,
+                int64_t added_bytes, status_t *st)
+{
+    int64_t count = stor_collection_count(coll) + 1;
+    int64_t size = stor_collection_data_size(coll) + added_bytes;
+    if (!((c->max > 0 && count > c->max) || (c->size > 0 && size > c->size)))
+        return 0;
+    stor_cursor_t *cur = NULL;
+    int ret = 0;
+    ST_RET(stor_cursor_open(sess, coll, true, &cur, st));
+    while ((c->max > 0 && count > c->max) || (c->size > 0 && size > c->size)) {
+        int64_t rid;
+        bson_t doc;
+        bool eof;
+        ST_ERR(stor_cursor_next(cur, &rid, &doc, &eof, st));
+        if (eof || rid == new_rid)
+            break;
+        int64_t len = doc.len;
+        ST_ERR(stor_record_delete(sess, coll, rid, st));
+        count--;
+        size -= len;
+    }
+err:
+    stor_cursor_close(cur);
+    return ret;
+}
+
+static int insert_one(stor_session_t *sess, void *arg, status_t *st)
+{
+    insert_job_t *j = arg;
+    int64_t rid;
+    ST_RET(stor_record_insert(sess, j->coll, j->doc, &rid, st));
+    if (j->capped->on)
+        ST_RET(trim(sess, j->coll, j->capped, rid, j->doc->len, st));
+    return 0;
+}
+
+/* parse_args -- the command's own fields; anything unknown is an error, as IDL makes it. */
+static int parse_args(const bson_t *cmd, bool *ordered, bool *bypass, status_t *st)
+{
+    bson_iter_t it;
+    *ordered = true;
+    *bypass = false;
+    bson_iter_init(&it, cmd);
+    bson_iter_next(&it); /* the collection */
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "documents") == 0) {
+            continue;
+        } else if (strcmp(k, "ordered") == 0) {
+            ST_RET(micad_db_arg_bool(&it, "insert", ordered, st));
+        } else if (strcmp(k, "bypassDocumentValidation") == 0) {
+            ST_RET(micad_db_arg_bool(&it, "insert", bypass, st));
+        } else if (strcmp(k, "stmtId") == 0 || strcmp(k, "stmtIds") == 0 ||
+                   strcmp(k, "isTimeseriesNamespace") == 0 || strcmp(k, "collectionUUID") == 0 ||
+                   strcmp(k, "let") == 0) {
+            /* accepted (retryable-write statement ids; UUID checks come with sharding) */
+        } else if (!micad_db_is_generic_arg(k)) {
+            return micad_db_unknown_field("insert", k, st);
+        }
+    }
+    return 0;
+}
+
+/* micad_cmd_insert -- see the file comment. */
+int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+{
+    micad_t *m = micad_of(op);
+    char ns[MICAD_NS_MAX + 1], db[128];
+    const char *cname;
+    bool ordered, bypass, created = false, locked = false, exclusive = false;
+    micad_wc_t wc;
+    micad_db_docs_t docs;
+    stor_session_t *sess = NULL;
+    stor_collection_t *coll = NULL;
+    micad_validator_t val = {0};
+    micad_write_errors_t we;
+    capped_t capped;
+    int64_t n = 0;
+    int32_t index = 0;
+    bson_t doc;
+    int ret = 0;
+
+    ST_RET(micad_db_cmd_ns(op, cmd, ns, st));
+    ST_RET(micad_db_split_ns(ns, db, &cname, st));
+    ST_RET(parse_args(cmd, &ordered, &bypass, st));
+    ST_RET(micad_db_write_concern(op, &wc, st));
+    ST_RET(micad_db_docs_init(op, cmd, "documents", &docs, st));
+    if (docs.count == 0 || docs.count > WIRE_MAX_WRITE_BATCH)
+        return status_set(st, ERR_InvalidLength,
+                          "Write batch sizes must be between 1 and %d. Got %u operations.",
+                          WIRE_MAX_WRITE_BATCH, docs.count);
+    ST_RET(micad_db_check_user_write(db, cname, st));
+    ST_RET(micad_db_session(m, &sess, st));
+
+    micad_write_errors_init(&we);
+    micad_db_lock_ns(ns, false);
+    locked = true;
+    ST_ERR(micad_db_get_or_create(m, sess, ns, &coll, &created, st));
+    capped_read(coll, &capped);
+    if (capped.on) {
+        /* capped inserts are serialised: re-take the lock exclusively */
+        micad_db_unlock_ns(ns, false);
+        micad_db_lock_ns(ns, true);
+        exclusive = true;
+        ST_ERR(micad_db_get_collection(m, ns, &coll, st));
+    }
+    if (!bypass)
+        ST_ERR(micad_validator_load(coll, &val, st));
+
+    while (micad_db_docs_next(&docs, &doc)) {
+        status_t es = STATUS_INIT;
+        bson_t stored, errinfo;
+        bool has_errinfo = false;
+        int r = micad_db_prepare_insert(&doc, &stored, &es);
+        if (r == 0)
+            r = micad_validator_check(&val, ns, &stored, NULL, &errinfo, &has_errinfo, &es);
+        if (r == 0) {
+            insert_job_t job = {coll, &stored, &capped};
+            r = micad_db_run_uow(op, sess, insert_one, &job, &es);
+        }
+        bson_destroy(&stored);
+        if (r == 0) {
+            n++;
+        } else {
+            micad_write_errors_add(&we, index, &es, sess, has_errinfo ? &errinfo : NULL);
+            if (has_errinfo)
+                bson_destroy(&errinfo);
+            if (ordered || micad_db_is_fatal_batch_error(r))
+                break;
+        }
+        index++;
+    }
+    micad_db_unlock_ns(ns, exclusive);
+    locked = false;
+
+    BSON_APPEND_INT32(reply, "n", (int32_t)n);
+    micad_write_errors_append(&we, reply);
+    micad_db_finish_write(sess, &wc, reply);
+err:
+    if (locked)
+        micad_db_unlock_ns(ns, exclusive);
+    micad_validator_destroy(&val);
+    micad_write_errors_destroy(&we);
+    return ret;
+}
