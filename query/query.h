@@ -281,4 +281,110 @@ int qry_update_upsert(const qry_update_t *upd, const bson_t *query, const qry_up
 
 /* QRY_UPDATE_SECTION_END */
 
+/* QRY_PLAN_SECTION_BEGIN -- the query planner (query/plan*.c) */
+
+/*
+ * The planner is a pure function: given a parsed filter, a sort spec, a hint
+ * and the collection's index descriptions it returns candidate plans with
+ * their index bounds. It never touches storage; mongod/exec*.c runs the plans
+ * (and a trial run when several fit). The residual filter is always applied
+ * after an index scan, so bounds only ever need to be a superset.
+ */
+
+/* qry_index_info_t -- one index as the planner sees it (all borrowed). */
+typedef struct qry_index_info {
+    const char *name;
+    const bson_t *key_pattern;
+    bool multikey;
+    const bson_t *multikey_paths; /* {path: true, ...}; NULL: none known */
+    bool sparse;
+    bool unique;
+    const qry_match_t *partial; /* partialFilterExpression; NULL if not partial */
+} qry_index_info_t;
+
+/* qry_interval_t -- one interval of one key field, in ascending value order. */
+typedef struct qry_interval {
+    bson_value_t lo, hi; /* owned copies */
+    bool lo_incl, hi_incl;
+} qry_interval_t;
+
+/* qry_oil_t -- an ordered, disjoint list of intervals for one key field. */
+typedef struct qry_oil {
+    qry_interval_t *iv;
+    size_t n;
+} qry_oil_t;
+
+/* qry_ixrange_t -- one contiguous index range, in scan order (start is scanned first). */
+typedef struct qry_ixrange {
+    bool has_start, has_end; /* false: from / to the index's edge */
+    bson_t start, end;       /* {"": v, ...} prefix of the key values */
+    bool start_incl, end_incl;
+} qry_ixrange_t;
+
+typedef enum qry_plan_kind {
+    QRY_PLAN_COLLSCAN,
+    QRY_PLAN_IXSCAN,
+    QRY_PLAN_OR,
+} qry_plan_kind_t;
+
+/* qry_plan_t -- a candidate plan (a tree only for OR). */
+typedef struct qry_plan {
+    qry_plan_kind_t kind;
+    int direction;               /* COLLSCAN / IXSCAN: 1 forward, -1 backward */
+    size_t index;                /* IXSCAN: position in the request's index list */
+    qry_oil_t *bounds;           /* IXSCAN: per key-pattern field (for explain) */
+    size_t nfields;
+    qry_ixrange_t *ranges;       /* IXSCAN: the ranges to scan, in scan order */
+    size_t nranges;
+    bool dedup;                  /* the scan can return a RecordId twice (multikey, OR) */
+    struct qry_plan **children;  /* OR: one IXSCAN per branch */
+    size_t nchildren;
+    bool provides_sort;          /* root: the requested sort needs no SORT stage */
+    char summary[256];           /* e.g. "IXSCAN a_1" -- the plan cache's identity */
+} qry_plan_t;
+
+/* Cap on ranges one IXSCAN explodes into ($in x $in ...); past it later fields stay open. */
+#define QRY_PLAN_MAX_RANGES 4096
+
+/* qry_plan_request_t -- what to plan. */
+typedef struct qry_plan_request {
+    const qry_match_t *filter;       /* required */
+    const bson_t *sort;              /* NULL or {} : none */
+    const bson_value_t *hint;        /* NULL: none; a string (name) or a document */
+    const bson_t *min, *max;         /* find's min/max (need a hint); NULL: none */
+    const qry_index_info_t *indexes;
+    size_t nindexes;
+} qry_plan_request_t;
+
+/*
+ * qry_plan_enumerate -- the candidate plans for req (at least one) into
+ * *plans[0..*n) (free each with qry_plan_free and the array with free).
+ * Errors: BadValue for a hint naming no index, 51173 for min/max without a
+ * hint, 51174/51176 for min/max that do not fit the hinted index.
+ */
+int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_t *n,
+                       status_t *st);
+/* qry_plan_free -- free a plan (NULL is a no-op). */
+void qry_plan_free(qry_plan_t *p);
+/* qry_plan_free_all -- free plans[0..n) and the array. */
+void qry_plan_free_all(qry_plan_t **plans, size_t n);
+/*
+ * qry_plan_append_bounds -- explain's indexBounds of an IXSCAN:
+ * {field: ["[1, 1]", "(3, inf.0]"], ...} appended as a document named key.
+ */
+void qry_plan_append_bounds(const qry_plan_t *p, const bson_t *key_pattern, bson_t *out,
+                            const char *key);
+/*
+ * qry_plan_shape -- the query shape for the plan cache: the filter's tree
+ * with operators and paths but no values, the sort and the projection spec.
+ */
+void qry_plan_shape(const qry_match_t *filter, const bson_t *sort, const bson_t *projection,
+                    bson_string_t *out);
+/* qry_plan_sort_provided -- whether an index key pattern scanned in direction gives sort
+ * once the fields with a single point are skipped (points: bit i = field i is a point). */
+bool qry_plan_sort_provided(const bson_t *key_pattern, uint32_t points, const bson_t *sort,
+                            const bson_t *multikey_paths, int *direction);
+
+/* QRY_PLAN_SECTION_END */
+
 #endif /* MICA_QUERY_H */
