@@ -275,6 +275,7 @@ static void engine_free(stor_engine_t *eng)
     pthread_mutex_destroy(&eng->bg_lock);
     pthread_cond_destroy(&eng->bg_cond);
     pthread_mutex_destroy(&eng->op_lock);
+    pthread_mutex_destroy(&eng->op_cap_lock);
     pthread_cond_destroy(&eng->op_cond);
     free(eng->op_pending);
     free(eng->dbpath);
@@ -320,6 +321,7 @@ int stor_engine_open(const char *dbpath, const stor_options_t *opts, stor_engine
     pthread_mutex_init(&eng->bg_lock, NULL);
     pthread_cond_init(&eng->bg_cond, NULL);
     pthread_mutex_init(&eng->op_lock, NULL);
+    pthread_mutex_init(&eng->op_cap_lock, NULL);
     pthread_cond_init(&eng->op_cond, NULL);
     atomic_init(&eng->next_ident, 1);
 

@@ -244,7 +244,10 @@ int stor__oplog_cap_wt(stor_engine_t *eng, WT_SESSION *wt, status_t *st)
     }
     if (limit == 0)
         return 0;
-    return truncate_front(eng, wt, limit, (int64_t)((double)max * STOR_OPLOG_LOW_WATER), st);
+    pthread_mutex_lock(&eng->op_cap_lock);
+    int ret = truncate_front(eng, wt, limit, (int64_t)((double)max * STOR_OPLOG_LOW_WATER), st);
+    pthread_mutex_unlock(&eng->op_cap_lock);
+    return ret;
 }
 
 /* stor_oplog_cap -- capping on demand (tests, or a caller that just appended a lot). */
@@ -254,6 +257,8 @@ int stor_oplog_cap(stor_session_t *sess, status_t *st)
         return status_set(st, ERR_IllegalOperation, "cannot cap the oplog inside a unit of work");
     return stor__oplog_cap_wt(sess->eng, sess->wt, st);
 }
+
+static int truncate_after_locked(stor_session_t *sess, uint64_t after, status_t *st);
 
 /* stor_oplog_truncate_after -- rollback's cut: everything after `after` goes. */
 int stor_oplog_truncate_after(stor_session_t *sess, uint64_t after, status_t *st)
@@ -266,6 +271,16 @@ int stor_oplog_truncate_after(stor_session_t *sess, uint64_t after, status_t *st
     pthread_mutex_unlock(&eng->op_lock);
     if (busy)
         return status_set(st, ERR_ConflictingOperationInProgress, "oplog appends are in progress");
+    pthread_mutex_lock(&eng->op_cap_lock);
+    int ret = truncate_after_locked(sess, after, st);
+    pthread_mutex_unlock(&eng->op_cap_lock);
+    return ret;
+}
+
+/* truncate_after_locked -- under op_cap_lock so capping cannot race the counters. */
+static int truncate_after_locked(stor_session_t *sess, uint64_t after, status_t *st)
+{
+    stor_engine_t *eng = sess->eng;
     WT_CURSOR *c;
     ST_RET(stor__cursor_get(sess, STOR_OPLOG_URI, &c, st));
     c->set_key(c, after + 1);

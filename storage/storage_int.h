@@ -167,7 +167,8 @@ struct stor_engine {
         stor_uow_t *uow;
     } * op_pending; /* appends in open units of work: the oplog's holes */
     size_t op_npending, op_cap_pending;
-    uint64_t op_truncated_upto; /* highest ts removed from the front */
+    uint64_t op_truncated_upto;  /* highest ts removed from the front */
+    pthread_mutex_t op_cap_lock; /* one truncation at a time: each adjusts the counters */
     _Atomic int64_t op_bytes;
     _Atomic int64_t op_count;
 };
