@@ -396,6 +396,192 @@ int micad_db_run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_
 }
 
 /* ======================================================================== */
+/* Finding documents to write                                                */
+/* ======================================================================== */
+
+/* id_point -- the _id value when the filter is exactly {_id: <plain value>}. */
+static bool id_point(const qry_match_t *m, bson_iter_t *val)
+{
+    const bson_t *f = qry_match_filter(m);
+    bson_iter_t it;
+    if (!bson_iter_init(&it, f) || !bson_iter_next(&it) || strcmp(bson_iter_key(&it), "_id") != 0)
+        return false;
+    *val = it;
+    if (bson_iter_next(&it))
+        return false;
+    switch (bson_iter_type(val)) {
+    case BSON_TYPE_REGEX:
+    case BSON_TYPE_ARRAY:
+    case BSON_TYPE_DOCUMENT: /* may hold operators; the scan is always right */
+    case BSON_TYPE_UNDEFINED:
+    case BSON_TYPE_NULL: /* null also matches a missing _id */
+        return false;
+    default:
+        return true;
+    }
+}
+
+typedef struct rid_list {
+    int64_t *v;
+    size_t n, cap;
+} rid_list_t;
+
+static void rid_push(rid_list_t *l, int64_t rid)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = bson_realloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = rid;
+}
+
+/* find_by_id -- one index probe, then the document for the full filter. */
+static int find_by_id(stor_session_t *sess, stor_collection_t *coll, const qry_match_t *m,
+                      bson_iter_t *idval, rid_list_t *out, status_t *st)
+{
+    stor_index_t *idx;
+    stor_index_cursor_t *cur = NULL;
+    bson_t key = BSON_INITIALIZER;
+    int ret = 0;
+    if (stor_index_lookup(coll, "_id_", &idx, st) != 0) {
+        bson_destroy(&key);
+        return st->code;
+    }
+    bson_append_iter(&key, "", 0, idval);
+    stor_index_bounds_t b = {&key, true, &key, true, true};
+    ST_ERR(stor_index_cursor_open(sess, idx, &b, &cur, st));
+    for (;;) {
+        int64_t rid;
+        bool eof, found;
+        bson_t doc;
+        ST_ERR(stor_index_cursor_next(cur, &rid, NULL, &eof, st));
+        if (eof)
+            break;
+        ST_ERR(stor_record_get(sess, coll, rid, &doc, &found, st));
+        if (found && qry_match_eval(m, &doc, NULL))
+            rid_push(out, rid);
+        bson_destroy(&doc);
+    }
+err:
+    stor_index_cursor_close(cur);
+    bson_destroy(&key);
+    return ret;
+}
+
+/* micad_db_find_rids -- see db.h. */
+int micad_db_find_rids(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
+                       const qry_match_t *m, const qry_sort_t *sort, int64_t limit, int64_t **rids,
+                       size_t *n, status_t *st)
+{
+    rid_list_t l = {0};
+    stor_uow_t *uow = NULL;
+    stor_cursor_t *cur = NULL;
+    bson_t best = BSON_INITIALIZER;
+    bool have_best = false;
+    int64_t best_rid = 0, seen = 0;
+    bson_iter_t idval;
+    int ret = 0;
+
+    *rids = NULL;
+    *n = 0;
+    ST_ERR(stor_uow_begin(sess, 0, &uow, st));
+    if (id_point(m, &idval)) {
+        ST_ERR(find_by_id(sess, coll, m, &idval, &l, st));
+        if (limit > 0 && l.n > (size_t)limit)
+            l.n = (size_t)limit;
+        goto done;
+    }
+    ST_ERR(stor_cursor_open(sess, coll, true, &cur, st));
+    for (;;) {
+        int64_t rid;
+        bool eof;
+        bson_t doc;
+        if ((++seen & 1023) == 0)
+            ST_ERR(micad_db_check_deadline(op, st));
+        ST_ERR(stor_cursor_next(cur, &rid, &doc, &eof, st));
+        if (eof)
+            break;
+        if (!qry_match_eval(m, &doc, NULL))
+            continue;
+        if (sort != NULL) {
+            if (!have_best || qry_sort_compare(sort, &doc, &best) < 0) {
+                bson_destroy(&best);
+                bson_copy_to(&doc, &best);
+                best_rid = rid;
+                have_best = true;
+            }
+            continue;
+        }
+        rid_push(&l, rid);
+        if (limit > 0 && l.n >= (size_t)limit)
+            break;
+    }
+    if (have_best)
+        rid_push(&l, best_rid);
+done:
+    *rids = l.v;
+    *n = l.n;
+    l.v = NULL;
+err:
+    stor_cursor_close(cur);
+    stor_uow_abort(uow);
+    bson_destroy(&best);
+    bson_free(l.v);
+    return ret;
+}
+
+/* micad_db_check_hint -- by name or by key pattern. */
+int micad_db_check_hint(micad_t *m, stor_collection_t *coll, const bson_iter_t *hint, status_t *st)
+{
+    stor_index_t *idx;
+    status_t ignored = STATUS_INIT;
+    if (BSON_ITER_HOLDS_UTF8(hint)) {
+        if (coll == NULL ||
+            stor_index_lookup(coll, bson_iter_utf8(hint, NULL), &idx, &ignored) == 0)
+            return 0;
+    } else if (BSON_ITER_HOLDS_DOCUMENT(hint)) {
+        bson_t want, list;
+        bson_iter_t it;
+        bool found = false;
+        ST_RET(micad_db_arg_doc(hint, "hint", &want, st));
+        if (bson_empty(&want) || coll == NULL)
+            return 0;
+        ST_RET(stor_list_indexes(m->engine, stor_collection_ns(coll), &list, st));
+        if (bson_iter_init(&it, &list)) {
+            while (!found && bson_iter_next(&it)) {
+                bson_t spec, key;
+                bson_iter_t k;
+                if (micad_db_arg_doc(&it, "hint", &spec, &ignored) == 0 &&
+                    bson_iter_init_find(&k, &spec, "key") &&
+                    micad_db_arg_doc(&k, "hint", &key, &ignored) == 0 &&
+                    bsonu_compare_doc(&key, &want) == 0)
+                    found = true;
+            }
+        }
+        bson_destroy(&list);
+        if (found)
+            return 0;
+    } else {
+        return status_set(st, ERR_FailedToParse, "hint must be a string or an object");
+    }
+    return status_set(st, ERR_BadValue, "hint provided does not correspond to an existing index");
+}
+
+/* micad_db_check_collation -- simple only. */
+int micad_db_check_collation(const bson_iter_t *collation, status_t *st)
+{
+    bson_t c;
+    bson_iter_t it;
+    ST_RET(micad_db_arg_doc(collation, "collation", &c, st));
+    if (bson_empty(&c))
+        return 0;
+    if (bson_iter_init_find(&it, &c, "locale") && BSON_ITER_HOLDS_UTF8(&it) &&
+        strcmp(bson_iter_utf8(&it, NULL), "simple") == 0 && bson_count_keys(&c) == 1)
+        return 0;
+    return status_set(st, ERR_NotImplemented, "collations other than simple are not supported");
+}
+
+/* ======================================================================== */
 /* Write concern                                                             */
 /* ======================================================================== */
 

@@ -107,6 +107,34 @@ int micad_db_run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_
 /* micad_db_check_deadline -- MaxTimeMSExpired 50 if op's maxTimeMS has passed. */
 int micad_db_check_deadline(const wire_opctx_t *op, status_t *st);
 
+/* ---- finding documents to write ----------------------------------------- */
+
+/*
+ * micad_db_find_rids -- the RecordIds of coll's documents that match m (the
+ * parsed filter), in RecordId order, at most limit (0: all), into *rids
+ * (bson_malloc'd; the caller frees). A filter {_id: <value>} reads the _id_
+ * index instead of scanning. With sort (may be NULL) only the first document
+ * in sort order is returned (limit must be 1): findAndModify's rule. Reads
+ * in a snapshot of its own; writers re-check each document in their unit of
+ * work, since it may have changed since. Honours op's deadline.
+ */
+int micad_db_find_rids(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
+                       const qry_match_t *m, const qry_sort_t *sort, int64_t limit, int64_t **rids,
+                       size_t *n, status_t *st);
+
+/*
+ * micad_db_check_hint -- a write's hint must name an existing index (by
+ * name, or by key pattern); BadValue "hint provided does not correspond to
+ * an existing index" otherwise. {} means no hint. The index is not forced:
+ * writes find documents by _id point lookup or scan.
+ */
+int micad_db_check_hint(micad_t *m, stor_collection_t *coll, const bson_iter_t *hint, status_t *st);
+/*
+ * micad_db_check_collation -- only the simple collation ({locale: "simple"})
+ * is supported: anything else is NotImplemented 238.
+ */
+int micad_db_check_collation(const bson_iter_t *collation, status_t *st);
+
 /* ---- write concern ------------------------------------------------------- */
 
 /* micad_wc_t -- a parsed writeConcern on a standalone. */
@@ -233,5 +261,41 @@ void micad_validator_destroy(micad_validator_t *v);
  */
 int micad_validator_check(const micad_validator_t *v, const char *ns, const bson_t *doc,
                           const bson_t *old, bson_t *errinfo, bool *has_errinfo, status_t *st);
+
+/* ---- updates shared by update and findAndModify (commands/update.c) ------ */
+
+/* micad_update_job_t -- one document's update: inputs, then what happened. */
+typedef struct micad_update_job {
+    stor_collection_t *coll;
+    const qry_match_t *match;
+    const qry_update_t *upd;
+    const micad_validator_t *val; /* NULL: bypassDocumentValidation */
+    int64_t rid;
+    /* results of the last (committed) run */
+    bool matched;  /* the document still existed and matched */
+    bool modified; /* and the update changed it */
+    bson_t before, after;
+    bool has_errinfo; /* DocumentValidationFailure details */
+    bson_t errinfo;
+} micad_update_job_t;
+
+/* micad_update_job_init / _destroy -- empty documents; destroy frees them. */
+void micad_update_job_init(micad_update_job_t *j);
+void micad_update_job_destroy(micad_update_job_t *j);
+/* micad_update_one -- update j->rid in a unit of work (re-read, re-match, apply, write). */
+int micad_update_one(const wire_opctx_t *op, stor_session_t *sess, micad_update_job_t *j,
+                     status_t *st);
+/*
+ * micad_upsert_insert -- the upsert document for q and upd, checked
+ * (micad_db_prepare_insert, validator) and inserted; inserted is
+ * initialised here and holds what was stored.
+ */
+int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
+                        const micad_validator_t *val, const qry_update_t *upd, const bson_t *q,
+                        bson_t *inserted, bson_t *errinfo, bool *has_errinfo, status_t *st);
+
+/* micad_delete_rid -- delete rid in a unit of work if it still matches (commands/delete.c). */
+int micad_delete_rid(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
+                     const qry_match_t *match, int64_t rid, bool *deleted, status_t *st);
 
 #endif /* MICA_MONGOD_DB_H */

@@ -1,0 +1,266 @@
+/*
+ * find_and_modify.c -- {findAndModify: "c", query, sort, remove, update,
+ * new, fields, upsert, arrayFilters, bypassDocumentValidation, hint,
+ * collation}: update or remove one document and return it (before, or after
+ * with new: true). Reply {lastErrorObject: {n, updatedExisting?, upserted?},
+ * value, ok}. Errors are command errors, not writeErrors.
+ *
+ * The document is chosen by a snapshot read (first in sort order), then
+ * changed in a unit of work that reads it again; if it no longer matches
+ * (a concurrent writer got there first) the choice is made again, as
+ * MongoDB retries its plan.
+ */
+#include "mongod/db.h"
+
+#include <string.h>
+
+/* MICAD_FAM_RETRIES -- re-choose at most this often when racing writers take our document. */
+#define MICAD_FAM_RETRIES 100
+
+typedef struct fam_args {
+    bson_t query, sort, update, fields, af;
+    bool has_sort, has_update, has_fields, has_af;
+    bool remove, new_, upsert, bypass;
+} fam_args_t;
+
+static int parse_args(micad_t *m, const bson_t *cmd, fam_args_t *a, status_t *st)
+{
+    bson_iter_t it;
+    memset(a, 0, sizeof(*a));
+    bson_init(&a->query);
+    bson_iter_init(&it, cmd);
+    bson_iter_next(&it);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        const char *c = "findAndModify";
+        if (strcmp(k, "query") == 0) {
+            if (!BSON_ITER_HOLDS_NULL(&it))
+                ST_RET(micad_db_arg_doc(&it, c, &a->query, st));
+        } else if (strcmp(k, "sort") == 0) {
+            if (!BSON_ITER_HOLDS_NULL(&it)) {
+                ST_RET(micad_db_arg_doc(&it, c, &a->sort, st));
+                a->has_sort = !bson_empty(&a->sort);
+            }
+        } else if (strcmp(k, "fields") == 0) {
+            if (!BSON_ITER_HOLDS_NULL(&it)) {
+                ST_RET(micad_db_arg_doc(&it, c, &a->fields, st));
+                a->has_fields = !bson_empty(&a->fields);
+            }
+        } else if (strcmp(k, "update") == 0) {
+            if (BSON_ITER_HOLDS_ARRAY(&it))
+                return status_set(st, ERR_NotImplemented,
+                                  "pipeline-style updates are not supported yet");
+            if (!BSON_ITER_HOLDS_NULL(&it)) {
+                ST_RET(micad_db_arg_doc(&it, c, &a->update, st));
+                a->has_update = true;
+            }
+        } else if (strcmp(k, "remove") == 0) {
+            ST_RET(micad_db_arg_bool(&it, c, &a->remove, st));
+        } else if (strcmp(k, "new") == 0) {
+            ST_RET(micad_db_arg_bool(&it, c, &a->new_, st));
+        } else if (strcmp(k, "upsert") == 0) {
+            ST_RET(micad_db_arg_bool(&it, c, &a->upsert, st));
+        } else if (strcmp(k, "bypassDocumentValidation") == 0) {
+            ST_RET(micad_db_arg_bool(&it, c, &a->bypass, st));
+        } else if (strcmp(k, "arrayFilters") == 0) {
+            const uint8_t *data;
+            uint32_t len;
+            if (!BSON_ITER_HOLDS_ARRAY(&it))
+                return micad_db_type_error(&it, c, "array", st);
+            bson_iter_array(&it, &len, &data);
+            if (!bson_init_static(&a->af, data, len))
+                return status_set(st, ERR_InvalidBSON, "malformed arrayFilters");
+            a->has_af = true;
+        } else if (strcmp(k, "hint") == 0) {
+            /* checked against the collection once it is known (below) */
+        } else if (strcmp(k, "collation") == 0) {
+            ST_RET(micad_db_check_collation(&it, st));
+        } else if (strcmp(k, "let") == 0) {
+            return status_set(st, ERR_NotImplemented,
+                              "'let' variables need aggregation expressions, not supported yet");
+        } else if (strcmp(k, "stmtId") == 0 || strcmp(k, "collectionUUID") == 0 ||
+                   strcmp(k, "isTimeseriesNamespace") == 0) {
+            /* accepted */
+        } else if (!micad_db_is_generic_arg(k)) {
+            return micad_db_unknown_field(c, k, st);
+        }
+    }
+    (void)m;
+    if (a->remove && a->has_update)
+        return status_set(st, ERR_FailedToParse, "Cannot specify both an update and remove=true");
+    if (!a->remove && !a->has_update)
+        return status_set(st, ERR_FailedToParse,
+                          "Either an update or remove=true must be specified");
+    if (a->remove && a->upsert)
+        return status_set(st, ERR_FailedToParse, "Cannot specify both upsert=true and remove=true");
+    if (a->remove && a->new_)
+        return status_set(st, ERR_FailedToParse,
+                          "Cannot specify both new=true and remove=true; 'remove' always returns "
+                          "the deleted document");
+    return 0;
+}
+
+/* A remove: read, re-match, keep a copy, delete. */
+typedef struct rm_job {
+    stor_collection_t *coll;
+    const qry_match_t *match;
+    int64_t rid;
+    bool removed;
+    bson_t doc;
+} rm_job_t;
+
+static int remove_fn(stor_session_t *sess, void *arg, status_t *st)
+{
+    rm_job_t *j = arg;
+    bson_t doc;
+    bool found;
+    j->removed = false;
+    bson_reinit(&j->doc);
+    ST_RET(stor_record_get(sess, j->coll, j->rid, &doc, &found, st));
+    if (!found || !qry_match_eval(j->match, &doc, NULL)) {
+        bson_destroy(&doc);
+        return 0;
+    }
+    bson_concat(&j->doc, &doc);
+    bson_destroy(&doc);
+    ST_RET(stor_record_delete(sess, j->coll, j->rid, st));
+    j->removed = true;
+    return 0;
+}
+
+/* append_value -- "value": the document projected with fields, or null. */
+static int append_value(const qry_projection_t *proj, const bson_t *doc, bson_t *reply,
+                        status_t *st)
+{
+    if (doc == NULL) {
+        BSON_APPEND_NULL(reply, "value");
+        return 0;
+    }
+    if (proj == NULL) {
+        BSON_APPEND_DOCUMENT(reply, "value", doc);
+        return 0;
+    }
+    bson_t out;
+    qry_projection_ctx_t ctx = QRY_PROJECTION_CTX_INIT;
+    int ret = qry_projection_apply(proj, doc, &ctx, &out, st);
+    if (ret == 0)
+        BSON_APPEND_DOCUMENT(reply, "value", &out);
+    bson_destroy(&out);
+    return ret;
+}
+
+/* micad_cmd_find_and_modify -- see the file comment. */
+int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+{
+    micad_t *m = micad_of(op);
+    char ns[MICAD_NS_MAX + 1], db[128];
+    const char *cname;
+    fam_args_t a;
+    micad_wc_t wc;
+    stor_session_t *sess;
+    stor_collection_t *coll = NULL;
+    micad_validator_t val = {0};
+    qry_match_t *match = NULL;
+    qry_sort_t *sort = NULL;
+    qry_update_t *upd = NULL;
+    qry_projection_t *proj = NULL;
+    micad_update_job_t job;
+    rm_job_t rm;
+    status_t ignored = STATUS_INIT;
+    bson_iter_t it;
+    bson_t lerr, inserted;
+    bool done = false, has_inserted = false;
+    int ret = 0;
+
+    micad_update_job_init(&job);
+    bson_init(&rm.doc);
+    bson_init(&inserted);
+    ST_ERR(micad_db_cmd_ns(op, cmd, ns, st));
+    ST_ERR(micad_db_split_ns(ns, db, &cname, st));
+    ST_ERR(parse_args(m, cmd, &a, st));
+    ST_ERR(micad_db_write_concern(op, &wc, st));
+    ST_ERR(micad_db_check_user_write(db, cname, st));
+    ST_ERR(qry_match_parse(&a.query, NULL, &match, st));
+    if (a.has_sort)
+        ST_ERR(qry_sort_parse(&a.sort, &sort, st));
+    if (a.has_fields)
+        ST_ERR(qry_projection_parse(&a.fields, &proj, st));
+    if (a.has_update)
+        ST_ERR(qry_update_parse(&a.update, a.has_af ? &a.af : NULL, &upd, st));
+    ST_ERR(micad_db_session(m, &sess, st));
+
+    micad_db_lock_ns(ns, false);
+    if (micad_db_get_collection(m, ns, &coll, &ignored) != 0 && a.upsert) {
+        bool created;
+        ret = micad_db_get_or_create(m, sess, ns, &coll, &created, st);
+    }
+    if (ret == 0 && coll != NULL && bson_iter_init_find(&it, cmd, "hint"))
+        ret = micad_db_check_hint(m, coll, &it, st);
+    if (ret == 0 && coll != NULL && !a.bypass)
+        ret = micad_validator_load(coll, &val, st);
+    for (int attempt = 0; ret == 0 && coll != NULL && !done && attempt < MICAD_FAM_RETRIES;
+         attempt++) {
+        int64_t *rids = NULL;
+        size_t n = 0;
+        ret = micad_db_find_rids(op, sess, coll, match, sort, 1, &rids, &n, st);
+        if (ret != 0 || n == 0) {
+            bson_free(rids);
+            break;
+        }
+        if (a.remove) {
+            rm.coll = coll;
+            rm.match = match;
+            rm.rid = rids[0];
+            ret = micad_db_run_uow(op, sess, remove_fn, &rm, st);
+            done = ret == 0 && rm.removed;
+        } else {
+            job.coll = coll;
+            job.match = match;
+            job.upd = upd;
+            job.val = a.bypass ? NULL : &val;
+            job.rid = rids[0];
+            ret = micad_update_one(op, sess, &job, st);
+            done = ret == 0 && job.matched;
+        }
+        bson_free(rids);
+    }
+    if (ret == 0 && !done && a.upsert) {
+        bson_t errinfo;
+        bool has_errinfo = false;
+        bson_destroy(&inserted);
+        ret = micad_upsert_insert(op, sess, coll, a.bypass ? NULL : &val, upd, &a.query, &inserted,
+                                  &errinfo, &has_errinfo, st);
+        if (has_errinfo)
+            bson_destroy(&errinfo);
+        has_inserted = ret == 0;
+    }
+    micad_db_unlock_ns(ns, false);
+    if (ret != 0)
+        goto err;
+
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "lastErrorObject", &lerr);
+    BSON_APPEND_INT32(&lerr, "n", done || has_inserted ? 1 : 0);
+    if (!a.remove)
+        BSON_APPEND_BOOL(&lerr, "updatedExisting", done);
+    if (has_inserted && bson_iter_init_find(&it, &inserted, "_id"))
+        bson_append_iter(&lerr, "upserted", -1, &it);
+    bson_append_document_end(reply, &lerr);
+    if (a.remove)
+        ret = append_value(proj, done ? &rm.doc : NULL, reply, st);
+    else if (done)
+        ret = append_value(proj, a.new_ ? &job.after : &job.before, reply, st);
+    else
+        ret = append_value(proj, has_inserted && a.new_ ? &inserted : NULL, reply, st);
+    if (ret == 0)
+        micad_db_finish_write(sess, &wc, reply);
+err:
+    micad_update_job_destroy(&job);
+    bson_destroy(&rm.doc);
+    bson_destroy(&inserted);
+    micad_validator_destroy(&val);
+    qry_match_destroy(match);
+    qry_sort_destroy(sort);
+    qry_update_destroy(upd);
+    qry_projection_destroy(proj);
+    return ret;
+}

@@ -1,0 +1,376 @@
+/*
+ * update.c -- {update: "c", updates: [{q, u, multi, upsert, arrayFilters,
+ * hint, collation}], ordered, bypassDocumentValidation}: the batch update
+ * command. Reply {n, nModified, upserted?: [{index, _id}], writeErrors?}.
+ *
+ * Each statement finds its documents (db.c's micad_db_find_rids: the _id_
+ * index for {_id: v}, else a scan), then updates each one in its own unit of
+ * work: the document is read again there and re-matched (it may have changed
+ * since the scan), the update applied with query/'s qry_update_apply, the
+ * result validated and written with stor_record_update, which maintains
+ * every index. A write conflict re-runs that document's unit. With upsert and
+ * no match, the document qry_update_upsert builds is inserted.
+ *
+ * micad_update_one and micad_upsert_insert are shared with findAndModify.
+ *
+ * Not supported (NotImplemented 238, never silently ignored): pipeline
+ * updates (need aggregation), `let`, collations other than "simple".
+ */
+#include "mongod/db.h"
+
+#include <string.h>
+
+/* update_doc_fn -- the unit of work for one document. */
+static int update_doc_fn(stor_session_t *sess, void *arg, status_t *st)
+{
+    micad_update_job_t *j = arg;
+    bson_t doc;
+    bool found;
+    int ret = 0;
+    qry_match_details_t det = {0};
+
+    j->matched = j->modified = false;
+    bson_destroy(&j->before);
+    bson_destroy(&j->after);
+    bson_init(&j->before);
+    bson_init(&j->after);
+    ST_RET(stor_record_get(sess, j->coll, j->rid, &doc, &found, st));
+    if (!found || !qry_match_eval(j->match, &doc, &det)) {
+        bson_destroy(&doc);
+        return 0; /* deleted or changed since the scan: no longer ours */
+    }
+    j->matched = true;
+    qry_update_ctx_t ctx = QRY_UPDATE_CTX_INIT;
+    ctx.matched_index = det.has_elem_match_key ? (int32_t)det.elem_match_key : -1;
+    qry_update_result_t res;
+    ret = qry_update_apply(j->upd, &doc, &ctx, &res, st);
+    if (ret == 0 && res.changed) {
+        bson_t errinfo;
+        bool has_errinfo = false;
+        ret = micad_db_check_stored_size(&res.doc, st);
+        if (ret == 0 && j->val != NULL) {
+            ret = micad_validator_check(j->val, stor_collection_ns(j->coll), &res.doc, &doc,
+                                        &errinfo, &has_errinfo, st);
+            if (has_errinfo) {
+                bson_destroy(&j->errinfo);
+                bson_copy_to(&errinfo, &j->errinfo);
+                j->has_errinfo = true;
+                bson_destroy(&errinfo);
+            }
+        }
+        if (ret == 0)
+            ret = stor_record_update(sess, j->coll, j->rid, &res.doc, st);
+        if (ret == 0)
+            j->modified = true;
+    }
+    if (ret == 0) {
+        bson_concat(&j->before, &doc);
+        bson_concat(&j->after, res.changed ? &res.doc : &doc);
+    }
+    qry_update_result_destroy(&res);
+    bson_destroy(&doc);
+    return ret;
+}
+
+/* micad_update_one -- update rid under the job's plan; sets matched/modified/before/after. */
+int micad_update_one(const wire_opctx_t *op, stor_session_t *sess, micad_update_job_t *j,
+                     status_t *st)
+{
+    return micad_db_run_uow(op, sess, update_doc_fn, j, st);
+}
+
+void micad_update_job_init(micad_update_job_t *j)
+{
+    memset(j, 0, sizeof(*j));
+    bson_init(&j->before);
+    bson_init(&j->after);
+    bson_init(&j->errinfo);
+}
+
+void micad_update_job_destroy(micad_update_job_t *j)
+{
+    bson_destroy(&j->before);
+    bson_destroy(&j->after);
+    bson_destroy(&j->errinfo);
+}
+
+typedef struct upsert_job {
+    stor_collection_t *coll;
+    const bson_t *doc;
+} upsert_job_t;
+
+static int upsert_fn(stor_session_t *sess, void *arg, status_t *st)
+{
+    upsert_job_t *u = arg;
+    int64_t rid;
+    return stor_record_insert(sess, u->coll, u->doc, &rid, st);
+}
+
+/* micad_upsert_insert -- build the upsert document from q and upd, check it, insert it. */
+int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
+                        const micad_validator_t *val, const qry_update_t *upd, const bson_t *q,
+                        bson_t *inserted, bson_t *errinfo, bool *has_errinfo, status_t *st)
+{
+    qry_update_result_t res;
+    qry_update_ctx_t ctx = QRY_UPDATE_CTX_INIT;
+    int ret;
+    ctx.is_insert = true;
+    *has_errinfo = false;
+    bson_init(inserted);
+    ret = qry_update_upsert(upd, q, &ctx, &res, st);
+    if (ret == 0) {
+        bson_destroy(inserted);
+        ret = micad_db_prepare_insert(&res.doc, inserted, st);
+    }
+    qry_update_result_destroy(&res);
+    if (ret == 0 && val != NULL)
+        ret = micad_validator_check(val, stor_collection_ns(coll), inserted, NULL, errinfo,
+                                    has_errinfo, st);
+    if (ret == 0) {
+        upsert_job_t u = {coll, inserted};
+        ret = micad_db_run_uow(op, sess, upsert_fn, &u, st);
+    }
+    return ret;
+}
+
+/* Per-batch state. */
+typedef struct batch {
+    wire_opctx_t *op;
+    micad_t *m;
+    const char *ns;
+    stor_session_t *sess;
+    stor_collection_t *coll; /* NULL until needed (upsert creates it) */
+    micad_validator_t val;
+    bool bypass;
+    int64_t n, n_modified;
+    bson_t upserted;
+    uint32_t n_upserted;
+} batch_t;
+
+/* parse_stmt -- one element of "updates" into its parts. */
+static int parse_stmt(batch_t *b, const bson_t *s, bson_t *q, bson_t *u, bool *has_af, bson_t *af,
+                      bool *multi, bool *upsert, status_t *st)
+{
+    bson_iter_t it;
+    bool has_q = false, has_u = false;
+    *has_af = *multi = *upsert = false;
+    if (!bson_iter_init(&it, s))
+        return status_set(st, ERR_InvalidBSON, "malformed update statement");
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "q") == 0) {
+            ST_RET(micad_db_arg_doc(&it, "update.updates", q, st));
+            has_q = true;
+        } else if (strcmp(k, "u") == 0) {
+            if (BSON_ITER_HOLDS_ARRAY(&it))
+                return status_set(st, ERR_NotImplemented,
+                                  "pipeline-style updates are not supported yet");
+            ST_RET(micad_db_arg_doc(&it, "update.updates", u, st));
+            has_u = true;
+        } else if (strcmp(k, "multi") == 0) {
+            ST_RET(micad_db_arg_bool(&it, "update.updates", multi, st));
+        } else if (strcmp(k, "upsert") == 0) {
+            ST_RET(micad_db_arg_bool(&it, "update.updates", upsert, st));
+        } else if (strcmp(k, "arrayFilters") == 0) {
+            const uint8_t *data;
+            uint32_t len;
+            if (!BSON_ITER_HOLDS_ARRAY(&it))
+                return micad_db_type_error(&it, "update.updates", "array", st);
+            bson_iter_array(&it, &len, &data);
+            if (!bson_init_static(af, data, len))
+                return status_set(st, ERR_InvalidBSON, "malformed arrayFilters");
+            *has_af = true;
+        } else if (strcmp(k, "hint") == 0) {
+            ST_RET(micad_db_check_hint(b->m, b->coll, &it, st));
+        } else if (strcmp(k, "collation") == 0) {
+            ST_RET(micad_db_check_collation(&it, st));
+        } else if (strcmp(k, "c") == 0) {
+            return status_set(st, ERR_NotImplemented,
+                              "'c' (constants for pipeline updates) is not supported yet");
+        } else if (strcmp(k, "upsertSupplied") == 0 || strcmp(k, "sampleId") == 0) {
+            /* internal fields mongos adds; accepted */
+        } else {
+            return micad_db_unknown_field("update.updates", k, st);
+        }
+    }
+    if (!has_q)
+        return status_set(st, 40414,
+                          "BSON field 'update.updates.q' is missing but a required field");
+    if (!has_u)
+        return status_set(st, 40414,
+                          "BSON field 'update.updates.u' is missing but a required field");
+    return 0;
+}
+
+/* run_stmt -- one statement; st is its write error if it fails. */
+static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo, bool *has_errinfo,
+                    status_t *st)
+{
+    bson_t q, u, af;
+    bool has_af, multi, upsert, created;
+    qry_match_t *match = NULL;
+    qry_update_t *upd = NULL;
+    int64_t *rids = NULL;
+    size_t nrids = 0;
+    int ret = 0;
+    micad_update_job_t job;
+
+    *has_errinfo = false;
+    micad_update_job_init(&job);
+    ST_ERR(parse_stmt(b, s, &q, &u, &has_af, &af, &multi, &upsert, st));
+    ST_ERR(qry_match_parse(&q, NULL, &match, st));
+    ST_ERR(qry_update_parse(&u, has_af ? &af : NULL, &upd, st));
+    if (multi && qry_update_is_replacement(upd)) {
+        ret = status_set(st, ERR_FailedToParse,
+                         "multi update is not supported for replacement-style update");
+        goto err;
+    }
+    if (b->coll != NULL)
+        ST_ERR(micad_db_find_rids(b->op, b->sess, b->coll, match, NULL, multi ? 0 : 1, &rids,
+                                  &nrids, st));
+    int64_t matched = 0;
+    job.coll = b->coll;
+    job.match = match;
+    job.upd = upd;
+    job.val = b->bypass ? NULL : &b->val;
+    for (size_t i = 0; i < nrids; i++) {
+        job.rid = rids[i];
+        ret = micad_update_one(b->op, b->sess, &job, st);
+        if (ret != 0) {
+            if (job.has_errinfo) {
+                bson_copy_to(&job.errinfo, errinfo);
+                *has_errinfo = true;
+            }
+            goto err;
+        }
+        if (job.matched)
+            matched++;
+        if (job.modified)
+            b->n_modified++;
+    }
+    b->n += matched;
+    if (matched == 0 && upsert) {
+        bson_t inserted;
+        if (b->coll == NULL) {
+            ST_ERR(micad_db_get_or_create(b->m, b->sess, b->ns, &b->coll, &created, st));
+            if (!b->bypass)
+                ST_ERR(micad_validator_load(b->coll, &b->val, st));
+        }
+        ret = micad_upsert_insert(b->op, b->sess, b->coll, b->bypass ? NULL : &b->val, upd, &q,
+                                  &inserted, errinfo, has_errinfo, st);
+        if (ret == 0) {
+            bson_iter_t id;
+            char key[16];
+            const char *k;
+            bson_t e;
+            bson_uint32_to_string(b->n_upserted++, &k, key, sizeof(key));
+            bson_append_document_begin(&b->upserted, k, -1, &e);
+            BSON_APPEND_INT32(&e, "index", index);
+            if (bson_iter_init_find(&id, &inserted, "_id"))
+                bson_append_iter(&e, "_id", 3, &id);
+            bson_append_document_end(&b->upserted, &e);
+            b->n++;
+        }
+        bson_destroy(&inserted);
+    }
+err:
+    micad_update_job_destroy(&job);
+    bson_free(rids);
+    qry_update_destroy(upd);
+    qry_match_destroy(match);
+    return ret;
+}
+
+/* parse_args -- the command's own fields. */
+static int parse_args(const bson_t *cmd, bool *ordered, bool *bypass, status_t *st)
+{
+    bson_iter_t it;
+    *ordered = true;
+    *bypass = false;
+    bson_iter_init(&it, cmd);
+    bson_iter_next(&it);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "updates") == 0) {
+            continue;
+        } else if (strcmp(k, "ordered") == 0) {
+            ST_RET(micad_db_arg_bool(&it, "update", ordered, st));
+        } else if (strcmp(k, "bypassDocumentValidation") == 0) {
+            ST_RET(micad_db_arg_bool(&it, "update", bypass, st));
+        } else if (strcmp(k, "let") == 0) {
+            return status_set(st, ERR_NotImplemented,
+                              "'let' variables need aggregation expressions, not supported yet");
+        } else if (strcmp(k, "stmtId") == 0 || strcmp(k, "stmtIds") == 0 ||
+                   strcmp(k, "isTimeseriesNamespace") == 0 || strcmp(k, "collectionUUID") == 0) {
+            /* accepted */
+        } else if (!micad_db_is_generic_arg(k)) {
+            return micad_db_unknown_field("update", k, st);
+        }
+    }
+    return 0;
+}
+
+/* micad_cmd_update -- see the file comment. */
+int micad_cmd_update(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+{
+    char ns[MICAD_NS_MAX + 1], db[128];
+    const char *cname;
+    bool ordered;
+    micad_wc_t wc;
+    micad_db_docs_t stmts;
+    micad_write_errors_t we;
+    batch_t b;
+    bson_t s;
+    int32_t index = 0;
+    status_t ignored = STATUS_INIT;
+    int ret = 0;
+
+    memset(&b, 0, sizeof(b));
+    b.op = op;
+    b.m = micad_of(op);
+    b.ns = ns;
+    ST_RET(micad_db_cmd_ns(op, cmd, ns, st));
+    ST_RET(micad_db_split_ns(ns, db, &cname, st));
+    ST_RET(parse_args(cmd, &ordered, &b.bypass, st));
+    ST_RET(micad_db_write_concern(op, &wc, st));
+    ST_RET(micad_db_docs_init(op, cmd, "updates", &stmts, st));
+    if (stmts.count == 0 || stmts.count > WIRE_MAX_WRITE_BATCH)
+        return status_set(st, ERR_InvalidLength,
+                          "Write batch sizes must be between 1 and %d. Got %u operations.",
+                          WIRE_MAX_WRITE_BATCH, stmts.count);
+    ST_RET(micad_db_check_user_write(db, cname, st));
+    ST_RET(micad_db_session(b.m, &b.sess, st));
+
+    micad_write_errors_init(&we);
+    bson_init(&b.upserted);
+    micad_db_lock_ns(ns, false);
+    if (micad_db_get_collection(b.m, ns, &b.coll, &ignored) == 0 && !b.bypass)
+        ret = micad_validator_load(b.coll, &b.val, st);
+    while (ret == 0 && micad_db_docs_next(&stmts, &s)) {
+        status_t es = STATUS_INIT;
+        bson_t errinfo;
+        bool has_errinfo = false;
+        int r = run_stmt(&b, index, &s, &errinfo, &has_errinfo, &es);
+        if (r != 0) {
+            micad_write_errors_add(&we, index, &es, b.sess, has_errinfo ? &errinfo : NULL);
+            if (has_errinfo)
+                bson_destroy(&errinfo);
+            if (ordered || micad_db_is_fatal_batch_error(r))
+                break;
+        }
+        index++;
+    }
+    micad_db_unlock_ns(ns, false);
+    if (ret == 0) {
+        BSON_APPEND_INT32(reply, "n", (int32_t)b.n);
+        BSON_APPEND_INT32(reply, "nModified", (int32_t)b.n_modified);
+        if (b.n_upserted > 0)
+            BSON_APPEND_ARRAY(reply, "upserted", &b.upserted);
+        micad_write_errors_append(&we, reply);
+        micad_db_finish_write(b.sess, &wc, reply);
+    }
+    micad_validator_destroy(&b.val);
+    bson_destroy(&b.upserted);
+    micad_write_errors_destroy(&we);
+    return ret;
+}
