@@ -108,7 +108,12 @@ void status_prefix(status_t *st, const char *fmt, ...)
     (void)vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     memcpy(old, st->msg, sizeof(old));
-    (void)snprintf(st->msg, sizeof(st->msg), "%s%s", prefix, old);
+    /* Truncation is intended: the message buffer is fixed. */
+    size_t plen = strnlen(prefix, sizeof(st->msg) - 1);
+    memcpy(st->msg, prefix, plen);
+    size_t olen = strnlen(old, sizeof(st->msg) - 1 - plen);
+    memcpy(st->msg + plen, old, olen);
+    st->msg[plen + olen] = '\0';
 }
 
 /* invariant_failed -- log and abort: going on could corrupt data. */

@@ -431,7 +431,7 @@ int stor_ks_strip_record_id(const uint8_t *key, size_t len, size_t *out_len, sta
 int stor_ks_record_id(const uint8_t *key, size_t len, int64_t *record_id, status_t *st)
 {
     uint64_t v = 0;
-    size_t n;
+    size_t n = 0;
 
     ST_RET(stor_ks_strip_record_id(key, len, &n, st));
     for (size_t i = n; i < len; i++)
@@ -513,7 +513,7 @@ static int rd_escaped(ks_reader_t *r, char **out, size_t *out_len)
 {
     size_t cap = 32, n = 0;
     char *s = bson_malloc(cap);
-    uint8_t b, b2;
+    uint8_t b = 0, b2 = 0;
     int ret;
 
     for (;;) {
@@ -546,7 +546,7 @@ err:
 static int rd_cstring(ks_reader_t *r, char **out)
 {
     size_t start = r->pos, n = 0;
-    uint8_t b;
+    uint8_t b = 0;
 
     do {
         ST_RET(rd_byte(r, &b));
@@ -590,7 +590,7 @@ static bool num_to_int64(const bsonu_num_t *n, int64_t *out)
 static int dec_number(ks_reader_t *r, uint8_t ctype, bson_t *out, const char *key)
 {
     bsonu_num_t n;
-    uint8_t tag, raw[16];
+    uint8_t tag = 0, raw[16];
     double d;
     int64_t i64 = 0;
     bool integral = false;
@@ -604,7 +604,7 @@ static int dec_number(ks_reader_t *r, uint8_t ctype, bson_t *out, const char *ke
             : ctype == KS_NUM_POS     ? BSONU_NUM_POS
                                       : BSONU_NUM_POS_INF;
     if (n.cls == BSONU_NUM_NEG || n.cls == BSONU_NUM_POS) {
-        uint8_t save = r->inv, e[2], b;
+        uint8_t save = r->inv, e[2] = {0, 0}, b = 0;
         if (n.cls == BSONU_NUM_NEG)
             r->inv ^= 0xFF;
         ST_RET(rd_bytes(r, e, 2));
@@ -703,7 +703,7 @@ static int dec_doc_body(ks_reader_t *r, bson_t *out, bool with_names, int depth)
 {
     char idx[16];
     uint32_t n = 0;
-    uint8_t b;
+    uint8_t b = 0;
 
     if (depth >= STOR_KS_MAX_DEPTH)
         return corrupt(r, "nesting too deep");
@@ -732,7 +732,7 @@ static int dec_doc_body(ks_reader_t *r, bson_t *out, bool with_names, int depth)
 /* dec_value -- the body of a value whose ctype was read, appended as key. */
 static int dec_value(ks_reader_t *r, uint8_t ctype, bson_t *out, const char *key, int depth)
 {
-    uint8_t tag, oid[12], sub;
+    uint8_t tag = 0, oid[12], sub = 0;
     uint32_t len, t, i;
     char *s = NULL, *s2 = NULL;
     size_t slen;
@@ -875,7 +875,7 @@ int stor_ks_decode(const uint8_t *key, size_t key_len, const uint8_t *tb, size_t
 
     bson_init(out);
     for (;;) {
-        uint8_t b;
+        uint8_t b = 0;
         if (r.pos >= r.len)
             return corrupt(&r, "missing discriminator");
         b = key[r.pos];
