@@ -1091,3 +1091,14 @@ int micad_validator_check(const micad_validator_t *v, const char *ns, const bson
     }
     return status_set(st, ERR_DocumentValidationFailure, "Document failed validation");
 }
+
+/* micad_db_cursor_reply -- an exhausted cursor holding every result. */
+void micad_db_cursor_reply(bson_t *reply, const char *ns, const bson_t *docs)
+{
+    bson_t c;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &c);
+    BSON_APPEND_INT64(&c, "id", 0);
+    BSON_APPEND_UTF8(&c, "ns", ns);
+    BSON_APPEND_ARRAY(&c, "firstBatch", docs);
+    bson_append_document_end(reply, &c);
+}

@@ -298,4 +298,10 @@ int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_colle
 int micad_delete_rid(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
                      const qry_match_t *match, int64_t rid, bool *deleted, status_t *st);
 
+/*
+ * micad_db_cursor_reply -- {cursor: {id: 0, ns, firstBatch: docs}}: the whole
+ * answer in one batch (listCollections, listIndexes: small results).
+ */
+void micad_db_cursor_reply(bson_t *reply, const char *ns, const bson_t *docs);
+
 #endif /* MICA_MONGOD_DB_H */

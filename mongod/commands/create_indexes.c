@@ -1,0 +1,230 @@
+/*
+ * create_indexes.c -- {createIndexes: "c", indexes: [{key, name, unique,
+ * sparse, partialFilterExpression, expireAfterSeconds, hidden, collation}]}:
+ * build indexes (foreground: the namespace is held exclusively, so no writer
+ * slips past the build; storage logs the build). Creates the collection if
+ * needed. Reply {numIndexesBefore, numIndexesAfter,
+ * createdCollectionAutomatically, note?}. Conflicts come from storage with
+ * MongoDB's codes: IndexOptionsConflict 85, IndexKeySpecsConflict 86; an
+ * identical existing index is not an error ("all indexes already exist").
+ */
+#include "mongod/db.h"
+
+#include <string.h>
+
+/* gen_name -- MongoDB's default name: "a_1_b_-1", "t_text". */
+static void gen_name(const bson_t *key, bson_string_t *out)
+{
+    bson_iter_t it;
+    bool first = true;
+    bson_iter_init(&it, key);
+    while (bson_iter_next(&it)) {
+        if (!first)
+            bson_string_append(out, "_");
+        first = false;
+        bson_string_append(out, bson_iter_key(&it));
+        bson_string_append(out, "_");
+        if (BSON_ITER_HOLDS_UTF8(&it)) {
+            bson_string_append(out, bson_iter_utf8(&it, NULL));
+        } else {
+            double d = 0;
+            (void)bsonu_number_as_double(bson_iter_value(&it), &d);
+            if (d == (double)(int64_t)d)
+                bson_string_append_printf(out, "%lld", (long long)d);
+            else
+                bson_string_append_printf(out, "%g", d);
+        }
+    }
+}
+
+/* check_spec -- validate one spec and produce what storage gets (v: 2, key, name, ...). */
+static int check_spec(const bson_t *in, bson_t *spec, status_t *st)
+{
+    static const char *const known[] = {"key",
+                                        "name",
+                                        "unique",
+                                        "sparse",
+                                        "partialFilterExpression",
+                                        "expireAfterSeconds",
+                                        "hidden",
+                                        "background",
+                                        "v",
+                                        "ns",
+                                        "collation",
+                                        "storageEngine",
+                                        "weights",
+                                        "default_language",
+                                        "language_override",
+                                        "textIndexVersion",
+                                        "2dsphereIndexVersion",
+                                        "bits",
+                                        "min",
+                                        "max",
+                                        "bucketSize",
+                                        "wildcardProjection",
+                                        NULL};
+    bson_iter_t it;
+    bson_t key;
+    bool has_key = false, has_name = false;
+    bson_init(spec);
+    BSON_APPEND_INT32(spec, "v", 2);
+    if (!bson_iter_init(&it, in))
+        return status_set(st, ERR_InvalidBSON, "malformed index specification");
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        bool ok = false;
+        for (int i = 0; known[i]; i++)
+            ok = ok || strcmp(k, known[i]) == 0;
+        if (!ok) {
+            char *json = bson_as_relaxed_extended_json(in, NULL);
+            status_set(st, ERR_InvalidIndexSpecificationOption,
+                       "The field '%s' is not valid for an index specification. Specification: %s",
+                       k, json ? json : "");
+            bson_free(json);
+            return st->code;
+        }
+        if (strcmp(k, "key") == 0) {
+            ST_RET(micad_db_arg_doc(&it, "createIndexes.indexes", &key, st));
+            if (bson_empty(&key))
+                return status_set(st, ERR_CannotCreateIndex, "Index keys cannot be empty.");
+            has_key = true;
+        } else if (strcmp(k, "name") == 0) {
+            if (!BSON_ITER_HOLDS_UTF8(&it))
+                return micad_db_type_error(&it, "createIndexes.indexes", "string", st);
+            if (bson_iter_utf8(&it, NULL)[0] == '\0')
+                return status_set(st, ERR_CannotCreateIndex, "index name cannot be empty");
+            has_name = true;
+        } else if (strcmp(k, "collation") == 0) {
+            ST_RET(micad_db_check_collation(&it, st));
+        } else if (strcmp(k, "partialFilterExpression") == 0) {
+            bson_t f;
+            qry_match_t *m = NULL;
+            ST_RET(micad_db_arg_doc(&it, "createIndexes.indexes", &f, st));
+            ST_RET(qry_match_parse(&f, NULL, &m, st));
+            qry_match_destroy(m);
+        } else if (strcmp(k, "expireAfterSeconds") == 0) {
+            if (!bsonu_is_number(bson_iter_type(&it)))
+                return status_set(st, ERR_CannotCreateIndex,
+                                  "TTL index 'expireAfterSeconds' option must be numeric");
+        } else if (strcmp(k, "v") == 0 || strcmp(k, "ns") == 0 || strcmp(k, "background") == 0) {
+            continue; /* v is always 2; ns and background are legacy and dropped */
+        }
+    }
+    if (!has_key)
+        return status_set(st, ERR_FailedToParse,
+                          "The 'key' field is a required property of an index specification");
+    bson_iter_init_find(&it, in, "key");
+    bson_append_iter(spec, "key", 3, &it);
+    if (has_name) {
+        bson_iter_init_find(&it, in, "name");
+        bson_append_iter(spec, "name", 4, &it);
+    } else {
+        bson_string_t *name = bson_string_new(NULL);
+        gen_name(&key, name);
+        BSON_APPEND_UTF8(spec, "name", name->str);
+        bson_string_free(name, true);
+    }
+    bson_iter_init(&it, in);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "key") != 0 && strcmp(k, "name") != 0 && strcmp(k, "v") != 0 &&
+            strcmp(k, "ns") != 0 && strcmp(k, "background") != 0 && strcmp(k, "collation") != 0)
+            bson_append_iter(spec, k, -1, &it);
+    }
+    return 0;
+}
+
+/* count_indexes -- how many indexes ns has now. */
+static int count_indexes(micad_t *m, const char *ns)
+{
+    bson_t list;
+    status_t ignored = STATUS_INIT;
+    int n = 0;
+    if (stor_list_indexes(m->engine, ns, &list, &ignored) == 0) {
+        n = (int)bson_count_keys(&list);
+        bson_destroy(&list);
+    }
+    return n;
+}
+
+/* micad_cmd_create_indexes -- see the file comment. */
+int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+{
+    micad_t *m = micad_of(op);
+    char ns[MICAD_NS_MAX + 1], db[128];
+    const char *cname;
+    micad_wc_t wc;
+    stor_session_t *sess;
+    stor_collection_t *coll;
+    bson_iter_t it, ix;
+    bool created = false, locked = false;
+    int before = 0, ret = 0, nspecs = 0;
+
+    ST_RET(micad_db_cmd_ns(op, cmd, ns, st));
+    ST_RET(micad_db_split_ns(ns, db, &cname, st));
+    ST_RET(micad_db_check_user_write(db, cname, st));
+    bson_iter_init(&it, cmd);
+    bson_iter_next(&it);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "indexes") == 0) {
+            if (!BSON_ITER_HOLDS_ARRAY(&it))
+                return micad_db_type_error(&it, "createIndexes", "array", st);
+        } else if (strcmp(k, "commitQuorum") != 0 && strcmp(k, "ignoreUnknownIndexOptions") != 0 &&
+                   strcmp(k, "isTimeseriesNamespace") != 0 && !micad_db_is_generic_arg(k)) {
+            return micad_db_unknown_field("createIndexes", k, st);
+        }
+    }
+    if (!bson_iter_init_find(&it, cmd, "indexes"))
+        return status_set(st, 40414,
+                          "BSON field 'createIndexes.indexes' is missing but a required field");
+    bson_iter_recurse(&it, &ix);
+    {
+        bson_iter_t c = ix;
+        while (bson_iter_next(&c)) {
+            if (!BSON_ITER_HOLDS_DOCUMENT(&c))
+                return status_set(st, ERR_TypeMismatch,
+                                  "BSON field 'createIndexes.indexes.%s' is the wrong type '%s', "
+                                  "expected type 'object'",
+                                  bson_iter_key(&c), micad_db_bson_type_name(bson_iter_type(&c)));
+            nspecs++;
+        }
+    }
+    if (nspecs == 0)
+        return status_set(st, ERR_BadValue, "Must specify at least one index to create");
+    ST_RET(micad_db_write_concern(op, &wc, st));
+    ST_RET(micad_db_session(m, &sess, st));
+
+    micad_db_lock_ns(ns, true);
+    locked = true;
+    ST_ERR(micad_db_get_or_create(m, sess, ns, &coll, &created, st));
+    before = created ? 1 : count_indexes(m, ns);
+    while (bson_iter_next(&ix)) {
+        bson_t in, spec;
+        ST_ERR(micad_db_arg_doc(&ix, "createIndexes", &in, st));
+        ret = check_spec(&in, &spec, st);
+        if (ret == 0) {
+            ret = stor_index_create(sess, coll, &spec, NULL, st);
+            if (ret == ERR_IndexAlreadyExists) {
+                status_reset(st);
+                ret = 0;
+            }
+        }
+        bson_destroy(&spec);
+        if (ret != 0)
+            goto err;
+    }
+    micad_db_unlock_ns(ns, true);
+    locked = false;
+    int after = count_indexes(m, ns);
+    BSON_APPEND_INT32(reply, "numIndexesBefore", before);
+    BSON_APPEND_INT32(reply, "numIndexesAfter", after);
+    if (after == before)
+        BSON_APPEND_UTF8(reply, "note", "all indexes already exist");
+    BSON_APPEND_BOOL(reply, "createdCollectionAutomatically", created);
+    micad_db_finish_write(sess, &wc, reply);
+err:
+    if (locked)
+        micad_db_unlock_ns(ns, true);
+    return ret;
+}
