@@ -387,4 +387,164 @@ bool qry_plan_sort_provided(const bson_t *key_pattern, uint32_t points, const bs
 
 /* QRY_PLAN_SECTION_END */
 
+/* QRY_EXPR_SECTION_BEGIN -- aggregation expressions (query/expr*.c) */
+
+/*
+ * Aggregation expressions ("$a.b", {$add: [...]}, {x: {$let: ...}}, ...) are
+ * parsed once into an immutable tree (qry_expr_t) and evaluated many times.
+ * A tree holds no per-evaluation state, so one tree may be evaluated by many
+ * threads at once, each with its own qry_expr_ctx_t.
+ *
+ * Values. A result is a bson_value_t. Its type BSON_TYPE_EOD means *missing*
+ * (a field path that reaches nothing, $$REMOVE): a $project/$addFields leaves
+ * such a field out, an array expression writes null in its place, and most
+ * operators treat it like null. Everything a result points to (strings,
+ * documents, arrays) lives in the context's arena: it stays valid until
+ * qry_expr_ctx_reset (or _release to an earlier mark) or _destroy, and the
+ * caller never frees it. To keep a value longer (an accumulator's state),
+ * copy it with bson_value_copy and bson_value_destroy it yourself.
+ *
+ * Variables. $$ROOT and $$CURRENT are the document given to qry_expr_eval;
+ * $$REMOVE is missing; $$NOW (a date) and $$CLUSTER_TIME (a timestamp) come
+ * from the context. User variables ($let, $map/$filter/$reduce "as", and a
+ * command's `let` or $lookup's `let`) are numbered slots resolved at parse
+ * time through a qry_expr_scope_t: the caller defines its own variables in a
+ * scope (qry_expr_scope_define gives each a slot), parses with that scope,
+ * then binds values per evaluation with qry_expr_ctx_set_var. A name that is
+ * not in scope is a parse error (17276 "Use of undefined variable: x").
+ *
+ * Errors. Parse and evaluation errors are statuses with MongoDB's codes:
+ * 168 InvalidPipelineOperator for unknown operators, 16020/28667/... for
+ * arity, 16554/16556/... for type errors, 16608 for $divide by zero, and so
+ * on (docs/aggregation.md lists them). Codes outside common/error_codes.def
+ * print as Location<code>, as MongoDB does.
+ */
+typedef struct qry_expr qry_expr_t;
+typedef struct qry_expr_scope qry_expr_scope_t;
+typedef struct qry_expr_ctx qry_expr_ctx_t;
+
+/* qry_expr_scope_new -- an empty variable scope (only the system variables). */
+qry_expr_scope_t *qry_expr_scope_new(void);
+/* qry_expr_scope_destroy -- free a scope (NULL-safe); parsed trees do not need it. */
+void qry_expr_scope_destroy(qry_expr_scope_t *scope);
+/*
+ * qry_expr_scope_define -- make a user variable visible to later parses and
+ * give it a new slot (*slot). Names follow MongoDB's rules (start with a
+ * lowercase letter or a non-ASCII byte, then letters, digits, '_'): 16866..16871.
+ */
+int qry_expr_scope_define(qry_expr_scope_t *scope, const char *name, int *slot, status_t *st);
+/* qry_expr_scope_lookup -- the slot of a user variable in scope, -1 if none. */
+int qry_expr_scope_lookup(const qry_expr_scope_t *scope, const char *name);
+/* qry_expr_scope_nslots -- slots handed out so far (contexts grow to fit on their own). */
+int qry_expr_scope_nslots(const qry_expr_scope_t *scope);
+
+/*
+ * qry_expr_parse -- parse an expression into *out (NULL on error). scope may
+ * be NULL (no user variables); $let/$map/... inside the expression take new
+ * slots from it. A string starting with '$' is a field path or variable, a
+ * document with one $-field is an operator, any other document is an object
+ * expression, an array is an array of expressions, anything else a constant.
+ */
+int qry_expr_parse(const bson_value_t *spec, qry_expr_scope_t *scope, qry_expr_t **out,
+                   status_t *st);
+/* qry_expr_parse_iter -- qry_expr_parse of the value at an iterator. */
+int qry_expr_parse_iter(const bson_iter_t *it, qry_expr_scope_t *scope, qry_expr_t **out,
+                        status_t *st);
+/*
+ * qry_expr_parse_object -- parse a document as an object expression
+ * ({a: <expr>, b: {c: <expr>}}), never as an operator: what $replaceRoot's
+ * newRoot or a stage's computed sub-document needs. $-prefixed field names
+ * fail (16410), as in MongoDB.
+ */
+int qry_expr_parse_object(const bson_t *doc, qry_expr_scope_t *scope, qry_expr_t **out,
+                          status_t *st);
+/* qry_expr_destroy -- free a tree (NULL-safe). */
+void qry_expr_destroy(qry_expr_t *e);
+/* qry_expr_constant -- the folded value if e does not depend on the document, else NULL. */
+const bson_value_t *qry_expr_constant(const qry_expr_t *e);
+/* qry_expr_field_path -- "a.b" if e is exactly the field path "$a.b" (or $$CURRENT.a.b). */
+const char *qry_expr_field_path(const qry_expr_t *e);
+/* qry_expr_spec -- the value e was parsed from (a copy kept by the tree, for explain). */
+const bson_value_t *qry_expr_spec(const qry_expr_t *e);
+
+/*
+ * Dependencies: which fields of the input document an expression reads, for
+ * $project/$group optimisation and for the router's split. Paths are dotted
+ * as written ("a.b" for "$a.b"); whole_doc is set when the expression reads
+ * $$ROOT/$$CURRENT as a whole (then paths do not matter).
+ */
+typedef struct qry_expr_deps {
+    bool whole_doc;
+    bool uses_now;   /* $$NOW, $$CLUSTER_TIME or $rand: not a pure function of the document */
+    char **paths;    /* owned, distinct, in first-use order */
+    size_t npaths;
+    size_t cap;
+} qry_expr_deps_t;
+
+/* qry_expr_deps_init -- an empty dependency set. */
+void qry_expr_deps_init(qry_expr_deps_t *d);
+/* qry_expr_deps_add -- add what e reads to d. */
+void qry_expr_deps_add(const qry_expr_t *e, qry_expr_deps_t *d);
+/* qry_expr_deps_destroy -- free d's paths (leaves an empty set). */
+void qry_expr_deps_destroy(qry_expr_deps_t *d);
+
+/*
+ * Evaluation contexts. One per operation (per thread): an arena for results,
+ * the values of user variables, $$NOW/$$CLUSTER_TIME and $rand's state.
+ */
+/* qry_expr_ctx_new -- a context; $$NOW is the clock at creation until set. */
+qry_expr_ctx_t *qry_expr_ctx_new(void);
+/* qry_expr_ctx_destroy -- free the context and every value in its arena (NULL-safe). */
+void qry_expr_ctx_destroy(qry_expr_ctx_t *ctx);
+/* qry_expr_ctx_set_now -- $$NOW in milliseconds since the epoch. */
+void qry_expr_ctx_set_now(qry_expr_ctx_t *ctx, int64_t now_ms);
+/* qry_expr_ctx_set_cluster_time -- $$CLUSTER_TIME (unset: 51144 when read). */
+void qry_expr_ctx_set_cluster_time(qry_expr_ctx_t *ctx, uint32_t t, uint32_t i);
+/* qry_expr_ctx_set_seed -- seed $rand (tests); default: from the clock and address. */
+void qry_expr_ctx_set_seed(qry_expr_ctx_t *ctx, uint64_t seed);
+/*
+ * qry_expr_ctx_set_var -- bind slot (from qry_expr_scope_define) to a copy
+ * of v (EOD: missing). The copy is the context's and survives resets.
+ */
+int qry_expr_ctx_set_var(qry_expr_ctx_t *ctx, int slot, const bson_value_t *v, status_t *st);
+/* qry_expr_ctx_reset -- free every result evaluated since creation or the last reset. */
+void qry_expr_ctx_reset(qry_expr_ctx_t *ctx);
+/* qry_expr_ctx_mark -- a position in the arena, for qry_expr_ctx_release. */
+uint64_t qry_expr_ctx_mark(qry_expr_ctx_t *ctx);
+/* qry_expr_ctx_release -- free the results evaluated after mark (older ones stay). */
+void qry_expr_ctx_release(qry_expr_ctx_t *ctx, uint64_t mark);
+
+/*
+ * qry_expr_eval -- evaluate e against doc ($$ROOT/$$CURRENT; NULL reads as an
+ * empty document). *out is EOD when the result is missing; its memory is the
+ * context's (see above). On error *out is EOD and st says why.
+ */
+int qry_expr_eval(const qry_expr_t *e, qry_expr_ctx_t *ctx, const bson_t *doc, bson_value_t *out,
+                  status_t *st);
+/* qry_expr_eval_bool -- evaluate and take the truth of the result ($cond, $match's $expr). */
+int qry_expr_eval_bool(const qry_expr_t *e, qry_expr_ctx_t *ctx, const bson_t *doc, bool *out,
+                       status_t *st);
+/*
+ * qry_expr_truthy -- MongoDB's truthiness: false, null, undefined, missing and
+ * numeric zero (any type) are false; everything else (including "" and []) is true.
+ */
+bool qry_expr_truthy(const bson_value_t *v);
+/*
+ * qry_expr_append -- append a result to doc under key, the way $project and
+ * $addFields store it: missing appends nothing. Returns false if bson refused.
+ */
+bool qry_expr_append(bson_t *doc, const char *key, int keylen, const bson_value_t *v);
+
+/*
+ * qry_expr_match_hooks -- $expr hooks for qry_match_parse. scope (may be NULL)
+ * holds the command's `let` variables at parse time; ctx (may be NULL) is
+ * the evaluation context whose variables, $$NOW and arena the matcher uses
+ * (each evaluation releases what it allocated). With ctx NULL each
+ * evaluation uses a temporary context (thread-safe; $$NOW is read then).
+ * Both must outlive the matcher.
+ */
+qry_match_hooks_t qry_expr_match_hooks(qry_expr_scope_t *scope, qry_expr_ctx_t *ctx);
+
+/* QRY_EXPR_SECTION_END */
+
 #endif /* MICA_QUERY_H */
