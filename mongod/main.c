@@ -6,6 +6,7 @@
  * Exit codes follow mongod's: 0 clean stop, 2 bad options, 48 the port is
  * taken, 100 the dbpath is missing or already in use, 1 anything else.
  */
+#include "mongod/cursors.h"
 #include "mongod/db.h"
 #include "mongod/micad.h"
 
@@ -136,6 +137,7 @@ out:
     wire_server_destroy(m->server);
     m->server = NULL;
     wire_cmd_table_destroy(&m->table);
+    micad_cursors_shutdown(); /* parked cursors hold storage sessions of their own */
     micad_db_shutdown(); /* worker sessions must be closed before the engine */
     LOG(INFO, STORAGE, 21012, "Closing the storage engine", "dbPath", BCON_UTF8(dbpath));
     if (stor_engine_close(m->engine, &st) != 0) {
