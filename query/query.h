@@ -536,15 +536,191 @@ bool qry_expr_truthy(const bson_value_t *v);
 bool qry_expr_append(bson_t *doc, const char *key, int keylen, const bson_value_t *v);
 
 /*
- * qry_expr_match_hooks -- $expr hooks for qry_match_parse. scope (may be NULL)
- * holds the command's `let` variables at parse time; ctx (may be NULL) is
- * the evaluation context whose variables, $$NOW and arena the matcher uses
- * (each evaluation releases what it allocated). With ctx NULL each
- * evaluation uses a temporary context (thread-safe; $$NOW is read then).
- * Both must outlive the matcher.
+ * qry_expr_ctx_set_scope -- the scope $expr filters parsed through this
+ * context's match hooks see (a command's `let` variables); NULL: none.
  */
-qry_match_hooks_t qry_expr_match_hooks(qry_expr_scope_t *scope, qry_expr_ctx_t *ctx);
+void qry_expr_ctx_set_scope(qry_expr_ctx_t *ctx, qry_expr_scope_t *scope);
+/*
+ * qry_expr_match_hooks -- $expr hooks for qry_match_parse. ctx (may be NULL)
+ * is the evaluation context whose scope, variables, $$NOW and arena the
+ * matcher uses (each evaluation releases what it allocated); it must outlive
+ * the matcher. With ctx NULL each evaluation uses a temporary context
+ * (thread-safe; $$NOW is read then) and no user variables are in scope.
+ */
+qry_match_hooks_t qry_expr_match_hooks(qry_expr_ctx_t *ctx);
 
 /* QRY_EXPR_SECTION_END */
+
+/* QRY_PIPELINE_SECTION_BEGIN -- aggregation pipelines (query/pipeline*.c, stage_*.c, accum*.c) */
+
+/*
+ * A pipeline ([{$match: ..}, {$group: ..}, ...]) is parsed once into a list
+ * of stages held as data (qry_pipeline_parse), rewritten by pure functions
+ * (qry_pipeline_optimize), and instantiated into a pull-based chain of
+ * iterators over a caller's document source (qry_pipeline_open). Stages that
+ * read or write other collections ($lookup, $graphLookup, $unionWith, $out,
+ * $merge, $collStats, $indexStats) do so only through the callbacks in
+ * qry_pl_ctx_t, so mongod and the router drive the same code.
+ */
+typedef struct qry_pipeline qry_pipeline_t;
+typedef struct qry_pl_exec qry_pl_exec_t;
+
+/*
+ * qry_doc_source_t -- a stream of documents. next() initialises *out in
+ * every case (the caller always destroys it); it holds a document when the
+ * call returns 0 with *eof false. close may be NULL.
+ */
+typedef struct qry_doc_source {
+    int (*next)(void *arg, bson_t *out, bool *eof, status_t *st);
+    void (*close)(void *arg);
+    void *arg;
+} qry_doc_source_t;
+
+/* Writes of $out and $merge, one callback call each. */
+typedef enum qry_pl_write_op {
+    QRY_PL_WRITE_INSERT,      /* insert doc into ns (DuplicateKey is the caller's status) */
+    QRY_PL_WRITE_REPLACE,     /* replace the one document matching filter by doc */
+    QRY_PL_WRITE_OUT_BEGIN,   /* $out: start writing a new version of ns (a temp collection) */
+    QRY_PL_WRITE_OUT_COMMIT,  /* $out: atomically replace ns by what was inserted */
+    QRY_PL_WRITE_OUT_ABORT,   /* $out: drop what was written */
+} qry_pl_write_op_t;
+
+/* Stats callback kinds. */
+typedef enum qry_pl_stats_kind {
+    QRY_PL_STATS_COLL,  /* $collStats: one document, spec is the stage's argument */
+    QRY_PL_STATS_INDEX, /* $indexStats: one document per index */
+} qry_pl_stats_kind_t;
+
+/*
+ * qry_pl_datasource_t -- what mongod (or the router) provides for stages that
+ * touch other namespaces. Each may be NULL: a stage that needs a missing
+ * callback fails with NotImplemented when the pipeline is opened.
+ *  open   -- run pipeline (a BSON array; empty = a collection scan) over db.coll
+ *            with let_vars as the command's let ({name: {$literal: value}}, may
+ *            be NULL; parse it with qry_pipeline_parse's let) and hand back
+ *            its output as a source (closed by the stage).
+ *  write  -- perform one write on db.coll (filter: REPLACE only; doc: INSERT/REPLACE).
+ *  stats  -- the documents of $collStats / $indexStats for db.coll, as a source.
+ */
+typedef struct qry_pl_datasource {
+    int (*open)(void *arg, const char *db, const char *coll, const bson_t *pipeline,
+                const bson_t *let_vars, qry_doc_source_t *out, status_t *st);
+    int (*write)(void *arg, qry_pl_write_op_t op, const char *db, const char *coll,
+                 const bson_t *filter, const bson_t *doc, status_t *st);
+    int (*stats)(void *arg, qry_pl_stats_kind_t kind, const char *db, const char *coll,
+                 const bson_t *spec, qry_doc_source_t *out, status_t *st);
+    void *arg;
+} qry_pl_datasource_t;
+
+/*
+ * QRY_PL_MEM_LIMIT_DEFAULT -- MongoDB's per-stage limit for $group and $sort
+ * (internalQueryMaxBlockingSortMemoryUsageBytes and its $group sibling):
+ * 100 MB. Past it a stage spills to tmp_dir or fails with 292.
+ */
+#define QRY_PL_MEM_LIMIT_DEFAULT (100u * 1024u * 1024u)
+
+/* qry_pl_ctx_t -- what a pipeline run knows of its surroundings (all borrowed). */
+typedef struct qry_pl_ctx {
+    const char *db;          /* the namespace's database */
+    const char *coll;        /* the source collection (NULL: collectionless, $documents) */
+    const bson_t *let;       /* the command's let {name: expression}, evaluated at open */
+    int64_t now_ms;          /* $$NOW (0: read the clock once at open) */
+    size_t mem_limit;        /* bytes per blocking stage (QRY_PL_MEM_LIMIT_DEFAULT) */
+    bool allow_disk_use;     /* spill when over mem_limit (default true, as 6.0+) */
+    const char *tmp_dir;     /* where spills go (NULL: $TMPDIR or /tmp) */
+    uint64_t seed;           /* $sample / $rand seed (0: from the clock) */
+    /* deadline -- maxTimeMS check called between documents; non-zero stops the run. */
+    int (*deadline)(void *arg, status_t *st);
+    void *deadline_arg;
+    qry_pl_datasource_t ds;
+} qry_pl_ctx_t;
+
+/* qry_pl_ctx_init -- defaults: 100 MB, allowDiskUse true, no callbacks. */
+void qry_pl_ctx_init(qry_pl_ctx_t *ctx);
+
+/* What one stage declares about itself (for the optimiser, explain and the router). */
+typedef struct qry_pl_stage_info {
+    const char *name;         /* "$match" */
+    const bson_t *spec;       /* {$match: {...}}: the stage as it now stands */
+    bool blocking;            /* consumes all input before its first output */
+    bool merger_only;         /* must run once over the merged stream (router split) */
+    bool needs_whole_doc;     /* reads the document as a whole ($$ROOT, $out, ...) */
+    bool replaces_doc;        /* output documents are new ($group, inclusion $project) */
+    size_t nreads;            /* dotted paths it reads */
+    const char *const *reads;
+    size_t nwrites;           /* dotted paths it adds or changes (modifying stages) */
+    const char *const *writes;
+} qry_pl_stage_info_t;
+
+/*
+ * qry_pipeline_parse -- parse a pipeline array (a BSON array document) into
+ * *out (NULL on failure). let (may be NULL) is the command's let: its names
+ * become variables the stages may use ($$name); the values are evaluated by
+ * qry_pipeline_open from ctx->let. Unknown stages are 40324; position rules
+ * ($out last, $documents first, ...) and each stage's spec errors carry
+ * MongoDB's codes.
+ */
+int qry_pipeline_parse(const bson_t *pipeline, const bson_t *let, qry_pipeline_t **out,
+                       status_t *st);
+/* qry_pipeline_destroy -- free a parsed pipeline (NULL is a no-op). */
+void qry_pipeline_destroy(qry_pipeline_t *p);
+/* qry_pipeline_nstages -- number of stages. */
+size_t qry_pipeline_nstages(const qry_pipeline_t *p);
+/* qry_pipeline_stage_info -- stage i's declaration (valid until the pipeline changes). */
+void qry_pipeline_stage_info(const qry_pipeline_t *p, size_t i, qry_pl_stage_info_t *out);
+/* qry_pipeline_serialize -- the stages as a BSON array appended to out under key. */
+void qry_pipeline_serialize(const qry_pipeline_t *p, bson_t *out, const char *key);
+
+/*
+ * qry_pipeline_optimize -- MongoDB's pure rewrites: $match moved before
+ * stages whose writes it does not read, adjacent $match merged, $skip/$limit
+ * moved before one-to-one stages, $skip+$limit reordered, $sort+$limit
+ * coalesced into a top-k sort, adjacent $limit/$skip folded.
+ */
+int qry_pipeline_optimize(qry_pipeline_t *p, status_t *st);
+
+/* qry_pl_pushdown_t -- what the executor can hand its planner. */
+typedef struct qry_pl_pushdown {
+    bool has_filter;
+    bson_t filter;   /* the leading $match stages, merged (initialised always) */
+    bool has_sort;
+    bson_t sort;     /* a $sort right after them (initialised always) */
+    int64_t limit;   /* the sort's coalesced limit (-1: none) */
+    size_t nstages;  /* leading stages these stand for */
+} qry_pl_pushdown_t;
+
+/* qry_pipeline_pushdown -- describe the leading $match/$sort (pd initialised here). */
+void qry_pipeline_pushdown(const qry_pipeline_t *p, qry_pl_pushdown_t *pd);
+/* qry_pl_pushdown_destroy -- free what qry_pipeline_pushdown filled. */
+void qry_pl_pushdown_destroy(qry_pl_pushdown_t *pd);
+/* qry_pipeline_remove_prefix -- drop the first n stages (after the planner took them). */
+void qry_pipeline_remove_prefix(qry_pipeline_t *p, size_t n);
+
+/*
+ * qry_pipeline_dependencies -- the fields the pipeline needs from its
+ * source as an inclusion projection ({a: 1, "b.c": 1, _id: 0|1}) appended to
+ * out; *whole_doc is true when the source must supply whole documents (then
+ * out is left empty).
+ */
+void qry_pipeline_dependencies(const qry_pipeline_t *p, bson_t *out, bool *whole_doc);
+
+/*
+ * qry_pipeline_open -- instantiate the stages over source (whose close is
+ * called by qry_pl_exec_destroy). ctx must outlive the run. *out is NULL on
+ * failure (and source is closed).
+ */
+int qry_pipeline_open(const qry_pipeline_t *p, const qry_pl_ctx_t *ctx, qry_doc_source_t source,
+                      qry_pl_exec_t **out, status_t *st);
+/* qry_pl_exec_next -- the next output document (see qry_doc_source_t for out's rule). */
+int qry_pl_exec_next(qry_pl_exec_t *ex, bson_t *out, bool *eof, status_t *st);
+/* qry_pl_exec_destroy -- close every stage and the source; removes temp files. */
+void qry_pl_exec_destroy(qry_pl_exec_t *ex);
+/* qry_pl_exec_spills -- number of runs the blocking stages wrote to disk (explain, tests). */
+uint64_t qry_pl_exec_spills(const qry_pl_exec_t *ex);
+
+/* qry_pl_source_array -- a source over docs[0..n) (borrowed, must outlive the source). */
+qry_doc_source_t qry_pl_source_array(const bson_t *const *docs, size_t n);
+
+/* QRY_PIPELINE_SECTION_END */
 
 #endif /* MICA_QUERY_H */
