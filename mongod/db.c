@@ -705,10 +705,8 @@ int micad_db_prepare_insert(const bson_t *doc, bson_t *out, status_t *st)
     if (!bson_iter_init(&it, doc))
         return status_set(st, ERR_InvalidBSON, "invalid BSON document to insert");
     while (bson_iter_next(&it)) {
+        /* MongoDB 5.0+ stores $-prefixed field names on insert (dot-dollar rules). */
         const char *k = bson_iter_key(&it);
-        if (k[0] == '$')
-            return status_set(st, ERR_BadValue, "Document can't have $ prefixed field names: %s",
-                              k);
         if (strcmp(k, "_id") == 0) {
             switch (bson_iter_type(&it)) {
             case BSON_TYPE_REGEX:
@@ -717,6 +715,20 @@ int micad_db_prepare_insert(const bson_t *doc, bson_t *out, status_t *st)
                 return status_set(st, ERR_BadValue, "can't use a undefined for _id");
             case BSON_TYPE_ARRAY:
                 return status_set(st, ERR_BadValue, "can't use an array for _id");
+            case BSON_TYPE_DOCUMENT: {
+                /* $-prefixed names are storable anywhere but inside _id. */
+                bson_iter_t sub;
+                if (bson_iter_recurse(&it, &sub)) {
+                    while (bson_iter_next(&sub)) {
+                        if (bson_iter_key(&sub)[0] == '$')
+                            return status_set(st, ERR_DollarPrefixedFieldName,
+                                              "_id fields may not contain '$'-prefixed fields: "
+                                              "%s is not valid for storage.",
+                                              bson_iter_key(&sub));
+                    }
+                }
+                break;
+            }
             default:
                 break;
             }

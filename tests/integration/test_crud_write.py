@@ -81,8 +81,18 @@ def test_insert_bad_documents_are_write_errors():
     fresh("ins6")
     r = client.test.command("insert", "ins6", documents=[{"$a": 1}, {"_id": [1]}, {"_id": {"$regex": "x"}}], ordered=False)
     codes = [(e["index"], e["code"]) for e in r["writeErrors"]]
-    assert codes[0] == (0, 2) and codes[1] == (1, 2), r
-    assert r["writeErrors"][1]["errmsg"] == "can't use an array for _id"
+    assert r["n"] == 1 and codes == [(1, 2), (2, 52)], r
+    assert r["writeErrors"][0]["errmsg"] == "can't use an array for _id"
+
+
+def test_insert_stores_dollar_prefixed_fields():
+    # MongoDB 5.0+: $-prefixed names are allowed top-level and nested on insert.
+    fresh("ins_dollar")
+    r = client.test.command("insert", "ins_dollar",
+                            documents=[{"_id": 1, "$price": 50.0, "loc": {"$db": "x"}}])
+    assert r["n"] == 1 and "writeErrors" not in r, r
+    r = client.test.command("findAndModify", "ins_dollar", query={"_id": 1}, remove=True)
+    assert r["value"] == {"_id": 1, "$price": 50.0, "loc": {"$db": "x"}}, r
 
 
 def test_insert_empty_batch_is_invalid_length():
