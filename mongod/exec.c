@@ -1064,6 +1064,16 @@ int64_t micad_exec_count_fast(const micad_exec_t *ex)
 
 /* ------------------------------------------------------------------ explain */
 
+/* APPEND_N -- counters as MongoDB's explain prints them: int32 when they fit. */
+#define APPEND_N(doc, key, v) append_n((doc), (key), (int64_t)(v))
+static void append_n(bson_t *d, const char *key, int64_t v)
+{
+    if (v >= INT32_MIN && v <= INT32_MAX)
+        BSON_APPEND_INT32(d, key, (int32_t)v);
+    else
+        BSON_APPEND_INT64(d, key, v);
+}
+
 /* node_bson -- MongoDB's parsedQuery form of a match node; false if not expressible here. */
 static bool node_bson(const qry_match_node_t *n, bson_t *out, int depth)
 {
@@ -1150,14 +1160,14 @@ static void append_parsed_query(micad_exec_t *ex, bson_t *out, const char *key)
 
 static void stats_common(bson_t *s, int64_t nret, int64_t works, bool eof, const xstats_t *x)
 {
-    BSON_APPEND_INT64(s, "nReturned", nret);
+    APPEND_N(s, "nReturned", nret);
     BSON_APPEND_INT32(s, "executionTimeMillisEstimate", 0);
-    BSON_APPEND_INT64(s, "works", works);
-    BSON_APPEND_INT64(s, "advanced", nret);
-    BSON_APPEND_INT64(s, "needTime", works > nret ? works - nret : 0);
+    APPEND_N(s, "works", works);
+    APPEND_N(s, "advanced", nret);
+    APPEND_N(s, "needTime", works > nret ? works - nret : 0);
     BSON_APPEND_INT32(s, "needYield", 0);
-    BSON_APPEND_INT64(s, "saveState", x->yields);
-    BSON_APPEND_INT64(s, "restoreState", x->yields);
+    APPEND_N(s, "saveState", x->yields);
+    APPEND_N(s, "restoreState", x->yields);
     BSON_APPEND_BOOL(s, "isEOF", eof);
 }
 
@@ -1192,10 +1202,10 @@ static void emit_ixscan(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *
     BSON_APPEND_UTF8(d, "direction", pl->direction > 0 ? "forward" : "backward");
     qry_plan_append_bounds(pl, ii->key_pattern, d, "indexBounds");
     if (stats) {
-        BSON_APPEND_INT64(d, "keysExamined", x->keys);
-        BSON_APPEND_INT64(d, "seeks", (int64_t)pl->nranges);
-        BSON_APPEND_INT64(d, "dupsTested", pl->dedup ? x->scanned : 0);
-        BSON_APPEND_INT64(d, "dupsDropped", x->dups);
+        APPEND_N(d, "keysExamined", x->keys);
+        APPEND_N(d, "seeks", (int64_t)pl->nranges);
+        APPEND_N(d, "dupsTested", pl->dedup ? x->scanned : 0);
+        APPEND_N(d, "dupsDropped", x->dups);
     }
 }
 
@@ -1217,7 +1227,7 @@ static void emit_source(micad_exec_t *ex, const pipe_t *p, bool stats, bson_t *d
             append_parsed_query(ex, d, "filter");
         if (stats) {
             stats_common(d, x->filtered, x->works, x->eof, x);
-            BSON_APPEND_INT64(d, "docsExamined", x->docs);
+            APPEND_N(d, "docsExamined", x->docs);
         }
         BSON_APPEND_UTF8(d, "direction", pl->direction > 0 ? "forward" : "backward");
         return;
@@ -1227,7 +1237,7 @@ static void emit_source(micad_exec_t *ex, const pipe_t *p, bool stats, bson_t *d
         append_parsed_query(ex, d, "filter");
     if (stats) {
         stats_common(d, x->filtered, x->works, x->eof, x);
-        BSON_APPEND_INT64(d, "docsExamined", x->docs);
+        APPEND_N(d, "docsExamined", x->docs);
         BSON_APPEND_INT32(d, "alreadyHasObj", 0);
     }
     bson_t in;
@@ -1238,8 +1248,8 @@ static void emit_source(micad_exec_t *ex, const pipe_t *p, bool stats, bson_t *d
         BSON_APPEND_UTF8(&in, "stage", "OR");
         if (stats) {
             stats_common(&in, x->scanned - x->dups, x->works, x->eof, x);
-            BSON_APPEND_INT64(&in, "dupsTested", x->scanned);
-            BSON_APPEND_INT64(&in, "dupsDropped", x->dups);
+            APPEND_N(&in, "dupsTested", x->scanned);
+            APPEND_N(&in, "dupsDropped", x->dups);
         }
         bson_t arr;
         BSON_APPEND_ARRAY_BEGIN(&in, "inputStages", &arr);
@@ -1292,29 +1302,29 @@ static void emit_chain(micad_exec_t *ex, const pipe_t *p, bool full, bool stats,
             BSON_APPEND_UTF8(d, "stage", "LIMIT");
             if (stats)
                 stats_common(d, out, out, ex->limit_left == 0, x);
-            BSON_APPEND_INT64(d, "limitAmount", ex->q.limit);
+            APPEND_N(d, "limitAmount", ex->q.limit);
             break;
         }
         if (level == 2 && full && ex->q.skip > 0) {
             BSON_APPEND_UTF8(d, "stage", "SKIP");
             if (stats)
                 stats_common(d, out, out + x->skipped, ex->eof, x);
-            BSON_APPEND_INT64(d, "skipAmount", ex->q.skip);
+            APPEND_N(d, "skipAmount", ex->q.skip);
             break;
         }
         if (level == 3 && need_sort) {
             BSON_APPEND_UTF8(d, "stage", "SORT");
             if (stats) {
                 stats_common(d, full ? out + x->skipped : 0, x->sort_in, ex->sorted, x);
-                BSON_APPEND_INT64(d, "memLimit", MICAD_SORT_MEM_LIMIT);
-                BSON_APPEND_INT64(d, "totalDataSizeSorted", x->sort_bytes);
+                APPEND_N(d, "memLimit", MICAD_SORT_MEM_LIMIT);
+                APPEND_N(d, "totalDataSizeSorted", x->sort_bytes);
                 BSON_APPEND_BOOL(d, "usedDisk", false);
                 BSON_APPEND_INT32(d, "spills", 0);
             }
             BSON_APPEND_DOCUMENT(d, "sortPattern", &ex->q.sort);
             BSON_APPEND_UTF8(d, "type", "simple");
             if (ex->q.limit > 0)
-                BSON_APPEND_INT64(d, "limitAmount", ex->q.limit + ex->q.skip);
+                APPEND_N(d, "limitAmount", ex->q.limit + ex->q.skip);
             break;
         }
     }
@@ -1374,10 +1384,10 @@ void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, 
     bson_t es;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "executionStats", &es);
     BSON_APPEND_BOOL(&es, "executionSuccess", true);
-    BSON_APPEND_INT64(&es, "nReturned", x->returned);
-    BSON_APPEND_INT64(&es, "executionTimeMillis", elapsed_ms);
-    BSON_APPEND_INT64(&es, "totalKeysExamined", x->keys);
-    BSON_APPEND_INT64(&es, "totalDocsExamined", x->docs);
+    APPEND_N(&es, "nReturned", x->returned);
+    APPEND_N(&es, "executionTimeMillis", elapsed_ms);
+    APPEND_N(&es, "totalKeysExamined", x->keys);
+    APPEND_N(&es, "totalDocsExamined", x->docs);
     bson_t stages;
     BSON_APPEND_DOCUMENT_BEGIN(&es, "executionStages", &stages);
     if (top_stage != NULL) {
@@ -1401,10 +1411,10 @@ void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, 
             bson_uint32_to_string((uint32_t)i, &ik, ib, sizeof(ib));
             bson_t d, s;
             bson_append_document_begin(&all, ik, -1, &d);
-            BSON_APPEND_INT64(&d, "nReturned", c->st.filtered);
+            APPEND_N(&d, "nReturned", c->st.filtered);
             BSON_APPEND_INT32(&d, "executionTimeMillisEstimate", 0);
-            BSON_APPEND_INT64(&d, "totalKeysExamined", c->st.keys);
-            BSON_APPEND_INT64(&d, "totalDocsExamined", c->st.docs);
+            APPEND_N(&d, "totalKeysExamined", c->st.keys);
+            APPEND_N(&d, "totalDocsExamined", c->st.docs);
             BSON_APPEND_DOCUMENT_BEGIN(&d, "executionStages", &s);
             emit_chain(ex, c, false, true, has_sort(ex) && !c->plan->provides_sort, 0, &s);
             bson_append_document_end(&d, &s);
