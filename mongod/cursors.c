@@ -262,6 +262,36 @@ size_t micad_cursors_kill_session(const bson_t *lsid)
     return kill_where(pred_session, lsid);
 }
 
+static bool pred_any_session(const micad_cursor_t *c, const void *arg)
+{
+    (void)arg;
+    return c->has_lsid;
+}
+
+/* micad_cursors_kill_session_list -- see cursors.h. */
+size_t micad_cursors_kill_session_list(const bson_t *cmd, bool kill_all_if_empty)
+{
+    bson_iter_t it, arr;
+    size_t n = 0, listed = 0;
+    if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it) || !BSON_ITER_HOLDS_ARRAY(&it) ||
+        !bson_iter_recurse(&it, &arr))
+        return 0;
+    while (bson_iter_next(&arr)) {
+        bson_t lsid;
+        uint32_t len;
+        const uint8_t *data;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+            continue;
+        bson_iter_document(&arr, &len, &data);
+        if (bson_init_static(&lsid, data, len))
+            n += micad_cursors_kill_session(&lsid);
+        listed++;
+    }
+    if (listed == 0 && kill_all_if_empty)
+        n += kill_where(pred_any_session, NULL);
+    return n;
+}
+
 static bool pred_all(const micad_cursor_t *c, const void *arg)
 {
     (void)c;

@@ -79,6 +79,13 @@ micad_kill_result_t micad_cursors_kill(int64_t id, const char *ns);
  * endSessions. Returns how many were killed.
  */
 size_t micad_cursors_kill_session(const bson_t *lsid);
+/*
+ * micad_cursors_kill_session_list -- for endSessions / killSessions: cmd's
+ * first field is the (already validated) array of {id: UUID}; kill the
+ * cursors of each. An empty list with kill_all_if_empty (killSessions: "all
+ * my sessions") kills every cursor that belongs to a session. Returns how many.
+ */
+size_t micad_cursors_kill_session_list(const bson_t *cmd, bool kill_all_if_empty);
 /* micad_cursors_kill_all -- kill every cursor (killAllSessions). Returns how many. */
 size_t micad_cursors_kill_all(void);
 /* micad_cursors_reap -- kill cursors idle longer than timeout_ms at now_ms; returns how many. */
