@@ -164,6 +164,21 @@ def test_kill_cursors_through_driver():
         expect_code(lambda: c.rd.command("getMore", Int64(cid), collection="g5"), 43)
 
 
+def test_drop_under_open_cursor():
+    with client() as c:
+        for name, hint in (("dr1", None), ("dr2", "a_1")):
+            coll = fresh(c, name, 200)
+            coll.create_index("a")
+            args = {"batchSize": 3}
+            if hint:
+                args["hint"] = hint
+            r = c.rd.command("find", name, **args)
+            cid = r["cursor"]["id"]
+            coll.drop()
+            expect_code(lambda: c.rd.command("getMore", Int64(cid), collection=name), 175)
+            expect_code(lambda: c.rd.command("getMore", Int64(cid), collection=name), 43)
+
+
 def test_find_argument_errors():
     with client() as c:
         fresh(c, "e1", 5)
@@ -443,7 +458,7 @@ def main():
             test_projection_sort_skip_limit, test_positional_projection,
             test_first_batch_default_101_and_getmore, test_batch_size_zero_and_single_batch,
             test_batches_stop_at_16mib, test_getmore_errors, test_kill_cursors_through_driver,
-            test_find_argument_errors, test_hint_and_min_max, test_return_key_and_show_record_id,
+            test_drop_under_open_cursor, test_find_argument_errors, test_hint_and_min_max, test_return_key_and_show_record_id,
             test_sort_memory_limit, test_max_time_ms_on_big_scan, test_count, test_distinct,
             test_explain_shapes, test_planner_choices, test_multikey_and_sparse,
             test_tailable_await_data, test_cursor_belongs_to_session,
