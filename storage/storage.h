@@ -344,6 +344,32 @@ int stor_oplog_cursor_wait(stor_oplog_cursor_t *cur, int64_t deadline_ms, bool *
 /* stor_oplog_cursor_close -- NULL is a no-op. */
 void stor_oplog_cursor_close(stor_oplog_cursor_t *cur);
 
+/* Catalog changes, sizes and validation (storage/stats.c) ------------------ */
+
+/* stor_collection_set_options -- replace and persist coll's options (collMod); the caller
+ * keeps the collection's writers out while it runs. */
+int stor_collection_set_options(stor_session_t *sess, stor_collection_t *coll,
+                                const bson_t *options, status_t *st);
+/* stor_index_set_spec -- replace and persist idx's spec; only options storage ignores
+ * (hidden, expireAfterSeconds) may differ, else BadValue. */
+int stor_index_set_spec(stor_session_t *sess, stor_index_t *idx, const bson_t *spec, status_t *st);
+/* stor_collection_storage_size / stor_index_storage_size -- bytes of the WT file on disk. */
+int64_t stor_collection_storage_size(const stor_collection_t *coll);
+int64_t stor_index_storage_size(const stor_index_t *idx);
+
+/* stor_index_validation_t -- what stor_index_validate found. */
+typedef struct stor_index_validation {
+    int64_t nkeys;        /* entries in the index */
+    int64_t nrecords;     /* records in the collection */
+    int64_t bad_entries;  /* entries with no record, or whose record does not produce them */
+    int64_t missing_keys; /* record keys with no entry (or, unique, an entry for another record) */
+    char first_error[256];
+} stor_index_validation_t;
+
+/* stor_index_validate -- check idx against its collection in one snapshot (read only). */
+int stor_index_validate(stor_session_t *sess, stor_index_t *idx, stor_index_validation_t *res,
+                        status_t *st);
+
 /* STOR_ENGINE_SECTION_END */
 
 #endif /* MICA_STORAGE_H */
