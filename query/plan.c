@@ -1047,10 +1047,21 @@ int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_
         if (c != NULL)
             push_plan(&v, &nv, c);
     }
+    /* A $or at the top, or ANDed at the top ({x: 1, $or: [...]}: x is checked after the
+     * fetch), can use an index per branch. */
     if (root != NULL && qry_match_node_kind(root) == QRY_MATCH_OR) {
         qry_plan_t *c = or_plan(req, root);
         if (c != NULL)
             push_plan(&v, &nv, c);
+    } else if (root != NULL && qry_match_node_kind(root) == QRY_MATCH_AND) {
+        for (size_t i = 0; i < qry_match_node_nchildren(root); i++) {
+            const qry_match_node_t *ch = qry_match_node_child(root, i);
+            if (qry_match_node_kind(ch) != QRY_MATCH_OR)
+                continue;
+            qry_plan_t *c = or_plan(req, ch);
+            if (c != NULL)
+                push_plan(&v, &nv, c);
+        }
     }
     if (nv == 0) {
         qry_plan_t *c = plan_new(QRY_PLAN_COLLSCAN);
