@@ -968,10 +968,12 @@ static int shape_out(micad_exec_t *ex, const bson_t *doc, const bson_t *ixkey, i
 }
 
 /* micad_exec_next -- see exec.h. */
-int micad_exec_next(micad_exec_t *ex, int64_t deadline_us, bson_t *out, bool *eof, status_t *st)
+/* exec_next -- the next result, shaped for the client or (raw) the whole document + rid. */
+static int exec_next(micad_exec_t *ex, int64_t deadline_us, bool raw, bson_t *out, int64_t *rid_out,
+                     bool *eof, status_t *st)
 {
     *eof = false;
-    if (ex->stash != NULL) {
+    if (ex->stash != NULL && !raw) {
         bson_copy_to(ex->stash, out);
         bson_destroy(ex->stash);
         ex->stash = NULL;
@@ -1018,7 +1020,13 @@ int micad_exec_next(micad_exec_t *ex, int64_t deadline_us, bson_t *out, bool *eo
                 bson_destroy(ixkey);
             continue;
         }
-        int ret = shape_out(ex, doc, ixkey, rid, midx, out, st);
+        int ret = 0;
+        if (raw) {
+            bson_copy_to(doc, out);
+            *rid_out = rid;
+        } else {
+            ret = shape_out(ex, doc, ixkey, rid, midx, out, st);
+        }
         bson_destroy(doc);
         if (ixkey)
             bson_destroy(ixkey);
@@ -1031,6 +1039,20 @@ int micad_exec_next(micad_exec_t *ex, int64_t deadline_us, bson_t *out, bool *eo
         ex->run.st.returned++;
         return 0;
     }
+}
+
+/* micad_exec_next -- see exec.h. */
+int micad_exec_next(micad_exec_t *ex, int64_t deadline_us, bson_t *out, bool *eof, status_t *st)
+{
+    int64_t rid;
+    return exec_next(ex, deadline_us, false, out, &rid, eof, st);
+}
+
+/* micad_exec_next_record -- see exec.h. */
+int micad_exec_next_record(micad_exec_t *ex, int64_t deadline_us, int64_t *rid, bson_t *doc,
+                           bool *eof, status_t *st)
+{
+    return exec_next(ex, deadline_us, true, doc, rid, eof, st);
 }
 
 /* micad_exec_unget -- see exec.h. */

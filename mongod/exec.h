@@ -71,6 +71,15 @@ void micad_exec_end_batch(micad_exec_t *ex);
  * checked every few hundred documents: MaxTimeMSExpired 50.
  */
 int micad_exec_next(micad_exec_t *ex, int64_t deadline_us, bson_t *out, bool *eof, status_t *st);
+/*
+ * micad_exec_next_record -- for writers that need the documents a filter
+ * selects (update/delete/findAndModify): the next matching document whole
+ * (no projection; sort, skip and limit apply) and its RecordId. doc is
+ * initialised by the callee when *eof is false. The document comes from the
+ * executor's own snapshot: re-read and re-match it in the writing unit of work.
+ */
+int micad_exec_next_record(micad_exec_t *ex, int64_t deadline_us, int64_t *rid, bson_t *doc,
+                           bool *eof, status_t *st);
 /* micad_exec_unget -- hand one result back (it did not fit the batch); next returns it first. */
 void micad_exec_unget(micad_exec_t *ex, const bson_t *doc);
 /* micad_exec_is_eof -- whether the executor has nothing more (tailable ones never are). */
