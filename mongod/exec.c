@@ -293,6 +293,55 @@ size_t micad_plan_cache_size(void)
 
 /* ------------------------------------------------------------------ indexes */
 
+/*
+ * id_point -- {_id: <scalar>} alone: the _id index answers it with one key, so
+ * the planner needs no other index (MongoDB's IDHACK). Saves reading the
+ * index list on the hottest path, the point read by _id.
+ */
+static bool id_point(const micad_exec_t *ex)
+{
+    const qry_match_node_t *r = qry_match_root(ex->match);
+    if (r == NULL || qry_match_node_kind(r) != QRY_MATCH_EQ || ex->q.has_hint || ex->q.has_min ||
+        ex->q.has_max)
+        return false;
+    const char *p = qry_match_node_path(r);
+    const bson_value_t *v = qry_match_node_operand(r);
+    if (p == NULL || strcmp(p, "_id") != 0 || v == NULL)
+        return false;
+    switch (v->value_type) {
+    case BSON_TYPE_ARRAY:
+    case BSON_TYPE_REGEX:
+    case BSON_TYPE_NULL:
+    case BSON_TYPE_DOCUMENT:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* load_id_index -- only the _id index (see id_point); false if it is missing. */
+static bool load_id_index(micad_exec_t *ex)
+{
+    stor_index_t *idx = NULL;
+    status_t ist = STATUS_INIT;
+    if (stor_index_lookup(ex->coll, "_id_", &idx, &ist) != 0)
+        return false;
+    ex->ixinfo = calloc(1, sizeof(*ex->ixinfo));
+    ex->ixh = calloc(1, sizeof(*ex->ixh));
+    ex->ixmkp = calloc(1, sizeof(bson_t));
+    ex->ixpartial = calloc(1, sizeof(*ex->ixpartial));
+    INVARIANT(ex->ixinfo && ex->ixh && ex->ixmkp && ex->ixpartial);
+    ex->ixinfo[0].name = stor_index_name(idx);
+    ex->ixinfo[0].key_pattern = stor_index_key_pattern(idx);
+    ex->ixinfo[0].unique = true;
+    ex->ixinfo[0].multikey = false;
+    bson_init(&ex->ixmkp[0]);
+    ex->ixinfo[0].multikey_paths = &ex->ixmkp[0];
+    ex->ixh[0] = idx;
+    ex->nix = 1;
+    return true;
+}
+
 /* load_indexes -- the collection's indexes as qry_index_info_t (hidden ones left out). */
 static int load_indexes(micad_exec_t *ex, status_t *st)
 {
@@ -751,7 +800,8 @@ int micad_exec_create(micad_t *m, const wire_opctx_t *op, const micad_query_t *q
             goto err;
         }
         ST_ERR(stor_session_open(m->engine, &ex->sess, st));
-        ST_ERR(load_indexes(ex, st));
+        if (!id_point(ex) || !load_id_index(ex))
+            ST_ERR(load_indexes(ex, st));
     } else if (ex->q.tailable) {
         ret = status_set(st, ERR_BadValue,
                          "error processing query: ns=%s tailable cursor requested on non capped "

@@ -324,6 +324,18 @@ def test_explain_shapes():
         expect_code(lambda: c.rd.command("explain", {"update": "x1", "updates": []}), 238)
 
 
+def test_point_read_by_id():
+    with client() as c:
+        coll = fresh(c, "id1", 50)
+        coll.create_index("a")
+        assert coll.find_one({"_id": 7})["b"] == 7
+        assert coll.find_one({"_id": 70}) is None
+        e = coll.find({"_id": 7}).explain()
+        ix = e["queryPlanner"]["winningPlan"]["inputStage"]
+        assert ix["indexName"] == "_id_" and ix["indexBounds"] == {"_id": ["[7, 7]"]}
+        assert e["executionStats"]["totalDocsExamined"] == 1
+
+
 def test_planner_choices():
     with client() as c:
         coll = fresh(c, "p1", 1000)
@@ -460,7 +472,7 @@ def main():
             test_batches_stop_at_16mib, test_getmore_errors, test_kill_cursors_through_driver,
             test_drop_under_open_cursor, test_find_argument_errors, test_hint_and_min_max, test_return_key_and_show_record_id,
             test_sort_memory_limit, test_max_time_ms_on_big_scan, test_count, test_distinct,
-            test_explain_shapes, test_planner_choices, test_multikey_and_sparse,
+            test_explain_shapes, test_point_read_by_id, test_planner_choices, test_multikey_and_sparse,
             test_tailable_await_data, test_cursor_belongs_to_session,
             test_concurrent_readers_and_writers,
         ], s)
