@@ -406,6 +406,37 @@ def test_tailable_await_data():
         c.rd.command("killCursors", "capped1", cursors=[Int64(cid)])
 
 
+def test_cursor_in_use():
+    with client() as c, c.start_session() as sess:
+        c.rd.capped2.drop()
+        c.rd.create_collection("capped2", capped=True, size=100000)
+        c.rd.capped2.insert_one({"_id": 1})
+        r = c.rd.command("find", "capped2", tailable=True, awaitData=True, session=sess)
+        cid = r["cursor"]["id"]
+        out = {}
+
+        def waiter():
+            try:
+                out["r"] = c.rd.command("getMore", Int64(cid), collection="capped2",
+                                        maxTimeMS=1500, session=sess)
+            except Exception as e:  # noqa: BLE001
+                out["e"] = e
+
+        th = threading.Thread(target=waiter)
+        th.start()
+        time.sleep(0.5)
+        expect_code(lambda: c.rd.command("getMore", Int64(cid), collection="capped2",
+                                         session=sess), 143,
+                    "cursor id %d is already in use" % cid)
+        th.join()
+        assert "e" not in out, out
+        assert out["r"]["cursor"]["nextBatch"] == []
+        r = c.rd.command("killCursors", "capped2", cursors=[Int64(cid)], session=sess)
+        assert r["cursorsKilled"] == [cid]
+        expect_code(lambda: c.rd.command("getMore", Int64(cid), collection="capped2",
+                                         session=sess), 43)
+
+
 def test_cursor_belongs_to_session():
     with client() as c:
         fresh(c, "s1", 50)
@@ -473,7 +504,7 @@ def main():
             test_drop_under_open_cursor, test_find_argument_errors, test_hint_and_min_max, test_return_key_and_show_record_id,
             test_sort_memory_limit, test_max_time_ms_on_big_scan, test_count, test_distinct,
             test_explain_shapes, test_point_read_by_id, test_planner_choices, test_multikey_and_sparse,
-            test_tailable_await_data, test_cursor_belongs_to_session,
+            test_tailable_await_data, test_cursor_in_use, test_cursor_belongs_to_session,
             test_concurrent_readers_and_writers,
         ], s)
     sys.exit(1 if failed else 0)
