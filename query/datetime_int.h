@@ -112,4 +112,38 @@ void qry__dt_split(int64_t ms, const qry__tz_t *tz, qry__dt_parts_t *out);
 int qry__dt_from_local(const qry__tz_t *tz, int64_t year, int64_t month, int64_t day, int64_t hour,
                        int64_t minute, int64_t second, int64_t ms, int64_t *out, status_t *st);
 
+/* ------------------------------------------------------------------------ */
+/* Helpers shared by the date operator files (query/expr_date*.c)            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct qry_expr qry_expr_t;
+typedef struct qry_expr_ctx qry_expr_ctx_t;
+
+/*
+ * qry__dt_coerce -- the milliseconds of a Date, Timestamp (seconds) or
+ * ObjectId (its creation second); false for any other type.
+ */
+bool qry__dt_coerce(const bson_value_t *v, int64_t *ms);
+/* qry__dt_coerce_or_16006 -- qry__dt_coerce, else 16006 "can't convert from BSON type X to Date".
+ */
+int qry__dt_coerce_or_16006(const bson_value_t *v, int64_t *ms, status_t *st);
+/*
+ * qry__dt_eval_tz -- evaluate a timezone argument: NULL means UTC; a nullish
+ * result sets *tz to NULL (the operator answers null); a non-string fails
+ * with 40517, an unknown name with 40485.
+ */
+int qry__dt_eval_tz(qry_expr_ctx_t *cx, const qry_expr_t *arg, const qry__tz_t **tz, status_t *st);
+/* qry__dt_value_str -- a short rendering of v for error messages (MongoDB's Value::toString). */
+void qry__dt_value_str(const bson_value_t *v, char *buf, size_t len);
+
+/*
+ * qry__dt_parse_string -- $dateFromString's parser: dateString in tz, with
+ * an optional format (NULL: ISO 8601 and the common forms). Parse failures
+ * are ConversionFailure (241), which onError catches.
+ */
+int qry__dt_parse_string(const char *s, size_t len, const char *format, const qry__tz_t *tz,
+                         int64_t *out, status_t *st);
+/* qry__dt_check_format -- 18535/18536 for a bad $dateToString (to_string) or from-string format. */
+int qry__dt_check_format(const char *format, bool to_string, status_t *st);
+
 #endif /* MICA_QUERY_DATETIME_INT_H */
