@@ -914,13 +914,19 @@ static void sort_prune(micad_exec_t *ex, size_t keep)
         ex->nbuf = keep;
 }
 
+/* sat_add -- a + b for non-negative counts, capped at INT64_MAX (skip and limit may be huge). */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 /* fill_sort -- drain the source into the sort buffer and sort it. */
 static int fill_sort(micad_exec_t *ex, int64_t deadline_us, status_t *st)
 {
     pipe_t *p = &ex->run;
     size_t keep = 0;
     if (ex->q.limit > 0)
-        keep = (size_t)(ex->q.limit + ex->q.skip);
+        keep = (size_t)sat_add(ex->q.limit, ex->q.skip);
     for (;;) {
         bson_t *doc, *ixkey;
         int64_t rid;
@@ -953,7 +959,7 @@ static int fill_sort(micad_exec_t *ex, int64_t deadline_us, status_t *st)
         it->midx = midx;
         it->seq = (size_t)p->st.sort_in++;
         p->st.sort_bytes += doc->len + it->key->len;
-        if (keep > 0 && ex->nbuf >= 2 * keep + 64) {
+        if (keep > 0 && keep < ((size_t)1 << 40) && ex->nbuf >= 2 * keep + 64) {
             sort_prune(ex, keep);
             p->st.sort_bytes = 0;
             for (size_t i = 0; i < ex->nbuf; i++)
@@ -1396,7 +1402,7 @@ static void emit_chain(micad_exec_t *ex, const pipe_t *p, bool full, bool stats,
             BSON_APPEND_DOCUMENT(d, "sortPattern", &ex->q.sort);
             BSON_APPEND_UTF8(d, "type", "simple");
             if (ex->q.limit > 0)
-                APPEND_N(d, "limitAmount", ex->q.limit + ex->q.skip);
+                APPEND_N(d, "limitAmount", sat_add(ex->q.limit, ex->q.skip));
             break;
         }
     }

@@ -74,6 +74,9 @@ def test_projection_sort_skip_limit():
         assert docs == [{"b": 47}, {"b": 46}, {"b": 45}], docs
         docs = list(coll.find({"a": 1}, {"s": 0, "a": 0}).sort([("b", 1)]).limit(2))
         assert docs == [{"_id": 1, "b": 1}, {"_id": 11, "b": 11}], docs
+        # huge skip + limit do not overflow
+        r = c.rd.command("find", "f2", sort={"b": 1}, skip=2**63 - 2, limit=2**63 - 1)
+        assert r["cursor"]["firstBatch"] == [] and r["cursor"]["id"] == 0
         docs = list(coll.find().sort([("a", 1), ("b", -1)]).limit(3))
         assert [d["_id"] for d in docs] == [40, 30, 20]
 
