@@ -492,7 +492,7 @@ bool qry_plan_sort_provided(const bson_t *key_pattern, uint32_t points, const bs
         if (!bsonu_number_as_double(bson_iter_value(&si), &sd))
             return false; /* $meta sorts need a SORT stage */
         const char *sp = bson_iter_key(&si);
-        while (kvalid && (points & (1u << fi)) && strcmp(bson_iter_key(&ki), sp) != 0) {
+        while (kvalid && fi < 32 && (points & (1u << fi)) && strcmp(bson_iter_key(&ki), sp) != 0) {
             kvalid = bson_iter_next(&ki);
             fi++;
         }
