@@ -11,7 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "query/datetime_int.h"
 
@@ -369,6 +373,111 @@ static void test_from_local_overflow_is_a_status(void **state)
         ERR_Overflow);
 }
 
+/* --- concurrency and hostile zone files ----------------------------------------------- */
+
+static const char *const thread_zones[] = {"America/Chicago",    "Asia/Tokyo", "Europe/Berlin",
+                                           "Australia/Adelaide", "+05:30",     "America/Denver"};
+
+static void *lookup_thread(void *arg)
+{
+    const qry__tz_t **seen = arg;
+    for (int round = 0; round < 200; round++) {
+        for (size_t i = 0; i < 6; i++) {
+            const qry__tz_t *tz = NULL;
+            status_t st = STATUS_INIT;
+            if (qry__tz_get(thread_zones[i], strlen(thread_zones[i]), &tz, &st) != 0)
+                return NULL;
+            qry__dt_parts_t p;
+            qry__dt_split(1600000000000LL + round * 3600000LL, tz, &p);
+            seen[i] = tz;
+        }
+    }
+    return arg;
+}
+
+static void test_concurrent_lookups_share_one_zone(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    pthread_t th[N];
+    const qry__tz_t *seen[N][6];
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, lookup_thread, seen[i]), 0);
+    for (int i = 0; i < N; i++) {
+        void *r;
+        assert_int_equal(pthread_join(th[i], &r), 0);
+        assert_non_null(r);
+    }
+    for (int i = 1; i < N; i++)
+        for (int z = 0; z < 6; z++)
+            assert_ptr_equal(seen[i][z], seen[0][z]);
+}
+
+/* write_file -- a zone file with the given bytes under dir. */
+static void write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void test_hostile_zone_files_are_unknown_zones(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mica_tzXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    /* A real file cut at every length must never crash and never half-load. */
+    FILE *f = fopen("/usr/share/zoneinfo/America/New_York", "rb");
+    assert_non_null(f);
+    static uint8_t buf[8192];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    assert_true(n > 100);
+    const char *old = getenv("TZDIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("TZDIR", dir, 1);
+    int loaded = 0;
+    for (size_t cut = 0; cut < n; cut += 7) {
+        char name[32];
+        snprintf(name, sizeof(name), "Cut%zu", cut);
+        write_file(dir, name, buf, cut);
+        const qry__tz_t *tz = NULL;
+        status_t st = STATUS_INIT;
+        int ret = qry__tz_get(name, strlen(name), &tz, &st);
+        assert_true(ret == 0 || ret == 40485);
+        if (ret == 0) {
+            qry__dt_parts_t p;
+            qry__dt_split(0, tz, &p); /* whatever loaded must be usable */
+            loaded++;
+        }
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        unlink(path);
+    }
+    /* Garbage with a valid magic and absurd counts. */
+    uint8_t junk[64] = "TZif2";
+    memset(junk + 20, 0xff, 24);
+    write_file(dir, "Junk", junk, sizeof(junk));
+    const qry__tz_t *tz = NULL;
+    status_t st = STATUS_INIT;
+    assert_int_equal(qry__tz_get("Junk", 4, &tz, &st), 40485);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/Junk", dir);
+    unlink(path);
+    rmdir(dir);
+    if (saved) {
+        setenv("TZDIR", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TZDIR");
+    }
+    (void)loaded;
+}
+
 static int teardown_cache(void **state)
 {
     (void)state;
@@ -390,6 +499,8 @@ int main(void)
         cmocka_unit_test(test_lookup_is_cached_and_named),
         cmocka_unit_test(test_from_local),
         cmocka_unit_test(test_from_local_overflow_is_a_status),
+        cmocka_unit_test(test_concurrent_lookups_share_one_zone),
+        cmocka_unit_test(test_hostile_zone_files_are_unknown_zones),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_cache);
 }
