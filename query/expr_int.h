@@ -165,6 +165,13 @@ int64_t qry__expr_now(const qry_expr_ctx_t *cx);
 /* qry__expr_rand -- a uniform double in [0, 1) from the context's generator. */
 double qry__expr_rand(qry_expr_ctx_t *cx);
 
+/*
+ * qry__expr_coerce_string -- MongoDB's coerceToString ($substr, $toLower,
+ * $strcasecmp, ...): strings as they are, numbers and dates as text, null and
+ * missing as "", anything else 16007.
+ */
+int qry__expr_coerce_string(qry_expr_ctx_t *cx, const bson_value_t *v, bson_value_t *out,
+                            const char *op, status_t *st);
 /* qry__expr_is_nullish -- null, undefined or missing. */
 bool qry__expr_is_nullish(const bson_value_t *v);
 /* qry__expr_type_name -- MongoDB's $type name of v ("missing" for EOD). */
