@@ -868,8 +868,8 @@ static int64_t unit_ms(unit_t u)
  * keep the wall-clock time. Months clamp to the last day of the target month
  * (31 January + 1 month = 28/29 February).
  */
-static int date_add(int64_t date, unit_t u, int64_t amount, const qry__tz_t *tz, const char *op,
-                    int64_t *out, status_t *st)
+static int date_add(int64_t date, unit_t u, int64_t amount, const qry__tz_t *tz, int64_t *out,
+                    status_t *st)
 {
     if (u == U_MS) {
         if (__builtin_add_overflow(date, amount, out))
@@ -968,7 +968,7 @@ static int eval_add(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *ou
                               (long long)amount);
         amount = -amount;
     }
-    ST_RET(date_add(date, u, amount, tz, op_name(node), &r, st));
+    ST_RET(date_add(date, u, amount, tz, &r, st));
     set_date(out, r);
     return 0;
 null:
@@ -1173,7 +1173,7 @@ static int date_trunc(int64_t date, unit_t u, int64_t bin, const qry__tz_t *tz, 
         break;
     }
     int64_t lower = dist - bin_floor(dist, bin);
-    int ret = date_add(ref, u, lower, tz, "$dateTrunc", out, st);
+    int ret = date_add(ref, u, lower, tz, out, st);
     return ret;
 }
 
