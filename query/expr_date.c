@@ -171,6 +171,25 @@ static const char *const unit_names[] = {"year", "quarter", "month",  "week",   
                                          "hour", "minute",  "second", "millisecond"};
 
 /* eval_unit -- a unit argument: *null when nullish; 5439013 / FailedToParse otherwise. */
+static int unit_from_value(const qry_expr_t *node, const bson_value_t *v, unit_t *u, status_t *st)
+{
+    if (v->value_type != BSON_TYPE_UTF8)
+        return status_set(st, 5439013, "%s requires 'unit' to be a string, but got %s",
+                          op_name(node), qry__expr_type_name(v));
+    for (size_t i = 0; i < sizeof(unit_names) / sizeof(unit_names[0]); i++) {
+        if (strlen(unit_names[i]) == v->value.v_utf8.len &&
+            memcmp(unit_names[i], v->value.v_utf8.str, v->value.v_utf8.len) == 0) {
+            *u = (unit_t)i;
+            return 0;
+        }
+    }
+    return status_set(st, ERR_FailedToParse,
+                      "%s parameter 'unit' value parsing failed :: caused by :: unknown time unit "
+                      "value: %.*s",
+                      op_name(node), (int)(v->value.v_utf8.len > 100 ? 100 : v->value.v_utf8.len),
+                      v->value.v_utf8.str);
+}
+
 static int eval_unit(qry_expr_ctx_t *cx, const qry_expr_t *node, const qry_expr_t *arg, unit_t *u,
                      bool *null, status_t *st)
 {
@@ -179,21 +198,33 @@ static int eval_unit(qry_expr_ctx_t *cx, const qry_expr_t *node, const qry_expr_
     *null = qry__expr_is_nullish(&v);
     if (*null)
         return 0;
-    if (v.value_type != BSON_TYPE_UTF8)
-        return status_set(st, 5439013, "%s requires 'unit' to be a string, but got %s",
-                          op_name(node), qry__expr_type_name(&v));
-    for (size_t i = 0; i < sizeof(unit_names) / sizeof(unit_names[0]); i++) {
-        if (strlen(unit_names[i]) == v.value.v_utf8.len &&
-            memcmp(unit_names[i], v.value.v_utf8.str, v.value.v_utf8.len) == 0) {
-            *u = (unit_t)i;
-            return 0;
-        }
+    return unit_from_value(node, &v, u, st);
+}
+
+/*
+ * check_constants -- MongoDB validates a constant unit and timezone when the
+ * pipeline is parsed (its optimize step), so a bad one fails even when no
+ * document ever reaches the operator. ctx prefixes the timezone error
+ * ($dateDiff and $dateTrunc add one).
+ */
+static int check_constants(const qry_expr_t *node, const qry_expr_t *unit, const qry_expr_t *tz,
+                           const char *ctx, status_t *st)
+{
+    const bson_value_t *v;
+    unit_t u;
+    if (unit != NULL && (v = qry_expr_constant(unit)) != NULL && !qry__expr_is_nullish(v))
+        ST_RET(unit_from_value(node, v, &u, st));
+    if (tz != NULL && (v = qry_expr_constant(tz)) != NULL && !qry__expr_is_nullish(v)) {
+        const qry__tz_t *z;
+        int ret = v->value_type != BSON_TYPE_UTF8
+                      ? status_set(st, 40517, "timezone must evaluate to a string, found %s",
+                                   qry__expr_type_name(v))
+                      : qry__tz_get(v->value.v_utf8.str, v->value.v_utf8.len, &z, st);
+        if (ret != 0 && ctx != NULL)
+            status_prefix(st, "%s", ctx);
+        return ret;
     }
-    return status_set(st, ERR_FailedToParse,
-                      "%s parameter 'unit' value parsing failed :: caused by :: unknown time unit "
-                      "value: %.*s",
-                      op_name(node), (int)(v.value.v_utf8.len > 100 ? 100 : v.value.v_utf8.len),
-                      v.value.v_utf8.str);
+    return 0;
 }
 
 /* eval_start_of_week -- ISO day 1..7 (Monday..Sunday); default Sunday. */
@@ -293,7 +324,7 @@ static int parse_part(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_
             bson_free(json);
             return ret;
         }
-        return 0;
+        return check_constants(node, NULL, node->args[1], NULL, st);
     }
     if (arg->value_type == BSON_TYPE_ARRAY) {
         bson_t view;
@@ -512,6 +543,7 @@ static int parse_to_string(qry__expr_parser_t *p, qry_expr_t *node, const bson_v
                         "Unrecognized parameter to $dateToString: %s", st));
     if (node->args[TS_DATE] == NULL)
         return status_set(st, 18628, "Missing 'date' parameter to $dateToString");
+    ST_RET(check_constants(node, NULL, node->args[TS_TZ], NULL, st));
     /* A constant format is checked now, as MongoDB does at parse time. */
     const bson_value_t *f = node->args[TS_FORMAT] ? qry_expr_constant(node->args[TS_FORMAT]) : NULL;
     if (f != NULL && f->value_type == BSON_TYPE_UTF8)
@@ -578,6 +610,7 @@ static int parse_from_string(qry__expr_parser_t *p, qry_expr_t *node, const bson
                         "Unrecognized argument to $dateFromString: %s", st));
     if (node->args[FS_STRING] == NULL)
         return status_set(st, 40542, "Missing 'dateString' parameter to $dateFromString");
+    ST_RET(check_constants(node, NULL, node->args[FS_TZ], NULL, st));
     const bson_value_t *f = node->args[FS_FORMAT] ? qry_expr_constant(node->args[FS_FORMAT]) : NULL;
     if (f != NULL && f->value_type == BSON_TYPE_UTF8)
         ST_RET(qry__dt_check_format(f->value.v_utf8.str, false, st));
@@ -651,7 +684,7 @@ static int parse_to_parts(qry__expr_parser_t *p, qry_expr_t *node, const bson_va
                         "Unrecognized argument to $dateToParts: %s", st));
     if (node->args[TP_DATE] == NULL)
         return status_set(st, 40522, "Missing 'date' parameter to $dateToParts");
-    return 0;
+    return check_constants(node, NULL, node->args[TP_TZ], NULL, st);
 }
 
 static int eval_to_parts(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *out,
@@ -742,7 +775,7 @@ static int parse_from_parts(qry__expr_parser_t *p, qry_expr_t *node, const bson_
     if (a[FP_ISO_YEAR] != NULL && (a[FP_YEAR] || a[FP_MONTH] || a[FP_DAY]))
         return status_set(st, 40525,
                           "$dateFromParts does not allow mixing ISO dates with natural dates");
-    return 0;
+    return check_constants(node, NULL, a[FP_TZ], NULL, st);
 }
 
 /*
@@ -840,7 +873,7 @@ static int parse_add(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_t
     if (!node->args[DA_START] || !node->args[DA_UNIT] || !node->args[DA_AMOUNT])
         return status_set(st, 5166402, "%s requires startDate, unit, and amount to be present",
                           op_name(node));
-    return 0;
+    return check_constants(node, node->args[DA_UNIT], node->args[DA_TZ], NULL, st);
 }
 
 /* unit_ms -- milliseconds in one fixed-length unit (hour and below; day and week as 24h days). */
@@ -995,7 +1028,9 @@ static int parse_diff(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_
         return status_set(st, 5166304, "Missing 'endDate' parameter to $dateDiff");
     if (node->args[DD_UNIT] == NULL)
         return status_set(st, 5166305, "Missing 'unit' parameter to $dateDiff");
-    return 0;
+    return check_constants(
+        node, node->args[DD_UNIT], node->args[DD_TZ],
+        "$dateDiff parameter 'timezone' value parsing failed :: caused by :: ", st);
 }
 
 /* week_index -- days from the start of the week (0..6) for a week starting on ISO day sow. */
@@ -1112,7 +1147,9 @@ static int parse_trunc(qry__expr_parser_t *p, qry_expr_t *node, const bson_value
         return status_set(st, 5439009, "Missing 'date' parameter to $dateTrunc");
     if (node->args[DT_UNIT] == NULL)
         return status_set(st, 5439010, "Missing 'unit' parameter to $dateTrunc");
-    return 0;
+    return check_constants(
+        node, node->args[DT_UNIT], node->args[DT_TZ],
+        "$dateTrunc parameter 'timezone' value parsing failed :: caused by :: ", st);
 }
 
 /* bin_floor -- value's distance down to its bin's lower bound (bins of size n from 0). */

@@ -141,6 +141,9 @@ static const ecase_t part_cases[] = {
                                                          "\"Europe/London\"}}",
      NULL, "13"},
     {"null date is null", "{\"$year\": null}", NULL, "null"},
+    {"a constant bad zone fails at parse time, before any date",
+     "{\"$year\": {\"date\": \"$nothing\", \"timezone\": \"Bad/Zone\"}}", NULL, NULL, 40485,
+     "unrecognized time zone identifier: \"Bad/Zone\""},
     {"missing date is null", "{\"$year\": \"$nope\"}", NULL, "null"},
     {"null timezone is null", "{\"$year\": {\"date\": \"$d\", \"timezone\": null}}", DOC_D, "null"},
     {"string date fails with 16006", "{\"$year\": \"abc\"}", NULL, NULL, 16006,
@@ -481,6 +484,9 @@ static const ecase_t add_cases[] = {
          "2021-01-01T00:00:00Z") ", \"unit\": \"day\", \"amount\": 1, "
                                  "\"timezone\": null}}",
      NULL, "null"},
+    {"a constant bad unit fails at parse time",
+     "{\"$dateAdd\": {\"startDate\": \"$nothing\", \"unit\": \"eon\", \"amount\": 1}}", NULL, NULL,
+     9, "$dateAdd parameter 'unit' value parsing failed"},
     {"null amount is null",
      "{\"$dateAdd\": {\"startDate\": " D(
          "2021-01-01T00:00:00Z") ", \"unit\": \"day\", \"amount\": null}}",
