@@ -1217,17 +1217,20 @@ static int parse_let(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_t
 {
     bson_t view, vars;
     bson_iter_t it;
+    bson_value_t vars_s, in_s; /* copies: bson_iter_value points into the iterator */
     const bson_value_t *vars_v = NULL, *in_v = NULL;
     if (arg->value_type != BSON_TYPE_DOCUMENT)
         return status_set(st, 16874, "$let only supports an object as its argument");
     qry__expr_view(arg, &view);
     if (bson_iter_init(&it, &view)) {
         while (bson_iter_next(&it)) {
-            if (strcmp(bson_iter_key(&it), "vars") == 0)
-                vars_v = bson_iter_value(&it);
-            else if (strcmp(bson_iter_key(&it), "in") == 0)
-                in_v = bson_iter_value(&it);
-            else
+            if (strcmp(bson_iter_key(&it), "vars") == 0) {
+                vars_s = *bson_iter_value(&it);
+                vars_v = &vars_s;
+            } else if (strcmp(bson_iter_key(&it), "in") == 0) {
+                in_s = *bson_iter_value(&it);
+                in_v = &in_s;
+            } else
                 return status_set(st, 16875, "Unrecognized parameter to $let: %s",
                                   bson_iter_key(&it));
         }

@@ -164,6 +164,7 @@ static int parse_iter_op(qry__expr_parser_t *p, qry_expr_t *node, const bson_val
 {
     bson_t view;
     bson_iter_t it;
+    bson_value_t copies[5]; /* bson_iter_value points into the iterator */
     const bson_value_t *vals[5] = {0};
     const char *op = node->op->name;
     if (arg->value_type != BSON_TYPE_DOCUMENT)
@@ -177,7 +178,8 @@ static int parse_iter_op(qry__expr_parser_t *p, qry_expr_t *node, const bson_val
             if (i == nnames)
                 return status_set(st, unknown, "Unrecognized parameter to %s: %s", op,
                                   bson_iter_key(&it));
-            vals[i] = bson_iter_value(&it);
+            copies[i] = *bson_iter_value(&it);
+            vals[i] = &copies[i];
         }
     }
     for (size_t i = 0; i < nnames; i++)
@@ -538,6 +540,7 @@ static int parse_zip(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_t
 {
     bson_t view, ins, defs;
     bson_iter_t it;
+    bson_value_t inputs_s, defaults_s; /* copies: bson_iter_value points into the iterator */
     const bson_value_t *inputs = NULL, *defaults = NULL;
     bool longest = false;
     if (arg->value_type != BSON_TYPE_DOCUMENT)
@@ -548,9 +551,11 @@ static int parse_zip(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_t
         while (bson_iter_next(&it)) {
             const char *k = bson_iter_key(&it);
             if (strcmp(k, "inputs") == 0) {
-                inputs = bson_iter_value(&it);
+                inputs_s = *bson_iter_value(&it);
+                inputs = &inputs_s;
             } else if (strcmp(k, "defaults") == 0) {
-                defaults = bson_iter_value(&it);
+                defaults_s = *bson_iter_value(&it);
+                defaults = &defaults_s;
             } else if (strcmp(k, "useLongestLength") == 0) {
                 if (!BSON_ITER_HOLDS_BOOL(&it))
                     return status_set(st, 34463, "useLongestLength must be a bool, found %s",
@@ -655,6 +660,7 @@ static int parse_sort_array(qry__expr_parser_t *p, qry_expr_t *node, const bson_
 {
     bson_t view;
     bson_iter_t it;
+    bson_value_t input_s, by_s; /* copies: bson_iter_value points into the iterator */
     const bson_value_t *input = NULL, *by = NULL;
     if (arg->value_type != BSON_TYPE_DOCUMENT)
         return status_set(st, 2942500, "$sortArray requires an object as an argument, found: %s",
@@ -662,11 +668,13 @@ static int parse_sort_array(qry__expr_parser_t *p, qry_expr_t *node, const bson_
     qry__expr_view(arg, &view);
     if (bson_iter_init(&it, &view)) {
         while (bson_iter_next(&it)) {
-            if (strcmp(bson_iter_key(&it), "input") == 0)
-                input = bson_iter_value(&it);
-            else if (strcmp(bson_iter_key(&it), "sortBy") == 0)
-                by = bson_iter_value(&it);
-            else
+            if (strcmp(bson_iter_key(&it), "input") == 0) {
+                input_s = *bson_iter_value(&it);
+                input = &input_s;
+            } else if (strcmp(bson_iter_key(&it), "sortBy") == 0) {
+                by_s = *bson_iter_value(&it);
+                by = &by_s;
+            } else
                 return status_set(st, 2942501, "$sortArray found an unknown argument: %s",
                                   bson_iter_key(&it));
         }

@@ -169,6 +169,7 @@ static int parse_switch(qry__expr_parser_t *p, qry_expr_t *node, const bson_valu
 {
     bson_t view, branches;
     bson_iter_t it, bit;
+    bson_value_t branches_s, default_s; /* copies: bson_iter_value points into the iterator */
     const bson_value_t *branches_v = NULL, *default_v = NULL;
     if (arg->value_type != BSON_TYPE_DOCUMENT)
         return status_set(st, 40060, "$switch requires an object as an argument, found: %s",
@@ -177,11 +178,13 @@ static int parse_switch(qry__expr_parser_t *p, qry_expr_t *node, const bson_valu
     if (bson_iter_init(&it, &view)) {
         while (bson_iter_next(&it)) {
             const char *k = bson_iter_key(&it);
-            if (strcmp(k, "branches") == 0)
-                branches_v = bson_iter_value(&it);
-            else if (strcmp(k, "default") == 0)
-                default_v = bson_iter_value(&it);
-            else
+            if (strcmp(k, "branches") == 0) {
+                branches_s = *bson_iter_value(&it);
+                branches_v = &branches_s;
+            } else if (strcmp(k, "default") == 0) {
+                default_s = *bson_iter_value(&it);
+                default_v = &default_s;
+            } else
                 return status_set(st, 40067, "$switch found an unknown argument: %s", k);
         }
     }
