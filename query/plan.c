@@ -46,9 +46,16 @@ static void val_double(bson_value_t *v, double d)
     v->value.v_double = d;
 }
 
+/*
+ * val_copy -- bson_value_copy, except that an empty binary gets a real (1-byte)
+ * buffer: libbson copies it as NULL, and comparing a NULL buffer with memcmp
+ * is undefined even for length 0.
+ */
 static void val_copy(bson_value_t *dst, const bson_value_t *src)
 {
     bson_value_copy(src, dst);
+    if (dst->value_type == BSON_TYPE_BINARY && dst->value.v_binary.data == NULL)
+        dst->value.v_binary.data = bson_malloc0(1);
 }
 
 static int vcmp(const bson_value_t *a, const bson_value_t *b)

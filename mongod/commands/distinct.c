@@ -66,6 +66,9 @@ static void vset_add(vset_t *s, const bson_value_t *v)
     s->used[j] = true;
     s->h[j] = h;
     bson_value_copy(v, &s->v[j]);
+    /* libbson copies an empty binary as NULL; memcmp on NULL is undefined even for 0 bytes. */
+    if (s->v[j].value_type == BSON_TYPE_BINARY && s->v[j].value.v_binary.data == NULL)
+        s->v[j].value.v_binary.data = bson_malloc0(1);
     s->n++;
     bson_t tmp = BSON_INITIALIZER;
     bson_append_value(&tmp, "0", 1, v);
