@@ -304,4 +304,26 @@ int micad_delete_rid(const wire_opctx_t *op, stor_session_t *sess, stor_collecti
  */
 void micad_db_cursor_reply(bson_t *reply, const char *ns, const bson_t *docs);
 
+/* ---- collMod / stats / validate / TTL (crud2: commands/{coll_stats,db_stats}.c, ttl.c) ---- */
+
+/* micad_stats_scale -- the `scale` argument of collStats/dbStats (default 1; >= 1, else 51024). */
+int micad_stats_scale(const bson_t *cmd, const char *cmd_name, int64_t *scale, status_t *st);
+/*
+ * micad_coll_index_sizes -- on-disk bytes of coll's indexes: {name: bytes / scale}
+ * appended to out (may be NULL), their number in *nindexes; returns the unscaled total.
+ */
+int64_t micad_coll_index_sizes(stor_collection_t *coll, const char *ns, micad_t *m, int64_t scale,
+                               bson_t *out, int *nindexes);
+/*
+ * micad_ttl_start -- start the TTL monitor thread (mongod/ttl.c): every
+ * micad_ttl_sleep_secs() it deletes documents expired by TTL indexes.
+ */
+int micad_ttl_start(micad_t *m, status_t *st);
+/* micad_ttl_stop -- stop and join it (before micad_db_shutdown); a no-op if not running. */
+void micad_ttl_stop(void);
+/* micad_ttl_sleep_secs -- 60, or $MICA_TTL_MONITOR_SLEEP_SECS (1..86400) for tests. */
+int micad_ttl_sleep_secs(void);
+/* micad_ttl_stats -- {deletedDocuments, passes} (serverStatus metrics.ttl) appended to out. */
+void micad_ttl_stats(bson_t *out);
+
 #endif /* MICA_MONGOD_DB_H */

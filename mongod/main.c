@@ -128,6 +128,9 @@ static int serve(micad_t *m, opts_t *o)
         goto out;
     }
     micad_logbuf_end_startup();
+    if (micad_ttl_start(m, &st) != 0) /* expired documents then simply stay */
+        LOG(WARNING, INDEX, 21567, "TTL monitor not started", "error", BCON_UTF8(st.msg));
+    status_reset(&st);
     if (wire_server_run(m->server, &st) != 0) {
         LOG(ERROR, CONTROL, 21010, "Transport failed", "error", BCON_UTF8(st.msg));
         code = 1;
@@ -137,6 +140,7 @@ out:
     wire_server_destroy(m->server);
     m->server = NULL;
     wire_cmd_table_destroy(&m->table);
+    micad_ttl_stop(); /* its thread's storage session closes as it exits */
     micad_cursors_shutdown(); /* parked cursors hold storage sessions of their own */
     micad_db_shutdown(); /* worker sessions must be closed before the engine */
     LOG(INFO, STORAGE, 21012, "Closing the storage engine", "dbPath", BCON_UTF8(dbpath));
