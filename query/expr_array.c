@@ -703,11 +703,19 @@ static int parse_sort_array(qry__expr_parser_t *p, qry_expr_t *node, const bson_
     return qry__expr_parse_sub(p, input, &node->args[0], st);
 }
 
+/* bson_t wants 128-byte alignment, which arena memory lacks: views are made on the stack. */
 typedef struct sort_item {
     bson_value_t v;
     size_t idx;
-    bson_t doc; /* a view when v is a document, else empty */
 } sort_item_t;
+
+static void item_view(const sort_item_t *it, bson_t *out)
+{
+    if (it->v.value_type == BSON_TYPE_DOCUMENT)
+        qry__expr_view(&it->v, out);
+    else
+        bson_init(out); /* non-documents sort as empty documents */
+}
 
 static _Thread_local const sort_data_t *sort_current;
 
@@ -715,9 +723,12 @@ static int sort_cmp(const void *pa, const void *pb)
 {
     const sort_item_t *a = pa, *b = pb;
     int c;
-    if (sort_current->sort != NULL)
-        c = qry_sort_compare(sort_current->sort, &a->doc, &b->doc);
-    else
+    if (sort_current->sort != NULL) {
+        bson_t da, db;
+        item_view(a, &da);
+        item_view(b, &db);
+        c = qry_sort_compare(sort_current->sort, &da, &db);
+    } else
         c = sort_current->dir * bsonu_compare_value(&a->v, &b->v);
     if (c == 0)
         c = a->idx < b->idx ? -1 : a->idx > b->idx ? 1 : 0; /* stable */
@@ -744,13 +755,6 @@ static int eval_sort_array(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_valu
     for (size_t i = 0; i < a.n; i++) {
         items[i].v = a.v[i];
         items[i].idx = i;
-        bson_value_t empty;
-        static const uint8_t empty_doc[5] = {5, 0, 0, 0, 0};
-        memset(&empty, 0, sizeof(empty));
-        empty.value_type = BSON_TYPE_DOCUMENT;
-        empty.value.v_doc.data = (uint8_t *)empty_doc;
-        empty.value.v_doc.data_len = 5;
-        qry__expr_view(a.v[i].value_type == BSON_TYPE_DOCUMENT ? &a.v[i] : &empty, &items[i].doc);
     }
     sort_current = node->data;
     qsort(items, a.n, sizeof(*items), sort_cmp);

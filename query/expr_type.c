@@ -701,7 +701,16 @@ static int eval_merge_objects(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_v
 static int parse_field_op(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_t *arg,
                           status_t *st, const char *const *names, size_t n, int code_base)
 {
-    if (arg->value_type != BSON_TYPE_DOCUMENT && strcmp(node->op->name, "$getField") == 0) {
+    bool shorthand = arg->value_type != BSON_TYPE_DOCUMENT;
+    if (!shorthand) {
+        /* {$getField: {$literal: "$x"}}: an operator document is the field, not named args */
+        bson_t view;
+        bson_iter_t it;
+        qry__expr_view(arg, &view);
+        shorthand =
+            bson_iter_init(&it, &view) && bson_iter_next(&it) && bson_iter_key(&it)[0] == '$';
+    }
+    if (shorthand && strcmp(node->op->name, "$getField") == 0) {
         /* {$getField: "name"} is {field: "name", input: "$$CURRENT"} */
         qry__expr_args_alloc(node, n);
         ST_RET(qry__expr_parse_sub(p, arg, &node->args[0], st));
