@@ -4,7 +4,10 @@ j: true into a collection with a unique index on k, the server is killed
 with SIGKILL at a random moment, restarted on the same dbpath, and every
 acknowledged document is checked through both indexes: a delete by _id
 (the _id_ index point lookup) must find it, and re-inserting its k must
-fail with DuplicateKey on k_1 (its entry is in the secondary index)."""
+fail with DuplicateKey on k_1 (its entry is in the secondary index). Before
+those probes (which change the data) `validate` must report the collection
+and both indexes consistent: every index entry points at a document that
+produces it and every document has all its entries."""
 import os
 import random
 import signal
@@ -35,6 +38,15 @@ def writer(uri, start, acked, stop):
             i += 1
     except PyMongoError:
         pass
+    finally:
+        c.close()
+
+
+def validate(uri):
+    """The validate command's verdict on the crashed collection (full scan)."""
+    c = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        return c.test.command("validate", "crash", full=True)
     finally:
         c.close()
 
@@ -75,6 +87,11 @@ def main():
         stop.set()
         t.join()
         server.start()
+        v = validate(server.uri)
+        if not v["valid"] or v["nIndexes"] != 2 or v["nrecords"] < len(acked) or \
+                set(v["keysPerIndex"].values()) != {v["nrecords"]}:
+            print("round %d: validate failed: %s" % (rnd, v))
+            failed = True
         missing = check(server.uri, acked)
         print("round %d: %d acknowledged, %d missing" % (rnd, len(acked), len(missing)))
         if not acked or missing:
