@@ -14,6 +14,27 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * libbson_normalises -- libbson's bson_append_regex keeps only the flags it
+ * knows (ilmsux), sorted; a regex stored with other option bytes decodes with
+ * the normalised options. Documented in storage/keystring.md.
+ */
+static bool libbson_normalises(const bson_iter_t *it)
+{
+    const char *opts = NULL;
+    char prev = 0;
+
+    if (bson_iter_type(it) != BSON_TYPE_REGEX)
+        return false;
+    bson_iter_regex(it, &opts);
+    for (const char *p = opts; p != NULL && *p != '\0'; p++) {
+        if (strchr("ilmsux", *p) == NULL || *p <= prev)
+            return true;
+        prev = *p;
+    }
+    return false;
+}
+
 static void roundtrip(const uint8_t *data, size_t size, uint32_t mask)
 {
     bson_t doc, out;
@@ -38,7 +59,8 @@ static void roundtrip(const uint8_t *data, size_t size, uint32_t mask)
             if (!bson_iter_next(&b) || bson_iter_type(&a) != bson_iter_type(&b))
                 abort();
             /* Code containing a NUL is the documented exception (libbson truncates it). */
-            if (bson_iter_type(&a) != BSON_TYPE_CODE && bsonu_compare_iter(&a, &b) != 0)
+            if (bson_iter_type(&a) != BSON_TYPE_CODE && !libbson_normalises(&a) &&
+                bsonu_compare_iter(&a, &b) != 0)
                 abort();
         }
         if (bson_iter_next(&b))
