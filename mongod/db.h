@@ -306,6 +306,8 @@ void micad_db_cursor_reply(bson_t *reply, const char *ns, const bson_t *docs);
 
 /* ---- collMod / stats / validate / TTL (crud2: commands/{coll_stats,db_stats}.c, ttl.c) ---- */
 
+/* micad_append_number -- n as int32 when it fits, else int64 (MongoDB's appendNumber). */
+void micad_append_number(bson_t *doc, const char *key, int64_t n);
 /* micad_stats_scale -- the `scale` argument of collStats/dbStats (default 1; >= 1, else 51024). */
 int micad_stats_scale(const bson_t *cmd, const char *cmd_name, int64_t *scale, status_t *st);
 /*

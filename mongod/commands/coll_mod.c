@@ -163,6 +163,13 @@ static int find_index(stor_engine_t *eng, stor_collection_t *coll, const char *n
     return ret;
 }
 
+/* append_seconds -- expireAfterSeconds (<= INT32_MAX after the range check) as an int, as
+ * clients wrote it. */
+static void append_seconds(bson_t *doc, const char *key, int64_t secs)
+{
+    BSON_APPEND_INT32(doc, key, (int32_t)secs);
+}
+
 /* index_changes -- the new spec for idx and the reply's old/new fields. */
 static int index_changes(stor_index_t *idx, const bson_t *req, bson_t *spec, bson_t *fields,
                          bool *changed, status_t *st)
@@ -219,9 +226,9 @@ static int index_changes(stor_index_t *idx, const bson_t *req, bson_t *spec, bso
     if (has_expire) {
         if (had_expire)
             bson_append_iter(fields, "expireAfterSeconds_old", -1, &o);
-        BSON_APPEND_INT64(fields, "expireAfterSeconds_new", expire);
+        append_seconds(fields, "expireAfterSeconds_new", expire);
         if (!had_expire || bson_iter_as_int64(&o) != expire ||
-            bson_iter_type(&o) != BSON_TYPE_INT64)
+            bson_iter_type(&o) != BSON_TYPE_INT32)
             *changed = true;
     }
     if (has_hidden && hidden != old_hidden) {
@@ -239,7 +246,7 @@ static int index_changes(stor_index_t *idx, const bson_t *req, bson_t *spec, bso
         bson_append_iter(spec, k, -1, &o);
     }
     if (has_expire)
-        BSON_APPEND_INT64(spec, "expireAfterSeconds", expire);
+        append_seconds(spec, "expireAfterSeconds", expire);
     if (has_hidden ? hidden : old_hidden)
         BSON_APPEND_BOOL(spec, "hidden", true);
     return 0;

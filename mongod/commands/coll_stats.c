@@ -12,6 +12,15 @@
 
 #include <string.h>
 
+/* micad_append_number -- the narrowest integer type, so shells print plain numbers. */
+void micad_append_number(bson_t *doc, const char *key, int64_t n)
+{
+    if (n >= INT32_MIN && n <= INT32_MAX)
+        BSON_APPEND_INT32(doc, key, (int32_t)n);
+    else
+        micad_append_number(doc, key, n);
+}
+
 /* micad_stats_scale -- parse `scale` (default 1); MongoDB's IDL rule is >= 1. */
 int micad_stats_scale(const bson_t *cmd, const char *cmd_name, int64_t *scale, status_t *st)
 {
@@ -55,7 +64,7 @@ int64_t micad_coll_index_sizes(stor_collection_t *coll, const char *ns, micad_t 
         total += sz;
         (*nindexes)++;
         if (out != NULL)
-            BSON_APPEND_INT64(out, stor_index_name(idx), sz / scale);
+            micad_append_number(out, stor_index_name(idx), sz / scale);
     }
     bson_destroy(&list);
     return total;
@@ -92,27 +101,27 @@ int micad_cmd_coll_stats(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, sta
         bson_t empty;
         BSON_APPEND_DOCUMENT_BEGIN(reply, "indexSizes", &empty);
         bson_append_document_end(reply, &empty);
-        BSON_APPEND_INT64(reply, "scaleFactor", scale);
+        micad_append_number(reply, "scaleFactor", scale);
         return 0;
     }
     int64_t count = stor_collection_count(coll);
     int64_t size = stor_collection_data_size(coll);
     int64_t storage = stor_collection_storage_size(coll);
-    BSON_APPEND_INT64(reply, "size", size / scale);
-    BSON_APPEND_INT64(reply, "count", count);
+    micad_append_number(reply, "size", size / scale);
+    micad_append_number(reply, "count", count);
     if (count > 0)
-        BSON_APPEND_INT64(reply, "avgObjSize", size / count);
+        micad_append_number(reply, "avgObjSize", size / count);
     BSON_APPEND_INT32(reply, "numOrphanDocs", 0);
-    BSON_APPEND_INT64(reply, "storageSize", storage / scale);
+    micad_append_number(reply, "storageSize", storage / scale);
     BSON_APPEND_INT32(reply, "freeStorageSize", 0);
     const bson_t *opts = stor_collection_options(coll);
     bool capped = bson_iter_init_find(&it, opts, "capped") && bson_iter_as_bool(&it);
     BSON_APPEND_BOOL(reply, "capped", capped);
     if (capped) {
         if (bson_iter_init_find(&it, opts, "max"))
-            BSON_APPEND_INT64(reply, "max", bson_iter_as_int64(&it));
+            micad_append_number(reply, "max", bson_iter_as_int64(&it));
         if (bson_iter_init_find(&it, opts, "size"))
-            BSON_APPEND_INT64(reply, "maxSize", bson_iter_as_int64(&it) / scale);
+            micad_append_number(reply, "maxSize", bson_iter_as_int64(&it) / scale);
     }
     bson_t sizes, builds;
     int nindexes;
@@ -121,10 +130,10 @@ int micad_cmd_coll_stats(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, sta
     BSON_APPEND_INT32(reply, "nindexes", nindexes);
     BSON_APPEND_ARRAY_BEGIN(reply, "indexBuilds", &builds); /* builds are foreground */
     bson_append_array_end(reply, &builds);
-    BSON_APPEND_INT64(reply, "totalIndexSize", total_index / scale);
-    BSON_APPEND_INT64(reply, "totalSize", (storage + total_index) / scale);
+    micad_append_number(reply, "totalIndexSize", total_index / scale);
+    micad_append_number(reply, "totalSize", (storage + total_index) / scale);
     BSON_APPEND_DOCUMENT(reply, "indexSizes", &sizes);
     bson_destroy(&sizes);
-    BSON_APPEND_INT64(reply, "scaleFactor", scale);
+    micad_append_number(reply, "scaleFactor", scale);
     return 0;
 }

@@ -194,9 +194,9 @@ int micad_cmd_data_size(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, stat
         ST_ERR(pick_index(m, coll, ns, &kp, &idx, st));
         ST_ERR(scan(op, sess, coll, idx, &lo, &hi, &r, &size, &nobj, &max_reached, st));
     }
-    BSON_APPEND_INT64(reply, "size", size);
-    BSON_APPEND_INT64(reply, "numObjects", nobj);
-    BSON_APPEND_INT64(reply, "millis", (time_mono_us() - t0) / 1000);
+    micad_append_number(reply, "size", size);
+    micad_append_number(reply, "numObjects", nobj);
+    micad_append_number(reply, "millis", (time_mono_us() - t0) / 1000);
     if (max_reached)
         BSON_APPEND_BOOL(reply, "maxReached", true);
 err:

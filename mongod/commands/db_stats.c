@@ -56,22 +56,22 @@ int micad_cmd_db_stats(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
     bson_destroy(&list);
 
     BSON_APPEND_UTF8(reply, "db", op->db);
-    BSON_APPEND_INT64(reply, "collections", ncoll);
-    BSON_APPEND_INT64(reply, "views", 0);
-    BSON_APPEND_INT64(reply, "objects", objects);
+    micad_append_number(reply, "collections", ncoll);
+    micad_append_number(reply, "views", 0);
+    micad_append_number(reply, "objects", objects);
     BSON_APPEND_DOUBLE(reply, "avgObjSize", objects > 0 ? (double)data / (double)objects : 0.0);
     BSON_APPEND_DOUBLE(reply, "dataSize", (double)(data / scale));
     BSON_APPEND_DOUBLE(reply, "storageSize", (double)(storage / scale));
     if (free_storage)
         BSON_APPEND_DOUBLE(reply, "freeStorageSize", 0.0);
-    BSON_APPEND_INT64(reply, "indexes", nindexes);
+    micad_append_number(reply, "indexes", nindexes);
     BSON_APPEND_DOUBLE(reply, "indexSize", (double)(index_size / scale));
     if (free_storage) {
         BSON_APPEND_DOUBLE(reply, "indexFreeStorageSize", 0.0);
         BSON_APPEND_DOUBLE(reply, "totalFreeStorageSize", 0.0);
     }
     BSON_APPEND_DOUBLE(reply, "totalSize", (double)((storage + index_size) / scale));
-    BSON_APPEND_INT64(reply, "scaleFactor", scale);
+    micad_append_number(reply, "scaleFactor", scale);
     struct statvfs vfs;
     const char *dbpath = m->opts && m->opts->dbpath ? m->opts->dbpath : "/data/db";
     if (statvfs(dbpath, &vfs) == 0) {

@@ -41,7 +41,7 @@ static int check_records(const wire_opctx_t *op, stor_session_t *sess, stor_coll
             char key[24];
             const char *k;
             bson_uint32_to_string((uint32_t)*ninvalid, &k, key, sizeof(key));
-            BSON_APPEND_INT64(corrupt, k, rid);
+            micad_append_number(corrupt, k, rid);
             (*ninvalid)++;
         }
     }
@@ -130,7 +130,7 @@ int micad_cmd_validate(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
         nindexes++;
         bool ok = res.bad_entries == 0 && res.missing_keys == 0;
         const char *name = stor_index_name(idx);
-        BSON_APPEND_INT64(&keys, name, res.nkeys);
+        micad_append_number(&keys, name, res.nkeys);
         bson_t d;
         BSON_APPEND_DOCUMENT_BEGIN(&details, name, &d);
         BSON_APPEND_BOOL(&d, "valid", ok);
@@ -165,9 +165,9 @@ int micad_cmd_validate(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
         }
         BSON_APPEND_UTF8(reply, "ns", ns);
         BSON_APPEND_BINARY(reply, "uuid", BSON_SUBTYPE_UUID, stor_collection_uuid(coll), 16);
-        BSON_APPEND_INT64(reply, "nInvalidDocuments", ninvalid);
-        BSON_APPEND_INT64(reply, "nNonCompliantDocuments", ninvalid);
-        BSON_APPEND_INT64(reply, "nrecords", nrecords);
+        micad_append_number(reply, "nInvalidDocuments", ninvalid);
+        micad_append_number(reply, "nNonCompliantDocuments", ninvalid);
+        micad_append_number(reply, "nrecords", nrecords);
         BSON_APPEND_INT32(reply, "nIndexes", nindexes);
         BSON_APPEND_DOCUMENT(reply, "keysPerIndex", &keys);
         BSON_APPEND_DOCUMENT(reply, "indexDetails", &details);
