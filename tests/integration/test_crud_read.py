@@ -367,6 +367,26 @@ def test_planner_choices():
             d["_id"] for d in coll.find(q).hint([("$natural", 1)]))
 
 
+def test_plan_cache_per_shape():
+    with client() as c:
+        coll = fresh(c, "pc", 500)
+        coll.create_index("a")
+        coll.create_index("b")
+        q = {"a": 3, "b": {"$gt": 100}}
+        first = coll.find(q).explain()
+        assert len(first["executionStats"]["allPlansExecution"]) == 2
+        # same shape, other values: the cached choice, no trial
+        again = coll.find({"a": 4, "b": {"$gt": 7}}).explain()
+        assert again["executionStats"]["allPlansExecution"] == []
+        assert (again["queryPlanner"]["winningPlan"]["inputStage"]["indexName"] ==
+                first["queryPlanner"]["winningPlan"]["inputStage"]["indexName"])
+        # a new index invalidates the entry
+        coll.create_index([("a", 1), ("b", 1)])
+        third = coll.find(q).explain()
+        assert len(third["executionStats"]["allPlansExecution"]) == 3
+        assert sorted(d["_id"] for d in coll.find(q)) == list(range(103, 500, 10))
+
+
 def test_multikey_and_sparse():
     with client() as c:
         coll = fresh(c, "mk")
@@ -506,7 +526,8 @@ def main():
             test_batches_stop_at_16mib, test_getmore_errors, test_kill_cursors_through_driver,
             test_drop_under_open_cursor, test_find_argument_errors, test_hint_and_min_max, test_return_key_and_show_record_id,
             test_sort_memory_limit, test_max_time_ms_on_big_scan, test_count, test_distinct,
-            test_explain_shapes, test_point_read_by_id, test_planner_choices, test_multikey_and_sparse,
+            test_explain_shapes, test_point_read_by_id, test_planner_choices,
+            test_plan_cache_per_shape, test_multikey_and_sparse,
             test_tailable_await_data, test_cursor_in_use, test_cursor_belongs_to_session,
             test_concurrent_readers_and_writers,
         ], s)
