@@ -1,0 +1,550 @@
+/*
+ * stage_window.c -- $setWindowFields: partitionBy, sortBy and output fields
+ * computed over a window of each document's partition.
+ *
+ * The stage buffers its input, orders it by (partition value, sort key)
+ * (stable, so equal keys keep arrival order) and computes each output per
+ * document: accumulators ($sum, $avg, $min, $max, $count, $first, $last,
+ * $push, $addToSet, $stdDevPop, $stdDevSamp, $topN, ...) over a
+ * `documents` window (positions relative to the current document) or a
+ * `range` window (values relative to the current sortBy value), and the
+ * order functions $rank, $denseRank, $documentNumber and $shift. With no
+ * window an accumulator sees the whole partition, as in MongoDB.
+ */
+#include "query/pipeline_int.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum wfn { WF_ACCUM, WF_RANK, WF_DENSE_RANK, WF_DOC_NUMBER, WF_SHIFT } wfn_t;
+
+/* A bound: unbounded, current, or an offset (documents: index, range: value). */
+typedef struct wbound {
+    bool unbounded;
+    double off; /* 0 for current */
+} wbound_t;
+
+typedef struct wout {
+    char *field;
+    wfn_t fn;
+    pl_accum_spec_t *acc;
+    bool has_window, is_range;
+    wbound_t lo, hi;
+    qry_expr_t *shift_out;
+    int64_t shift_by;
+    bool has_default;
+    bson_value_t shift_default;
+} wout_t;
+
+typedef struct window_data {
+    qry_expr_t *partition;
+    qry_sort_t *sort;
+    bson_t *sort_spec;
+    wout_t *outs;
+    size_t nouts;
+} window_data_t;
+
+static void window_free(void *data)
+{
+    window_data_t *d = data;
+    qry_expr_destroy(d->partition);
+    qry_sort_destroy(d->sort);
+    bson_destroy(d->sort_spec);
+    for (size_t i = 0; i < d->nouts; i++) {
+        free(d->outs[i].field);
+        qry__accum_spec_free(d->outs[i].acc);
+        qry_expr_destroy(d->outs[i].shift_out);
+        if (d->outs[i].has_default)
+            bson_value_destroy(&d->outs[i].shift_default);
+    }
+    free(d->outs);
+    free(d);
+}
+
+static int parse_bound(const bson_iter_t *it, bool range, wbound_t *b, status_t *st)
+{
+    memset(b, 0, sizeof *b);
+    if (BSON_ITER_HOLDS_UTF8(it)) {
+        const char *s = bson_iter_utf8(it, NULL);
+        if (strcmp(s, "unbounded") == 0) {
+            b->unbounded = true;
+            return 0;
+        }
+        if (strcmp(s, "current") == 0)
+            return 0;
+        return status_set(st, 5339900,
+                          "Window bounds must be 'unbounded', 'current', or a "
+                          "number");
+    }
+    double x;
+    int64_t n;
+    if (!bsonu_number_as_double(bson_iter_value((bson_iter_t *)it), &x))
+        return status_set(st, 5339900,
+                          "Window bounds must be 'unbounded', 'current', or a "
+                          "number");
+    if (!range && !bsonu_number_as_int64(bson_iter_value((bson_iter_t *)it), &n))
+        return status_set(st, 5339901, "Numeric document-based bounds must be an integer");
+    b->off = x;
+    return 0;
+}
+
+static int parse_window(wout_t *o, const bson_iter_t *w, status_t *st)
+{
+    if (!BSON_ITER_HOLDS_DOCUMENT(w))
+        return status_set(st, ERR_FailedToParse, "'window' field must be an object");
+    bson_iter_t it;
+    bson_iter_recurse(w, &it);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "documents") == 0 || strcmp(k, "range") == 0) {
+            if (o->has_window)
+                return status_set(st, 5339802,
+                                  "Window bounds can only specify one of "
+                                  "'documents' or 'range'");
+            o->is_range = k[0] == 'r';
+            bson_iter_t b;
+            if (!BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &b))
+                return status_set(st, ERR_FailedToParse,
+                                  "Window bounds must be a 2-element "
+                                  "array");
+            int n = 0;
+            while (bson_iter_next(&b)) {
+                if (n == 0)
+                    ST_RET(parse_bound(&b, o->is_range, &o->lo, st));
+                else if (n == 1)
+                    ST_RET(parse_bound(&b, o->is_range, &o->hi, st));
+                n++;
+            }
+            if (n != 2)
+                return status_set(st, ERR_FailedToParse,
+                                  "Window bounds must be a 2-element "
+                                  "array");
+            if (!o->lo.unbounded && !o->hi.unbounded && o->lo.off > o->hi.off)
+                return status_set(st, 5339900, "Lower bound must not exceed upper bound");
+            o->has_window = true;
+        } else if (strcmp(k, "unit") == 0) {
+            return status_set(st, ERR_NotImplemented,
+                              "time-based range windows ('unit') are not supported yet");
+        } else {
+            return status_set(st, 5339803,
+                              "'window' field can only contain 'documents' or "
+                              "'range'; found %s",
+                              k);
+        }
+    }
+    return 0;
+}
+
+static int parse_output(pl_stage_t *s, window_data_t *d, const char *field, const bson_iter_t *v,
+                        status_t *st)
+{
+    if (!BSON_ITER_HOLDS_DOCUMENT(v))
+        return status_set(st, ERR_FailedToParse, "The field '%s' must be an object", field);
+    d->outs = realloc(d->outs, (d->nouts + 1) * sizeof *d->outs);
+    INVARIANT(d->outs != NULL);
+    wout_t *o = &d->outs[d->nouts++];
+    memset(o, 0, sizeof *o);
+    o->field = strdup(field);
+    qry__pl_add_write(s, field);
+    bson_iter_t it, fn;
+    bson_iter_recurse(v, &it);
+    bool have_fn = false;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "window") == 0) {
+            ST_RET(parse_window(o, &it, st));
+            continue;
+        }
+        if (k[0] != '$' || have_fn)
+            return status_set(st, ERR_FailedToParse,
+                              "Expected a single window function in '%s', found %s", field, k);
+        fn = it;
+        have_fn = true;
+    }
+    if (!have_fn)
+        return status_set(st, ERR_FailedToParse, "Expected a window function in '%s'", field);
+    const char *name = bson_iter_key(&fn);
+    if (strcmp(name, "$rank") == 0 || strcmp(name, "$denseRank") == 0 ||
+        strcmp(name, "$documentNumber") == 0) {
+        o->fn = name[1] == 'r'                     ? WF_RANK
+                : name[1] == 'd' && name[2] == 'e' ? WF_DENSE_RANK
+                                                   : WF_DOC_NUMBER;
+        if (!d->sort || qry_sort_nparts(d->sort) != 1)
+            return status_set(st, 5371602,
+                              "%s must be specified with a top level sortBy "
+                              "expression with exactly one element",
+                              name);
+        if (o->has_window)
+            return status_set(st, 5371601,
+                              "Rank style window functions take no other "
+                              "arguments");
+        return 0;
+    }
+    if (strcmp(name, "$shift") == 0) {
+        o->fn = WF_SHIFT;
+        if (!d->sort)
+            return status_set(st, 5339901, "'$shift' requires a sortBy");
+        bson_iter_t a;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&fn) || !bson_iter_recurse(&fn, &a))
+            return status_set(st, ERR_FailedToParse, "Argument to $shift must be an object");
+        bool have_by = false;
+        while (bson_iter_next(&a)) {
+            const char *k = bson_iter_key(&a);
+            if (strcmp(k, "output") == 0) {
+                ST_RET(qry__pl_expr(&a, s, &o->shift_out, st));
+            } else if (strcmp(k, "by") == 0) {
+                if (!bsonu_number_as_int64(bson_iter_value(&a), &o->shift_by))
+                    return status_set(st, ERR_FailedToParse,
+                                      "'$shift:by' field must be an integer");
+                have_by = true;
+            } else if (strcmp(k, "default") == 0) {
+                bson_value_copy(bson_iter_value(&a), &o->shift_default);
+                o->has_default = true;
+            } else {
+                return status_set(st, ERR_FailedToParse, "Unknown argument in $shift: %s", k);
+            }
+        }
+        if (!o->shift_out || !have_by)
+            return status_set(st, ERR_FailedToParse,
+                              "$shift requires 'output' and 'by' to be specified");
+        return 0;
+    }
+    o->fn = WF_ACCUM;
+    int ret = qry__accum_parse(field, &fn, &o->acc, st);
+    if (ret != 0) {
+        if (st->code == 15952)
+            return status_set(st, ERR_FailedToParse, "Unrecognized window function, %s", name);
+        return ret;
+    }
+    qry__accum_deps(o->acc, s);
+    if (o->is_range && (!d->sort || qry_sort_nparts(d->sort) != 1))
+        return status_set(st, 5339902, "Range-based window requires sortBy a single field");
+    if (o->has_window && !o->is_range && !d->sort && !(o->lo.unbounded && o->hi.unbounded))
+        return status_set(st, 5339901, "Document-based bounds require a sortBy");
+    return 0;
+}
+
+static int window_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
+{
+    window_data_t *d = calloc(1, sizeof *d);
+    INVARIANT(d != NULL);
+    d->sort_spec = bson_new();
+    s->data = d;
+    s->shape = PL_MODIFIES;
+    if (!BSON_ITER_HOLDS_DOCUMENT(arg))
+        return status_set(st, ERR_FailedToParse,
+                          "the $setWindowFields stage specification must be an object");
+    bson_iter_t it;
+    /* sortBy first: output validation depends on it. */
+    bson_iter_recurse(arg, &it);
+    if (bson_iter_find(&it, "sortBy")) {
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+            return status_set(st, ERR_TypeMismatch,
+                              "BSON field '$setWindowFields.sortBy' is the "
+                              "wrong type, expected type 'object'");
+        uint32_t len;
+        const uint8_t *data;
+        bson_iter_document(&it, &len, &data);
+        bson_t sp;
+        if (data && bson_init_static(&sp, data, len)) {
+            bson_destroy(d->sort_spec);
+            d->sort_spec = bson_copy(&sp);
+        }
+        ST_RET(qry_sort_parse(d->sort_spec, &d->sort, st));
+        bson_iter_t si;
+        bson_iter_init(&si, d->sort_spec);
+        while (bson_iter_next(&si))
+            qry__pl_add_read(s, bson_iter_key(&si));
+    }
+    bson_iter_recurse(arg, &it);
+    bool have_output = false;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "partitionBy") == 0) {
+            ST_RET(qry__pl_expr(&it, s, &d->partition, st));
+        } else if (strcmp(k, "sortBy") == 0) {
+            continue;
+        } else if (strcmp(k, "output") == 0) {
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+                return status_set(st, ERR_TypeMismatch,
+                                  "BSON field '$setWindowFields.output' "
+                                  "is the wrong type, expected type "
+                                  "'object'");
+            bson_iter_t o;
+            bson_iter_recurse(&it, &o);
+            while (bson_iter_next(&o))
+                ST_RET(parse_output(s, d, bson_iter_key(&o), &o, st));
+            have_output = true;
+        } else {
+            return status_set(st, 40415, "BSON field '$setWindowFields.%s' is an unknown field.",
+                              k);
+        }
+    }
+    if (!have_output)
+        return status_set(st, 40414,
+                          "BSON field '$setWindowFields.output' is missing but a "
+                          "required field");
+    return 0;
+}
+
+typedef struct went {
+    bson_t *doc;
+    bson_value_t part;
+    bson_t *key; /* heap: bson_t wants 128-byte alignment */
+    size_t seq;
+} went_t;
+
+typedef struct window_iter {
+    pl_iter_t base;
+    const window_data_t *d;
+    went_t *ents;
+    size_t n, pos;
+    bool filled;
+} window_iter_t;
+
+static int went_cmp(const void *a, const void *b, void *arg)
+{
+    const qry_sort_t *cmp_sort = arg;
+    const went_t *x = a, *y = b;
+    int c = bsonu_compare_value(&x->part, &y->part);
+    if (c == 0 && cmp_sort)
+        c = qry_sort_compare_keys(cmp_sort, x->key, y->key);
+    if (c == 0)
+        c = x->seq < y->seq ? -1 : x->seq > y->seq;
+    return c;
+}
+
+static int window_fill(window_iter_t *w, status_t *st)
+{
+    pl_run_t *run = w->base.run;
+    const window_data_t *d = w->d;
+    size_t cap = 0, mem = 0, limit = qry__pl_mem_limit(run);
+    for (;;) {
+        bson_t doc;
+        bool eof;
+        ST_RET(qry__pl_pull(w->base.src, &doc, &eof, st));
+        if (eof) {
+            bson_destroy(&doc);
+            break;
+        }
+        if (w->n == cap) {
+            cap = cap ? cap * 2 : 64;
+            w->ents = realloc(w->ents, cap * sizeof *w->ents);
+            INVARIANT(w->ents != NULL);
+        }
+        went_t *e = &w->ents[w->n];
+        memset(e, 0, sizeof *e);
+        e->doc = bson_copy(&doc);
+        bson_destroy(&doc);
+        e->seq = w->n;
+        e->part.value_type = BSON_TYPE_NULL;
+        e->key = bson_new();
+        w->n++;
+        int ret = 0;
+        if (d->partition) {
+            uint64_t mark = qry_expr_ctx_mark(run->ex);
+            bson_value_t v;
+            ret = qry_expr_eval(d->partition, run->ex, e->doc, &v, st);
+            if (ret == 0 && v.value_type == BSON_TYPE_ARRAY)
+                ret = status_set(st, ERR_TypeMismatch,
+                                 "An expression used to partition cannot evaluate to value of "
+                                 "type array");
+            if (ret == 0 && v.value_type != BSON_TYPE_EOD)
+                bson_value_copy(&v, &e->part);
+            qry_expr_ctx_release(run->ex, mark);
+        }
+        if (ret == 0 && d->sort) {
+            bson_t k;
+            ret = qry_sort_key(d->sort, e->doc, &k, st);
+            bson_concat(e->key, &k);
+            bson_destroy(&k);
+        }
+        ST_RET(ret);
+        mem += qry__pl_doc_mem(e->doc) + e->key->len + sizeof *e;
+        if (mem > limit)
+            return status_set(st, 5414201, "Exceeded memory limit in $setWindowFields");
+    }
+    qsort_r(w->ents, w->n, sizeof *w->ents, went_cmp, (void *)d->sort);
+    return 0;
+}
+
+static double key_number(const went_t *e, bool *ok)
+{
+    bson_iter_t it;
+    double x = 0;
+    *ok = bson_iter_init(&it, e->key) && bson_iter_next(&it) &&
+          bsonu_is_number(bson_iter_type(&it)) && bsonu_number_as_double(bson_iter_value(&it), &x);
+    return x;
+}
+
+/* compute -- the value of output o for document i of partition [ps, pe), appended as "v". */
+static int compute(window_iter_t *w, const wout_t *o, size_t ps, size_t pe, size_t i,
+                   bson_t *holder, status_t *st)
+{
+    pl_run_t *run = w->base.run;
+    went_t *ents = w->ents;
+    switch (o->fn) {
+    case WF_DOC_NUMBER:
+        BSON_APPEND_INT32(holder, "v", (int32_t)(i - ps + 1));
+        return 0;
+    case WF_RANK:
+    case WF_DENSE_RANK: {
+        int64_t rank = 1, dense = 1;
+        for (size_t j = ps + 1; j <= i; j++) {
+            if (qry_sort_compare_keys(w->d->sort, ents[j].key, ents[j - 1].key) != 0) {
+                rank = (int64_t)(j - ps + 1);
+                dense++;
+            }
+        }
+        BSON_APPEND_INT32(holder, "v", (int32_t)(o->fn == WF_RANK ? rank : dense));
+        return 0;
+    }
+    case WF_SHIFT: {
+        int64_t j = (int64_t)i + o->shift_by;
+        if (j < (int64_t)ps || j >= (int64_t)pe) {
+            if (o->has_default)
+                BSON_APPEND_VALUE(holder, "v", &o->shift_default);
+            else
+                BSON_APPEND_NULL(holder, "v");
+            return 0;
+        }
+        uint64_t mark = qry_expr_ctx_mark(run->ex);
+        bson_value_t v;
+        int ret = qry_expr_eval(o->shift_out, run->ex, ents[j].doc, &v, st);
+        if (ret == 0) {
+            if (v.value_type == BSON_TYPE_EOD)
+                BSON_APPEND_NULL(holder, "v");
+            else
+                BSON_APPEND_VALUE(holder, "v", &v);
+        }
+        qry_expr_ctx_release(run->ex, mark);
+        return ret;
+    }
+    case WF_ACCUM:
+        break;
+    }
+    size_t a = ps, b = pe; /* [a, b) */
+    if (o->has_window && !o->is_range) {
+        if (!o->lo.unbounded) {
+            int64_t x = (int64_t)i + (int64_t)o->lo.off;
+            a = x < (int64_t)ps ? ps : (size_t)x;
+        }
+        if (!o->hi.unbounded) {
+            int64_t x = (int64_t)i + (int64_t)o->hi.off + 1;
+            b = x > (int64_t)pe ? pe : x < (int64_t)ps ? ps : (size_t)x;
+        }
+    }
+    pl_accum_t *acc = qry__accum_new(o->acc);
+    int ret = 0;
+    if (o->has_window && o->is_range) {
+        bool ok;
+        double cur = key_number(&ents[i], &ok);
+        if (!ok) {
+            qry__accum_free(acc);
+            return status_set(st, 5429414,
+                              "Invalid range: Expected the sortBy field to be a "
+                              "number, but it was %s",
+                              "another type");
+        }
+        for (size_t j = ps; j < pe && ret == 0; j++) {
+            bool jok;
+            double v = key_number(&ents[j], &jok);
+            if (!jok)
+                continue;
+            if (!o->lo.unbounded && v < cur + o->lo.off)
+                continue;
+            if (!o->hi.unbounded && v > cur + o->hi.off)
+                continue;
+            ret = qry__accum_add(acc, ents[j].doc, run, st);
+        }
+    } else {
+        for (size_t j = a; j < b && ret == 0; j++)
+            ret = qry__accum_add(acc, ents[j].doc, run, st);
+    }
+    if (ret == 0)
+        ret = qry__accum_final(acc, holder, "v", st);
+    qry__accum_free(acc);
+    return ret;
+}
+
+static int window_next(pl_iter_t *it, bson_t *out, bool *eof, status_t *st)
+{
+    window_iter_t *w = (window_iter_t *)it;
+    *eof = false;
+    if (!w->filled) {
+        w->filled = true;
+        int ret = window_fill(w, st);
+        if (ret != 0) {
+            bson_init(out);
+            *eof = true;
+            return ret;
+        }
+    }
+    if (w->pos >= w->n) {
+        bson_init(out);
+        *eof = true;
+        return 0;
+    }
+    size_t i = w->pos++;
+    size_t ps = i, pe = i + 1;
+    while (ps > 0 && bsonu_compare_value(&w->ents[ps - 1].part, &w->ents[i].part) == 0)
+        ps--;
+    while (pe < w->n && bsonu_compare_value(&w->ents[pe].part, &w->ents[i].part) == 0)
+        pe++;
+    bson_t cur;
+    bson_copy_to(w->ents[i].doc, &cur);
+    int ret = 0;
+    for (size_t k = 0; k < w->d->nouts && ret == 0; k++) {
+        bson_t holder;
+        bson_init(&holder);
+        ret = compute(w, &w->d->outs[k], ps, pe, i, &holder, st);
+        bson_iter_t hi;
+        if (ret == 0 && bson_iter_init_find(&hi, &holder, "v")) {
+            bson_t next;
+            qry__pl_set_path(&cur, w->d->outs[k].field, bson_iter_value(&hi), &next);
+            bson_destroy(&cur);
+            bson_steal(&cur, &next);
+        }
+        bson_destroy(&holder);
+    }
+    if (ret != 0) {
+        bson_destroy(&cur);
+        bson_init(out);
+        *eof = true;
+        return ret;
+    }
+    bson_steal(out, &cur);
+    return 0;
+}
+
+static void window_close(pl_iter_t *it)
+{
+    window_iter_t *w = (window_iter_t *)it;
+    qry__pl_iter_close(it->src);
+    for (size_t i = 0; i < w->n; i++) {
+        bson_destroy(w->ents[i].doc);
+        bson_value_destroy(&w->ents[i].part);
+        bson_destroy(w->ents[i].key);
+    }
+    free(w->ents);
+    free(w);
+}
+
+static int window_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl_iter_t **out,
+                       status_t *st)
+{
+    window_iter_t *w = calloc(1, sizeof *w);
+    INVARIANT(w != NULL);
+    w->base.next = window_next;
+    w->base.close = window_close;
+    w->base.src = src;
+    w->base.run = run;
+    w->d = stage->data;
+    *out = &w->base;
+    (void)st;
+    return 0;
+}
+
+const pl_stage_ops_t qry__pl_stage_window = {"$setWindowFields", PL_F_BLOCKING | PL_F_MERGER,
+                                             window_parse, window_open, window_free};
