@@ -4,7 +4,7 @@
  * MongoDB's reply shape: ns, uuid, nInvalidDocuments, nNonCompliantDocuments,
  * nrecords, nIndexes, keysPerIndex, indexDetails {name: {valid}}, valid,
  * repaired: false, warnings, errors, extraIndexEntries, missingIndexEntries,
- * corruptRecords, advice.
+ * corruptRecords.
  *
  * Every record must be valid BSON; every index entry must point at a record
  * whose keys produce it and every key of every record must have its entry
