@@ -384,6 +384,31 @@ void micad_cursors_shutdown(void)
     }
 }
 
+/* micad_query_natural_sort -- see cursors.h. */
+void micad_query_natural_sort(micad_query_t *q)
+{
+    bson_iter_t it;
+    if (!q->has_sort || !bson_iter_init(&it, &q->sort) || !bson_iter_next(&it) ||
+        strcmp(bson_iter_key(&it), "$natural") != 0)
+        return;
+    double d = 1;
+    (void)bsonu_number_as_double(bson_iter_value(&it), &d);
+    if (!q->has_hint) {
+        bson_t h = BSON_INITIALIZER;
+        BSON_APPEND_INT32(&h, "$natural", d < 0 ? -1 : 1);
+        bson_value_t v;
+        memset(&v, 0, sizeof(v));
+        v.value_type = BSON_TYPE_DOCUMENT;
+        v.value.v_doc.data = (uint8_t *)bson_get_data(&h);
+        v.value.v_doc.data_len = h.len;
+        bson_value_copy(&v, &q->hint);
+        q->has_hint = true;
+        bson_destroy(&h);
+    }
+    bson_reinit(&q->sort);
+    q->has_sort = false;
+}
+
 /* micad_batch_fill -- see cursors.h. */
 int micad_batch_fill(micad_exec_t *ex, int64_t max_docs, int64_t deadline_us, bson_t *arr,
                      int64_t *n, status_t *st)

@@ -104,6 +104,14 @@ int64_t micad_cursors_timed_out_count(void);
 int micad_batch_fill(micad_exec_t *ex, int64_t max_docs, int64_t deadline_us, bson_t *arr,
                      int64_t *n, status_t *st);
 /*
+ * micad_query_natural_sort -- find's sort {$natural: +-1} is not a field sort
+ * but the collection scan's direction: turn it into the hint {$natural: +-1}
+ * (an explicit hint wins) and drop the sort. Call after parsing, before
+ * micad_exec_create (find and explain of find).
+ */
+void micad_query_natural_sort(micad_query_t *q);
+
+/*
  * micad_cursors_shutdown -- stop the reaper and destroy every cursor (their
  * storage sessions included). Call after the workers stopped, before the
  * storage engine closes.

@@ -209,6 +209,8 @@ def test_hint_and_min_max():
         nat = coll.find({"a": 2}).hint([("$natural", -1)]).explain()
         assert nat["queryPlanner"]["winningPlan"]["stage"] == "COLLSCAN"
         assert [d["_id"] for d in coll.find({"a": 2}).hint([("$natural", -1)])][0] == 92
+        # sort {$natural: -1} is the scan direction, not a field
+        assert [d["_id"] for d in coll.find({"a": 2}).sort("$natural", -1)][:2] == [92, 82]
         docs = list(coll.find().hint("ab").min([("a", 3), ("b", 0)]).max([("a", 4), ("b", 0)]))
         assert sorted(d["_id"] for d in docs) == list(range(3, 100, 10))
 
