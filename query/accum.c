@@ -96,7 +96,7 @@ struct pl_accum {
     bool overflowed;
     double dsum, dcomp; /* Kahan-Babuska sum once doubles are involved */
     int64_t count;
-    double mean, m2; /* Welford for stdDev */
+    long double mean, m2; /* Welford for stdDev, in extended precision */
     /* single values */
     bool set;
     bson_value_t v;
@@ -329,11 +329,15 @@ static int add_number(pl_accum_t *acc, const bson_value_t *v, status_t *st)
             acc->widest = 1;
         if (acc->overflowed) {
             kahan_add(acc, (double)x);
-        } else if (__builtin_add_overflow(acc->isum, x, &acc->isum)) {
-            /* MongoDB moves to a double sum once the int64 total overflows. */
-            acc->overflowed = true;
-            kahan_add(acc, (double)(acc->isum - x) + (double)x);
-            acc->isum = 0;
+        } else {
+            int64_t old = acc->isum;
+            if (__builtin_add_overflow(old, x, &acc->isum)) {
+                /* MongoDB moves to a double sum once the int64 total overflows. */
+                acc->overflowed = true;
+                acc->isum = 0;
+                kahan_add(acc, (double)old);
+                kahan_add(acc, (double)x);
+            }
         }
         break;
     }
@@ -497,9 +501,9 @@ int qry__accum_add(pl_accum_t *acc, const bson_t *doc, pl_run_t *run, status_t *
         if (!bsonu_is_number(v.value_type) || !bsonu_number_as_double(&v, &x))
             break;
         acc->count++;
-        double d = x - acc->mean;
-        acc->mean += d / (double)acc->count;
-        acc->m2 += d * (x - acc->mean);
+        long double d = (long double)x - acc->mean;
+        acc->mean += d / (long double)acc->count;
+        acc->m2 += d * ((long double)x - acc->mean);
         break;
     }
     case A_MIN:
@@ -635,7 +639,7 @@ static void append_items(const pl_accum_t *acc, bson_t *out, const char *key, bo
     bson_t arr;
     bson_append_array_begin(out, key, -1, &arr);
     /* $lastN keeps its items newest first; both outputs list them in arrival order. */
-    bool rev = acc->spec->op == A_LASTN;
+    bool rev = acc->spec->op == A_LASTN || (!with_keys && acc->spec->op == A_BOTTOMN);
     for (size_t j = 0; j < acc->nitems; j++) {
         size_t i = rev ? acc->nitems - 1 - j : j;
         char k[16];
@@ -664,8 +668,8 @@ int qry__accum_partial(const pl_accum_t *acc, bson_t *out, const char *key, stat
     BSON_APPEND_BOOL(&d, "o", acc->overflowed);
     BSON_APPEND_DOUBLE(&d, "d", acc->dsum + acc->dcomp);
     BSON_APPEND_INT64(&d, "n", acc->count);
-    BSON_APPEND_DOUBLE(&d, "mean", acc->mean);
-    BSON_APPEND_DOUBLE(&d, "m2", acc->m2);
+    BSON_APPEND_DOUBLE(&d, "mean", (double)acc->mean);
+    BSON_APPEND_DOUBLE(&d, "m2", (double)acc->m2);
     BSON_APPEND_INT64(&d, "lim", acc->nlimit);
     if (acc->set)
         BSON_APPEND_VALUE(&d, "v", &acc->v);
@@ -718,10 +722,14 @@ int qry__accum_merge(pl_accum_t *acc, const bson_value_t *partial, status_t *st)
         }
         if (acc->overflowed) {
             kahan_add(acc, (double)i);
-        } else if (__builtin_add_overflow(acc->isum, i, &acc->isum)) {
-            acc->overflowed = true;
-            kahan_add(acc, (double)(acc->isum - i) + (double)i);
-            acc->isum = 0;
+        } else {
+            int64_t old = acc->isum;
+            if (__builtin_add_overflow(old, i, &acc->isum)) {
+                acc->overflowed = true;
+                acc->isum = 0;
+                kahan_add(acc, (double)old);
+                kahan_add(acc, (double)i);
+            }
         }
         kahan_add(acc, get_dbl(&p, "d"));
         acc->count += get_i64(&p, "n");
@@ -732,11 +740,11 @@ int qry__accum_merge(pl_accum_t *acc, const bson_value_t *partial, status_t *st)
         int64_t nb = get_i64(&p, "n");
         if (nb == 0)
             break;
-        double mb = get_dbl(&p, "mean"), m2b = get_dbl(&p, "m2");
+        long double mb = get_dbl(&p, "mean"), m2b = get_dbl(&p, "m2");
         int64_t na = acc->count, n = na + nb;
-        double delta = mb - acc->mean;
-        acc->mean += delta * (double)nb / (double)n;
-        acc->m2 += m2b + delta * delta * (double)na * (double)nb / (double)n;
+        long double delta = mb - acc->mean;
+        acc->mean += delta * (long double)nb / (long double)n;
+        acc->m2 += m2b + delta * delta * (long double)na * (long double)nb / (long double)n;
         acc->count = n;
         break;
     }
@@ -865,13 +873,13 @@ int qry__accum_final(const pl_accum_t *acc, bson_t *out, const char *key, status
         if (acc->count == 0)
             BSON_APPEND_NULL(out, key);
         else
-            BSON_APPEND_DOUBLE(out, key, sqrt(acc->m2 / (double)acc->count));
+            BSON_APPEND_DOUBLE(out, key, (double)sqrtl(acc->m2 / (long double)acc->count));
         break;
     case A_STDDEVSAMP:
         if (acc->count < 2)
             BSON_APPEND_NULL(out, key);
         else
-            BSON_APPEND_DOUBLE(out, key, sqrt(acc->m2 / (double)(acc->count - 1)));
+            BSON_APPEND_DOUBLE(out, key, (double)sqrtl(acc->m2 / (long double)(acc->count - 1)));
         break;
     case A_MIN:
     case A_MAX:
