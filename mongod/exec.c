@@ -145,6 +145,8 @@ struct micad_exec {
     bool eof;
     int64_t works_since_yield;
     bson_t *stash; /* a result handed back by micad_exec_unget */
+    bool has_ext;  /* results come from ext (micad_exec_create_ext), not storage */
+    micad_exec_ext_t ext;
 };
 
 /* ------------------------------------------------------------------ query args */
@@ -625,6 +627,12 @@ static int pipe_next(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, b
 /* micad_exec_begin_batch -- see exec.h. */
 int micad_exec_begin_batch(micad_exec_t *ex, status_t *st)
 {
+    if (ex->has_ext) {
+        if (!ex->in_batch)
+            ST_RET(ex->ext.begin_batch(ex->ext.arg, st));
+        ex->in_batch = true;
+        return 0;
+    }
     if (ex->coll == NULL || ex->in_batch)
         return 0;
     stor_uow_t *uow;
@@ -643,6 +651,11 @@ void micad_exec_end_batch(micad_exec_t *ex)
 {
     if (!ex->in_batch)
         return;
+    if (ex->has_ext) {
+        ex->ext.end_batch(ex->ext.arg);
+        ex->in_batch = false;
+        return;
+    }
     status_t st = STATUS_INIT;
     (void)pipe_save(&ex->run, &st);
     stor_uow_abort(stor_session_uow(ex->sess)); /* read-only: nothing to commit */
@@ -775,7 +788,9 @@ int micad_exec_create(micad_t *m, const wire_opctx_t *op, const micad_query_t *q
     ex->limit_left = q->limit > 0 ? q->limit : -1;
     ex->skip_left = q->skip;
 
-    ST_ERR(qry_match_parse(&ex->q.filter, NULL, &ex->match, st));
+    /* $expr in a filter evaluates through query/'s expressions (no user variables here). */
+    qry_match_hooks_t hooks = qry_expr_match_hooks(NULL);
+    ST_ERR(qry_match_parse(&ex->q.filter, &hooks, &ex->match, st));
     if (ex->q.has_sort && !bson_empty(&ex->q.sort))
         ST_ERR(qry_sort_parse(&ex->q.sort, &ex->sort, st));
     if (ex->q.has_projection && !bson_empty(&ex->q.projection))
@@ -840,6 +855,21 @@ err:
     return ret;
 }
 
+/* micad_exec_create_ext -- see exec.h. */
+void micad_exec_create_ext(micad_t *m, const char *ns, const micad_exec_ext_t *ext,
+                           micad_exec_t **out)
+{
+    micad_exec_t *ex = calloc(1, sizeof(*ex));
+    INVARIANT(ex != NULL);
+    ex->m = m;
+    micad_query_init(&ex->q);
+    snprintf(ex->q.ns, sizeof(ex->q.ns), "%s", ns);
+    ex->limit_left = -1;
+    ex->has_ext = true;
+    ex->ext = *ext;
+    *out = ex;
+}
+
 static void buf_free(micad_exec_t *ex)
 {
     for (size_t i = 0; i < ex->nbuf; i++) {
@@ -859,6 +889,8 @@ void micad_exec_destroy(micad_exec_t *ex)
     if (ex == NULL)
         return;
     micad_exec_end_batch(ex);
+    if (ex->has_ext && ex->ext.destroy != NULL)
+        ex->ext.destroy(ex->ext.arg);
     if (ex->stash != NULL)
         bson_destroy(ex->stash);
     pipe_close(&ex->run);
@@ -1033,6 +1065,15 @@ static int exec_next(micad_exec_t *ex, int64_t deadline_us, bool raw, bson_t *ou
         bson_copy_to(ex->stash, out);
         bson_destroy(ex->stash);
         ex->stash = NULL;
+        return 0;
+    }
+    if (ex->has_ext) {
+        if (ex->eof) {
+            *eof = true;
+            return 0;
+        }
+        ST_RET(ex->ext.next(ex->ext.arg, deadline_us, out, eof, st));
+        ex->eof = *eof;
         return 0;
     }
     for (;;) {

@@ -96,6 +96,23 @@ int64_t micad_exec_count_fast(const micad_exec_t *ex);
  */
 void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, int64_t elapsed_ms,
                         bson_t *reply);
+/*
+ * micad_exec_ext_t -- an executor whose results come from elsewhere (the
+ * aggregate command's pipeline, mongod/agg.c), so the cursor manager, getMore
+ * and micad_batch_fill treat it like any other. begin/end bracket a batch
+ * (restore/save the storage it reads); next follows micad_exec_next's rule;
+ * destroy frees arg.
+ */
+typedef struct micad_exec_ext {
+    int (*begin_batch)(void *arg, status_t *st);
+    void (*end_batch)(void *arg);
+    int (*next)(void *arg, int64_t deadline_us, bson_t *out, bool *eof, status_t *st);
+    void (*destroy)(void *arg);
+    void *arg;
+} micad_exec_ext_t;
+/* micad_exec_create_ext -- an executor over ext for ns (ext->arg is owned from here on). */
+void micad_exec_create_ext(micad_t *m, const char *ns, const micad_exec_ext_t *ext,
+                           micad_exec_t **out);
 /* micad_exec_destroy -- close cursors and the session; NULL-safe. */
 void micad_exec_destroy(micad_exec_t *ex);
 
