@@ -141,6 +141,7 @@ typedef struct slot_val {
 
 struct qry_expr_ctx {
     arena_block_t *top;
+    size_t arena_bytes; /* sum of live block sizes, checked against QRY__EXPR_MAX_MEMORY */
     slot_val_t *slots;
     int nslots;
     int64_t now_ms;
@@ -171,6 +172,7 @@ void qry_expr_ctx_release(qry_expr_ctx_t *cx, uint64_t mark)
     while (cx->top != NULL && cx->top->prev != NULL && cx->top->base >= mark) {
         arena_block_t *b = cx->top;
         cx->top = b->prev;
+        cx->arena_bytes -= b->size;
         free(b);
     }
     if (cx->top != NULL) {
@@ -223,6 +225,7 @@ void *qry__expr_alloc(qry_expr_ctx_t *cx, size_t n)
         b->base = cx->top ? cx->top->base + cx->top->size : 0;
         b->size = size;
         b->used = 0;
+        cx->arena_bytes += size;
         b->prev = cx->top;
         cx->top = b;
     }
@@ -996,6 +999,16 @@ static int eval_var(qry_expr_ctx_t *cx, int var, bson_value_t *out, status_t *st
     }
 }
 
+/* Fail once the arena holds more than QRY__EXPR_MAX_MEMORY (checked after every node). */
+static int check_memory(qry_expr_ctx_t *cx, status_t *st)
+{
+    if (cx->arena_bytes <= QRY__EXPR_MAX_MEMORY)
+        return 0;
+    return status_set(st, ERR_ExceededMemoryLimit,
+                      "expression evaluation used more than %u bytes of memory",
+                      QRY__EXPR_MAX_MEMORY);
+}
+
 /* qry__expr_eval -- evaluate one node. */
 int qry__expr_eval(qry_expr_ctx_t *cx, const qry_expr_t *e, bson_value_t *out, status_t *st)
 {
@@ -1013,7 +1026,7 @@ int qry__expr_eval(qry_expr_ctx_t *cx, const qry_expr_t *e, bson_value_t *out, s
         bson_value_t base;
         ST_RET(eval_var(cx, e->var, &base, st));
         eval_path(cx, &base, e->path, out);
-        return 0;
+        return check_memory(cx, st);
     }
     case QRY__EXPR_OBJECT: {
         bson_t b;
@@ -1030,7 +1043,7 @@ int qry__expr_eval(qry_expr_ctx_t *cx, const qry_expr_t *e, bson_value_t *out, s
             }
         }
         qry__expr_doc_finish(cx, &b, false, out);
-        return 0;
+        return check_memory(cx, st);
     }
     case QRY__EXPR_ARRAY: {
         bson_t b;
@@ -1052,7 +1065,7 @@ int qry__expr_eval(qry_expr_ctx_t *cx, const qry_expr_t *e, bson_value_t *out, s
             }
         }
         qry__expr_doc_finish(cx, &b, true, out);
-        return 0;
+        return check_memory(cx, st);
     }
     case QRY__EXPR_OP:
         if (++cx->depth > 4 * QRY__EXPR_MAX_DEPTH) {
@@ -1061,6 +1074,8 @@ int qry__expr_eval(qry_expr_ctx_t *cx, const qry_expr_t *e, bson_value_t *out, s
         }
         ret = e->op->eval(cx, e, out, st);
         cx->depth--;
+        if (ret == 0)
+            ret = check_memory(cx, st);
         if (ret != 0)
             memset(out, 0, sizeof(*out));
         return ret;

@@ -22,6 +22,14 @@
  */
 #define QRY__EXPR_MAX_DEPTH 100
 
+/*
+ * QRY__EXPR_MAX_MEMORY -- arena bytes one context may hold before evaluation
+ * fails with ExceededMemoryLimit (146). MongoDB bounds a stage's memory at
+ * 100 MB; without a bound, {$reduce} over {$range} with {$concatArrays}
+ * grows quadratically and a single document could exhaust the server.
+ */
+#define QRY__EXPR_MAX_MEMORY (100u * 1024 * 1024)
+
 /* Reserved slots for the system variables (user slots are >= 0). */
 #define QRY__VAR_ROOT         (-1)
 #define QRY__VAR_CURRENT      (-2)
