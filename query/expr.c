@@ -478,7 +478,7 @@ bool qry_expr_append(bson_t *doc, const char *key, int keylen, const bson_value_
 
 static const qry__expr_table_t *const tables[] = {
     &qry__expr_core_table,  &qry__expr_arith_table, &qry__expr_cmp_table,  &qry__expr_string_table,
-    &qry__expr_array_table, &qry__expr_type_table,  &qry__expr_date_table, /* expr_date.c */
+    &qry__expr_array_table, &qry__expr_type_table,  &qry__expr_misc_table, &qry__expr_date_table,
 };
 
 /* qry__expr_find_op -- look a name up in every table. */

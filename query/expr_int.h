@@ -123,6 +123,7 @@ extern const qry__expr_table_t qry__expr_cmp_table;    /* expr_logic.c: cmp, boo
 extern const qry__expr_table_t qry__expr_string_table; /* expr_string.c */
 extern const qry__expr_table_t qry__expr_array_table;  /* expr_array.c: array and set */
 extern const qry__expr_table_t qry__expr_type_table;   /* expr_type.c: type, object, $rand */
+extern const qry__expr_table_t qry__expr_misc_table;   /* expr_misc.c: $sum.., trig, bits */
 extern const qry__expr_table_t qry__expr_date_table;   /* expr_date.c */
 
 /* qry__expr_find_op -- the row for an operator name ("$add"), NULL if unknown. */

@@ -405,6 +405,54 @@ static const expr_case_t object_rows[] = {
     {"rand_with_args_fails", "{'$rand': {'a': 1}}", NULL, NULL, 3040501},
 };
 
+static const expr_case_t misc_rows[] = {
+    {"sum_array_operand", "{'$sum': '$quizzes'}", "{'quizzes': [10, 6, 7]}", "23", 0},
+    {"sum_arguments", "{'$sum': [1, 2.5, 'x', null]}", NULL, "3.5", 0},
+    {"sum_ignores_non_numbers", "{'$sum': [['a', 1, {'$numberLong': '2'}]]}", NULL,
+     "{'$numberLong': '3'}", 0},
+    {"sum_empty_is_zero", "{'$sum': [[]]}", NULL, "0", 0},
+    {"sum_missing_is_zero", "{'$sum': '$nope'}", NULL, "0", 0},
+    {"sum_int_overflow_long", "{'$sum': [2147483647, 1]}", NULL, "{'$numberLong': '2147483648'}",
+     0},
+    {"avg_array", "{'$avg': '$q'}", "{'q': [10, 6, 8]}", "8.0", 0},
+    {"avg_no_numbers_is_null", "{'$avg': [['a']]}", NULL, "null", 0},
+    {"max_array", "{'$max': '$q'}", "{'q': [10, 6, 8]}", "10", 0},
+    {"max_mixed_types_string_wins", "{'$max': [1, 'a', null]}", NULL, "'a'", 0},
+    {"min_ignores_null", "{'$min': [null, 4, 2]}", NULL, "2", 0},
+    {"min_all_null_is_null", "{'$min': [null, '$nope']}", NULL, "null", 0},
+    {"std_dev_pop", "{'$stdDevPop': [[2, 4, 4, 4, 5, 5, 7, 9]]}", NULL, "2.0", 0},
+    {"std_dev_samp_single_is_null", "{'$stdDevSamp': [[1]]}", NULL, "null", 0},
+    {"std_dev_samp", "{'$stdDevSamp': [[1, 3]]}", NULL, "1.4142135623730951", 0},
+    {"sin_zero", "{'$sin': 0}", NULL, "0.0", 0},
+    {"cos_zero", "{'$cos': 0}", NULL, "1.0", 0},
+    {"sin_infinity_fails", "{'$sin': {'$numberDouble': 'Infinity'}}", NULL, NULL, 50989},
+    {"acos_out_of_domain_fails", "{'$acos': 2}", NULL, NULL, 50989},
+    {"asin_one", "{'$asin': 1}", NULL, "1.5707963267948966", 0},
+    {"atan2", "{'$atan2': [1, 1]}", NULL, "0.7853981633974483", 0},
+    {"atan2_null_is_null", "{'$atan2': [1, null]}", NULL, "null", 0},
+    {"degrees_to_radians", "{'$degreesToRadians': 180}", NULL, "3.141592653589793", 0},
+    {"radians_to_degrees", "{'$radiansToDegrees': 0}", NULL, "0.0", 0},
+    {"trig_string_fails", "{'$tan': 'x'}", NULL, NULL, 28765},
+    {"bit_and_ints", "{'$bitAnd': [12, 10]}", NULL, "8", 0},
+    {"bit_or_long", "{'$bitOr': [12, {'$numberLong': '3'}]}", NULL, "{'$numberLong': '15'}", 0},
+    {"bit_xor", "{'$bitXor': [12, 10]}", NULL, "6", 0},
+    {"bit_not", "{'$bitNot': 0}", NULL, "-1", 0},
+    {"bit_and_double_fails", "{'$bitAnd': [1, 1.0]}", NULL, NULL, 14},
+    {"bit_or_null_is_null", "{'$bitOr': [1, null]}", NULL, "null", 0},
+    {"binary_size_string", "{'$binarySize': 'café'}", NULL, "5", 0},
+    {"binary_size_bindata", "{'$binarySize': {'$binary': {'base64': 'AQIDBA==', 'subType': '00'}}}",
+     NULL, "4", 0},
+    {"binary_size_number_fails", "{'$binarySize': 1}", NULL, NULL, 51276},
+    {"bson_size", "{'$bsonSize': '$$ROOT'}", "{'a': 1}", "12", 0},
+    {"bson_size_null", "{'$bsonSize': null}", NULL, "null", 0},
+    {"bson_size_array_fails", "{'$bsonSize': [[1]]}", NULL, NULL, 31393},
+    {"ts_second", "{'$tsSecond': {'$timestamp': {'t': 1622731060, 'i': 7}}}", NULL,
+     "{'$numberLong': '1622731060'}", 0},
+    {"ts_increment", "{'$tsIncrement': {'$timestamp': {'t': 1622731060, 'i': 7}}}", NULL,
+     "{'$numberLong': '7'}", 0},
+    {"ts_second_not_timestamp_fails", "{'$tsSecond': 1}", NULL, NULL, 5687301},
+};
+
 static void test_strings(void **state)
 {
     et_run_table(string_rows, N(string_rows));
@@ -425,6 +473,11 @@ static void test_types(void **state)
     et_run_table(type_rows, N(type_rows));
 }
 
+static void test_misc(void **state)
+{
+    et_run_table(misc_rows, N(misc_rows));
+}
+
 static void test_objects(void **state)
 {
     et_run_table(object_rows, N(object_rows));
@@ -434,7 +487,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings), cmocka_unit_test(test_arrays),  cmocka_unit_test(test_sets),
-        cmocka_unit_test(test_types),   cmocka_unit_test(test_objects),
+        cmocka_unit_test(test_types),   cmocka_unit_test(test_objects), cmocka_unit_test(test_misc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
