@@ -461,24 +461,41 @@ static int src_open(agg_env_t *env, const char *db, const char *coll, const bson
          * pipeline stage.
          */
         bool push = pd.nstages > 0 && !(s->has_let && has_key(&pd.filter, "$expr", 0));
-        if (push) {
-            if (pd.has_filter) {
-                bson_reinit(&q.filter);
-                bson_concat(&q.filter, &pd.filter);
-            }
-            if (pd.has_sort) {
-                bson_concat(&q.sort, &pd.sort);
-                q.has_sort = true;
-                if (pd.limit > 0)
-                    q.limit = pd.limit;
-            }
-            qry_pipeline_remove_prefix(s->pl, pd.nstages);
-        }
+        size_t pushed = 0;
         if (hint != NULL) {
             bson_value_copy(hint, &q.hint);
             q.has_hint = true;
         }
         q.allow_disk_use = env->allow_disk_use;
+        if (push) {
+            if (pd.has_filter) {
+                bson_reinit(&q.filter);
+                bson_concat(&q.filter, &pd.filter);
+            }
+            pushed = pd.nstages;
+            if (pd.has_sort) {
+                /*
+                 * The $sort goes to the planner only when an index gives the
+                 * order: a blocking sort stays a pipeline stage, which keeps
+                 * to the memory limit and spills under allowDiskUse.
+                 */
+                bson_concat(&q.sort, &pd.sort);
+                q.has_sort = true;
+                if (pd.limit > 0)
+                    q.limit = pd.limit;
+                ST_ERR(micad_exec_create(env->m, env->op, &q, &s->ex, st));
+                bool blocking = micad_exec_needs_sort(s->ex);
+                micad_exec_destroy(s->ex);
+                s->ex = NULL;
+                if (blocking) {
+                    bson_reinit(&q.sort);
+                    q.has_sort = false;
+                    q.limit = 0;
+                    pushed--;
+                }
+            }
+            qry_pipeline_remove_prefix(s->pl, pushed);
+        }
         if (qry_pipeline_nstages(s->pl) > 0 && needs_projection(s->pl, &proj)) {
             bson_concat(&q.projection, &proj);
             q.has_projection = true;

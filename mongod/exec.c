@@ -1165,6 +1165,12 @@ bool micad_exec_is_eof(const micad_exec_t *ex)
     return ex->stash == NULL && (ex->eof || ex->limit_left == 0);
 }
 
+/* micad_exec_needs_sort -- see exec.h. */
+bool micad_exec_needs_sort(const micad_exec_t *ex)
+{
+    return ex->need_sort;
+}
+
 /* micad_exec_ns -- see exec.h. */
 const char *micad_exec_ns(const micad_exec_t *ex)
 {

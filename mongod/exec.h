@@ -113,6 +113,8 @@ typedef struct micad_exec_ext {
 /* micad_exec_create_ext -- an executor over ext for ns (ext->arg is owned from here on). */
 void micad_exec_create_ext(micad_t *m, const char *ns, const micad_exec_ext_t *ext,
                            micad_exec_t **out);
+/* micad_exec_needs_sort -- whether the chosen plan sorts in memory (no index gives the order). */
+bool micad_exec_needs_sort(const micad_exec_t *ex);
 /* micad_exec_destroy -- close cursors and the session; NULL-safe. */
 void micad_exec_destroy(micad_exec_t *ex);
 

@@ -4,10 +4,11 @@
  * allPlansExecution the statistics of running it, in MongoDB's shape:
  * {explainVersion: "1", queryPlanner: {namespace, indexFilterSet,
  * parsedQuery, winningPlan, rejectedPlans}, executionStats: {...},
- * command, serverInfo}. Write commands (update, delete, findAndModify) are
- * not explained yet: NotImplemented.
+ * command, serverInfo}. aggregate is explained by mongod/agg.c. Write
+ * commands (update, delete, findAndModify) are not explained yet:
+ * NotImplemented.
  */
-#include "mongod/cursors.h"
+#include "mongod/agg.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -95,9 +96,12 @@ int micad_cmd_explain(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status
         ST_ERR(micad_exec_create(micad_of(op), op, &q, &ex, st));
         if (verbosity >= 1)
             ST_ERR(micad_distinct_run(ex, key, op->deadline_us, &scratch, st));
+    } else if (strcmp(name, "aggregate") == 0) {
+        /* mongod/agg.c: {stages: [{$cursor: ...}, ...]} or a find-shaped plan */
+        ST_ERR(micad_agg_explain_cmd(op, &inner, verbosity, reply, st));
+        goto command;
     } else if (strcmp(name, "update") == 0 || strcmp(name, "delete") == 0 ||
-               strcmp(name, "findAndModify") == 0 || strcmp(name, "findandmodify") == 0 ||
-               strcmp(name, "aggregate") == 0) {
+               strcmp(name, "findAndModify") == 0 || strcmp(name, "findandmodify") == 0) {
         ret = status_set(st, ERR_NotImplemented, "explain of '%s' is not supported yet", name);
         goto err;
     } else {
@@ -107,6 +111,8 @@ int micad_cmd_explain(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status
     }
     BSON_APPEND_UTF8(reply, "explainVersion", "1");
     micad_exec_explain(ex, verbosity, top, (time_mono_us() - t0) / 1000, reply);
+command:
+    /* the explained command as run, then where it ran */
     {
         bson_t c;
         BSON_APPEND_DOCUMENT_BEGIN(reply, "command", &c);
