@@ -418,15 +418,24 @@ void qry__pl_iter_close(pl_iter_t *it)
 int qry__pl_pull(pl_iter_t *it, bson_t *out, bool *eof, status_t *st)
 {
     const qry_pl_ctx_t *ctx = it->run->ctx;
+    /*
+     * An empty bson_t owns no heap memory, so initialising here costs nothing
+     * and lets every stage return an error early without breaking the rule
+     * that *out is always initialised.
+     */
+    bson_init(out);
+    *eof = false;
     if (ctx->deadline) {
         int r = ctx->deadline(ctx->deadline_arg, st);
         if (r != 0) {
-            bson_init(out);
             *eof = true;
             return r;
         }
     }
-    return it->next(it, out, eof, st);
+    int r = it->next(it, out, eof, st);
+    if (r != 0)
+        *eof = true;
+    return r;
 }
 
 typedef struct src_iter {

@@ -389,7 +389,8 @@ void qry_pipeline_dependencies(const qry_pipeline_t *p, bson_t *out, bool *whole
         return;
     }
     *whole_doc = false;
-    qsort(paths, n, sizeof *paths, cmp_str);
+    if (n > 1)
+        qsort(paths, n, sizeof *paths, cmp_str);
     bool has_id = false;
     for (size_t i = 0; i < n; i++) {
         /* Keep the shortest of overlapping paths: "a" covers "a.b". */

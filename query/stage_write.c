@@ -29,6 +29,9 @@ typedef struct write_data {
     bson_t *update_pipeline;
     bson_t *let; /* $merge's let (expressions), $$new added at run time */
     qry_pipeline_t *update;
+    char **let_names; /* $merge let, evaluated against each incoming document */
+    qry_expr_t **let_exprs;
+    size_t nlet;
 } write_data_t;
 
 static void write_free(void *data)
@@ -42,6 +45,12 @@ static void write_free(void *data)
     bson_destroy(d->update_pipeline);
     bson_destroy(d->let);
     qry_pipeline_destroy(d->update);
+    for (size_t i = 0; i < d->nlet; i++) {
+        free(d->let_names[i]);
+        qry_expr_destroy(d->let_exprs[i]);
+    }
+    free(d->let_names);
+    free(d->let_exprs);
     free(d);
 }
 
@@ -197,6 +206,17 @@ static int merge_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
                     bson_destroy(d->let);
                     d->let = bson_copy(&l);
                 }
+                bson_iter_t li;
+                bson_iter_init(&li, d->let);
+                while (bson_iter_next(&li)) {
+                    d->let_names = realloc(d->let_names, (d->nlet + 1) * sizeof *d->let_names);
+                    d->let_exprs = realloc(d->let_exprs, (d->nlet + 1) * sizeof *d->let_exprs);
+                    INVARIANT(d->let_names && d->let_exprs);
+                    d->let_names[d->nlet] = strdup(bson_iter_key(&li));
+                    d->let_exprs[d->nlet] = NULL;
+                    d->nlet++;
+                    ST_RET(qry__pl_expr(&li, NULL, &d->let_exprs[d->nlet - 1], st));
+                }
             } else {
                 return status_set(st, 40415, "BSON field '$merge.%s' is an unknown field.", k);
             }
@@ -264,11 +284,29 @@ static int run_update(write_iter_t *w, const bson_t *existing, const bson_t *inc
     bson_init(out);
     bson_t let;
     bson_init(&let);
-    bson_iter_t it;
-    if (bson_iter_init(&it, d->let))
-        while (bson_iter_next(&it))
-            if (strcmp(bson_iter_key(&it), "new") != 0)
-                bson_append_iter(&let, NULL, 0, &it);
+    pl_run_t *run = w->base.run;
+    int ret = 0;
+    for (size_t i = 0; i < d->nlet && ret == 0; i++) {
+        if (strcmp(d->let_names[i], "new") == 0)
+            continue;
+        uint64_t mark = qry_expr_ctx_mark(run->ex);
+        bson_value_t v;
+        ret = qry_expr_eval(d->let_exprs[i], run->ex, incoming, &v, st);
+        if (ret == 0) {
+            bson_t l;
+            BSON_APPEND_DOCUMENT_BEGIN(&let, d->let_names[i], &l);
+            if (v.value_type == BSON_TYPE_EOD)
+                BSON_APPEND_NULL(&l, "$literal");
+            else
+                BSON_APPEND_VALUE(&l, "$literal", &v);
+            bson_append_document_end(&let, &l);
+        }
+        qry_expr_ctx_release(run->ex, mark);
+    }
+    if (ret != 0) {
+        bson_destroy(&let);
+        return ret;
+    }
     bson_t lit;
     BSON_APPEND_DOCUMENT_BEGIN(&let, "new", &lit);
     BSON_APPEND_DOCUMENT(&lit, "$literal", incoming);
@@ -277,7 +315,7 @@ static int run_update(write_iter_t *w, const bson_t *existing, const bson_t *inc
     ctx.let = &let;
     const bson_t *docs[1] = {existing};
     qry_pl_exec_t *ex;
-    int ret = qry_pipeline_open(d->update, &ctx, qry_pl_source_array(docs, 1), &ex, st);
+    ret = qry_pipeline_open(d->update, &ctx, qry_pl_source_array(docs, 1), &ex, st);
     if (ret == 0) {
         bson_t r;
         bool eof;
