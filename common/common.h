@@ -39,7 +39,13 @@ typedef struct status {
     char msg[STATUS_MSG_MAX];
 } status_t;
 
-#define STATUS_INIT {0, {0}}
+#define STATUS_INIT                                                                                \
+    {                                                                                              \
+        0,                                                                                         \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 /* status_code_name -- MongoDB's codeName for code ("Location<code>" if not in the table). */
 const char *status_code_name(int code);
@@ -277,7 +283,7 @@ uint64_t bsonu_hash_doc(const bson_t *doc, uint64_t seed);
 typedef enum bsonu_num_class {
     BSONU_NUM_NAN = 0, /* every NaN (double or decimal, any sign/payload) */
     BSONU_NUM_NEG_INF,
-    BSONU_NUM_NEG, /* finite, < 0 */
+    BSONU_NUM_NEG,  /* finite, < 0 */
     BSONU_NUM_ZERO, /* +0, -0, decimal zeros of any exponent */
     BSONU_NUM_POS,
     BSONU_NUM_POS_INF,
@@ -285,8 +291,8 @@ typedef enum bsonu_num_class {
 
 typedef struct bsonu_num {
     bsonu_num_class_t cls;
-    int32_t exp;      /* x above; 0 unless NEG/POS */
-    uint16_t ndigits; /* 0 unless NEG/POS */
+    int32_t exp;                          /* x above; 0 unless NEG/POS */
+    uint16_t ndigits;                     /* 0 unless NEG/POS */
     uint8_t digits[BSONU_NUM_MAX_DIGITS]; /* values 0..9, not ASCII */
 } bsonu_num_t;
 
@@ -309,7 +315,7 @@ typedef struct bsonu_dec128_parts {
     bool negative;
     bool is_nan;
     bool is_inf;
-    int32_t exponent;            /* unbiased: value = coefficient * 10^exponent */
+    int32_t exponent; /* unbiased: value = coefficient * 10^exponent */
     unsigned __int128 coefficient;
 } bsonu_dec128_parts_t;
 
@@ -334,10 +340,10 @@ void bsonu_dec128_decode(const bson_decimal128_t *d, bsonu_dec128_parts_t *out);
  * Missing paths visit nothing.
  */
 typedef struct bsonu_path_leaf {
-    bson_iter_t iter;    /* positioned on the leaf value */
-    bool in_array;       /* reached through at least one array */
-    int32_t array_index; /* element index in the first array traversed; -1 if none */
-    bool is_array;       /* the leaf is an array */
+    bson_iter_t iter;         /* positioned on the leaf value */
+    bool in_array;            /* reached through at least one array */
+    int32_t array_index;      /* element index in the first array traversed; -1 if none */
+    bool is_array;            /* the leaf is an array */
     bool from_leaf_expansion; /* an element of a leaf array (EXPAND_LEAF_ARRAY) */
 } bsonu_path_leaf_t;
 
@@ -399,34 +405,63 @@ int bsonu_index_keys_get(const bson_t *key_pattern, const bson_t *doc, bsonu_ind
 /* OPTIONS_SECTION_BEGIN -- owned by common/options.c */
 
 /*
+ * Server parameters: `--setParameter name=value` on the command line and
+ * `setParameter: {name: value}` in YAML, as mongod takes them; an unknown name
+ * is an error. X(name, default, min, max, help). Integer-valued for now.
+ * Reading a parameter anywhere in the process: opts_param(OPTS_PARAM_<name>).
+ *   ttlMonitorSleepSecs -- seconds between TTL monitor passes (MongoDB's 60).
+ *   internalQueryMaxBlockingSortMemoryUsageBytes,
+ *   internalDocumentSourceGroupMaxMemoryBytes -- the 100 MB per-stage limits of
+ *     blocking sorts and $group (MongoDB's names); tests lower them to make a
+ *     spill happen with little data.
+ *   cursorTimeoutMillis -- idle cursors are killed after this (10 minutes).
+ */
+#define OPTS_PARAMS(X)                                                                             \
+    X(ttlMonitorSleepSecs, 60, 1, 86400, "seconds between TTL monitor passes")                     \
+    X(internalQueryMaxBlockingSortMemoryUsageBytes, 104857600, 1024, INT64_MAX,                    \
+      "memory limit of a blocking sort, bytes")                                                    \
+    X(internalDocumentSourceGroupMaxMemoryBytes, 104857600, 1024, INT64_MAX,                       \
+      "memory limit of a $group stage, bytes")                                                     \
+    X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")
+
+typedef enum opts_param_id {
+#define X(name, def, min, max, help) OPTS_PARAM_##name,
+    OPTS_PARAMS(X)
+#undef X
+        OPTS_PARAM_COUNT
+} opts_param_id_t;
+
+/*
  * opts_t -- the parsed start-up options of a server process. Strings are owned
  * (opts_destroy frees them). `parsed` mirrors what getCmdLineOpts reports:
  * only the options that were set, nested by their YAML path.
  */
 typedef struct opts {
-    int port;            /* net.port (27017) */
-    char *bind_ip;       /* net.bindIp, comma list ("127.0.0.1") */
-    bool bind_ip_all;    /* net.bindIpAll */
-    int max_conns;       /* net.maxIncomingConnections (1000000) */
-    char *dbpath;        /* storage.dbPath ("/data/db") */
-    bool journal;        /* storage.journal.enabled (accepted; always on) */
-    char *engine;        /* storage.engine ("wiredTiger" only) */
-    char *logpath;       /* systemLog.path (NULL: stderr) */
-    bool logappend;      /* systemLog.logAppend */
-    char *log_dest;      /* systemLog.destination ("file"; NULL: stderr) */
-    bool quiet;          /* systemLog.quiet */
-    int verbosity;       /* systemLog.verbosity, -v = 1, -vv = 2 ... */
-    int slowms;          /* operationProfiling.slowOpThresholdMs (100) */
-    char *repl_set;      /* replication.replSetName (stored for later issues) */
-    char *cluster_role;  /* sharding.clusterRole ("shardsvr" | "configsvr") */
-    char *key_file;      /* security.keyFile */
-    char *pid_file;      /* processManagement.pidFilePath */
-    char *config_path;   /* --config / -f */
-    bool help;           /* --help / -h: print opts_help and exit 0 */
-    bool version;        /* --version: print the version and exit 0 */
-    uint64_t set_mask;   /* bit i: table entry i was given (file or command line) */
-    bson_t argv;         /* the command line as an array of strings */
-    bson_t parsed;       /* {config, net: {...}, storage: {...}, ...} */
+    int port;                         /* net.port (27017) */
+    char *bind_ip;                    /* net.bindIp, comma list ("127.0.0.1") */
+    bool bind_ip_all;                 /* net.bindIpAll */
+    int max_conns;                    /* net.maxIncomingConnections (1000000) */
+    char *dbpath;                     /* storage.dbPath ("/data/db") */
+    bool journal;                     /* storage.journal.enabled (accepted; always on) */
+    char *engine;                     /* storage.engine ("wiredTiger" only) */
+    char *logpath;                    /* systemLog.path (NULL: stderr) */
+    bool logappend;                   /* systemLog.logAppend */
+    char *log_dest;                   /* systemLog.destination ("file"; NULL: stderr) */
+    bool quiet;                       /* systemLog.quiet */
+    int verbosity;                    /* systemLog.verbosity, -v = 1, -vv = 2 ... */
+    int slowms;                       /* operationProfiling.slowOpThresholdMs (100) */
+    char *repl_set;                   /* replication.replSetName (stored for later issues) */
+    char *cluster_role;               /* sharding.clusterRole ("shardsvr" | "configsvr") */
+    char *key_file;                   /* security.keyFile */
+    char *pid_file;                   /* processManagement.pidFilePath */
+    char *config_path;                /* --config / -f */
+    bool help;                        /* --help / -h: print opts_help and exit 0 */
+    bool version;                     /* --version: print the version and exit 0 */
+    uint64_t set_mask;                /* bit i: table entry i was given (file or command line) */
+    int64_t params[OPTS_PARAM_COUNT]; /* server parameters (defaults unless set) */
+    uint32_t params_set;              /* bit i: params[i] was given */
+    bson_t argv;                      /* the command line as an array of strings */
+    bson_t parsed;                    /* {config, net: {...}, storage: {...}, ...} */
 } opts_t;
 
 /* opts_init -- defaults; always pair with opts_destroy. */
@@ -442,6 +477,14 @@ void opts_destroy(opts_t *o);
 int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st);
 /* opts_load_yaml -- apply a YAML config text (for --config and for tests). */
 int opts_load_yaml(opts_t *o, const char *text, size_t len, status_t *st);
+/* opts_param_name -- a parameter's name ("ttlMonitorSleepSecs"). */
+const char *opts_param_name(opts_param_id_t id);
+/* opts_param_lookup -- the id of a parameter name, or -1. */
+int opts_param_lookup(const char *name);
+/* opts_params_publish -- make o's parameters the process-wide values (at start-up). */
+void opts_params_publish(const opts_t *o);
+/* opts_param -- the process-wide value of a parameter (its default until published). */
+int64_t opts_param(opts_param_id_t id);
 /* opts_help -- append the --help text (generated from the option table). */
 void opts_help(bson_string_t *out, const char *prog);
 

@@ -19,11 +19,12 @@
 #include <yaml.h>
 
 typedef enum opt_type {
-    OPT_INT,    /* an integer within [min, max] */
-    OPT_STRING, /* any string */
-    OPT_FLAG,   /* on the command line takes no value; in YAML a boolean */
-    OPT_BOOL,   /* takes true/false everywhere */
-    OPT_VERBOSE /* -v, -vv, ...: a level; in YAML systemLog.verbosity: int */
+    OPT_INT,     /* an integer within [min, max] */
+    OPT_STRING,  /* any string */
+    OPT_FLAG,    /* on the command line takes no value; in YAML a boolean */
+    OPT_BOOL,    /* takes true/false everywhere */
+    OPT_VERBOSE, /* -v, -vv, ...: a level; in YAML systemLog.verbosity: int */
+    OPT_PARAM    /* --setParameter name=value (repeatable); YAML setParameter: {name: value} */
 } opt_type_t;
 
 typedef struct opt_spec {
@@ -78,6 +79,7 @@ static const opt_spec_t opt_table[] = {
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
     /* --shardsvr / --configsvr are spelled as flags that set sharding.clusterRole. */
+    {"setParameter", NULL, NULL, OPT_PARAM, 0, 0, 0, "set a server parameter: name=value"},
     {"shardsvr", NULL, NULL, OPT_FLAG, 0, 0, 0, "member of a shard (clusterRole: shardsvr)"},
     {"configsvr", NULL, NULL, OPT_FLAG, 0, 0, 0,
      "member of the config servers (clusterRole: configsvr)"},
@@ -93,6 +95,14 @@ void opts_init(opts_t *o)
     o->max_conns = 1000000;
     o->slowms = 100;
     o->journal = true;
+    {
+        static const int64_t defaults[OPTS_PARAM_COUNT] = {
+#define X(name, def, min, max, help) def,
+            OPTS_PARAMS(X)
+#undef X
+        };
+        memcpy(o->params, defaults, sizeof(defaults));
+    }
     bson_init(&o->argv);
     bson_init(&o->parsed);
 }
@@ -149,6 +159,81 @@ static bool parse_bool(const char *s, bool *out)
     return false;
 }
 
+/* param_table -- the server parameters, generated from OPTS_PARAMS. */
+static const struct {
+    const char *name;
+    int64_t def, min, max;
+} param_table[OPTS_PARAM_COUNT] = {
+#define X(name, def, min, max, help) {#name, def, min, max},
+    OPTS_PARAMS(X)
+#undef X
+};
+
+/* The process-wide values, published once at start-up; read without locks. */
+static int64_t param_values[OPTS_PARAM_COUNT] = {
+#define X(name, def, min, max, help) def,
+    OPTS_PARAMS(X)
+#undef X
+};
+
+/* opts_param_name -- a parameter's name. */
+const char *opts_param_name(opts_param_id_t id)
+{
+    return (unsigned)id < OPTS_PARAM_COUNT ? param_table[id].name : "";
+}
+
+/* opts_param_lookup -- the id of a parameter name, or -1. */
+int opts_param_lookup(const char *name)
+{
+    for (int i = 0; i < OPTS_PARAM_COUNT; i++)
+        if (strcmp(param_table[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* opts_params_publish -- make o's parameters the process-wide values. */
+void opts_params_publish(const opts_t *o)
+{
+    for (int i = 0; i < OPTS_PARAM_COUNT; i++)
+        __atomic_store_n(&param_values[i], o->params[i], __ATOMIC_RELAXED);
+}
+
+/* opts_param -- the process-wide value of a parameter. */
+int64_t opts_param(opts_param_id_t id)
+{
+    INVARIANT((unsigned)id < OPTS_PARAM_COUNT);
+    return __atomic_load_n(&param_values[id], __ATOMIC_RELAXED);
+}
+
+/* param_apply -- set parameter `name` from its text value; errors as mongod words them. */
+static int param_apply(opts_t *o, const char *name, size_t name_len, const char *value,
+                       status_t *st)
+{
+    char key[128];
+    char *end;
+    long long v;
+    int id;
+
+    if (name_len == 0 || name_len >= sizeof(key))
+        return status_set(st, ERR_BadValue, "Illegal --setParameter parameter: \"%.*s\"",
+                          (int)name_len, name);
+    memcpy(key, name, name_len);
+    key[name_len] = '\0';
+    id = opts_param_lookup(key);
+    if (id < 0)
+        return status_set(st, ERR_BadValue, "Unknown --setParameter '%s'", key);
+    errno = 0;
+    v = strtoll(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || errno != 0 || v < param_table[id].min ||
+        v > param_table[id].max)
+        return status_set(st, ERR_BadValue,
+                          "Bad value for parameter \"%s\": '%s' (an integer in [%lld, %lld])", key,
+                          value, (long long)param_table[id].min, (long long)param_table[id].max);
+    o->params[id] = v;
+    o->params_set |= 1u << id;
+    return 0;
+}
+
 /*
  * opt_apply -- store value (a string as typed) into the option's field.
  * `shown` is how the caller names the option in a message ("--port" or
@@ -176,6 +261,13 @@ static int opt_apply(opts_t *o, size_t idx, const char *value, const char *shown
         bson_free(*(char **)field);
         *(char **)field = bson_strdup(value);
         break;
+    case OPT_PARAM: {
+        const char *eq = strchr(value, '=');
+        if (eq == NULL)
+            return status_set(st, ERR_BadValue,
+                              "Illegal option assignment: \"%s\" (expected name=value)", value);
+        return param_apply(o, value, (size_t)(eq - value), eq + 1, st);
+    }
     case OPT_FLAG:
     case OPT_BOOL: {
         bool v;
@@ -326,6 +418,22 @@ static int yaml_walk(opts_t *o, yaml_document_t *doc, yaml_node_t *node, const c
         if (snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
                      (const char *)k->data.scalar.value) >= (int)sizeof(path))
             return status_set(st, ERR_BadValue, "Error parsing YAML config file: key too long");
+        if (v->type == YAML_MAPPING_NODE && strcmp(path, "setParameter") == 0) {
+            for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top;
+                 q++) {
+                yaml_node_t *pk = yaml_document_get_node(doc, q->key);
+                yaml_node_t *pv = yaml_document_get_node(doc, q->value);
+                if (pk == NULL || pv == NULL || pk->type != YAML_SCALAR_NODE ||
+                    pv->type != YAML_SCALAR_NODE)
+                    return status_set(st, ERR_BadValue,
+                                      "Error parsing YAML config file: setParameter values must "
+                                      "be scalars");
+                const char *pname = (const char *)pk->data.scalar.value;
+                ST_RET(
+                    param_apply(o, pname, strlen(pname), (const char *)pv->data.scalar.value, st));
+            }
+            continue;
+        }
         if (v->type == YAML_MAPPING_NODE) {
             ST_RET(yaml_walk(o, doc, v, path, st));
             continue;
@@ -415,6 +523,8 @@ static void append_value(bson_t *doc, const char *key, const opts_t *o, const op
     case OPT_BOOL:
         BSON_APPEND_BOOL(doc, key, *(const bool *)field);
         break;
+    case OPT_PARAM: /* reported by build_parsed as its own section */
+        break;
     }
 }
 
@@ -481,6 +591,19 @@ static void build_parsed(opts_t *o)
             continue;
         (void)snprintf(done[n_done++], sizeof(done[0]), "%.*s", (int)sl, y);
         append_section(&o->parsed, o, y, sl, y, sl);
+    }
+    if (o->params_set != 0) {
+        /* mongod reports setParameter values as the strings it was given. */
+        bson_t sub;
+        BSON_APPEND_DOCUMENT_BEGIN(&o->parsed, "setParameter", &sub);
+        for (int i = 0; i < OPTS_PARAM_COUNT; i++) {
+            if (o->params_set & (1u << i)) {
+                char num[32];
+                (void)snprintf(num, sizeof(num), "%lld", (long long)o->params[i]);
+                BSON_APPEND_UTF8(&sub, param_table[i].name, num);
+            }
+        }
+        bson_append_document_end(&o->parsed, &sub);
     }
 }
 

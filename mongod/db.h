@@ -323,7 +323,7 @@ int64_t micad_coll_index_sizes(stor_collection_t *coll, const char *ns, micad_t 
 int micad_ttl_start(micad_t *m, status_t *st);
 /* micad_ttl_stop -- stop and join it (before micad_db_shutdown); a no-op if not running. */
 void micad_ttl_stop(void);
-/* micad_ttl_sleep_secs -- 60, or $MICA_TTL_MONITOR_SLEEP_SECS (1..86400) for tests. */
+/* micad_ttl_sleep_secs -- --setParameter ttlMonitorSleepSecs (60 by default, 1..86400). */
 int micad_ttl_sleep_secs(void);
 /* micad_ttl_stats -- {deletedDocuments, passes} (serverStatus metrics.ttl) appended to out. */
 void micad_ttl_stats(bson_t *out);

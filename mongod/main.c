@@ -140,9 +140,9 @@ out:
     wire_server_destroy(m->server);
     m->server = NULL;
     wire_cmd_table_destroy(&m->table);
-    micad_ttl_stop(); /* its thread's storage session closes as it exits */
+    micad_ttl_stop();         /* its thread's storage session closes as it exits */
     micad_cursors_shutdown(); /* parked cursors hold storage sessions of their own */
-    micad_db_shutdown(); /* worker sessions must be closed before the engine */
+    micad_db_shutdown();      /* worker sessions must be closed before the engine */
     LOG(INFO, STORAGE, 21012, "Closing the storage engine", "dbPath", BCON_UTF8(dbpath));
     if (stor_engine_close(m->engine, &st) != 0) {
         LOG(ERROR, STORAGE, 21013, "Storage engine close failed", "error", BCON_UTF8(st.msg));
@@ -170,6 +170,8 @@ int main(int argc, char **argv)
         opts_destroy(&o);
         return MICAD_EXIT_BADOPTIONS;
     }
+    opts_params_publish(&o); /* --setParameter values, readable process-wide */
+    micad_cursors_set_timeout(opts_param(OPTS_PARAM_cursorTimeoutMillis));
     if (o.help) {
         bson_string_t *s = bson_string_new(NULL);
         opts_help(s, argv[0]);

@@ -1,7 +1,7 @@
 /*
  * ttl.c -- the TTL monitor: a background thread that, every
- * ttlMonitorSleepSecs (60 s, as MongoDB; MICA_TTL_MONITOR_SLEEP_SECS in the
- * environment overrides it, which the tests use), walks every collection's
+ * ttlMonitorSleepSecs (60 s, as MongoDB; `--setParameter ttlMonitorSleepSecs=N`
+ * changes it, which the tests use), walks every collection's
  * TTL indexes (single-field indexes with expireAfterSeconds) and deletes the
  * documents whose indexed date -- or, for an array, earliest date -- is older
  * than expireAfterSeconds.
@@ -24,7 +24,6 @@
 #include <time.h>
 
 /* MongoDB's ttlMonitorSleepSecs default. */
-#define TTL_DEFAULT_SLEEP_SECS 60
 /* Documents deleted per snapshot and lock hold: bounds both without slowing a big expiry much. */
 #define TTL_BATCH 1000
 
@@ -49,17 +48,10 @@ static bool stopping(void)
     return s;
 }
 
-/* micad_ttl_sleep_secs -- the configured pass interval. */
+/* micad_ttl_sleep_secs -- the configured pass interval (--setParameter ttlMonitorSleepSecs). */
 int micad_ttl_sleep_secs(void)
 {
-    const char *e = getenv("MICA_TTL_MONITOR_SLEEP_SECS");
-    if (e != NULL) {
-        char *end;
-        long v = strtol(e, &end, 10);
-        if (*end == '\0' && v >= 1 && v <= 86400)
-            return (int)v;
-    }
-    return TTL_DEFAULT_SLEEP_SECS;
+    return (int)opts_param(OPTS_PARAM_ttlMonitorSleepSecs);
 }
 
 /* collect -- up to TTL_BATCH RecordIds of idx's entries with a date before cutoff_ms. */

@@ -59,6 +59,16 @@ static const struct {
 
 #define N_PARAMS (sizeof(params) / sizeof(params[0]))
 
+/* server_param -- a --setParameter parameter (common/options.c's table). */
+static void server_param(bson_t *reply, opts_param_id_t id)
+{
+    int64_t v = opts_param(id);
+    if (v >= INT32_MIN && v <= INT32_MAX)
+        BSON_APPEND_INT32(reply, opts_param_name(id), (int32_t)v);
+    else
+        BSON_APPEND_INT64(reply, opts_param_name(id), v);
+}
+
 /* is_generic -- fields every command may carry, never parameter names. */
 static bool is_generic(const char *k)
 {
@@ -102,6 +112,8 @@ int micad_cmd_get_parameter(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
     if (all) {
         for (size_t i = 0; i < N_PARAMS; i++)
             params[i].fn(m, reply, params[i].name);
+        for (int i = 0; i < OPTS_PARAM_COUNT; i++)
+            server_param(reply, (opts_param_id_t)i);
         return 0;
     }
     while (bson_iter_next(&it)) {
@@ -113,6 +125,11 @@ int micad_cmd_get_parameter(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
                 params[i].fn(m, reply, params[i].name);
                 found++;
             }
+        }
+        int id = opts_param_lookup(k);
+        if (id >= 0) {
+            server_param(reply, (opts_param_id_t)id);
+            found++;
         }
     }
     if (found == 0)

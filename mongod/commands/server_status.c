@@ -2,6 +2,8 @@
  * server_status.c -- {serverStatus: 1}: uptime, connections, opcounters,
  * network and memory, from the transport's counters and /proc.
  */
+#include "mongod/cursors.h"
+#include "mongod/db.h"
 #include "mongod/micad.h"
 
 #include <stdio.h>
@@ -79,5 +81,20 @@ int micad_cmd_server_status(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
     BSON_APPEND_INT64(&sub, "virtual", virt);
     BSON_APPEND_BOOL(&sub, "supported", true);
     bson_append_document_end(reply, &sub);
+
+    {
+        bson_t cursor, open;
+        BSON_APPEND_DOCUMENT_BEGIN(reply, "metrics", &sub);
+        BSON_APPEND_DOCUMENT_BEGIN(&sub, "cursor", &cursor);
+        BSON_APPEND_INT64(&cursor, "timedOut", micad_cursors_timed_out_count());
+        BSON_APPEND_DOCUMENT_BEGIN(&cursor, "open", &open);
+        BSON_APPEND_INT64(&open, "total", (int64_t)micad_cursors_open_count());
+        bson_append_document_end(&cursor, &open);
+        bson_append_document_end(&sub, &cursor);
+        BSON_APPEND_DOCUMENT_BEGIN(&sub, "ttl", &open);
+        micad_ttl_stats(&open);
+        bson_append_document_end(&sub, &open);
+        bson_append_document_end(reply, &sub);
+    }
     return 0;
 }

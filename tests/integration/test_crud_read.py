@@ -475,6 +475,34 @@ def test_cursor_belongs_to_session():
             assert len(r["cursor"]["nextBatch"]) == 48
 
 
+def test_end_and_kill_sessions_kill_their_cursors():
+    with client() as c:
+        fresh(c, "s2", 20)
+        with c.start_session() as s1:
+            r = c.rd.command("find", "s2", batchSize=2, session=s1)
+            cid = r["cursor"]["id"]
+            lsid = s1.session_id
+            c.admin.command("endSessions", [lsid])
+            expect_code(lambda: c.rd.command("getMore", Int64(cid), collection="s2",
+                                             session=s1), 43)
+        with c.start_session() as s2:
+            r = c.rd.command("find", "s2", batchSize=2, session=s2)
+            cid = r["cursor"]["id"]
+            c.admin.command("killSessions", [s2.session_id])
+            expect_code(lambda: c.rd.command("getMore", Int64(cid), collection="s2",
+                                             session=s2), 43)
+
+
+def test_server_status_cursor_metrics():
+    with client() as c:
+        fresh(c, "s3", 10)
+        r = c.rd.command("find", "s3", batchSize=2)
+        m = c.admin.command("serverStatus")["metrics"]
+        assert m["cursor"]["open"]["total"] >= 1, m
+        assert "timedOut" in m["cursor"] and "ttl" in m, m
+        c.rd.command("killCursors", "s3", cursors=[Int64(r["cursor"]["id"])])
+
+
 def test_concurrent_readers_and_writers():
     with client(maxPoolSize=20) as c:
         coll = fresh(c, "cc")

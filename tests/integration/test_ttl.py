@@ -3,8 +3,8 @@ whose indexed date (or earliest date of an array) is older than
 expireAfterSeconds, leaves younger documents, non-dates and documents
 without the field alone, keeps every index consistent (validate), follows
 collMod's new expireAfterSeconds, ignores compound indexes, and logs what it
-deleted. The server runs with MICA_TTL_MONITOR_SLEEP_SECS=1 so a pass comes
-every second (MongoDB's ttlMonitorSleepSecs)."""
+deleted. The server runs with --setParameter ttlMonitorSleepSecs=1 so a pass comes
+every second."""
 import datetime
 import os
 import sys
@@ -136,10 +136,17 @@ def test_deletions_are_logged_and_counted():
     assert any("Deleted expired documents" in line and "test.t7" in line for line in log), log[-5:]
 
 
+def test_parameter_and_metrics_are_reported():
+    r = client.admin.command("getParameter", 1, ttlMonitorSleepSecs=1)
+    assert r["ttlMonitorSleepSecs"] == 1, r
+    opts = client.admin.command("getCmdLineOpts")
+    assert opts["parsed"]["setParameter"] == {"ttlMonitorSleepSecs": "1"}, opts
+    assert wait_for(lambda: client.admin.command("serverStatus")["metrics"]["ttl"]["passes"] >= 1)
+
+
 def main():
     global server, client
-    os.environ["MICA_TTL_MONITOR_SLEEP_SECS"] = "1"
-    with Server() as s:
+    with Server(extra_args=["--setParameter", "ttlMonitorSleepSecs=1"]) as s:
         server = s
         client = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=5000)
         tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]

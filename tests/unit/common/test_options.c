@@ -289,6 +289,87 @@ static void test_help_lists_every_option(void **state)
     bson_string_free(s, true);
 }
 
+/* ---- server parameters (--setParameter / setParameter:) ---- */
+
+typedef struct param_case {
+    const char *line;
+    int code;           /* 0: parses */
+    opts_param_id_t id; /* checked when code == 0 */
+    int64_t value;
+} param_case_t;
+
+static const param_case_t param_cases[] = {
+    {"", 0, OPTS_PARAM_ttlMonitorSleepSecs, 60},
+    {"", 0, OPTS_PARAM_internalDocumentSourceGroupMaxMemoryBytes, 104857600},
+    {"--setParameter ttlMonitorSleepSecs=1", 0, OPTS_PARAM_ttlMonitorSleepSecs, 1},
+    {"--setParameter=cursorTimeoutMillis=5000", 0, OPTS_PARAM_cursorTimeoutMillis, 5000},
+    {"--setParameter ttlMonitorSleepSecs=2 --setParameter "
+     "internalQueryMaxBlockingSortMemoryUsageBytes=4096",
+     0, OPTS_PARAM_internalQueryMaxBlockingSortMemoryUsageBytes, 4096},
+    {"--setParameter noSuchParameter=1", ERR_BadValue},
+    {"--setParameter ttlMonitorSleepSecs", ERR_BadValue},
+    {"--setParameter ttlMonitorSleepSecs=0", ERR_BadValue},
+    {"--setParameter ttlMonitorSleepSecs=abc", ERR_BadValue},
+    {"--setParameter ttlMonitorSleepSecs=", ERR_BadValue},
+    {"--setParameter =1", ERR_BadValue},
+    {"--setParameter", ERR_BadValue},
+};
+
+static void test_set_parameter_command_line(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(param_cases) / sizeof(param_cases[0]); i++) {
+        const param_case_t *c = &param_cases[i];
+        opts_t o;
+        status_t st = STATUS_INIT;
+        int code = parse_line(c->line, &o, &st);
+        if (code != c->code)
+            fail_msg("'%s': code %d (%s), want %d", c->line, code, st.msg, c->code);
+        if (code == 0 && o.params[c->id] != c->value)
+            fail_msg("'%s': %s = %lld, want %lld", c->line, opts_param_name(c->id),
+                     (long long)o.params[c->id], (long long)c->value);
+        opts_destroy(&o);
+    }
+}
+
+static void test_set_parameter_yaml_and_parsed(void **state)
+{
+    static const char yaml[] = "setParameter:\n  ttlMonitorSleepSecs: 3\n"
+                               "  cursorTimeoutMillis: 1000\n";
+    opts_t o;
+    status_t st = STATUS_INIT;
+    bson_iter_t it;
+
+    (void)state;
+    opts_init(&o);
+    assert_int_equal(opts_load_yaml(&o, yaml, sizeof(yaml) - 1, &st), 0);
+    assert_int_equal(o.params[OPTS_PARAM_ttlMonitorSleepSecs], 3);
+    assert_int_equal(o.params[OPTS_PARAM_cursorTimeoutMillis], 1000);
+    opts_destroy(&o);
+
+    static const char bad[] = "setParameter:\n  nope: 3\n";
+    opts_init(&o);
+    assert_int_equal(opts_load_yaml(&o, bad, sizeof(bad) - 1, &st), ERR_BadValue);
+    opts_destroy(&o);
+
+    assert_int_equal(parse_line("--setParameter ttlMonitorSleepSecs=7", &o, &st), 0);
+    assert_true(bson_iter_init_find(&it, &o.parsed, "setParameter.ttlMonitorSleepSecs") ||
+                bson_iter_init_find(&it, &o.parsed, "setParameter"));
+    {
+        bson_iter_t sub;
+        assert_true(bson_iter_init_find(&it, &o.parsed, "setParameter"));
+        assert_true(bson_iter_recurse(&it, &sub));
+        assert_true(bson_iter_find(&sub, "ttlMonitorSleepSecs"));
+        assert_string_equal(bson_iter_utf8(&sub, NULL), "7");
+    }
+    /* Publishing makes the values process-wide. */
+    opts_params_publish(&o);
+    assert_int_equal(opts_param(OPTS_PARAM_ttlMonitorSleepSecs), 7);
+    assert_int_equal(opts_param_lookup("ttlMonitorSleepSecs"), OPTS_PARAM_ttlMonitorSleepSecs);
+    assert_int_equal(opts_param_lookup("nope"), -1);
+    opts_destroy(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +381,8 @@ int main(void)
         cmocka_unit_test(test_nested_yaml_in_parsed),
         cmocka_unit_test(test_bad_role_rejected_by_parse),
         cmocka_unit_test(test_help_lists_every_option),
+        cmocka_unit_test(test_set_parameter_command_line),
+        cmocka_unit_test(test_set_parameter_yaml_and_parsed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
