@@ -536,7 +536,10 @@ static int eval_round_trunc(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_val
         }
         int64_t res;
         if (__builtin_mul_overflow(q, pw, &res))
-            return status_set(st, ERR_Overflow, "%s overflowed", node->op->name);
+            return status_set(st, 51080,
+                              "invalid conversion from Decimal128 result in %s "
+                              "resulting from arguments: [%lld, %lld]",
+                              node->op->name, (long long)x, (long long)place);
         set_integer(out, res, width(&v));
         return 0;
     }

@@ -103,8 +103,6 @@ static int eval_first_last(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_valu
     bson_value_t v;
     vec_t a;
     ST_RET(qry__expr_eval(cx, node->args[0], &v, st));
-    if (v.value_type == BSON_TYPE_EOD)
-        return 0;
     if (qry__expr_is_nullish(&v)) {
         qry__expr_set_null(out);
         return 0;

@@ -178,18 +178,34 @@ typedef enum target {
     T_DECIMAL = 19,
 } target_t;
 
+/*
+ * Every BSON type name $convert's 'to' accepts, with its type code. Only the
+ * T_ targets above convert; the others are known names whose conversion is
+ * unsupported, so they fail with ConversionFailure (which onError catches),
+ * while an unknown name is BadValue (which it does not).
+ */
+static const struct type_alias {
+    const char *name;
+    int code;
+} type_aliases[] = {
+    {"double", 1},      {"string", 2},     {"object", 3},
+    {"array", 4},       {"binData", 5},    {"undefined", 6},
+    {"objectId", 7},    {"bool", 8},       {"date", 9},
+    {"null", 10},       {"regex", 11},     {"dbPointer", 12},
+    {"javascript", 13}, {"symbol", 14},    {"javascriptWithScope", 15},
+    {"int", 16},        {"timestamp", 17}, {"long", 18},
+    {"decimal", 19},    {"minKey", -1},    {"maxKey", 127},
+    {"missing", 0},
+};
+
+#define NALIASES (sizeof(type_aliases) / sizeof(type_aliases[0]))
+
 static int target_from_value(const bson_value_t *to, target_t *t, status_t *st)
 {
-    static const struct {
-        const char *name;
-        target_t t;
-    } names[] = {{"double", T_DOUBLE}, {"string", T_STRING},  {"objectId", T_OID},
-                 {"bool", T_BOOL},     {"date", T_DATE},      {"int", T_INT},
-                 {"long", T_LONG},     {"decimal", T_DECIMAL}};
     if (to->value_type == BSON_TYPE_UTF8) {
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-            if (strcmp(names[i].name, to->value.v_utf8.str) == 0) {
-                *t = names[i].t;
+        for (size_t i = 0; i < NALIASES; i++) {
+            if (strcmp(type_aliases[i].name, to->value.v_utf8.str) == 0) {
+                *t = (target_t)type_aliases[i].code;
                 return 0;
             }
         }
@@ -200,9 +216,9 @@ static int target_from_value(const bson_value_t *to, target_t *t, status_t *st)
         if (!bsonu_number_as_int64(to, &code))
             return status_set(st, ERR_FailedToParse,
                               "In $convert, numeric 'to' argument is not an integer");
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-            if ((int64_t)names[i].t == code) {
-                *t = names[i].t;
+        for (size_t i = 0; i < NALIASES; i++) {
+            if (type_aliases[i].code == code && code != 0) {
+                *t = (target_t)code;
                 return 0;
             }
         }
@@ -218,24 +234,9 @@ static int target_from_value(const bson_value_t *to, target_t *t, status_t *st)
 
 static const char *target_name(target_t t)
 {
-    switch (t) {
-    case T_DOUBLE:
-        return "double";
-    case T_STRING:
-        return "string";
-    case T_OID:
-        return "objectId";
-    case T_BOOL:
-        return "bool";
-    case T_DATE:
-        return "date";
-    case T_INT:
-        return "int";
-    case T_LONG:
-        return "long";
-    case T_DECIMAL:
-        return "decimal";
-    }
+    for (size_t i = 0; i < NALIASES; i++)
+        if (type_aliases[i].code == (int)t)
+            return type_aliases[i].name;
     return "?";
 }
 
@@ -584,6 +585,13 @@ static int do_convert(qry_expr_ctx_t *cx, const qry_expr_t *input, const qry_exp
     bson_value_t in, to;
     target_t t = fixed;
     ST_RET(qry__expr_eval(cx, input, &in, st));
+    /* a nullish input answers onNull even when 'to' is null too (MongoDB's order) */
+    if (qry__expr_is_nullish(&in)) {
+        if (on_null != NULL)
+            return qry__expr_eval(cx, on_null, out, st);
+        qry__expr_set_null(out);
+        return 0;
+    }
     if (to_e != NULL) {
         ST_RET(qry__expr_eval(cx, to_e, &to, st));
         if (qry__expr_is_nullish(&to)) {
@@ -591,12 +599,6 @@ static int do_convert(qry_expr_ctx_t *cx, const qry_expr_t *input, const qry_exp
             return 0;
         }
         ST_RET(target_from_value(&to, &t, st));
-    }
-    if (qry__expr_is_nullish(&in)) {
-        if (on_null != NULL)
-            return qry__expr_eval(cx, on_null, out, st);
-        qry__expr_set_null(out);
-        return 0;
     }
     int ret = convert(cx, &in, t, out, st);
     if (ret == ERR_ConversionFailure && on_error != NULL) {
