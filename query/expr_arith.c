@@ -262,11 +262,21 @@ static int eval_mod(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *ou
                           qry__expr_type_name(a), qry__expr_type_name(b));
     if (a->value_type == BSON_TYPE_DECIMAL128 || b->value_type == BSON_TYPE_DECIMAL128)
         return decimal_unsupported("$mod", st);
-    if (is_int(a) && is_int(b)) {
-        int64_t y = as_long(b);
+    /*
+     * An integral double divisor within int32 range counts as an int (MongoDB:
+     * {$mod: [NumberInt(8), 3.0]} is the int 2); a double dividend or any other
+     * double divisor makes it fmod.
+     */
+    bool b_int = is_int(b);
+    if (b->value_type == BSON_TYPE_DOUBLE) {
+        double y = b->value.v_double;
+        b_int = y == trunc(y) && y >= INT32_MIN && y <= INT32_MAX;
+    }
+    if (is_int(a) && b_int) {
+        int64_t y = is_int(b) ? as_long(b) : (int64_t)b->value.v_double;
         if (y == 0)
             return status_set(st, 16610, "can't $mod by zero");
-        int w = width(a) > width(b) ? width(a) : width(b);
+        int w = is_int(b) && width(b) > width(a) ? width(b) : width(a);
         /* INT64_MIN % -1 traps in C; the mathematical answer is 0 */
         set_integer(out, y == -1 ? 0 : as_long(a) % y, w);
         return 0;
