@@ -47,29 +47,32 @@ void qry_expr_scope_destroy(qry_expr_scope_t *scope)
     free(scope);
 }
 
-/* MongoDB's user variable name rules (variableValidation::validateName). */
+/*
+ * MongoDB's user variable name rules: a lowercase ASCII letter or a non-ASCII
+ * byte first, then letters, digits, '_' or non-ASCII. MongoDB 5.0+ reports a
+ * bad name as FailedToParse (older versions used 16866..16871).
+ */
 static int validate_var_name(const char *name, status_t *st)
 {
     const unsigned char *p = (const unsigned char *)name;
     if (*p == '\0')
-        return status_set(st, 16866, "empty variable names are not allowed");
+        return status_set(st, ERR_FailedToParse, "empty variable names are not allowed");
     if (!((*p >= 'a' && *p <= 'z') || *p >= 0x80))
-        return status_set(st, 16867,
+        return status_set(st, ERR_FailedToParse,
                           "'%s' starts with an invalid character for a user variable name", name);
     for (p++; *p; p++) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '_' || *p >= 0x80))
-            return status_set(st, 16868,
+            return status_set(st, ERR_FailedToParse,
                               "'%s' contains an invalid character for a variable name: '%c'", name,
                               *p);
     }
     return 0;
 }
 
-/* qry_expr_scope_define -- define a user variable and give it a slot. */
-int qry_expr_scope_define(qry_expr_scope_t *scope, const char *name, int *slot, status_t *st)
+/* Make name visible with a new slot (no name check: $let may rebind CURRENT). */
+static int scope_push(qry_expr_scope_t *scope, const char *name)
 {
-    ST_RET(validate_var_name(name, st));
     if (scope->n == scope->cap) {
         scope->cap = scope->cap ? scope->cap * 2 : 8;
         scope->vars = realloc(scope->vars, scope->cap * sizeof(*scope->vars));
@@ -78,8 +81,14 @@ int qry_expr_scope_define(qry_expr_scope_t *scope, const char *name, int *slot, 
     scope->vars[scope->n].name = strdup(name);
     INVARIANT(scope->vars[scope->n].name != NULL);
     scope->vars[scope->n].slot = scope->nslots++;
-    *slot = scope->vars[scope->n].slot;
-    scope->n++;
+    return scope->vars[scope->n++].slot;
+}
+
+/* qry_expr_scope_define -- define a user variable and give it a slot. */
+int qry_expr_scope_define(qry_expr_scope_t *scope, const char *name, int *slot, status_t *st)
+{
+    ST_RET(validate_var_name(name, st));
+    *slot = scope_push(scope, name);
     return 0;
 }
 
@@ -572,6 +581,13 @@ static int check_path(const char *path, status_t *st)
     }
 }
 
+/* The variable "$a" and "$$CURRENT" read: the document, unless a $let rebound CURRENT. */
+static int current_var(const qry__expr_parser_t *p)
+{
+    int slot = qry_expr_scope_lookup(p->scope, "CURRENT");
+    return slot >= 0 ? slot : QRY__VAR_CURRENT;
+}
+
 /* "$a.b" or "$$var.a.b" */
 static int parse_path_string(qry__expr_parser_t *p, const char *s, uint32_t len, qry_expr_t **out,
                              status_t *st)
@@ -591,7 +607,7 @@ static int parse_path_string(qry__expr_parser_t *p, const char *s, uint32_t len,
         if (strcmp(buf, "ROOT") == 0)
             var = QRY__VAR_ROOT;
         else if (strcmp(buf, "CURRENT") == 0)
-            var = QRY__VAR_CURRENT;
+            var = current_var(p);
         else if (strcmp(buf, "REMOVE") == 0)
             var = QRY__VAR_REMOVE;
         else if (strcmp(buf, "NOW") == 0)
@@ -599,17 +615,10 @@ static int parse_path_string(qry__expr_parser_t *p, const char *s, uint32_t len,
         else if (strcmp(buf, "CLUSTER_TIME") == 0)
             var = QRY__VAR_CLUSTER_TIME;
         else {
-            if (nlen == 0)
-                return status_set(st, 16869, "empty variable names are not allowed");
+            ST_RET(validate_var_name(buf, st));
             var = qry_expr_scope_lookup(p->scope, buf);
-            if (var < 0) {
-                if (!((buf[0] >= 'a' && buf[0] <= 'z') || (unsigned char)buf[0] >= 0x80))
-                    return status_set(st, 16870,
-                                      "'%s' starts with an invalid character for a user variable "
-                                      "name",
-                                      buf);
+            if (var < 0)
                 return status_set(st, 17276, "Use of undefined variable: %s", buf);
-            }
         }
         qry_expr_t *e;
         if (dot) {
@@ -628,7 +637,7 @@ static int parse_path_string(qry__expr_parser_t *p, const char *s, uint32_t len,
         return status_set(st, 16872, "'$' by itself is not a valid FieldPath");
     ST_RET(check_path(s + 1, st));
     qry_expr_t *e = node_new(QRY__EXPR_FIELD);
-    e->var = QRY__VAR_CURRENT;
+    e->var = current_var(p);
     e->path = strdup(s + 1);
     INVARIANT(e->path != NULL);
     *out = e;
@@ -1272,8 +1281,13 @@ static int parse_let(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_t
     i = 0;
     int ret = 0;
     if (bson_iter_init(&it, &vars))
-        while (ret == 0 && bson_iter_next(&it) && i < n)
-            ret = qry__expr_define_var(p, bson_iter_key(&it), &slots[i++], st);
+        while (ret == 0 && bson_iter_next(&it) && i < n) {
+            /* CURRENT may be rebound: "$x" inside then reads the new value's x */
+            if (strcmp(bson_iter_key(&it), "CURRENT") == 0)
+                slots[i++] = scope_push(p->scope, "CURRENT");
+            else
+                ret = qry__expr_define_var(p, bson_iter_key(&it), &slots[i++], st);
+        }
     if (ret == 0)
         ret = qry__expr_parse_sub(p, in_v, &node->args[0], st);
     qry__expr_scope_pop(p->scope, mark);
@@ -1311,6 +1325,7 @@ static int eval_unreachable(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_val
 static const qry__expr_op_t core_ops[] = {
     {"$let", 0, 0, parse_let, eval_let, free, 0},
     {"$literal", 0, 0, parse_literal, eval_unreachable, NULL, 0},
+    {"$const", 0, 0, parse_literal, eval_unreachable, NULL, 0}, /* $literal's old name */
 };
 
 const qry__expr_table_t qry__expr_core_table = {core_ops, sizeof(core_ops) / sizeof(core_ops[0])};

@@ -33,7 +33,9 @@ static const expr_case_t framework_rows[] = {
     {"var_now_is_context_date", "'$$NOW'", NULL, "{'$date': {'$numberLong': '1700000000000'}}", 0},
     {"var_cluster_time_unset_fails", "'$$CLUSTER_TIME'", NULL, NULL, 51144},
     {"var_undefined_fails", "'$$nope'", NULL, NULL, 17276},
-    {"var_uppercase_user_name_fails", "'$$Nope'", NULL, NULL, 16870},
+    {"var_uppercase_user_name_fails", "'$$Nope'", NULL, NULL, 9},
+    {"var_underbar_name_fails", "'$$_underbar'", NULL, NULL, 9},
+    {"var_name_with_space_fails", "'$$with spaces'", NULL, NULL, 9},
     {"literal_keeps_dollar_string", "{'$literal': '$a'}", "{'a': 1}", "'$a'", 0},
     {"literal_keeps_operator_document", "{'$literal': {'$add': [1, 2]}}", NULL, "{'$add': [1, 2]}",
      0},
@@ -69,8 +71,33 @@ static const expr_case_t framework_rows[] = {
     {"let_missing_vars_fails", "{'$let': {'in': 1}}", NULL, NULL, 16876},
     {"let_unknown_field_fails", "{'$let': {'vars': {}, 'in': 1, 'x': 1}}", NULL, NULL, 16875},
     {"let_not_object_fails", "{'$let': 1}", NULL, NULL, 16874},
-    {"let_bad_var_name_fails", "{'$let': {'vars': {'X': 1}, 'in': 1}}", NULL, NULL, 16867},
-    {"let_cannot_rebind_root", "{'$let': {'vars': {'ROOT': 1}, 'in': 1}}", NULL, NULL, 16867},
+    {"let_bad_var_name_fails", "{'$let': {'vars': {'FOO': 1}, 'in': 1}}", NULL, NULL, 9},
+    {"let_cannot_rebind_root", "{'$let': {'vars': {'ROOT': 1}, 'in': 1}}", NULL, NULL, 9},
+    {"let_dotted_var_name_fails", "{'$let': {'vars': {'a.b': 1}, 'in': 1}}", NULL, NULL, 9},
+    {"let_unicode_var_name", "{'$let': {'vars': {'日本語': 10}, 'in': '$$日本語'}}", NULL, "10", 0},
+    {"let_rebinds_current",
+     "{'$let': {'vars': {'CURRENT': '$$ROOT.nested'}, 'in': {'$multiply': ['$four', "
+     "'$$ROOT.two']}}}",
+     "{'two': 2, 'nested': {'four': 4}}", "8", 0},
+    {"let_rebinds_current_from_current",
+     "{'$let': {'vars': {'CURRENT': '$nested'}, 'in': {'$multiply': ['$four', '$$ROOT.two']}}}",
+     "{'two': 2, 'nested': {'four': 4}}", "8", 0},
+    {"let_current_to_scalar",
+     "{'$let': {'vars': {'CURRENT': '$three'}, 'in': {'$multiply': ['$$CURRENT', '$$ROOT.two']}}}",
+     "{'two': 2, 'three': 3}", "6", 0},
+    {"let_current_artificial_object",
+     "{'$let': {'vars': {'CURRENT': {'$const': {'ten': 10}}}, 'in': {'$multiply': ['$ten', "
+     "'$$ROOT.two']}}}",
+     "{'two': 2}", "20", 0},
+    {"let_swap_is_simultaneous",
+     "{'$let': {'vars': {'x': 6, 'y': 10}, 'in': {'$let': {'vars': {'x': '$$y', 'y': '$$x'}, 'in': "
+     "{'$subtract': ['$$x', '$$y']}}}}}",
+     NULL, "4", 0},
+    {"let_inner_sees_outer",
+     "{'$let': {'vars': {'var1': 1}, 'in': {'$let': {'vars': {'var2': '$$var1'}, 'in': {'$add': "
+     "['$$var1', '$$var2']}}}}}",
+     NULL, "2", 0},
+    {"const_is_literal", "{'$const': '$x'}", NULL, "'$x'", 0},
 };
 
 static const expr_case_t arith_rows[] = {

@@ -63,9 +63,10 @@ static void test_scope_rejects_bad_names(void **state)
     qry_expr_scope_t *scope = qry_expr_scope_new();
     status_t st = STATUS_INIT;
     int slot;
-    assert_int_equal(qry_expr_scope_define(scope, "", &slot, &st), 16866);
-    assert_int_equal(qry_expr_scope_define(scope, "Upper", &slot, &st), 16867);
-    assert_int_equal(qry_expr_scope_define(scope, "a-b", &slot, &st), 16868);
+    assert_int_equal(qry_expr_scope_define(scope, "", &slot, &st), ERR_FailedToParse);
+    assert_int_equal(qry_expr_scope_define(scope, "Upper", &slot, &st), ERR_FailedToParse);
+    assert_int_equal(qry_expr_scope_define(scope, "a-b", &slot, &st), ERR_FailedToParse);
+    assert_int_equal(qry_expr_scope_define(scope, "CURRENT", &slot, &st), ERR_FailedToParse);
     assert_int_equal(qry_expr_scope_lookup(scope, "a-b"), -1);
     qry_expr_scope_destroy(scope);
 }
