@@ -34,7 +34,8 @@ typedef struct agg_src {
     qry_pl_exec_t *run; /* NULL: every stage went to the executor */
     char db[128];
     char coll[MICAD_NS_MAX + 1];
-    bson_t let; /* the let the pipeline was parsed with (copy) */
+    bson_t *let; /* the let the pipeline was parsed with (copy; heap: bson_t wants 128-byte
+                    alignment) */
     bool has_let;
     bool in_batch;
     struct agg_src *prev, *next; /* the environment's open list */
@@ -434,9 +435,9 @@ static int src_open(agg_env_t *env, const char *db, const char *coll, const bson
     snprintf(s->db, sizeof(s->db), "%s", db);
     if (coll != NULL)
         snprintf(s->coll, sizeof(s->coll), "%s", coll);
-    bson_init(&s->let);
+    s->let = bson_new();
     if (let != NULL) {
-        bson_concat(&s->let, let);
+        bson_concat(s->let, let);
         s->has_let = true;
     }
     micad_query_t q;
@@ -446,7 +447,7 @@ static int src_open(agg_env_t *env, const char *db, const char *coll, const bson
     bson_t proj;
     bson_init(&proj);
 
-    ST_ERR(qry_pipeline_parse(pipeline, s->has_let ? &s->let : NULL, &s->pl, st));
+    ST_ERR(qry_pipeline_parse(pipeline, s->has_let ? s->let : NULL, &s->pl, st));
     if (is_root)
         ST_ERR(check_merge_on(env, s->pl, db, st));
     ST_ERR(qry_pipeline_optimize(s->pl, st));
@@ -507,7 +508,7 @@ static int src_open(agg_env_t *env, const char *db, const char *coll, const bson
         qry_pl_ctx_init(&s->ctx);
         s->ctx.db = s->db;
         s->ctx.coll = coll != NULL ? s->coll : NULL;
-        s->ctx.let = s->has_let ? &s->let : NULL;
+        s->ctx.let = s->has_let ? s->let : NULL;
         s->ctx.mem_limit = env->mem_limit;
         s->ctx.allow_disk_use = env->allow_disk_use;
         s->ctx.tmp_dir = env->tmp_dir;
@@ -561,7 +562,7 @@ static void src_destroy(agg_src_t *s)
     src_end(s);
     micad_exec_destroy(s->ex);
     qry_pipeline_destroy(s->pl);
-    bson_destroy(&s->let);
+    bson_destroy(s->let);
     free(s);
 }
 
@@ -786,7 +787,7 @@ static int ds_write(void *arg, qry_pl_write_op_t op, const char *db, const char 
 
 /* arr_src_t -- documents owned by a source ($collStats / $indexStats output). */
 typedef struct arr_src {
-    bson_t *docs;
+    bson_t **docs;
     size_t n, pos;
 } arr_src_t;
 
@@ -799,7 +800,7 @@ static int arr_next(void *arg, bson_t *out, bool *eof, status_t *st)
         return 0;
     }
     *eof = false;
-    bson_copy_to(&a->docs[a->pos++], out);
+    bson_copy_to(a->docs[a->pos++], out);
     return 0;
 }
 
@@ -807,18 +808,18 @@ static void arr_close(void *arg)
 {
     arr_src_t *a = arg;
     for (size_t i = 0; i < a->n; i++)
-        bson_destroy(&a->docs[i]);
+        bson_destroy(a->docs[i]);
     free(a->docs);
     free(a);
 }
 
 static bson_t *arr_push(arr_src_t *a)
 {
-    bson_t *nd = realloc(a->docs, (a->n + 1) * sizeof(bson_t));
+    bson_t **nd = realloc(a->docs, (a->n + 1) * sizeof(bson_t *));
     INVARIANT(nd != NULL);
     a->docs = nd;
-    bson_init(&a->docs[a->n]);
-    return &a->docs[a->n++];
+    a->docs[a->n] = bson_new();
+    return a->docs[a->n++];
 }
 
 /* host_name -- "host:port" as the stats stages report it. */
@@ -1111,4 +1112,119 @@ void micad_agg_explain(micad_agg_t *a, int verbosity, int64_t elapsed_ms, bson_t
     }
     bson_append_array_end(reply, &stages);
     bson_destroy(&rest);
+}
+
+/* ------------------------------------------------------------------ pipeline-style updates */
+
+/* A pipeline update: the stages and the `c` constants they may read as $$name. */
+struct micad_upd_pipeline {
+    qry_pipeline_t *pl;
+    bson_t *let; /* {name: {$literal: value}} */
+    bool has_let;
+};
+
+/* The stages MongoDB allows in an update pipeline. */
+static const char *const g_update_stages[] = {"$addFields", "$set",         "$project",
+                                              "$unset",     "$replaceRoot", "$replaceWith"};
+
+/* micad_agg_update_parse -- see agg.h. */
+int micad_agg_update_parse(const bson_t *pipeline, const bson_t *constants,
+                           micad_upd_pipeline_t **out, status_t *st)
+{
+    bson_iter_t it, stage;
+    *out = NULL;
+    bson_iter_init(&it, pipeline);
+    while (bson_iter_next(&it)) {
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+            return status_set(st, ERR_TypeMismatch,
+                              "Each element of the 'pipeline' array must be an object");
+        if (!bson_iter_recurse(&it, &stage) || !bson_iter_next(&stage))
+            return status_set(st, 40323,
+                              "A pipeline stage specification object must contain exactly one "
+                              "field.");
+        const char *name = bson_iter_key(&stage);
+        bool ok = false;
+        for (size_t i = 0; i < sizeof(g_update_stages) / sizeof(g_update_stages[0]); i++)
+            ok = ok || strcmp(name, g_update_stages[i]) == 0;
+        if (!ok)
+            return status_set(st, ERR_InvalidOptions,
+                              "%s is not allowed to be used within an update", name);
+    }
+    micad_upd_pipeline_t *u = calloc(1, sizeof(*u));
+    INVARIANT(u != NULL);
+    u->let = bson_new();
+    if (constants != NULL) {
+        bson_iter_t c;
+        bson_iter_init(&c, constants);
+        while (bson_iter_next(&c)) {
+            bson_t lit;
+            BSON_APPEND_DOCUMENT_BEGIN(u->let, bson_iter_key(&c), &lit);
+            bson_append_iter(&lit, "$literal", 8, &c);
+            bson_append_document_end(u->let, &lit);
+        }
+        u->has_let = true;
+    }
+    int ret = qry_pipeline_parse(pipeline, u->has_let ? u->let : NULL, &u->pl, st);
+    if (ret != 0) {
+        micad_agg_update_destroy(u);
+        return ret;
+    }
+    *out = u;
+    return 0;
+}
+
+/* micad_agg_update_destroy -- see agg.h. */
+void micad_agg_update_destroy(micad_upd_pipeline_t *u)
+{
+    if (u == NULL)
+        return;
+    qry_pipeline_destroy(u->pl);
+    bson_destroy(u->let);
+    free(u);
+}
+
+/* micad_agg_update_apply -- see agg.h. */
+int micad_agg_update_apply(const micad_upd_pipeline_t *u, const bson_t *doc,
+                           qry_update_result_t *res, status_t *st)
+{
+    qry_pl_ctx_t ctx;
+    qry_pl_exec_t *ex = NULL;
+    const bson_t *docs[1] = {doc};
+    bson_t r;
+    bool eof = false;
+    int ret = 0;
+    memset(res, 0, sizeof(*res));
+    bson_init(&res->doc);
+    qry_pl_ctx_init(&ctx);
+    ctx.let = u->has_let ? u->let : NULL;
+    ST_RET(qry_pipeline_open(u->pl, &ctx, qry_pl_source_array(docs, 1), &ex, st));
+    ret = qry_pl_exec_next(ex, &r, &eof, st);
+    if (ret == 0 && eof)
+        ret = status_set(st, ERR_InternalError, "the update pipeline produced no document");
+    if (ret == 0) {
+        /* _id stays: kept when the pipeline dropped it, an error when it changed it */
+        bson_iter_t oid, nid;
+        bool had = bson_iter_init_find(&oid, doc, "_id");
+        bool has = bson_iter_init_find(&nid, &r, "_id");
+        if (had && has && !bsonu_equal_iter(&oid, &nid)) {
+            ret = status_set(st, ERR_ImmutableField,
+                             "Performing an update on the path '_id' would modify the immutable "
+                             "field '_id'");
+        } else {
+            if (had && !has)
+                bson_append_iter(&res->doc, "_id", 3, &oid);
+            else if (has)
+                bson_append_iter(&res->doc, "_id", 3, &nid);
+            bson_iter_t f;
+            bson_iter_init(&f, &r);
+            while (bson_iter_next(&f))
+                if (strcmp(bson_iter_key(&f), "_id") != 0)
+                    bson_append_iter(&res->doc, NULL, 0, &f);
+            res->changed = !(res->doc.len == doc->len &&
+                             memcmp(bson_get_data(&res->doc), bson_get_data(doc), doc->len) == 0);
+        }
+    }
+    bson_destroy(&r);
+    qry_pl_exec_destroy(ex);
+    return ret;
 }

@@ -76,6 +76,25 @@ void micad_agg_explain(micad_agg_t *a, int verbosity, int64_t elapsed_ms, bson_t
 int micad_agg_explain_cmd(wire_opctx_t *op, const bson_t *cmd, int verbosity, bson_t *reply,
                           status_t *st);
 
+/*
+ * Pipeline-style updates ({u: [{$set: ...}, ...]} in update and
+ * findAndModify): only $addFields/$set/$project/$unset/$replaceRoot/
+ * $replaceWith (others: InvalidOptions 72), `c` constants as $$name.
+ */
+typedef struct micad_upd_pipeline micad_upd_pipeline_t;
+/* micad_agg_update_parse -- check and parse an update pipeline (constants may be NULL). */
+int micad_agg_update_parse(const bson_t *pipeline, const bson_t *constants,
+                           micad_upd_pipeline_t **out, status_t *st);
+/*
+ * micad_agg_update_apply -- the pipeline over one document: res is
+ * initialised here (doc, changed); _id is kept, and changing it is
+ * ImmutableField (66).
+ */
+int micad_agg_update_apply(const micad_upd_pipeline_t *u, const bson_t *doc,
+                           qry_update_result_t *res, status_t *st);
+/* micad_agg_update_destroy -- free (NULL-safe). */
+void micad_agg_update_destroy(micad_upd_pipeline_t *u);
+
 /* micad_agg_max_memory -- per-stage memory limit: 100 MB or $MICA_AGG_MAX_MEMORY_BYTES. */
 size_t micad_agg_max_memory(void);
 

@@ -269,6 +269,7 @@ typedef struct micad_update_job {
     stor_collection_t *coll;
     const qry_match_t *match;
     const qry_update_t *upd;
+    const struct micad_upd_pipeline *pipeline; /* pipeline-style update (mongod/agg.c), or NULL */
     const micad_validator_t *val; /* NULL: bypassDocumentValidation */
     int64_t rid;
     /* results of the last (committed) run */
@@ -286,13 +287,15 @@ void micad_update_job_destroy(micad_update_job_t *j);
 int micad_update_one(const wire_opctx_t *op, stor_session_t *sess, micad_update_job_t *j,
                      status_t *st);
 /*
- * micad_upsert_insert -- the upsert document for q and upd, checked
+ * micad_upsert_insert -- the upsert document for q and upd (or, when pl is
+ * not NULL, q's equalities run through the update pipeline pl), checked
  * (micad_db_prepare_insert, validator) and inserted; inserted is
  * initialised here and holds what was stored.
  */
 int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
-                        const micad_validator_t *val, const qry_update_t *upd, const bson_t *q,
-                        bson_t *inserted, bson_t *errinfo, bool *has_errinfo, status_t *st);
+                        const micad_validator_t *val, const qry_update_t *upd,
+                        const struct micad_upd_pipeline *pl, const bson_t *q, bson_t *inserted,
+                        bson_t *errinfo, bool *has_errinfo, status_t *st);
 
 /* micad_delete_rid -- delete rid in a unit of work if it still matches (commands/delete.c). */
 int micad_delete_rid(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,

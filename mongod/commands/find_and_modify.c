@@ -10,7 +10,7 @@
  * (a concurrent writer got there first) the choice is made again, as
  * MongoDB retries its plan.
  */
-#include "mongod/db.h"
+#include "mongod/agg.h"
 
 #include <string.h>
 
@@ -20,6 +20,7 @@
 typedef struct fam_args {
     bson_t query, sort, update, fields, af;
     bool has_sort, has_update, has_fields, has_af;
+    bool update_is_pipeline; /* update: [{$set: ...}, ...] (mongod/agg.c) */
     bool remove, new_, upsert, bypass;
 } fam_args_t;
 
@@ -47,10 +48,14 @@ static int parse_args(micad_t *m, const bson_t *cmd, fam_args_t *a, status_t *st
                 a->has_fields = !bson_empty(&a->fields);
             }
         } else if (strcmp(k, "update") == 0) {
-            if (BSON_ITER_HOLDS_ARRAY(&it))
-                return status_set(st, ERR_NotImplemented,
-                                  "pipeline-style updates are not supported yet");
-            if (!BSON_ITER_HOLDS_NULL(&it)) {
+            if (BSON_ITER_HOLDS_ARRAY(&it)) {
+                const uint8_t *data;
+                uint32_t len;
+                bson_iter_array(&it, &len, &data);
+                if (!bson_init_static(&a->update, data, len))
+                    return status_set(st, ERR_InvalidBSON, "malformed update pipeline");
+                a->has_update = a->update_is_pipeline = true;
+            } else if (!BSON_ITER_HOLDS_NULL(&it)) {
                 ST_RET(micad_db_arg_doc(&it, c, &a->update, st));
                 a->has_update = true;
             }
@@ -163,6 +168,7 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
     qry_match_t *match = NULL;
     qry_sort_t *sort = NULL;
     qry_update_t *upd = NULL;
+    micad_upd_pipeline_t *pl = NULL;
     qry_projection_t *proj = NULL;
     micad_update_job_t job;
     rm_job_t rm;
@@ -180,12 +186,20 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
     ST_ERR(parse_args(m, cmd, &a, st));
     ST_ERR(micad_db_write_concern(op, &wc, st));
     ST_ERR(micad_db_check_user_write(db, cname, st));
-    ST_ERR(qry_match_parse(&a.query, NULL, &match, st));
+    qry_match_hooks_t hooks = qry_expr_match_hooks(NULL);
+    ST_ERR(qry_match_parse(&a.query, &hooks, &match, st));
     if (a.has_sort)
         ST_ERR(qry_sort_parse(&a.sort, &sort, st));
     if (a.has_fields)
         ST_ERR(qry_projection_parse(&a.fields, &proj, st));
-    if (a.has_update)
+    if (a.has_update && a.update_is_pipeline && a.has_af) {
+        ret = status_set(st, ERR_FailedToParse,
+                         "arrayFilters may not be specified for pipeline-style updates");
+        goto err;
+    }
+    if (a.has_update && a.update_is_pipeline)
+        ST_ERR(micad_agg_update_parse(&a.update, NULL, &pl, st));
+    else if (a.has_update)
         ST_ERR(qry_update_parse(&a.update, a.has_af ? &a.af : NULL, &upd, st));
     ST_ERR(micad_db_session(m, &sess, st));
 
@@ -217,6 +231,7 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
             job.coll = coll;
             job.match = match;
             job.upd = upd;
+            job.pipeline = pl;
             job.val = a.bypass ? NULL : &val;
             job.rid = rids[0];
             ret = micad_update_one(op, sess, &job, st);
@@ -228,8 +243,8 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         bson_t errinfo;
         bool has_errinfo = false;
         bson_destroy(&inserted);
-        ret = micad_upsert_insert(op, sess, coll, a.bypass ? NULL : &val, upd, &a.query, &inserted,
-                                  &errinfo, &has_errinfo, st);
+        ret = micad_upsert_insert(op, sess, coll, a.bypass ? NULL : &val, upd, pl, &a.query,
+                                  &inserted, &errinfo, &has_errinfo, st);
         if (has_errinfo)
             bson_destroy(&errinfo);
         has_inserted = ret == 0;
@@ -261,6 +276,7 @@ err:
     qry_match_destroy(match);
     qry_sort_destroy(sort);
     qry_update_destroy(upd);
+    micad_agg_update_destroy(pl);
     qry_projection_destroy(proj);
     return ret;
 }

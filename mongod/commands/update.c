@@ -13,10 +13,13 @@
  *
  * micad_update_one and micad_upsert_insert are shared with findAndModify.
  *
- * Not supported (NotImplemented 238, never silently ignored): pipeline
- * updates (need aggregation), `let`, collations other than "simple".
+ * A pipeline-style update (u: [{$set: ...}, ...], with `c` constants) runs
+ * through mongod/agg.c's micad_agg_update_apply in the same unit of work.
+ *
+ * Not supported (NotImplemented 238, never silently ignored): `let`,
+ * collations other than "simple".
  */
-#include "mongod/db.h"
+#include "mongod/agg.h"
 
 #include <string.h>
 
@@ -43,7 +46,10 @@ static int update_doc_fn(stor_session_t *sess, void *arg, status_t *st)
     qry_update_ctx_t ctx = QRY_UPDATE_CTX_INIT;
     ctx.matched_index = det.has_elem_match_key ? (int32_t)det.elem_match_key : -1;
     qry_update_result_t res;
-    ret = qry_update_apply(j->upd, &doc, &ctx, &res, st);
+    if (j->pipeline != NULL)
+        ret = micad_agg_update_apply(j->pipeline, &doc, &res, st);
+    else
+        ret = qry_update_apply(j->upd, &doc, &ctx, &res, st);
     if (ret == 0 && res.changed) {
         bson_t errinfo;
         bool has_errinfo = false;
@@ -108,8 +114,9 @@ static int upsert_fn(stor_session_t *sess, void *arg, status_t *st)
 
 /* micad_upsert_insert -- build the upsert document from q and upd, check it, insert it. */
 int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
-                        const micad_validator_t *val, const qry_update_t *upd, const bson_t *q,
-                        bson_t *inserted, bson_t *errinfo, bool *has_errinfo, status_t *st)
+                        const micad_validator_t *val, const qry_update_t *upd,
+                        const struct micad_upd_pipeline *pl, const bson_t *q, bson_t *inserted,
+                        bson_t *errinfo, bool *has_errinfo, status_t *st)
 {
     qry_update_result_t res;
     qry_update_ctx_t ctx = QRY_UPDATE_CTX_INIT;
@@ -117,7 +124,20 @@ int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_colle
     ctx.is_insert = true;
     *has_errinfo = false;
     bson_init(inserted);
-    ret = qry_update_upsert(upd, q, &ctx, &res, st);
+    if (pl != NULL) {
+        /* MongoDB's rule: the query's equalities, then the pipeline over them */
+        bson_t seed;
+        memset(&res, 0, sizeof(res));
+        bson_init(&res.doc);
+        ret = qry_update_upsert_seed(q, &seed, st);
+        if (ret == 0) {
+            bson_destroy(&res.doc);
+            ret = micad_agg_update_apply(pl, &seed, &res, st);
+        }
+        bson_destroy(&seed);
+    } else {
+        ret = qry_update_upsert(upd, q, &ctx, &res, st);
+    }
     if (ret == 0) {
         bson_destroy(inserted);
         ret = micad_db_prepare_insert(&res.doc, inserted, st);
@@ -148,12 +168,13 @@ typedef struct batch {
 } batch_t;
 
 /* parse_stmt -- one element of "updates" into its parts. */
-static int parse_stmt(batch_t *b, const bson_t *s, bson_t *q, bson_t *u, bool *has_af, bson_t *af,
-                      bool *multi, bool *upsert, status_t *st)
+static int parse_stmt(batch_t *b, const bson_t *s, bson_t *q, bson_t *u, bool *is_pl, bson_t *c,
+                      bool *has_c, bool *has_af, bson_t *af, bool *multi, bool *upsert,
+                      status_t *st)
 {
     bson_iter_t it;
     bool has_q = false, has_u = false;
-    *has_af = *multi = *upsert = false;
+    *has_af = *multi = *upsert = *is_pl = *has_c = false;
     if (!bson_iter_init(&it, s))
         return status_set(st, ERR_InvalidBSON, "malformed update statement");
     while (bson_iter_next(&it)) {
@@ -162,10 +183,16 @@ static int parse_stmt(batch_t *b, const bson_t *s, bson_t *q, bson_t *u, bool *h
             ST_RET(micad_db_arg_doc(&it, "update.updates", q, st));
             has_q = true;
         } else if (strcmp(k, "u") == 0) {
-            if (BSON_ITER_HOLDS_ARRAY(&it))
-                return status_set(st, ERR_NotImplemented,
-                                  "pipeline-style updates are not supported yet");
-            ST_RET(micad_db_arg_doc(&it, "update.updates", u, st));
+            if (BSON_ITER_HOLDS_ARRAY(&it)) {
+                const uint8_t *data;
+                uint32_t len;
+                bson_iter_array(&it, &len, &data);
+                if (!bson_init_static(u, data, len))
+                    return status_set(st, ERR_InvalidBSON, "malformed update pipeline");
+                *is_pl = true;
+            } else {
+                ST_RET(micad_db_arg_doc(&it, "update.updates", u, st));
+            }
             has_u = true;
         } else if (strcmp(k, "multi") == 0) {
             ST_RET(micad_db_arg_bool(&it, "update.updates", multi, st));
@@ -185,8 +212,8 @@ static int parse_stmt(batch_t *b, const bson_t *s, bson_t *q, bson_t *u, bool *h
         } else if (strcmp(k, "collation") == 0) {
             ST_RET(micad_db_check_collation(&it, st));
         } else if (strcmp(k, "c") == 0) {
-            return status_set(st, ERR_NotImplemented,
-                              "'c' (constants for pipeline updates) is not supported yet");
+            ST_RET(micad_db_arg_doc(&it, "update.updates", c, st));
+            *has_c = true;
         } else if (strcmp(k, "upsertSupplied") == 0 || strcmp(k, "sampleId") == 0) {
             /* internal fields mongos adds; accepted */
         } else {
@@ -199,6 +226,12 @@ static int parse_stmt(batch_t *b, const bson_t *s, bson_t *q, bson_t *u, bool *h
     if (!has_u)
         return status_set(st, 40414,
                           "BSON field 'update.updates.u' is missing but a required field");
+    if (*has_c && !*is_pl)
+        return status_set(st, ERR_FailedToParse,
+                          "Constant values may only be specified for pipeline updates");
+    if (*has_af && *is_pl)
+        return status_set(st, ERR_FailedToParse,
+                          "arrayFilters may not be specified for pipeline-style updates");
     return 0;
 }
 
@@ -206,10 +239,11 @@ static int parse_stmt(batch_t *b, const bson_t *s, bson_t *q, bson_t *u, bool *h
 static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo, bool *has_errinfo,
                     status_t *st)
 {
-    bson_t q, u, af;
-    bool has_af, multi, upsert, created;
+    bson_t q, u, af, c;
+    bool has_af, multi, upsert, created, is_pl, has_c;
     qry_match_t *match = NULL;
     qry_update_t *upd = NULL;
+    micad_upd_pipeline_t *pl = NULL;
     int64_t *rids = NULL;
     size_t nrids = 0;
     int ret = 0;
@@ -217,10 +251,14 @@ static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo,
 
     *has_errinfo = false;
     micad_update_job_init(&job);
-    ST_ERR(parse_stmt(b, s, &q, &u, &has_af, &af, &multi, &upsert, st));
-    ST_ERR(qry_match_parse(&q, NULL, &match, st));
-    ST_ERR(qry_update_parse(&u, has_af ? &af : NULL, &upd, st));
-    if (multi && qry_update_is_replacement(upd)) {
+    ST_ERR(parse_stmt(b, s, &q, &u, &is_pl, &c, &has_c, &has_af, &af, &multi, &upsert, st));
+    qry_match_hooks_t hooks = qry_expr_match_hooks(NULL);
+    ST_ERR(qry_match_parse(&q, &hooks, &match, st));
+    if (is_pl)
+        ST_ERR(micad_agg_update_parse(&u, has_c ? &c : NULL, &pl, st));
+    else
+        ST_ERR(qry_update_parse(&u, has_af ? &af : NULL, &upd, st));
+    if (!is_pl && multi && qry_update_is_replacement(upd)) {
         ret = status_set(st, ERR_FailedToParse,
                          "multi update is not supported for replacement-style update");
         goto err;
@@ -232,6 +270,7 @@ static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo,
     job.coll = b->coll;
     job.match = match;
     job.upd = upd;
+    job.pipeline = pl;
     job.val = b->bypass ? NULL : &b->val;
     for (size_t i = 0; i < nrids; i++) {
         job.rid = rids[i];
@@ -256,7 +295,7 @@ static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo,
             if (!b->bypass)
                 ST_ERR(micad_validator_load(b->coll, &b->val, st));
         }
-        ret = micad_upsert_insert(b->op, b->sess, b->coll, b->bypass ? NULL : &b->val, upd, &q,
+        ret = micad_upsert_insert(b->op, b->sess, b->coll, b->bypass ? NULL : &b->val, upd, pl, &q,
                                   &inserted, errinfo, has_errinfo, st);
         if (ret == 0) {
             bson_iter_t id;
@@ -277,6 +316,7 @@ err:
     micad_update_job_destroy(&job);
     bson_free(rids);
     qry_update_destroy(upd);
+    micad_agg_update_destroy(pl);
     qry_match_destroy(match);
     return ret;
 }

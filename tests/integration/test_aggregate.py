@@ -5,6 +5,7 @@ the leading $match/$sort going to the planner (explain shows the index), the
 stages that reach other collections ($lookup both forms, $graphLookup,
 $unionWith, $out, $merge in every mode, $collStats, $indexStats), the other
 stages over real data, `let`, find({$expr}), explain shapes, and
+pipeline-style updates (update and findAndModify, upserts, `c` constants),
 allowDiskUse: a $group over more data than the memory limit completes with
 it and fails with 292 without it (a second micad with a small limit,
 MICA_AGG_MAX_MEMORY_BYTES, keeps that test fast)."""
@@ -467,6 +468,80 @@ def test_group_spills_with_allow_disk_use():
         del os.environ["MICA_AGG_MAX_MEMORY_BYTES"]
 
 
+# ---------------------------------------------------------------- pipeline-style updates
+
+
+def test_update_with_pipeline():
+    with client() as c:
+        coll = fresh(c, "pupd", [
+            {"_id": 1, "student": "Skye", "points": 75, "commentsSemester1": "great at math",
+             "commentsSemester2": "loses temper"},
+            {"_id": 2, "student": "Elizabeth", "points": 60,
+             "commentsSemester1": "well behaved", "commentsSemester2": "needs improvement"}])
+        r = coll.update_one({"_id": 1}, [
+            {"$set": {"status": "Modified", "comments": ["$commentsSemester1",
+                                                        "$commentsSemester2"]}},
+            {"$unset": ["commentsSemester1", "commentsSemester2"]}])
+        assert r.matched_count == 1 and r.modified_count == 1
+        assert coll.find_one({"_id": 1}) == {"_id": 1, "student": "Skye", "points": 75,
+                                             "status": "Modified",
+                                             "comments": ["great at math", "loses temper"]}
+        r = coll.update_many({}, [{"$set": {"total": {"$add": ["$points", 5]}}}])
+        assert r.modified_count == 2
+        assert coll.find_one({"_id": 2})["total"] == 65
+        # replaceWith keeps _id; a no-op pipeline modifies nothing
+        coll.update_one({"_id": 2}, [{"$replaceWith": {"only": "$student"}}])
+        assert coll.find_one({"_id": 2}) == {"_id": 2, "only": "Elizabeth"}
+        r = coll.update_one({"_id": 2}, [{"$set": {"only": "Elizabeth"}}])
+        assert r.matched_count == 1 and r.modified_count == 0
+
+
+def test_update_pipeline_upsert_and_constants():
+    with client() as c:
+        coll = fresh(c, "pups")
+        r = coll.update_one({"k": 7}, [{"$set": {"v": {"$multiply": ["$k", 2]}}}], upsert=True)
+        assert r.upserted_id is not None
+        d = coll.find_one({"k": 7})
+        assert d["v"] == 14, d
+        res = c.agg.command("update", "pups", updates=[
+            {"q": {"k": 7}, "u": [{"$set": {"tag": "$$t"}}], "c": {"t": "const"}}])
+        assert res["nModified"] == 1 and coll.find_one({"k": 7})["tag"] == "const"
+
+
+def test_update_pipeline_errors():
+    with client() as c:
+        coll = fresh(c, "perr", [{"_id": 1, "a": 1}])
+        res = c.agg.command("update", "perr", updates=[{"q": {}, "u": [{"$match": {}}]}])
+        assert res["writeErrors"][0]["code"] == 72, res
+        res = c.agg.command("update", "perr", updates=[
+            {"q": {}, "u": [{"$set": {"_id": 5}}]}])
+        assert res["writeErrors"][0]["code"] == 66, res
+        res = c.agg.command("update", "perr", updates=[
+            {"q": {}, "u": [{"$set": {"a": 2}}], "arrayFilters": [{"x": 1}]}])
+        assert res["writeErrors"][0]["code"] == 9, res
+        assert coll.find_one() == {"_id": 1, "a": 1}
+
+
+def test_find_and_modify_with_pipeline():
+    with client() as c:
+        coll = fresh(c, "pfam", [{"_id": 1, "n": 1}])
+        after = coll.find_one_and_update({"_id": 1}, [{"$set": {"n": {"$add": ["$n", 1]}}}],
+                                         return_document=pymongo.ReturnDocument.AFTER)
+        assert after == {"_id": 1, "n": 2}
+        up = coll.find_one_and_update({"_id": 9}, [{"$set": {"n": 0}}], upsert=True,
+                                      return_document=pymongo.ReturnDocument.AFTER)
+        assert up == {"_id": 9, "n": 0}, up
+        expect_code(lambda: coll.find_one_and_update({"_id": 1}, [{"$group": {"_id": 1}}]), 72)
+
+
+def test_update_and_delete_filters_with_expr():
+    with client() as c:
+        coll = fresh(c, "uexpr", [{"_id": i, "a": i, "b": 5} for i in range(10)])
+        r = coll.update_many({"$expr": {"$gt": ["$a", "$b"]}}, {"$set": {"big": True}})
+        assert r.modified_count == 4
+        assert coll.count_documents({"big": True}) == 4
+
+
 def main():
     global server
     with Server() as s:
@@ -486,6 +561,9 @@ def main():
             test_merge_into_new_collection, test_coll_stats_and_index_stats,
             test_documents_collectionless, test_unwind_facet_bucket_bucketauto,
             test_set_window_fields_count_replace_root_sample_redact,
+            test_update_with_pipeline, test_update_pipeline_upsert_and_constants,
+            test_update_pipeline_errors, test_find_and_modify_with_pipeline,
+            test_update_and_delete_filters_with_expr,
             test_group_spills_with_allow_disk_use,
         ], s)
     sys.exit(1 if failed else 0)
