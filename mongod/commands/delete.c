@@ -89,7 +89,8 @@ static int run_stmt(wire_opctx_t *op, micad_t *m, stor_session_t *sess, stor_col
     if (!has_limit)
         return status_set(st, 40414,
                           "BSON field 'delete.deletes.limit' is missing but a required field");
-    ST_RET(qry_match_parse(&q, NULL, &match, st));
+    qry_match_hooks_t hooks = qry_expr_match_hooks(NULL); /* $expr in the filter */
+    ST_RET(qry_match_parse(&q, &hooks, &match, st));
     if (coll != NULL)
         ST_ERR(micad_db_find_rids(op, sess, coll, match, NULL, limit, &rids, &nrids, st));
     for (size_t i = 0; i < nrids; i++) {

@@ -540,6 +540,10 @@ def test_update_and_delete_filters_with_expr():
         r = coll.update_many({"$expr": {"$gt": ["$a", "$b"]}}, {"$set": {"big": True}})
         assert r.modified_count == 4
         assert coll.count_documents({"big": True}) == 4
+        r = coll.delete_many({"$expr": {"$lt": ["$a", 2]}})
+        assert r.deleted_count == 2
+        assert c.agg.command("count", "uexpr", query={"$expr": {"$eq": ["$a", 9]}})["n"] == 1
+        assert sorted(coll.distinct("a", {"$expr": {"$gte": ["$a", 8]}})) == [8, 9]
 
 
 def main():
