@@ -396,6 +396,12 @@ void bsonu_index_keys_destroy(bsonu_index_keys_t *k);
 /* bsonu_index_keys_get -- fill k (re-initialised first) with doc's keys for key_pattern. */
 int bsonu_index_keys_get(const bson_t *key_pattern, const bson_t *doc, bsonu_index_keys_t *k,
                          status_t *st);
+/* bsonu_type_name -- MongoDB's $type alias of t ("double", "string", ..., "maxKey"); "missing"
+ * for BSON_TYPE_EOD or anything unknown. */
+const char *bsonu_type_name(bson_type_t t);
+/* bsonu_type_by_name -- the BSON type a $type alias names, or -1 ("number" is not a type). */
+int bsonu_type_by_name(const char *name);
+
 /* BSONU_SECTION_END */
 
 /* ------------------------------------------------------------------------ */

@@ -328,34 +328,6 @@ static int parse_in(pctx_t *p, const char *path, const bson_iter_t *it, const ch
     return 0;
 }
 
-/* Type aliases of $type and bsonType. */
-static const struct {
-    const char *name;
-    bson_type_t type;
-} kTypeAliases[] = {
-    {"double", BSON_TYPE_DOUBLE},
-    {"string", BSON_TYPE_UTF8},
-    {"object", BSON_TYPE_DOCUMENT},
-    {"array", BSON_TYPE_ARRAY},
-    {"binData", BSON_TYPE_BINARY},
-    {"undefined", BSON_TYPE_UNDEFINED},
-    {"objectId", BSON_TYPE_OID},
-    {"bool", BSON_TYPE_BOOL},
-    {"date", BSON_TYPE_DATE_TIME},
-    {"null", BSON_TYPE_NULL},
-    {"regex", BSON_TYPE_REGEX},
-    {"dbPointer", BSON_TYPE_DBPOINTER},
-    {"javascript", BSON_TYPE_CODE},
-    {"symbol", BSON_TYPE_SYMBOL},
-    {"javascriptWithScope", BSON_TYPE_CODEWSCOPE},
-    {"int", BSON_TYPE_INT32},
-    {"timestamp", BSON_TYPE_TIMESTAMP},
-    {"long", BSON_TYPE_INT64},
-    {"decimal", BSON_TYPE_DECIMAL128},
-    {"minKey", BSON_TYPE_MINKEY},
-    {"maxKey", BSON_TYPE_MAXKEY},
-};
-
 static void type_set(uint8_t types[32], bson_type_t t)
 {
     uint8_t b = (uint8_t)t;
@@ -390,11 +362,11 @@ int qry__type_add(const bson_value_t *v, uint8_t types[32], bool *all_numbers, c
             *all_numbers = true;
             return 0;
         }
-        for (size_t i = 0; i < sizeof(kTypeAliases) / sizeof(kTypeAliases[0]); i++)
-            if (strcmp(kTypeAliases[i].name, s) == 0) {
-                type_set(types, kTypeAliases[i].type);
-                return 0;
-            }
+        int t = bsonu_type_by_name(s);
+        if (t >= 0) {
+            type_set(types, (bson_type_t)t);
+            return 0;
+        }
         return status_set(st, ERR_BadValue, "Unknown type name alias: %s", s);
     }
     if (bsonu_is_number(v->value_type)) {

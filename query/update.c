@@ -48,57 +48,6 @@ static const struct {
 /* Small helpers                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* qry__upd_type_alias -- MongoDB's $type alias of a BSON type ("int", "string", ...). */
-const char *qry__upd_type_alias(bson_type_t t)
-{
-    switch (t) {
-    case BSON_TYPE_DOUBLE:
-        return "double";
-    case BSON_TYPE_UTF8:
-        return "string";
-    case BSON_TYPE_DOCUMENT:
-        return "object";
-    case BSON_TYPE_ARRAY:
-        return "array";
-    case BSON_TYPE_BINARY:
-        return "binData";
-    case BSON_TYPE_UNDEFINED:
-        return "undefined";
-    case BSON_TYPE_OID:
-        return "objectId";
-    case BSON_TYPE_BOOL:
-        return "bool";
-    case BSON_TYPE_DATE_TIME:
-        return "date";
-    case BSON_TYPE_NULL:
-        return "null";
-    case BSON_TYPE_REGEX:
-        return "regex";
-    case BSON_TYPE_DBPOINTER:
-        return "dbPointer";
-    case BSON_TYPE_CODE:
-        return "javascript";
-    case BSON_TYPE_SYMBOL:
-        return "symbol";
-    case BSON_TYPE_CODEWSCOPE:
-        return "javascriptWithScope";
-    case BSON_TYPE_INT32:
-        return "int";
-    case BSON_TYPE_TIMESTAMP:
-        return "timestamp";
-    case BSON_TYPE_INT64:
-        return "long";
-    case BSON_TYPE_DECIMAL128:
-        return "decimal";
-    case BSON_TYPE_MINKEY:
-        return "minKey";
-    case BSON_TYPE_MAXKEY:
-        return "maxKey";
-    default:
-        return "unknown";
-    }
-}
-
 /* qry__upd_is_index -- whether s is an array index (digits only, no sign). */
 bool qry__upd_is_index(const char *s, size_t *out)
 {
@@ -384,7 +333,7 @@ static int parse_push(uop_t *op, const bson_value_t *v, status_t *st)
                 return status_set(st, ERR_BadValue,
                                   "The argument to $each in %s must be an array but it was of "
                                   "type: %s",
-                                  op->opname, qry__upd_type_alias(x->value_type));
+                                  op->opname, bsonu_type_name(x->value_type));
             if (op->has_each) /* a repeated key: the last one wins */
                 bson_value_destroy(&op->each);
             bson_value_copy(x, &op->each);
@@ -394,14 +343,14 @@ static int parse_push(uop_t *op, const bson_value_t *v, status_t *st)
                 return status_set(st, ERR_BadValue,
                                   "The value for $slice must be an integer value but was given "
                                   "type: %s",
-                                  qry__upd_type_alias(x->value_type));
+                                  bsonu_type_name(x->value_type));
             op->has_slice = true;
         } else if (is_push && strcmp(k, "$position") == 0) {
             if (!int_arg(x, &op->position))
                 return status_set(st, ERR_BadValue,
                                   "The value for $position must be an integer value, not of "
                                   "type: %s",
-                                  qry__upd_type_alias(x->value_type));
+                                  bsonu_type_name(x->value_type));
             op->has_position = true;
         } else if (is_push && strcmp(k, "$sort") == 0) {
             int64_t dir;
@@ -452,7 +401,7 @@ static int parse_bit(uop_t *op, const char *field, const bson_value_t *v, status
         return status_set(st, ERR_BadValue,
                           "The $bit modifier is not compatible with a %s. You must pass in an "
                           "embedded document: {$bit: {field: {and/or/xor: #}}",
-                          qry__upd_type_alias(v->value_type));
+                          bsonu_type_name(v->value_type));
     bson_t d;
     bson_iter_t it;
     qry__view(v->value.v_doc.data, v->value.v_doc.data_len, &d);
@@ -481,7 +430,7 @@ static int parse_bit(uop_t *op, const char *field, const bson_value_t *v, status
             status_set(st, ERR_BadValue,
                        "The $bit modifier field must be an Integer(32/64 bit); a '%s' is not "
                        "supported here: %s",
-                       qry__upd_type_alias(x->value_type), f);
+                       bsonu_type_name(x->value_type), f);
             bson_free(f);
             return st->code;
         }
@@ -600,7 +549,7 @@ static int parse_field(qry_update_t *u, ukind_t kind, const char *opname, const 
             ret = status_set(st, ERR_BadValue,
                              "%s is not valid type for $currentDate. Please use a boolean ('true') "
                              "or a $type expression ({$type: 'timestamp/date'}).",
-                             qry__upd_type_alias(v->value_type));
+                             bsonu_type_name(v->value_type));
             goto err;
         }
         break;
@@ -675,7 +624,7 @@ static int parse_field(qry_update_t *u, ukind_t kind, const char *opname, const 
         if (v->value_type != BSON_TYPE_ARRAY) {
             ret = status_set(st, ERR_BadValue,
                              "$pullAll requires an array argument but was given a %s",
-                             qry__upd_type_alias(v->value_type));
+                             bsonu_type_name(v->value_type));
             goto err;
         }
         bson_value_copy(v, &op->arg);
@@ -706,7 +655,7 @@ static int parse_filters(qry_update_t *u, const bson_t *af, status_t *st)
     while (bson_iter_next(&it)) {
         if (!BSON_ITER_HOLDS_DOCUMENT(&it))
             return status_set(st, ERR_TypeMismatch, "Each array filter must be an object, found %s",
-                              qry__upd_type_alias(bson_iter_type(&it)));
+                              bsonu_type_name(bson_iter_type(&it)));
         bson_t f;
         const uint8_t *data;
         uint32_t len;
@@ -826,7 +775,7 @@ int qry_update_parse(const bson_t *update, const bson_t *array_filters, qry_upda
                 status_set(st, ERR_FailedToParse,
                            "Modifiers operate on fields but we found type %s instead. For "
                            "example: {$mod: {<field>: ...}} not {%s: %s}",
-                           qry__upd_type_alias(bson_iter_type(&it)), k, f);
+                           bsonu_type_name(bson_iter_type(&it)), k, f);
                 bson_free(f);
                 ret = st->code;
                 goto err;

@@ -206,7 +206,7 @@ static int leaf_arith(actx_t *a, const uop_t *op, udom_t *parent, const char *na
         status_set(a->st, ERR_TypeMismatch,
                    "Cannot apply %s to a value of non-numeric type. %s has the field '%s' of "
                    "non-numeric type %s",
-                   op->opname, id, name, qry__upd_type_alias(child->type));
+                   op->opname, id, name, bsonu_type_name(child->type));
         bson_free(id);
         return a->st->code;
     }
@@ -266,7 +266,7 @@ static int leaf_bit(actx_t *a, const uop_t *op, udom_t *parent, const char *name
             status_set(a->st, ERR_BadValue,
                        "Cannot apply $bit to a value of non-integral type.%s has the field %s of "
                        "non-integer type %s",
-                       id, name, qry__upd_type_alias(child->type));
+                       id, name, bsonu_type_name(child->type));
             bson_free(id);
             return a->st->code;
         }
@@ -400,12 +400,12 @@ static int leaf_push(actx_t *a, const uop_t *op, udom_t *parent, const char *nam
         if (op->kind == U_PUSH)
             status_set(a->st, ERR_BadValue,
                        "The field '%s' must be an array but is of type %s in document %s", name,
-                       qry__upd_type_alias(child->type), id);
+                       bsonu_type_name(child->type), id);
         else
             status_set(a->st, ERR_BadValue,
                        "Cannot apply $addToSet to non-array field. Field named '%s' has non-array "
                        "type %s",
-                       name, qry__upd_type_alias(child->type));
+                       name, bsonu_type_name(child->type));
         bson_free(id);
         return a->st->code;
     }
@@ -534,9 +534,9 @@ static int leaf_pop(actx_t *a, const uop_t *op, udom_t *parent, const char *name
         return 0;
     ST_RET(qry__udom_expand(child, a->st));
     if (child->type != BSON_TYPE_ARRAY)
-        return status_set(
-            a->st, ERR_TypeMismatch, "Path '%s' contains an element of non-array type '%s'",
-            a->depth ? a->comps[a->depth - 1] : name, qry__upd_type_alias(child->type));
+        return status_set(a->st, ERR_TypeMismatch,
+                          "Path '%s' contains an element of non-array type '%s'",
+                          a->depth ? a->comps[a->depth - 1] : name, bsonu_type_name(child->type));
     if (child->n == 0)
         return 0;
     qry__udom_free(qry__udom_remove(child, op->pop_dir > 0 ? child->n - 1 : 0));

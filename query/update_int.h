@@ -125,7 +125,6 @@ struct qry_update {
     bool positional;
 };
 
-const char *qry__upd_type_alias(bson_type_t t);
 bool qry__upd_is_index(const char *s, size_t *out);
 
 /*

@@ -11,57 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* type_name -- MongoDB's alias for a BSON type, as its type-mismatch messages print it. */
-static const char *type_name(bson_type_t t)
-{
-    switch (t) {
-    case BSON_TYPE_DOUBLE:
-        return "double";
-    case BSON_TYPE_UTF8:
-        return "string";
-    case BSON_TYPE_DOCUMENT:
-        return "object";
-    case BSON_TYPE_ARRAY:
-        return "array";
-    case BSON_TYPE_BINARY:
-        return "binData";
-    case BSON_TYPE_UNDEFINED:
-        return "undefined";
-    case BSON_TYPE_OID:
-        return "objectId";
-    case BSON_TYPE_BOOL:
-        return "bool";
-    case BSON_TYPE_DATE_TIME:
-        return "date";
-    case BSON_TYPE_NULL:
-        return "null";
-    case BSON_TYPE_REGEX:
-        return "regex";
-    case BSON_TYPE_DBPOINTER:
-        return "dbPointer";
-    case BSON_TYPE_CODE:
-        return "javascript";
-    case BSON_TYPE_SYMBOL:
-        return "symbol";
-    case BSON_TYPE_CODEWSCOPE:
-        return "javascriptWithScope";
-    case BSON_TYPE_INT32:
-        return "int";
-    case BSON_TYPE_TIMESTAMP:
-        return "timestamp";
-    case BSON_TYPE_INT64:
-        return "long";
-    case BSON_TYPE_DECIMAL128:
-        return "decimal";
-    case BSON_TYPE_MINKEY:
-        return "minKey";
-    case BSON_TYPE_MAXKEY:
-        return "maxKey";
-    default:
-        return "missing";
-    }
-}
-
 /* cmp_cmd -- order rows by name for bsearch. */
 static int cmp_cmd(const void *a, const void *b)
 {
@@ -142,7 +91,7 @@ static int sub_doc(bson_iter_t *it, const char *name, bson_t *out, status_t *st)
     if (!BSON_ITER_HOLDS_DOCUMENT(it))
         return status_set(st, ERR_TypeMismatch,
                           "BSON field '%s' is the wrong type '%s', expected type 'object'", name,
-                          type_name(bson_iter_type(it)));
+                          bsonu_type_name(bson_iter_type(it)));
     bson_iter_document(it, &len, &data);
     if (!bson_init_static(out, data, len))
         return status_set(st, ERR_InvalidBSON, "invalid document in field '%s'", name);
@@ -181,7 +130,7 @@ static int want_bool(bson_iter_t *it, const char *name, bool *out, status_t *st)
     if (!BSON_ITER_HOLDS_BOOL(it))
         return status_set(st, ERR_TypeMismatch,
                           "BSON field '%s' is the wrong type '%s', expected type 'bool'", name,
-                          type_name(bson_iter_type(it)));
+                          bsonu_type_name(bson_iter_type(it)));
     *out = bson_iter_bool(it);
     return 0;
 }
@@ -213,7 +162,7 @@ int wire_opctx_parse_body(wire_opctx_t *op, const char *db, const bson_t *body, 
                 return status_set(st, ERR_TypeMismatch,
                                   "BSON field 'txnNumber' is the wrong type '%s', expected type "
                                   "'long'",
-                                  type_name(bson_iter_type(&it)));
+                                  bsonu_type_name(bson_iter_type(&it)));
             op->txn_number = bson_iter_int64(&it);
             if (op->txn_number < 0)
                 return status_set(st, ERR_BadValue, "TxnNumber cannot be negative");
@@ -244,7 +193,7 @@ int wire_opctx_parse_body(wire_opctx_t *op, const char *db, const bson_t *body, 
                 return status_set(st, ERR_TypeMismatch,
                                   "BSON field 'apiVersion' is the wrong type '%s', expected type "
                                   "'string'",
-                                  type_name(bson_iter_type(&it)));
+                                  bsonu_type_name(bson_iter_type(&it)));
             op->api_version = bson_iter_utf8(&it, NULL);
             if (strcmp(op->api_version, "1") != 0)
                 return status_set(st, ERR_APIVersionError,
@@ -313,7 +262,7 @@ int wire_opctx_parse(wire_opctx_t *op, const wire_request_t *req, status_t *st)
     if (!BSON_ITER_HOLDS_UTF8(&it))
         return status_set(st, ERR_TypeMismatch,
                           "BSON field '$db' is the wrong type '%s', expected type 'string'",
-                          type_name(bson_iter_type(&it)));
+                          bsonu_type_name(bson_iter_type(&it)));
     return wire_opctx_parse_body(op, bson_iter_utf8(&it, NULL), &req->body, st);
 }
 
@@ -427,7 +376,7 @@ int wire_negotiate_compression(wire_opctx_t *op, const bson_t *hello, bson_t *re
     if (!BSON_ITER_HOLDS_ARRAY(&it))
         return status_set(st, ERR_TypeMismatch,
                           "BSON field 'compression' is the wrong type '%s', expected type 'array'",
-                          type_name(bson_iter_type(&it)));
+                          bsonu_type_name(bson_iter_type(&it)));
     bson_iter_recurse(&it, &arr);
     while (bson_iter_next(&arr)) {
         int id;
