@@ -832,6 +832,15 @@ static void host_name(micad_t *m, char *out, size_t cap)
     snprintf(out, cap, "%s:%d", h, m && m->opts ? m->opts->port : 27017);
 }
 
+/* append_n -- a statistic as int32 when it fits, as MongoDB's appendNumber does. */
+static void append_n(bson_t *d, const char *key, int64_t v)
+{
+    if (v >= INT32_MIN && v <= INT32_MAX)
+        BSON_APPEND_INT32(d, key, (int32_t)v);
+    else
+        BSON_APPEND_INT64(d, key, v);
+}
+
 /* coll_stats_doc -- $collStats' one document: {ns, host, localTime, storageStats?, count?}. */
 static int coll_stats_doc(agg_env_t *env, const char *ns, const bson_t *spec, bson_t *d,
                           status_t *st)
@@ -851,8 +860,8 @@ static int coll_stats_doc(agg_env_t *env, const char *ns, const bson_t *spec, bs
         const char *kinds[] = {"reads", "writes", "commands", "transactions"};
         for (int i = 0; i < 4; i++) {
             BSON_APPEND_DOCUMENT_BEGIN(&ls, kinds[i], &h);
-            BSON_APPEND_INT64(&h, "latency", 0);
-            BSON_APPEND_INT64(&h, "ops", 0);
+            append_n(&h, "latency", 0);
+            append_n(&h, "ops", 0);
             bson_append_document_end(&ls, &h);
         }
         bson_append_document_end(d, &ls);
@@ -878,19 +887,18 @@ static int coll_stats_doc(agg_env_t *env, const char *ns, const bson_t *spec, bs
         bson_t ss, sizes = BSON_INITIALIZER;
         int64_t total_ix = micad_coll_index_sizes(coll, ns, env->m, scale, &sizes, &nix);
         BSON_APPEND_DOCUMENT_BEGIN(d, "storageStats", &ss);
-        BSON_APPEND_INT64(&ss, "size", size / scale);
-        BSON_APPEND_INT64(&ss, "count", count);
+        append_n(&ss, "size", size / scale);
+        append_n(&ss, "count", count);
         if (count > 0)
-            BSON_APPEND_INT64(&ss, "avgObjSize", size / count);
-        BSON_APPEND_INT64(&ss, "storageSize", stor_collection_storage_size(coll) / scale);
-        BSON_APPEND_INT64(&ss, "freeStorageSize", 0);
+            append_n(&ss, "avgObjSize", size / count);
+        append_n(&ss, "storageSize", stor_collection_storage_size(coll) / scale);
+        append_n(&ss, "freeStorageSize", 0);
         BSON_APPEND_BOOL(&ss, "capped", false);
         BSON_APPEND_INT32(&ss, "nindexes", nix);
-        BSON_APPEND_INT64(&ss, "totalIndexSize", total_ix / scale);
-        BSON_APPEND_INT64(&ss, "totalSize",
-                          (stor_collection_storage_size(coll) + total_ix) / scale);
+        append_n(&ss, "totalIndexSize", total_ix / scale);
+        append_n(&ss, "totalSize", (stor_collection_storage_size(coll) + total_ix) / scale);
         BSON_APPEND_DOCUMENT(&ss, "indexSizes", &sizes);
-        BSON_APPEND_INT64(&ss, "scaleFactor", scale);
+        append_n(&ss, "scaleFactor", scale);
         bson_append_document_end(d, &ss);
         bson_destroy(&sizes);
     }
@@ -902,15 +910,15 @@ static int coll_stats_doc(agg_env_t *env, const char *ns, const bson_t *spec, bs
                               ns);
         bson_t c;
         BSON_APPEND_DOCUMENT_BEGIN(d, "count", &c);
-        BSON_APPEND_INT64(&c, "count", stor_collection_count(coll));
+        append_n(&c, "count", stor_collection_count(coll));
         bson_append_document_end(d, &c);
     }
     if (bson_iter_init_find(&it, spec, "queryExecStats")) {
         bson_t q, cs;
         BSON_APPEND_DOCUMENT_BEGIN(d, "queryExecStats", &q);
         BSON_APPEND_DOCUMENT_BEGIN(&q, "collectionScans", &cs);
-        BSON_APPEND_INT64(&cs, "total", 0);
-        BSON_APPEND_INT64(&cs, "nonTailable", 0);
+        append_n(&cs, "total", 0);
+        append_n(&cs, "nonTailable", 0);
         bson_append_document_end(&q, &cs);
         bson_append_document_end(d, &q);
     }
