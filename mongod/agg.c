@@ -80,23 +80,17 @@ static const qry_pl_datasource_t g_ds = {ds_open, ds_write, ds_stats, NULL};
 /* ------------------------------------------------------------------ limits and spills */
 
 /*
- * micad_agg_max_memory -- see agg.h. The override exists so tests can make
- * a $group spill (or fail with 292) with a few megabytes of data instead of
- * 100 MB; MongoDB's own knobs for it are the server parameters
- * internalDocumentSourceGroupMaxMemoryBytes and
- * internalQueryMaxBlockingSortMemoryUsageBytes, which Mica's options do not
- * take yet.
+ * micad_agg_max_memory -- see agg.h. The pipeline has one per-stage limit
+ * for its blocking stages; MongoDB has one server parameter for $group and
+ * one for sorts, so the smaller of the two applies (a test lowers either to
+ * make a spill happen with little data).
  */
 size_t micad_agg_max_memory(void)
 {
-    const char *v = getenv("MICA_AGG_MAX_MEMORY_BYTES");
-    if (v != NULL && *v != '\0') {
-        char *end;
-        unsigned long long n = strtoull(v, &end, 10);
-        if (*end == '\0' && n >= 1024)
-            return (size_t)n;
-    }
-    return QRY_PL_MEM_LIMIT_DEFAULT;
+    int64_t g = opts_param(OPTS_PARAM_internalDocumentSourceGroupMaxMemoryBytes);
+    int64_t s = opts_param(OPTS_PARAM_internalQueryMaxBlockingSortMemoryUsageBytes);
+    int64_t v = g < s ? g : s;
+    return v > 0 ? (size_t)v : QRY_PL_MEM_LIMIT_DEFAULT;
 }
 
 static pthread_once_t g_tmp_once = PTHREAD_ONCE_INIT;

@@ -95,7 +95,11 @@ int micad_agg_update_apply(const micad_upd_pipeline_t *u, const bson_t *doc,
 /* micad_agg_update_destroy -- free (NULL-safe). */
 void micad_agg_update_destroy(micad_upd_pipeline_t *u);
 
-/* micad_agg_max_memory -- per-stage memory limit: 100 MB or $MICA_AGG_MAX_MEMORY_BYTES. */
+/*
+ * micad_agg_max_memory -- the per-stage memory limit: the smaller of the
+ * server parameters internalDocumentSourceGroupMaxMemoryBytes and
+ * internalQueryMaxBlockingSortMemoryUsageBytes (100 MB each by default).
+ */
 size_t micad_agg_max_memory(void);
 
 #endif /* MICA_MONGOD_AGG_H */

@@ -55,7 +55,13 @@ int micad_cmd_get_more(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
         return status_set(st, 40414,
                           "BSON field 'getMore.collection' is missing but a required "
                           "field");
-    ST_RET(micad_db_make_ns(op->db, coll, ns, st));
+    if (strcmp(coll, "$cmd.aggregate") == 0) {
+        /* a collectionless aggregate's cursor ({aggregate: 1}, mongod/agg.c) */
+        ST_RET(micad_db_check_db_name(op->db, st));
+        snprintf(ns, sizeof(ns), "%s.%s", op->db, coll);
+    } else {
+        ST_RET(micad_db_make_ns(op->db, coll, ns, st));
+    }
 
     micad_cursor_t *c = NULL;
     ST_RET(micad_cursors_checkout(id, ns, op, &c, st));

@@ -7,8 +7,8 @@ $unionWith, $out, $merge in every mode, $collStats, $indexStats), the other
 stages over real data, `let`, find({$expr}), explain shapes, and
 pipeline-style updates (update and findAndModify, upserts, `c` constants),
 allowDiskUse: a $group over more data than the memory limit completes with
-it and fails with 292 without it (a second micad with a small limit,
-MICA_AGG_MAX_MEMORY_BYTES, keeps that test fast)."""
+it and fails with 292 without it (a second micad started with small
+--setParameter memory limits keeps that test fast)."""
 import os
 import sys
 import warnings
@@ -369,6 +369,8 @@ def test_coll_stats_and_index_stats():
 
 def test_documents_collectionless():
     with client() as c:
+        many = list(c.agg.aggregate([{"$documents": [{"x": i} for i in range(50)]}], batchSize=7))
+        assert [d["x"] for d in many] == list(range(50)), many
         out = list(c.agg.aggregate([{"$documents": [{"x": 10}, {"x": 2}, {"x": 5}]},
                                     {"$sort": {"x": 1}}]))
         assert [d["x"] for d in out] == [2, 5, 10], out
@@ -437,12 +439,13 @@ def test_set_window_fields_count_replace_root_sample_redact():
 
 
 def test_group_spills_with_allow_disk_use():
-    """A micad whose per-stage limit is 256 KiB: a $group with ~2 MB of state."""
+    """A micad whose per-stage limits are 256 KiB: a $group with ~2 MB of state."""
     global server
     saved = server
-    os.environ["MICA_AGG_MAX_MEMORY_BYTES"] = str(256 * 1024)
     try:
-        with Server() as small:
+        with Server(["--setParameter", "internalDocumentSourceGroupMaxMemoryBytes=262144",
+                     "--setParameter",
+                     "internalQueryMaxBlockingSortMemoryUsageBytes=262144"]) as small:
             server = small
             with client() as c:
                 coll = fresh(c, "spill", [{"_id": i, "k": "key-%06d" % i, "pad": "x" * 100}
@@ -465,7 +468,6 @@ def test_group_spills_with_allow_disk_use():
             assert os.path.isdir(tmp) and os.listdir(tmp) == [], os.listdir(tmp)
     finally:
         server = saved
-        del os.environ["MICA_AGG_MAX_MEMORY_BYTES"]
 
 
 # ---------------------------------------------------------------- pipeline-style updates
