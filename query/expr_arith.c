@@ -5,8 +5,9 @@
  * MongoDB's numeric rules: the result type is the widest operand type
  * (int32 < int64 < double); an int32 result that overflows becomes an int64
  * and an int64 that overflows becomes a double. null, undefined or missing
- * operands make the result null. Decimal128 operands answer NotImplemented
- * (238): Debian has no libmpdec and common/ only decodes decimals.
+ * operands make the result null. A decimal128 operand makes the result a
+ * decimal (expr_decimal.c: exact +, -, *, 34-digit /, quantize); the
+ * transcendental functions of a decimal go through a double.
  */
 #include "query/expr_int.h"
 
@@ -17,9 +18,26 @@
 
 enum { W_INT = 0, W_LONG = 1, W_DOUBLE = 2 };
 
-static int decimal_unsupported(const char *op, status_t *st)
+/* A decimal result from a double computation (the transcendental functions). */
+static void decimal_from_double(double x, bson_value_t *out)
 {
-    return status_set(st, ERR_NotImplemented, "%s does not support decimal operands yet", op);
+    bson_value_t dv;
+    qry__dec_t d;
+    qry__expr_set_double(&dv, x);
+    qry__dec_from_value(&dv, &d);
+    qry__dec_to_value(&d, out);
+}
+
+static bool is_dec(const bson_value_t *v)
+{
+    return v->value_type == BSON_TYPE_DECIMAL128;
+}
+
+static double dec_double(const bson_value_t *v)
+{
+    qry__dec_t d;
+    qry__dec_from_value(v, &d);
+    return qry__dec_to_double(&d);
 }
 
 static bool is_int(const bson_value_t *v)
@@ -97,7 +115,7 @@ static int eval_add(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *ou
 {
     bson_value_t *v;
     acc_t a = {W_INT, 0, 0, false};
-    bool have_date = false;
+    bool have_date = false, have_dec = false;
     ST_RET(eval_args(cx, node, &v, st));
     for (size_t i = 0; i < node->nargs; i++) {
         if (qry__expr_is_nullish(&v[i])) {
@@ -113,12 +131,30 @@ static int eval_add(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *ou
             acc_add(&a, &l);
             continue;
         }
-        if (v[i].value_type == BSON_TYPE_DECIMAL128)
-            return decimal_unsupported("$add", st);
         if (!bsonu_is_number(v[i].value_type))
             return status_set(st, 16554, "$add only supports numeric or date types, not %s",
                               qry__expr_type_name(&v[i]));
-        acc_add(&a, &v[i]);
+        if (is_dec(&v[i]))
+            have_dec = true;
+        else
+            acc_add(&a, &v[i]);
+    }
+    if (have_dec) {
+        qry__dec_t sum, x;
+        memset(&sum, 0, sizeof(sum));
+        for (size_t i = 0; i < node->nargs; i++) {
+            bson_value_t l = v[i];
+            if (l.value_type == BSON_TYPE_DATE_TIME)
+                qry__expr_set_long(&l, v[i].value.v_datetime);
+            qry__dec_from_value(&l, &x);
+            qry__dec_add(&sum, &x, false, &sum);
+        }
+        if (!have_date) {
+            qry__dec_to_value(&sum, out);
+            return 0;
+        }
+        a.w = W_DOUBLE;
+        a.d = qry__dec_to_double(&sum);
     }
     if (have_date) {
         memset(out, 0, sizeof(*out));
@@ -149,8 +185,15 @@ static int eval_subtract(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_
         qry__expr_set_null(out);
         return 0;
     }
-    if (a->value_type == BSON_TYPE_DECIMAL128 || b->value_type == BSON_TYPE_DECIMAL128)
-        return decimal_unsupported("$subtract", st);
+    if (bsonu_is_number(a->value_type) && bsonu_is_number(b->value_type) &&
+        (is_dec(a) || is_dec(b))) {
+        qry__dec_t x, y, r;
+        qry__dec_from_value(a, &x);
+        qry__dec_from_value(b, &y);
+        qry__dec_add(&x, &y, true, &r);
+        qry__dec_to_value(&r, out);
+        return 0;
+    }
     if (bsonu_is_number(a->value_type) && bsonu_is_number(b->value_type)) {
         if (is_int(a) && is_int(b)) {
             int64_t r;
@@ -172,7 +215,7 @@ static int eval_subtract(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_
             return 0;
         }
         if (bsonu_is_number(b->value_type)) {
-            double d = as_double(b);
+            double d = is_dec(b) ? dec_double(b) : as_double(b);
             int64_t n = is_int(b) ? as_long(b) : (isfinite(d) && fabs(d) < 9.2e18 ? llround(d) : 0);
             if ((!is_int(b) && !(isfinite(d) && fabs(d) < 9.2e18)) ||
                 __builtin_sub_overflow(a->value.v_datetime, n, &r))
@@ -195,17 +238,20 @@ static int eval_multiply(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_
     int w = W_INT;
     int64_t l = 1;
     double d = 1;
+    bool have_dec = false;
     ST_RET(eval_args(cx, node, &v, st));
     for (size_t i = 0; i < node->nargs; i++) {
         if (qry__expr_is_nullish(&v[i])) {
             qry__expr_set_null(out);
             return 0;
         }
-        if (v[i].value_type == BSON_TYPE_DECIMAL128)
-            return decimal_unsupported("$multiply", st);
         if (!bsonu_is_number(v[i].value_type))
             return status_set(st, 16555, "$multiply only supports numeric types, not %s",
                               qry__expr_type_name(&v[i]));
+        if (is_dec(&v[i]))
+            have_dec = true;
+        if (have_dec)
+            continue;
         if (w != W_DOUBLE && is_int(&v[i])) {
             int64_t r;
             if (!__builtin_mul_overflow(l, as_long(&v[i]), &r)) {
@@ -220,6 +266,18 @@ static int eval_multiply(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_
             w = W_DOUBLE;
         }
         d *= as_double(&v[i]);
+    }
+    if (have_dec) {
+        qry__dec_t p, x;
+        bson_value_t one;
+        qry__expr_set_int(&one, 1);
+        qry__dec_from_value(&one, &p);
+        for (size_t i = 0; i < node->nargs; i++) {
+            qry__dec_from_value(&v[i], &x);
+            qry__dec_mul(&p, &x, &p);
+        }
+        qry__dec_to_value(&p, out);
+        return 0;
     }
     if (w == W_DOUBLE)
         qry__expr_set_double(out, d);
@@ -239,8 +297,16 @@ static int eval_divide(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t 
     if (!bsonu_is_number(v[0].value_type) || !bsonu_is_number(v[1].value_type))
         return status_set(st, 16609, "$divide only supports numeric types, not %s and %s",
                           qry__expr_type_name(&v[0]), qry__expr_type_name(&v[1]));
-    if (v[0].value_type == BSON_TYPE_DECIMAL128 || v[1].value_type == BSON_TYPE_DECIMAL128)
-        return decimal_unsupported("$divide", st);
+    if (is_dec(&v[0]) || is_dec(&v[1])) {
+        qry__dec_t x, y, r;
+        qry__dec_from_value(&v[0], &x);
+        qry__dec_from_value(&v[1], &y);
+        if (qry__dec_is_zero(&y))
+            return status_set(st, 16608, "can't $divide by zero");
+        qry__dec_div(&x, &y, &r);
+        qry__dec_to_value(&r, out);
+        return 0;
+    }
     double den = as_double(&v[1]);
     if (den == 0)
         return status_set(st, 16608, "can't $divide by zero");
@@ -260,8 +326,15 @@ static int eval_mod(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *ou
     if (!bsonu_is_number(a->value_type) || !bsonu_is_number(b->value_type))
         return status_set(st, 16611, "$mod only supports numeric types, not %s and %s",
                           qry__expr_type_name(a), qry__expr_type_name(b));
-    if (a->value_type == BSON_TYPE_DECIMAL128 || b->value_type == BSON_TYPE_DECIMAL128)
-        return decimal_unsupported("$mod", st);
+    if (is_dec(a) || is_dec(b)) {
+        qry__dec_t x, y, r;
+        qry__dec_from_value(a, &x);
+        qry__dec_from_value(b, &y);
+        if (!qry__dec_mod(&x, &y, &r))
+            return status_set(st, 16610, "can't $mod by zero");
+        qry__dec_to_value(&r, out);
+        return 0;
+    }
     /*
      * An integral double divisor within int32 range counts as an int (MongoDB:
      * {$mod: [NumberInt(8), 3.0]} is the int 2); a double dividend or any other
@@ -299,8 +372,6 @@ static int unary_arg(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *v
     if (!bsonu_is_number(v->value_type))
         return status_set(st, 28765, "%s only supports numeric types, not %s", node->op->name,
                           qry__expr_type_name(v));
-    if (v->value_type == BSON_TYPE_DECIMAL128)
-        return decimal_unsupported(node->op->name, st);
     return 0;
 }
 
@@ -313,7 +384,12 @@ static int eval_abs(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *ou
         qry__expr_set_null(out);
         return 0;
     }
-    if (v.value_type == BSON_TYPE_DOUBLE) {
+    if (is_dec(&v)) {
+        qry__dec_t d;
+        qry__dec_from_value(&v, &d);
+        d.neg = false;
+        qry__dec_to_value(&d, out);
+    } else if (v.value_type == BSON_TYPE_DOUBLE) {
         qry__expr_set_double(out, fabs(v.value.v_double));
     } else if (v.value_type == BSON_TYPE_INT64 && v.value.v_int64 == INT64_MIN) {
         return status_set(st, 28680, "can't take $abs of long long min");
@@ -330,6 +406,13 @@ static int eval_rounding(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_
     bson_value_t v;
     bool null;
     ST_RET(unary_arg(cx, node, &v, &null, st));
+    if (!null && is_dec(&v)) {
+        qry__dec_t d;
+        qry__dec_from_value(&v, &d);
+        qry__dec_quantize(&d, 0, fn == ceil ? QRY__DEC_ROUND_CEIL : QRY__DEC_ROUND_FLOOR, false);
+        qry__dec_to_value(&d, out);
+        return 0;
+    }
     if (null)
         qry__expr_set_null(out);
     else if (v.value_type == BSON_TYPE_DOUBLE)
@@ -360,7 +443,7 @@ static int eval_math1(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *
         qry__expr_set_null(out);
         return 0;
     }
-    double x = as_double(&v);
+    double x = is_dec(&v) ? dec_double(&v) : as_double(&v);
     if (domain_code != 0 && !isnan(x)) {
         bool bad = domain_code == 28714 ? x < 0 : x <= 0;
         if (bad) {
@@ -372,7 +455,10 @@ static int eval_math1(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *
             return status_set(st, domain_code, "%s%s", domain, buf);
         }
     }
-    qry__expr_set_double(out, fn(x));
+    if (is_dec(&v))
+        decimal_from_double(fn(x), out);
+    else
+        qry__expr_set_double(out, fn(x));
     return 0;
 }
 
@@ -413,15 +499,18 @@ static int eval_log(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *ou
     if (!bsonu_is_number(v[1].value_type))
         return status_set(st, 28757, "$log's base must be numeric, not %s",
                           qry__expr_type_name(&v[1]));
-    if (v[0].value_type == BSON_TYPE_DECIMAL128 || v[1].value_type == BSON_TYPE_DECIMAL128)
-        return decimal_unsupported("$log", st);
-    double x = as_double(&v[0]), b = as_double(&v[1]);
+    bool dec = is_dec(&v[0]) || is_dec(&v[1]);
+    double x = is_dec(&v[0]) ? dec_double(&v[0]) : as_double(&v[0]);
+    double b = is_dec(&v[1]) ? dec_double(&v[1]) : as_double(&v[1]);
     if (!(x > 0) && !isnan(x))
         return status_set(st, 28758, "$log's argument must be a positive number, but is %g", x);
     if ((!(b > 0) || b == 1) && !isnan(b))
         return status_set(st, 28759,
                           "$log's base must be a positive number not equal to 1, but is %g", b);
-    qry__expr_set_double(out, log(x) / log(b));
+    if (dec)
+        decimal_from_double(log(x) / log(b), out);
+    else
+        qry__expr_set_double(out, log(x) / log(b));
     return 0;
 }
 
@@ -439,11 +528,14 @@ static int eval_pow(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *ou
     if (!bsonu_is_number(e->value_type))
         return status_set(st, 28763, "$pow's exponent must be numeric, not %s",
                           qry__expr_type_name(e));
-    if (b->value_type == BSON_TYPE_DECIMAL128 || e->value_type == BSON_TYPE_DECIMAL128)
-        return decimal_unsupported("$pow", st);
-    double bd = as_double(b), ed = as_double(e);
+    double bd = is_dec(b) ? dec_double(b) : as_double(b);
+    double ed = is_dec(e) ? dec_double(e) : as_double(e);
     if (bd == 0 && ed < 0)
         return status_set(st, 28764, "$pow cannot take a base of 0 and a negative exponent");
+    if (is_dec(b) || is_dec(e)) {
+        decimal_from_double(pow(bd, ed), out);
+        return 0;
+    }
     if (is_int(b) && is_int(e)) {
         int w = width(b) > width(e) ? width(b) : width(e);
         int64_t base = as_long(b), ex = as_long(e);
@@ -522,8 +614,14 @@ static int eval_round_trunc(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_val
     if (!bsonu_is_number(v.value_type))
         return status_set(st, 51081, "%s only supports numeric types, not %s", node->op->name,
                           qry__expr_type_name(&v));
-    if (v.value_type == BSON_TYPE_DECIMAL128)
-        return decimal_unsupported(node->op->name, st);
+    if (is_dec(&v)) {
+        qry__dec_t d;
+        qry__dec_from_value(&v, &d);
+        qry__dec_quantize(&d, place, trunc_mode ? QRY__DEC_ROUND_TRUNC : QRY__DEC_ROUND_HALF_EVEN,
+                          true);
+        qry__dec_to_value(&d, out);
+        return 0;
+    }
     if (is_int(&v)) {
         if (place >= 0) {
             *out = v;

@@ -194,4 +194,48 @@ void qry__expr_set_double(bson_value_t *out, double x);
 void qry__expr_set_bool(bson_value_t *out, bool x);
 void qry__expr_set_null(bson_value_t *out);
 
+/* ---- decimal128 arithmetic (expr_decimal.c) --------------------------------- */
+
+/*
+ * QRY__DEC_MAX_DIGITS -- room for a product of two 34-digit coefficients
+ * plus the alignment of add and the scaling of divide.
+ */
+#define QRY__DEC_MAX_DIGITS 160
+
+#define QRY__DEC_NAN 2
+#define QRY__DEC_INF 1
+
+#define QRY__DEC_ROUND_HALF_EVEN 0
+#define QRY__DEC_ROUND_TRUNC     1
+#define QRY__DEC_ROUND_CEIL      2
+#define QRY__DEC_ROUND_FLOOR     3
+
+/* A decimal: (-1)^neg * coefficient * 10^exp; digits little-endian; cls 0 finite. */
+typedef struct qry__dec {
+    int cls;
+    bool neg;
+    int32_t exp;
+    uint16_t n;
+    uint8_t d[QRY__DEC_MAX_DIGITS];
+} qry__dec_t;
+
+/* qry__dec_from_value -- a number as a decimal (doubles to 15 digits); false if not a number. */
+bool qry__dec_from_value(const bson_value_t *v, qry__dec_t *d);
+/* qry__dec_to_value -- a decimal128 result, rounded half-even to 34 digits. */
+void qry__dec_to_value(const qry__dec_t *d, bson_value_t *out);
+/* qry__dec_add -- a + b (a - b with negate_b). */
+void qry__dec_add(const qry__dec_t *a, const qry__dec_t *b, bool negate_b, qry__dec_t *r);
+/* qry__dec_mul -- a * b. */
+void qry__dec_mul(const qry__dec_t *a, const qry__dec_t *b, qry__dec_t *r);
+/* qry__dec_div -- a / b for b != 0. */
+void qry__dec_div(const qry__dec_t *a, const qry__dec_t *b, qry__dec_t *r);
+/* qry__dec_mod -- truncated remainder; false if b is zero. */
+bool qry__dec_mod(const qry__dec_t *a, const qry__dec_t *b, qry__dec_t *r);
+/* qry__dec_quantize -- round to 10^-place with a QRY__DEC_ROUND_* mode. */
+void qry__dec_quantize(qry__dec_t *d, int64_t place, int mode, bool pad);
+/* qry__dec_to_double -- nearest double. */
+double qry__dec_to_double(const qry__dec_t *d);
+/* qry__dec_is_zero -- a finite zero. */
+bool qry__dec_is_zero(const qry__dec_t *d);
+
 #endif /* MICA_QUERY_EXPR_INT_H */

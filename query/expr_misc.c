@@ -48,6 +48,28 @@ static int reduction_inputs(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_val
     return 0;
 }
 
+/* $sum/$avg when a decimal takes part: the whole reduction is done in decimal. */
+static int sum_avg_decimal(const bson_value_t *v, size_t n, bool avg, bson_value_t *out)
+{
+    qry__dec_t sum, x;
+    size_t count = 0;
+    memset(&sum, 0, sizeof(sum));
+    for (size_t i = 0; i < n; i++) {
+        if (!qry__dec_from_value(&v[i], &x))
+            continue;
+        qry__dec_add(&sum, &x, false, &sum);
+        count++;
+    }
+    if (avg) {
+        bson_value_t c;
+        qry__expr_set_long(&c, (int64_t)count);
+        qry__dec_from_value(&c, &x);
+        qry__dec_div(&sum, &x, &sum);
+    }
+    qry__dec_to_value(&sum, out);
+    return 0;
+}
+
 static int eval_sum_avg(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *out, status_t *st)
 {
     bson_value_t *v;
@@ -58,9 +80,9 @@ static int eval_sum_avg(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t
     double d = 0;
     ST_RET(reduction_inputs(cx, node, &v, &n, st));
     for (size_t i = 0; i < n; i++) {
-        if (v[i].value_type == BSON_TYPE_DECIMAL128)
-            return status_set(st, ERR_NotImplemented, "%s does not support decimal operands yet",
-                              node->op->name);
+        if (v[i].value_type == BSON_TYPE_DECIMAL128) {
+            return sum_avg_decimal(v, n, avg, out);
+        }
         if (!bsonu_is_number(v[i].value_type))
             continue;
         count++;

@@ -413,9 +413,13 @@ static int convert(qry_expr_ctx_t *cx, const bson_value_t *in, target_t t, bson_
         case BSON_TYPE_DATE_TIME:
             snprintf(buf, sizeof(buf), "%" PRId64, in->value.v_datetime);
             break;
-        case BSON_TYPE_DOUBLE:
-            format_double(in->value.v_double, buf, sizeof(buf));
-            break;
+        case BSON_TYPE_DOUBLE: {
+            /* 15 significant digits, zeros kept: MongoDB's Decimal128(double) */
+            qry__dec_t dd;
+            qry__dec_from_value(in, &dd);
+            qry__dec_to_value(&dd, out);
+            return 0;
+        }
         case BSON_TYPE_DECIMAL128:
             *out = *in;
             return 0;

@@ -236,7 +236,62 @@ static const expr_case_t arith_rows[] = {
     {"sqrt_negative_fails", "{'$sqrt': -1}", NULL, NULL, 28714},
     {"sqrt_null_is_null", "{'$sqrt': null}", NULL, "null", 0},
     {"sqrt_arity", "{'$sqrt': [1, 2]}", NULL, NULL, 16020},
-    {"decimal_add_not_implemented", "{'$add': [{'$numberDecimal': '1.5'}, 1]}", NULL, NULL, 238},
+};
+
+#define D(x) "{'$numberDecimal': '" x "'}"
+
+static const expr_case_t decimal_rows[] = {
+    {"add_decimal_and_int", "{'$add': [" D("1.5") ", 1]}", NULL, D("2.5"), 0},
+    {"add_keeps_cohort", "{'$add': [" D("1.50") ", 1]}", NULL, D("2.50"), 0},
+    {"add_double_takes_fifteen_digits", "{'$add': [" D("1") ", 0.1]}", NULL, D("1.100000000000000"),
+     0},
+    {"add_far_exponents_rounds", "{'$add': [" D("1E+100") ", 1]}", NULL,
+     D("1.000000000000000000000000000000000E+100"), 0},
+    {"add_rounds_half_even_to_34_digits",
+     "{'$add': [" D("1234567890123456789012345678901234") ", " D("0.5") "]}", NULL,
+     D("1234567890123456789012345678901234"), 0},
+    {"add_nan_is_nan", "{'$add': [" D("NaN") ", 1]}", NULL, D("NaN"), 0},
+    {"add_date_and_decimal", "{'$add': ['$d', " D("1.6") "]}",
+     "{'d': {'$date': {'$numberLong': '1000'}}}", "{'$date': {'$numberLong': '1002'}}", 0},
+    {"subtract_decimals", "{'$subtract': [" D("10.5") ", " D("0.25") "]}", NULL, D("10.25"), 0},
+    {"subtract_to_zero_is_positive", "{'$subtract': [" D("1.0") ", 1]}", NULL, D("0.0"), 0},
+    {"subtract_infinities_is_nan", "{'$subtract': [" D("Infinity") ", " D("Infinity") "]}", NULL,
+     D("NaN"), 0},
+    {"multiply_decimals", "{'$multiply': [" D("1.5") ", 2]}", NULL, D("3.0"), 0},
+    {"multiply_exact_tenths", "{'$multiply': [" D("0.1") ", " D("0.1") "]}", NULL, D("0.01"), 0},
+    {"divide_thirds_34_digits", "{'$divide': [" D("1") ", 3]}", NULL,
+     D("0.3333333333333333333333333333333333"), 0},
+    {"divide_exact_ideal_exponent", "{'$divide': [" D("10") ", 4]}", NULL, D("2.5"), 0},
+    {"divide_exact_integer", "{'$divide': [" D("6") ", 2]}", NULL, D("3"), 0},
+    {"divide_two_thirds_rounds_up", "{'$divide': [2, " D("3") "]}", NULL,
+     D("0.6666666666666666666666666666666667"), 0},
+    {"divide_by_decimal_zero_fails", "{'$divide': [1, " D("0.00") "]}", NULL, NULL, 16608},
+    {"mod_decimal", "{'$mod': [" D("10.5") ", 3]}", NULL, D("1.5"), 0},
+    {"mod_decimal_negative_dividend", "{'$mod': [" D("-7") ", 2]}", NULL, D("-1"), 0},
+    {"mod_decimal_by_zero_fails", "{'$mod': [" D("1") ", " D("0") "]}", NULL, NULL, 16610},
+    {"abs_decimal", "{'$abs': " D("-1.5") "}", NULL, D("1.5"), 0},
+    {"ceil_decimal", "{'$ceil': " D("1.2") "}", NULL, D("2"), 0},
+    {"floor_decimal_negative", "{'$floor': " D("-1.2") "}", NULL, D("-2"), 0},
+    {"ceil_decimal_integral_unchanged", "{'$ceil': " D("5") "}", NULL, D("5"), 0},
+    {"round_decimal_place", "{'$round': [" D("1.298") ", 1]}", NULL, D("1.3"), 0},
+    {"round_decimal_negative_place", "{'$round': [" D("23.298") ", -1]}", NULL, D("2E+1"), 0},
+    {"round_decimal_default", "{'$round': " D("-1.6") "}", NULL, D("-2"), 0},
+    {"trunc_decimal_default", "{'$trunc': " D("-1.6") "}", NULL, D("-1"), 0},
+    {"trunc_decimal_pads_to_34_digits", "{'$trunc': [" D("1.298") ", 100]}", NULL,
+     D("1.298000000000000000000000000000000"), 0},
+    {"round_decimal_long_place",
+     "{'$round': [" D("1.298912343250054252245154325") ", {'$numberLong': '20'}]}", NULL,
+     D("1.29891234325005425225"), 0},
+    {"trunc_decimal_long_place",
+     "{'$trunc': [" D("1.298912343250054252245154325") ", {'$numberLong': '20'}]}", NULL,
+     D("1.29891234325005425224"), 0},
+    {"round_decimal_nan", "{'$round': [" D("NaN") ", 0]}", NULL, D("NaN"), 0},
+    {"sqrt_decimal_through_double", "{'$sqrt': " D("4") "}", NULL, D("2.00000000000000"), 0},
+    {"ln_decimal_zero_fails", "{'$ln': " D("0") "}", NULL, NULL, 28766},
+    {"to_decimal_double_fifteen_digits", "{'$toDecimal': 1.9}", NULL, D("1.90000000000000"), 0},
+    {"sum_with_decimal", "{'$sum': [[1, " D("2.5") ", 0.5]]}", NULL, D("4.000000000000000"), 0},
+    {"avg_with_decimal", "{'$avg': [[" D("1") ", " D("2") "]]}", NULL, D("1.5"), 0},
+    {"cmp_decimal_and_int", "{'$eq': [" D("1.00") ", 1]}", NULL, "true", 0},
 };
 
 static const expr_case_t cmp_rows[] = {
@@ -325,6 +380,11 @@ static void test_arithmetic(void **state)
     et_run_table(arith_rows, N(arith_rows));
 }
 
+static void test_decimal(void **state)
+{
+    et_run_table(decimal_rows, N(decimal_rows));
+}
+
 static void test_comparison_boolean_conditional(void **state)
 {
     et_run_table(cmp_rows, N(cmp_rows));
@@ -335,6 +395,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_framework),
         cmocka_unit_test(test_arithmetic),
+        cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_comparison_boolean_conditional),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

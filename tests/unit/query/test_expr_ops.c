@@ -345,7 +345,7 @@ static const expr_case_t type_rows[] = {
     {"to_double_int", "{'$toDouble': 3}", NULL, "3.0", 0},
     {"to_double_bool", "{'$toDouble': false}", NULL, "0.0", 0},
     {"to_decimal_int", "{'$toDecimal': 5}", NULL, "{'$numberDecimal': '5'}", 0},
-    {"to_decimal_double", "{'$toDecimal': 2.5}", NULL, "{'$numberDecimal': '2.5'}", 0},
+    {"to_decimal_double", "{'$toDecimal': 2.5}", NULL, "{'$numberDecimal': '2.50000000000000'}", 0},
     {"to_decimal_string", "{'$toDecimal': '1.10'}", NULL, "{'$numberDecimal': '1.10'}", 0},
     {"to_string_int", "{'$toString': 12}", NULL, "'12'", 0},
     {"to_string_double", "{'$toString': 2.5}", NULL, "'2.5'", 0},
