@@ -3,8 +3,9 @@
  * expressions ($sum $avg $max $min $stdDevPop $stdDevSamp over their
  * arguments or over one array argument), trigonometry ($sin ... $atan2,
  * hyperbolic functions, $degreesToRadians, $radiansToDegrees), bitwise
- * ($bitAnd $bitOr $bitXor $bitNot) and sizes/timestamps ($binarySize
- * $bsonSize $tsSecond $tsIncrement).
+ * ($bitAnd $bitOr $bitXor $bitNot), sizes/timestamps ($binarySize
+ * $bsonSize $tsSecond $tsIncrement) and the array forms of $firstN $lastN
+ * $maxN $minN.
  *
  * The reductions follow the $group accumulators' rules: non-numeric values
  * are ignored by $sum/$avg/$stdDev*, null and missing by $max/$min; an
@@ -13,6 +14,7 @@
 #include "query/expr_int.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -353,7 +355,112 @@ static int eval_ts_part(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t
     return 0;
 }
 
+/* ---- $firstN $lastN $maxN $minN over an array ------------------------------------- */
+
+/* args = n, input */
+static int parse_n_op(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_t *arg,
+                      status_t *st)
+{
+    bson_t view;
+    bson_iter_t it;
+    bson_value_t n_s, in_s; /* copies: bson_iter_value points into the iterator */
+    const bson_value_t *n = NULL, *in = NULL;
+    if (arg->value_type != BSON_TYPE_DOCUMENT)
+        return status_set(st, 5787900, "specification must be an object; found %s",
+                          qry__expr_type_name(arg));
+    qry__expr_view(arg, &view);
+    if (bson_iter_init(&it, &view)) {
+        while (bson_iter_next(&it)) {
+            const char *k = bson_iter_key(&it);
+            if (strcmp(k, "n") == 0) {
+                n_s = *bson_iter_value(&it);
+                n = &n_s;
+            } else if (strcmp(k, "input") == 0) {
+                in_s = *bson_iter_value(&it);
+                in = &in_s;
+            } else {
+                return status_set(st, 5787901, "Unknown argument for 'n' operator: %s", k);
+            }
+        }
+    }
+    if (n == NULL)
+        return status_set(st, 5787906, "Missing value for 'n'");
+    if (in == NULL)
+        return status_set(st, 5787907, "Missing value for 'input'");
+    qry__expr_args_alloc(node, 2);
+    ST_RET(qry__expr_parse_sub(p, n, &node->args[0], st));
+    return qry__expr_parse_sub(p, in, &node->args[1], st);
+}
+
+static int value_cmp(const void *a, const void *b)
+{
+    return bsonu_compare_value(a, b);
+}
+
+static int eval_n_op(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *out, status_t *st)
+{
+    const char *op = node->op->name;
+    bson_value_t nv, in;
+    int64_t n = 0;
+    ST_RET(qry__expr_eval(cx, node->args[0], &nv, st));
+    ST_RET(qry__expr_eval(cx, node->args[1], &in, st));
+    double d = 0;
+    if (!bsonu_is_number(nv.value_type))
+        return status_set(st, 5787902, "Value for 'n' must be of integral type, but found %s",
+                          qry__expr_type_name(&nv));
+    if (!bsonu_number_as_int64(&nv, &n)) {
+        bsonu_number_as_double(&nv, &d);
+        return status_set(st, 5787903, "Value for 'n' must be of integral type, but found %g", d);
+    }
+    if (n <= 0)
+        return status_set(st, 5787908, "'n' must be greater than 0, found %lld", (long long)n);
+    if (in.value_type != BSON_TYPE_ARRAY)
+        return status_set(st, 5788200, "Input must be an array");
+    bson_t view, b;
+    bson_iter_t it;
+    qry__expr_view(&in, &view);
+    size_t cnt = bson_count_keys(&view), m = 0;
+    bson_value_t *vals = qry__expr_alloc(cx, (cnt ? cnt : 1) * sizeof(bson_value_t));
+    bool sorted = strcmp(op, "$maxN") == 0 || strcmp(op, "$minN") == 0;
+    if (bson_iter_init(&it, &view)) {
+        while (m < cnt && bson_iter_next(&it)) {
+            const bson_value_t *e = bson_iter_value(&it);
+            /* $maxN/$minN ignore null and missing elements, $firstN/$lastN keep them */
+            if (sorted && qry__expr_is_nullish(e))
+                continue;
+            vals[m++] = *e;
+        }
+    }
+    size_t from = 0, take = (size_t)n < m ? (size_t)n : m;
+    if (sorted) {
+        qsort(vals, m, sizeof(*vals), value_cmp);
+        if (strcmp(op, "$maxN") == 0) {
+            /* largest first */
+            for (size_t i = 0; i < m / 2; i++) {
+                bson_value_t t = vals[i];
+                vals[i] = vals[m - 1 - i];
+                vals[m - 1 - i] = t;
+            }
+        }
+    } else if (strcmp(op, "$lastN") == 0) {
+        from = m - take;
+    }
+    bson_init(&b);
+    for (size_t i = 0; i < take; i++) {
+        char kb[16];
+        const char *key;
+        size_t kl = bson_uint32_to_string((uint32_t)i, &key, kb, sizeof(kb));
+        bson_append_value(&b, key, (int)kl, &vals[from + i]);
+    }
+    qry__expr_doc_finish(cx, &b, true, out);
+    return 0;
+}
+
 static const qry__expr_op_t misc_ops[] = {
+    {"$firstN", 0, 0, parse_n_op, eval_n_op, NULL, 0},
+    {"$lastN", 0, 0, parse_n_op, eval_n_op, NULL, 0},
+    {"$maxN", 0, 0, parse_n_op, eval_n_op, NULL, 0},
+    {"$minN", 0, 0, parse_n_op, eval_n_op, NULL, 0},
     {"$sum", 0, QRY__EXPR_ARGS_ANY, NULL, eval_sum_avg, NULL, 0},
     {"$avg", 0, QRY__EXPR_ARGS_ANY, NULL, eval_sum_avg, NULL, 0},
     {"$max", 0, QRY__EXPR_ARGS_ANY, NULL, eval_max_min, NULL, 0},

@@ -489,6 +489,19 @@ static const expr_case_t misc_rows[] = {
     {"ts_increment", "{'$tsIncrement': {'$timestamp': {'t': 1622731060, 'i': 7}}}", NULL,
      "{'$numberLong': '7'}", 0},
     {"ts_second_not_timestamp_fails", "{'$tsSecond': 1}", NULL, NULL, 5687301},
+    {"first_n", "{'$firstN': {'n': 2, 'input': [1, null, 3]}}", NULL, "[1, null]", 0},
+    {"first_n_more_than_size", "{'$firstN': {'n': 5, 'input': [1, 2]}}", NULL, "[1, 2]", 0},
+    {"last_n", "{'$lastN': {'n': 2, 'input': [1, 2, 3]}}", NULL, "[2, 3]", 0},
+    {"max_n_ignores_null", "{'$maxN': {'n': 2, 'input': [1, null, 3, 2]}}", NULL, "[3, 2]", 0},
+    {"min_n", "{'$minN': {'n': 2, 'input': [5, 1, 'a', 3]}}", NULL, "[1, 3]", 0},
+    {"first_n_integral_double_n", "{'$firstN': {'n': 1.0, 'input': [7, 8]}}", NULL, "[7]", 0},
+    {"first_n_zero_fails", "{'$firstN': {'n': 0, 'input': [1]}}", NULL, NULL, 5787908},
+    {"first_n_fraction_fails", "{'$firstN': {'n': 1.5, 'input': [1]}}", NULL, NULL, 5787903},
+    {"first_n_string_fails", "{'$firstN': {'n': 'a', 'input': [1]}}", NULL, NULL, 5787902},
+    {"first_n_null_input_fails", "{'$firstN': {'n': 1, 'input': null}}", NULL, NULL, 5788200},
+    {"first_n_missing_n_fails", "{'$firstN': {'input': [1]}}", NULL, NULL, 5787906},
+    {"first_n_missing_input_fails", "{'$lastN': {'n': 1}}", NULL, NULL, 5787907},
+    {"first_n_unknown_arg_fails", "{'$maxN': {'n': 1, 'input': [], 'x': 1}}", NULL, NULL, 5787901},
 };
 
 static void test_strings(void **state)
