@@ -1131,7 +1131,7 @@ static const char *const g_update_stages[] = {"$addFields", "$set",         "$pr
 
 /* micad_agg_update_parse -- see agg.h. */
 int micad_agg_update_parse(const bson_t *pipeline, const bson_t *constants,
-                           micad_upd_pipeline_t **out, status_t *st)
+                           const bson_t *let_values, micad_upd_pipeline_t **out, status_t *st)
 {
     bson_iter_t it, stage;
     *out = NULL;
@@ -1155,16 +1155,21 @@ int micad_agg_update_parse(const bson_t *pipeline, const bson_t *constants,
     micad_upd_pipeline_t *u = calloc(1, sizeof(*u));
     INVARIANT(u != NULL);
     u->let = bson_new();
-    if (constants != NULL) {
-        bson_iter_t c;
-        bson_iter_init(&c, constants);
+    const bson_t *srcs[2] = {constants, let_values};
+    for (int k = 0; k < 2; k++) {
+        bson_iter_t c, dup;
+        if (srcs[k] == NULL || !bson_iter_init(&c, srcs[k]))
+            continue;
         while (bson_iter_next(&c)) {
+            if (k == 1 && constants != NULL &&
+                bson_iter_init_find(&dup, constants, bson_iter_key(&c)))
+                continue;
             bson_t lit;
             BSON_APPEND_DOCUMENT_BEGIN(u->let, bson_iter_key(&c), &lit);
             bson_append_iter(&lit, "$literal", 8, &c);
             bson_append_document_end(u->let, &lit);
+            u->has_let = true;
         }
-        u->has_let = true;
     }
     int ret = qry_pipeline_parse(pipeline, u->has_let ? u->let : NULL, &u->pl, st);
     if (ret != 0) {
@@ -1229,4 +1234,75 @@ int micad_agg_update_apply(const micad_upd_pipeline_t *u, const bson_t *doc,
     bson_destroy(&r);
     qry_pl_exec_destroy(ex);
     return ret;
+}
+
+/* ------------------------------------------------------------------ a write command's let */
+
+/* A command's `let`, evaluated once: the matcher's $expr sees the values as $$name. */
+struct micad_let {
+    qry_expr_ctx_t *ctx;
+    qry_expr_scope_t *scope;
+    bson_t *values; /* {name: value}: for update pipelines */
+};
+
+/* micad_let_open -- see agg.h. */
+int micad_let_open(const bson_t *let, micad_let_t **out, status_t *st)
+{
+    micad_let_t *l = calloc(1, sizeof(*l));
+    INVARIANT(l != NULL);
+    *out = NULL;
+    l->ctx = qry_expr_ctx_new();
+    l->scope = qry_expr_scope_new();
+    l->values = bson_new();
+    int ret = 0;
+    bson_iter_t it;
+    if (let != NULL && bson_iter_init(&it, let)) {
+        while (ret == 0 && bson_iter_next(&it)) {
+            qry_expr_t *e = NULL;
+            bson_value_t v;
+            int slot;
+            /* each value may use the variables before it, and $$NOW */
+            ret = qry_expr_parse_iter(&it, l->scope, &e, st);
+            if (ret == 0)
+                ret = qry_expr_eval(e, l->ctx, NULL, &v, st);
+            if (ret == 0)
+                ret = qry_expr_scope_define(l->scope, bson_iter_key(&it), &slot, st);
+            if (ret == 0)
+                ret = qry_expr_ctx_set_var(l->ctx, slot, &v, st);
+            if (ret == 0)
+                qry_expr_append(l->values, bson_iter_key(&it), -1, &v);
+            qry_expr_destroy(e);
+        }
+    }
+    qry_expr_ctx_reset(l->ctx);
+    if (ret != 0) {
+        micad_let_destroy(l);
+        return ret;
+    }
+    qry_expr_ctx_set_scope(l->ctx, l->scope);
+    *out = l;
+    return 0;
+}
+
+/* micad_let_hooks -- see agg.h. */
+qry_match_hooks_t micad_let_hooks(const micad_let_t *l)
+{
+    return qry_expr_match_hooks(l != NULL ? l->ctx : NULL);
+}
+
+/* micad_let_values -- see agg.h. */
+const bson_t *micad_let_values(const micad_let_t *l)
+{
+    return l != NULL ? l->values : NULL;
+}
+
+/* micad_let_destroy -- see agg.h. */
+void micad_let_destroy(micad_let_t *l)
+{
+    if (l == NULL)
+        return;
+    qry_expr_ctx_destroy(l->ctx);
+    qry_expr_scope_destroy(l->scope);
+    bson_destroy(l->values);
+    free(l);
 }

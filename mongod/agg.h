@@ -82,9 +82,13 @@ int micad_agg_explain_cmd(wire_opctx_t *op, const bson_t *cmd, int verbosity, bs
  * $replaceWith (others: InvalidOptions 72), `c` constants as $$name.
  */
 typedef struct micad_upd_pipeline micad_upd_pipeline_t;
-/* micad_agg_update_parse -- check and parse an update pipeline (constants may be NULL). */
+/*
+ * micad_agg_update_parse -- check and parse an update pipeline; constants
+ * (`c`) and let_values (the command's let, evaluated) may be NULL; `c` wins
+ * over a let variable of the same name.
+ */
 int micad_agg_update_parse(const bson_t *pipeline, const bson_t *constants,
-                           micad_upd_pipeline_t **out, status_t *st);
+                           const bson_t *let_values, micad_upd_pipeline_t **out, status_t *st);
 /*
  * micad_agg_update_apply -- the pipeline over one document: res is
  * initialised here (doc, changed); _id is kept, and changing it is
@@ -94,6 +98,22 @@ int micad_agg_update_apply(const micad_upd_pipeline_t *u, const bson_t *doc,
                            qry_update_result_t *res, status_t *st);
 /* micad_agg_update_destroy -- free (NULL-safe). */
 void micad_agg_update_destroy(micad_upd_pipeline_t *u);
+
+/*
+ * A write command's `let` (update, delete, findAndModify): evaluated once
+ * when the command starts; $expr in its filters reads the values as $$name
+ * (matchers parsed with micad_let_hooks), and update pipelines get them as
+ * constants (micad_let_values).
+ */
+typedef struct micad_let micad_let_t;
+/* micad_let_open -- evaluate let ({name: expression}; NULL: none) into *out. */
+int micad_let_open(const bson_t *let, micad_let_t **out, status_t *st);
+/* micad_let_hooks -- $expr hooks for qry_match_parse seeing l's variables (l may be NULL). */
+qry_match_hooks_t micad_let_hooks(const micad_let_t *l);
+/* micad_let_values -- {name: value} (NULL when l is NULL). */
+const bson_t *micad_let_values(const micad_let_t *l);
+/* micad_let_destroy -- free (NULL-safe); after every matcher parsed with its hooks. */
+void micad_let_destroy(micad_let_t *l);
 
 /*
  * micad_agg_max_memory -- the per-stage memory limit: the smaller of the

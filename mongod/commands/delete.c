@@ -8,7 +8,7 @@
  * removes its index entries in the same transaction. A missing collection
  * deletes nothing, as in MongoDB.
  */
-#include "mongod/db.h"
+#include "mongod/agg.h"
 
 #include <string.h>
 
@@ -48,7 +48,7 @@ int micad_delete_rid(const wire_opctx_t *op, stor_session_t *sess, stor_collecti
 
 /* run_stmt -- one element of "deletes". */
 static int run_stmt(wire_opctx_t *op, micad_t *m, stor_session_t *sess, stor_collection_t *coll,
-                    const bson_t *s, int64_t *n, status_t *st)
+                    const micad_let_t *let, const bson_t *s, int64_t *n, status_t *st)
 {
     bson_iter_t it;
     bson_t q;
@@ -89,7 +89,7 @@ static int run_stmt(wire_opctx_t *op, micad_t *m, stor_session_t *sess, stor_col
     if (!has_limit)
         return status_set(st, 40414,
                           "BSON field 'delete.deletes.limit' is missing but a required field");
-    qry_match_hooks_t hooks = qry_expr_match_hooks(NULL); /* $expr in the filter */
+    qry_match_hooks_t hooks = micad_let_hooks(let); /* $expr in the filter, with let's $$vars */
     ST_RET(qry_match_parse(&q, &hooks, &match, st));
     if (coll != NULL)
         ST_ERR(micad_db_find_rids(op, sess, coll, match, NULL, limit, &rids, &nrids, st));
@@ -106,10 +106,11 @@ err:
 }
 
 /* parse_args -- the command's own fields. */
-static int parse_args(const bson_t *cmd, bool *ordered, status_t *st)
+static int parse_args(const bson_t *cmd, bool *ordered, bson_t *let, bool *has_let, status_t *st)
 {
     bson_iter_t it;
     *ordered = true;
+    *has_let = false;
     bson_iter_init(&it, cmd);
     bson_iter_next(&it);
     while (bson_iter_next(&it)) {
@@ -119,8 +120,8 @@ static int parse_args(const bson_t *cmd, bool *ordered, status_t *st)
         } else if (strcmp(k, "ordered") == 0) {
             ST_RET(micad_db_arg_bool(&it, "delete", ordered, st));
         } else if (strcmp(k, "let") == 0) {
-            return status_set(st, ERR_NotImplemented,
-                              "'let' variables need aggregation expressions, not supported yet");
+            ST_RET(micad_db_arg_doc(&it, "delete", let, st));
+            *has_let = true;
         } else if (strcmp(k, "bypassDocumentValidation") == 0 || strcmp(k, "stmtId") == 0 ||
                    strcmp(k, "stmtIds") == 0 || strcmp(k, "isTimeseriesNamespace") == 0 ||
                    strcmp(k, "collectionUUID") == 0) {
@@ -147,11 +148,13 @@ int micad_cmd_delete(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     status_t ignored = STATUS_INIT;
     int64_t n = 0;
     int32_t index = 0;
-    bson_t s;
+    bson_t s, letdoc;
+    bool has_let;
+    micad_let_t *let = NULL;
 
     ST_RET(micad_db_cmd_ns(op, cmd, ns, st));
     ST_RET(micad_db_split_ns(ns, db, &cname, st));
-    ST_RET(parse_args(cmd, &ordered, st));
+    ST_RET(parse_args(cmd, &ordered, &letdoc, &has_let, st));
     ST_RET(micad_db_write_concern(op, &wc, st));
     ST_RET(micad_db_docs_init(op, cmd, "deletes", &stmts, st));
     if (stmts.count == 0 || stmts.count > WIRE_MAX_WRITE_BATCH)
@@ -160,13 +163,15 @@ int micad_cmd_delete(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
                           WIRE_MAX_WRITE_BATCH, stmts.count);
     ST_RET(micad_db_check_user_write(db, cname, st));
     ST_RET(micad_db_session(m, &sess, st));
+    if (has_let) /* mongod/agg.c: evaluated once, $$name in $expr */
+        ST_RET(micad_let_open(&letdoc, &let, st));
 
     micad_write_errors_init(&we);
     micad_db_lock_ns(ns, false);
     (void)micad_db_get_collection(m, ns, &coll, &ignored);
     while (micad_db_docs_next(&stmts, &s)) {
         status_t es = STATUS_INIT;
-        int r = run_stmt(op, m, sess, coll, &s, &n, &es);
+        int r = run_stmt(op, m, sess, coll, let, &s, &n, &es);
         if (r != 0) {
             micad_write_errors_add(&we, index, &es, sess, NULL);
             if (ordered || micad_db_is_fatal_batch_error(r))
@@ -179,5 +184,6 @@ int micad_cmd_delete(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     micad_write_errors_append(&we, reply);
     micad_db_finish_write(sess, &wc, reply);
     micad_write_errors_destroy(&we);
+    micad_let_destroy(let);
     return 0;
 }

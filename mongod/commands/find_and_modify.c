@@ -21,6 +21,8 @@ typedef struct fam_args {
     bson_t query, sort, update, fields, af;
     bool has_sort, has_update, has_fields, has_af;
     bool update_is_pipeline; /* update: [{$set: ...}, ...] (mongod/agg.c) */
+    bson_t let;              /* the command's let (view) */
+    bool has_let;
     bool remove, new_, upsert, bypass;
 } fam_args_t;
 
@@ -81,8 +83,8 @@ static int parse_args(micad_t *m, const bson_t *cmd, fam_args_t *a, status_t *st
         } else if (strcmp(k, "collation") == 0) {
             ST_RET(micad_db_check_collation(&it, st));
         } else if (strcmp(k, "let") == 0) {
-            return status_set(st, ERR_NotImplemented,
-                              "'let' variables need aggregation expressions, not supported yet");
+            ST_RET(micad_db_arg_doc(&it, c, &a->let, st));
+            a->has_let = true;
         } else if (strcmp(k, "stmtId") == 0 || strcmp(k, "collectionUUID") == 0 ||
                    strcmp(k, "isTimeseriesNamespace") == 0) {
             /* accepted */
@@ -169,6 +171,7 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
     qry_sort_t *sort = NULL;
     qry_update_t *upd = NULL;
     micad_upd_pipeline_t *pl = NULL;
+    micad_let_t *let = NULL;
     qry_projection_t *proj = NULL;
     micad_update_job_t job;
     rm_job_t rm;
@@ -186,7 +189,9 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
     ST_ERR(parse_args(m, cmd, &a, st));
     ST_ERR(micad_db_write_concern(op, &wc, st));
     ST_ERR(micad_db_check_user_write(db, cname, st));
-    qry_match_hooks_t hooks = qry_expr_match_hooks(NULL);
+    if (a.has_let)
+        ST_ERR(micad_let_open(&a.let, &let, st));
+    qry_match_hooks_t hooks = micad_let_hooks(let);
     ST_ERR(qry_match_parse(&a.query, &hooks, &match, st));
     if (a.has_sort)
         ST_ERR(qry_sort_parse(&a.sort, &sort, st));
@@ -198,7 +203,7 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         goto err;
     }
     if (a.has_update && a.update_is_pipeline)
-        ST_ERR(micad_agg_update_parse(&a.update, NULL, &pl, st));
+        ST_ERR(micad_agg_update_parse(&a.update, NULL, micad_let_values(let), &pl, st));
     else if (a.has_update)
         ST_ERR(qry_update_parse(&a.update, a.has_af ? &a.af : NULL, &upd, st));
     ST_ERR(micad_db_session(m, &sess, st));
@@ -274,6 +279,7 @@ err:
     bson_destroy(&inserted);
     micad_validator_destroy(&val);
     qry_match_destroy(match);
+    micad_let_destroy(let);
     qry_sort_destroy(sort);
     qry_update_destroy(upd);
     micad_agg_update_destroy(pl);

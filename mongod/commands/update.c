@@ -16,8 +16,11 @@
  * A pipeline-style update (u: [{$set: ...}, ...], with `c` constants) runs
  * through mongod/agg.c's micad_agg_update_apply in the same unit of work.
  *
- * Not supported (NotImplemented 238, never silently ignored): `let`,
- * collations other than "simple".
+ * The command's `let` is evaluated once (mongod/agg.c's micad_let_open):
+ * $expr in q and the update pipelines read its values as $$name.
+ *
+ * Not supported (NotImplemented 238, never silently ignored): collations
+ * other than "simple".
  */
 #include "mongod/agg.h"
 
@@ -161,6 +164,7 @@ typedef struct batch {
     stor_session_t *sess;
     stor_collection_t *coll; /* NULL until needed (upsert creates it) */
     micad_validator_t val;
+    micad_let_t *let; /* the command's let (NULL: none) */
     bool bypass;
     int64_t n, n_modified;
     bson_t upserted;
@@ -252,10 +256,10 @@ static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo,
     *has_errinfo = false;
     micad_update_job_init(&job);
     ST_ERR(parse_stmt(b, s, &q, &u, &is_pl, &c, &has_c, &has_af, &af, &multi, &upsert, st));
-    qry_match_hooks_t hooks = qry_expr_match_hooks(NULL);
+    qry_match_hooks_t hooks = micad_let_hooks(b->let);
     ST_ERR(qry_match_parse(&q, &hooks, &match, st));
     if (is_pl)
-        ST_ERR(micad_agg_update_parse(&u, has_c ? &c : NULL, &pl, st));
+        ST_ERR(micad_agg_update_parse(&u, has_c ? &c : NULL, micad_let_values(b->let), &pl, st));
     else
         ST_ERR(qry_update_parse(&u, has_af ? &af : NULL, &upd, st));
     if (!is_pl && multi && qry_update_is_replacement(upd)) {
@@ -322,11 +326,12 @@ err:
 }
 
 /* parse_args -- the command's own fields. */
-static int parse_args(const bson_t *cmd, bool *ordered, bool *bypass, status_t *st)
+static int parse_args(const bson_t *cmd, bool *ordered, bool *bypass, bson_t *let, bool *has_let,
+                      status_t *st)
 {
     bson_iter_t it;
     *ordered = true;
-    *bypass = false;
+    *bypass = *has_let = false;
     bson_iter_init(&it, cmd);
     bson_iter_next(&it);
     while (bson_iter_next(&it)) {
@@ -338,8 +343,8 @@ static int parse_args(const bson_t *cmd, bool *ordered, bool *bypass, status_t *
         } else if (strcmp(k, "bypassDocumentValidation") == 0) {
             ST_RET(micad_db_arg_bool(&it, "update", bypass, st));
         } else if (strcmp(k, "let") == 0) {
-            return status_set(st, ERR_NotImplemented,
-                              "'let' variables need aggregation expressions, not supported yet");
+            ST_RET(micad_db_arg_doc(&it, "update", let, st));
+            *has_let = true;
         } else if (strcmp(k, "stmtId") == 0 || strcmp(k, "stmtIds") == 0 ||
                    strcmp(k, "isTimeseriesNamespace") == 0 || strcmp(k, "collectionUUID") == 0) {
             /* accepted */
@@ -360,7 +365,8 @@ int micad_cmd_update(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     micad_db_docs_t stmts;
     micad_write_errors_t we;
     batch_t b;
-    bson_t s;
+    bson_t s, let;
+    bool has_let;
     int32_t index = 0;
     status_t ignored = STATUS_INIT;
     int ret = 0;
@@ -371,7 +377,7 @@ int micad_cmd_update(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     b.ns = ns;
     ST_RET(micad_db_cmd_ns(op, cmd, ns, st));
     ST_RET(micad_db_split_ns(ns, db, &cname, st));
-    ST_RET(parse_args(cmd, &ordered, &b.bypass, st));
+    ST_RET(parse_args(cmd, &ordered, &b.bypass, &let, &has_let, st));
     ST_RET(micad_db_write_concern(op, &wc, st));
     ST_RET(micad_db_docs_init(op, cmd, "updates", &stmts, st));
     if (stmts.count == 0 || stmts.count > WIRE_MAX_WRITE_BATCH)
@@ -380,6 +386,8 @@ int micad_cmd_update(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
                           WIRE_MAX_WRITE_BATCH, stmts.count);
     ST_RET(micad_db_check_user_write(db, cname, st));
     ST_RET(micad_db_session(b.m, &b.sess, st));
+    if (has_let)
+        ST_RET(micad_let_open(&let, &b.let, st));
 
     micad_write_errors_init(&we);
     bson_init(&b.upserted);
@@ -410,6 +418,7 @@ int micad_cmd_update(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
         micad_db_finish_write(b.sess, &wc, reply);
     }
     micad_validator_destroy(&b.val);
+    micad_let_destroy(b.let);
     bson_destroy(&b.upserted);
     micad_write_errors_destroy(&we);
     return ret;

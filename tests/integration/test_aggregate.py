@@ -548,6 +548,26 @@ def test_update_and_delete_filters_with_expr():
         assert sorted(coll.distinct("a", {"$expr": {"$gte": ["$a", 8]}})) == [8, 9]
 
 
+def test_let_in_update_delete_find_and_modify():
+    with client() as c:
+        coll = fresh(c, "wlet", [{"_id": i, "a": i} for i in range(6)])
+        r = c.agg.command("update", "wlet", let={"lim": 3, "tag": "t"}, updates=[
+            {"q": {"$expr": {"$gte": ["$a", "$$lim"]}}, "u": [{"$set": {"tag": "$$tag"}}],
+             "multi": True}])
+        assert r["n"] == 3 and r["nModified"] == 3, r
+        assert coll.count_documents({"tag": "t"}) == 3
+        r = c.agg.command("findAndModify", "wlet", let={"x": 1},
+                          query={"$expr": {"$eq": ["$a", "$$x"]}},
+                          update=[{"$set": {"hit": "$$x"}}], new=True)
+        assert r["value"] == {"_id": 1, "a": 1, "hit": 1}, r
+        r = c.agg.command("delete", "wlet", let={"top": 4}, deletes=[
+            {"q": {"$expr": {"$gt": ["$a", "$$top"]}}, "limit": 0}])
+        assert r["n"] == 1 and coll.count_documents({}) == 5, r
+        r = c.agg.command("delete", "wlet", deletes=[
+            {"q": {"$expr": {"$gt": ["$a", "$$nope"]}}, "limit": 0}])
+        assert r["writeErrors"][0]["code"] == 17276, r
+
+
 def main():
     global server
     with Server() as s:
@@ -569,7 +589,7 @@ def main():
             test_set_window_fields_count_replace_root_sample_redact,
             test_update_with_pipeline, test_update_pipeline_upsert_and_constants,
             test_update_pipeline_errors, test_find_and_modify_with_pipeline,
-            test_update_and_delete_filters_with_expr,
+            test_update_and_delete_filters_with_expr, test_let_in_update_delete_find_and_modify,
             test_group_spills_with_allow_disk_use,
         ], s)
     sys.exit(1 if failed else 0)
