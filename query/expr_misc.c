@@ -203,6 +203,21 @@ static const trig_t trigs[] = {
     {"$radiansToDegrees", rad2deg, -INFINITY, INFINITY, false},
 };
 
+/*
+ * A real-valued result: a double, or for a decimal operand a decimal made
+ * from the double (15 significant digits; MongoDB computes these in decimal).
+ */
+static void set_real(bson_value_t *out, double x, bool as_decimal)
+{
+    qry__expr_set_double(out, x);
+    if (as_decimal) {
+        qry__dec_t d;
+        bson_value_t dv = *out;
+        qry__dec_from_value(&dv, &d);
+        qry__dec_to_value(&d, out);
+    }
+}
+
 static int eval_trig(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *out, status_t *st)
 {
     const trig_t *t = NULL;
@@ -218,9 +233,6 @@ static int eval_trig(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *o
     if (!bsonu_is_number(v.value_type))
         return status_set(st, 28765, "%s only supports numeric types, not %s", node->op->name,
                           qry__expr_type_name(&v));
-    if (v.value_type == BSON_TYPE_DECIMAL128)
-        return status_set(st, ERR_NotImplemented, "%s does not support decimal operands yet",
-                          node->op->name);
     double x;
     bsonu_number_as_double(&v, &x);
     bool ok = isnan(x) || (t->open ? (x > t->lo && x < t->hi) : (x >= t->lo && x <= t->hi));
@@ -228,7 +240,7 @@ static int eval_trig(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *o
         return status_set(st, 50989, "cannot apply %s to %g, value must be in %c%g,%g%c",
                           node->op->name, x, t->open ? '(' : '[', t->lo, t->hi,
                           t->open ? ')' : ']');
-    qry__expr_set_double(out, t->fn(x));
+    set_real(out, t->fn(x), v.value_type == BSON_TYPE_DECIMAL128);
     return 0;
 }
 
@@ -241,15 +253,17 @@ static int eval_atan2(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *
         qry__expr_set_null(out);
         return 0;
     }
-    if (!bsonu_is_number(y.value_type) || !bsonu_is_number(x.value_type))
+    if (!bsonu_is_number(y.value_type))
         return status_set(st, 51044, "$atan2 only supports numeric types, not %s and %s",
                           qry__expr_type_name(&y), qry__expr_type_name(&x));
-    if (y.value_type == BSON_TYPE_DECIMAL128 || x.value_type == BSON_TYPE_DECIMAL128)
-        return status_set(st, ERR_NotImplemented, "$atan2 does not support decimal operands yet");
+    if (!bsonu_is_number(x.value_type))
+        return status_set(st, 51045, "$atan2 only supports numeric types, not %s and %s",
+                          qry__expr_type_name(&y), qry__expr_type_name(&x));
     double a, b;
     bsonu_number_as_double(&y, &a);
     bsonu_number_as_double(&x, &b);
-    qry__expr_set_double(out, atan2(a, b));
+    set_real(out, atan2(a, b),
+             y.value_type == BSON_TYPE_DECIMAL128 || x.value_type == BSON_TYPE_DECIMAL128);
     return 0;
 }
 
