@@ -102,7 +102,7 @@ static void tmp_prepare(void)
     if (g_tmp_dir[0] == '\0')
         return;
     if (mkdir(g_tmp_dir, 0700) != 0 && errno != EEXIST) {
-        LOG(WARNING, QUERY, 51300, "Cannot create the aggregation spill folder", "path",
+        LOG(WARNING, QUERY, 21600, "Cannot create the aggregation spill folder", "path",
             BCON_UTF8(g_tmp_dir), "errno", BCON_INT32(errno));
         return;
     }
