@@ -791,9 +791,9 @@ static int eval_array_to_object(qry_expr_ctx_t *cx, const qry_expr_t *node, bson
             return status_set(st, 40398, "Unrecognised input type format for $arrayToObject: %s",
                               qry__expr_type_name(e));
         if (kind != BSON_TYPE_EOD && kind != e->value_type)
-            return status_set(st, 40391,
-                              "$arrayToObject requires a consistent input format. "
-                              "Elements must all be arrays or all be objects.");
+            return status_set(st, kind == BSON_TYPE_DOCUMENT ? 40391 : 40396,
+                              "$arrayToObject requires a consistent input format. Elements must "
+                              "all be arrays or all be objects.");
         kind = e->value_type;
         qry__expr_view(e, &view);
         uint32_t nk = bson_count_keys(&view);
@@ -828,7 +828,8 @@ static int eval_array_to_object(qry_expr_ctx_t *cx, const qry_expr_t *node, bson
                               "must be of type string. Found key type: %s",
                               qry__expr_type_name(&k));
         if (strlen(k.value.v_utf8.str) != k.value.v_utf8.len)
-            return status_set(st, 4940400, "Key field cannot contain an embedded null byte");
+            return status_set(st, e->value_type == BSON_TYPE_ARRAY ? 4940400 : 4940401,
+                              "Key field cannot contain an embedded null byte");
         size_t j;
         for (j = 0; j < n && strcmp(keys[j], k.value.v_utf8.str) != 0; j++)
             ;
