@@ -324,7 +324,7 @@ static int eval_split(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *
 {
     bson_value_t *v;
     ST_RET(eval_args(cx, node, &v, st));
-    if (qry__expr_is_nullish(&v[0])) {
+    if (qry__expr_is_nullish(&v[0]) || qry__expr_is_nullish(&v[1])) {
         qry__expr_set_null(out);
         return 0;
     }
