@@ -963,8 +963,8 @@ static void eval_path(qry_expr_ctx_t *cx, const bson_value_t *v, const char *pat
         qry__expr_view(v, &view);
         if (bson_iter_init(&it, &view)) {
             while (bson_iter_next(&it)) {
-                bson_type_t t = bson_iter_type(&it);
-                if (t != BSON_TYPE_DOCUMENT && t != BSON_TYPE_ARRAY)
+                /* only documents: scalars and nested arrays are skipped (MongoDB) */
+                if (bson_iter_type(&it) != BSON_TYPE_DOCUMENT)
                     continue;
                 bson_value_t sub;
                 eval_path(cx, bson_iter_value(&it), path, &sub);

@@ -205,6 +205,29 @@ static const expr_case_t array_rows[] = {
      "{'$reduce': {'input': [[3, 4], [5, 6]], 'initialValue': [1, 2], 'in': {'$concatArrays': "
      "['$$value', '$$this']}}}",
      NULL, "[1, 2, 3, 4, 5, 6]", 0},
+    {"reduce_path_on_array_value",
+     "{'$reduce': {'input': [1, 2], 'initialValue': [], 'in': {'$concatArrays': ['$$value', "
+     "['$$value.notAField']]}}}",
+     NULL, "[[], []]", 0},
+    {"reduce_nested_with_let",
+     "{'$reduce': {'input': [[0, 1], [2, 3]], 'initialValue': {'allElements': [], 'sumOfInner': "
+     "{'$literal': 0}}, 'in': {'$let': {'vars': {'outerValue': '$$value', 'innerArray': "
+     "'$$this'}, 'in': {'$reduce': {'input': '$$innerArray', 'initialValue': '$$outerValue', "
+     "'in': {'allElements': {'$concatArrays': ['$$value.allElements', ['$$this']]}, "
+     "'sumOfInner': {'$sum': ['$$value.sumOfInner', '$$this']}}}}}}}}",
+     NULL, "{'allElements': [0, 1, 2, 3], 'sumOfInner': 6}", 0},
+    {"reduce_nested_product_of_sums",
+     "{'$reduce': {'input': [[1, 2, 3], [4, 5]], 'initialValue': 1, 'in': {'$multiply': "
+     "['$$value', {'$reduce': {'input': '$$this', 'initialValue': 0, 'in': {'$sum': ['$$value', "
+     "'$$this']}}}]}}}",
+     NULL, "54", 0},
+    {"reduce_value_undefined_outside_in",
+     "{'$reduce': {'input': '$$value', 'initialValue': [], 'in': []}}", NULL, NULL, 17276},
+    {"reduce_not_object_fails", "{'$reduce': 0}", NULL, NULL, 40075},
+    {"reduce_unknown_field_fails", "{'$reduce': {'input': [], 'initialValue': 0, 'in': 0, 'x': 0}}",
+     NULL, NULL, 40076},
+    {"reduce_missing_input_fails", "{'$reduce': {'initialValue': 0, 'in': 0}}", NULL, NULL, 40077},
+    {"reduce_missing_in_fails", "{'$reduce': {'input': [], 'initialValue': 0}}", NULL, NULL, 40079},
     {"reduce_empty_is_initial", "{'$reduce': {'input': [], 'initialValue': 7, 'in': 0}}", NULL, "7",
      0},
     {"reduce_null_is_null", "{'$reduce': {'input': null, 'initialValue': 7, 'in': 0}}", NULL,
