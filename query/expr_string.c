@@ -99,16 +99,16 @@ static int eval_substr_bytes(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_va
     ST_RET(eval_args(cx, node, &v, st));
     ST_RET(qry__expr_coerce_string(cx, &v[0], &s, op, st));
     if (!bsonu_is_number(v[1].value_type))
-        return status_set(st, 16034, "%s: starting index must be a numeric type (is BSON type %s)",
+        return status_set(st, 16034, "%s:  starting index must be a numeric type (is BSON type %s)",
                           op, qry__expr_type_name(&v[1]));
     if (!bsonu_is_number(v[2].value_type))
-        return status_set(st, 16035, "%s: length must be a numeric type (is BSON type %s)", op,
+        return status_set(st, 16035, "%s:  length must be a numeric type (is BSON type %s)", op,
                           qry__expr_type_name(&v[2]));
     double startd, lend;
     bsonu_number_as_double(&v[1], &startd);
     bsonu_number_as_double(&v[2], &lend);
     if (startd < 0)
-        return status_set(st, 50752, "%s: starting index must be non-negative (got: %lld)", op,
+        return status_set(st, 50752, "%s:  starting index must be non-negative (got: %lld)", op,
                           (long long)startd);
     const char *str = s.value.v_utf8.str;
     size_t len = s.value.v_utf8.len;
