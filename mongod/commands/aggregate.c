@@ -57,6 +57,29 @@ static int parse_cursor(const bson_iter_t *it, agg_args_t *a, status_t *st)
     return 0;
 }
 
+/*
+ * check_collectionless -- {aggregate: 1} must start with a stage that makes
+ * its own input: $documents here; $currentOp and $listLocalSessions are
+ * MongoDB's others and are not implemented yet (238).
+ */
+static int check_collectionless(const bson_t *pipeline, status_t *st)
+{
+    bson_iter_t it, stage;
+    if (!bson_iter_init(&it, pipeline) || !bson_iter_next(&it))
+        return status_set(st, ERR_InvalidNamespace,
+                          "{aggregate: 1} is not valid for an empty pipeline.");
+    if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &stage) ||
+        !bson_iter_next(&stage))
+        return 0; /* the pipeline parser gives the stage's own error */
+    const char *name = bson_iter_key(&stage);
+    if (strcmp(name, "$documents") == 0)
+        return 0;
+    if (strcmp(name, "$currentOp") == 0 || strcmp(name, "$listLocalSessions") == 0)
+        return status_set(st, ERR_NotImplemented, "%s is not supported yet", name);
+    return status_set(st, ERR_InvalidNamespace,
+                      "{aggregate: 1} is not valid for '%s'; a collection is required.", name);
+}
+
 /* parse_args -- the command's fields, IDL-strict (unknown fields are 40415). */
 static int parse_args(const wire_opctx_t *op, const bson_t *cmd, agg_args_t *a, status_t *st)
 {
@@ -132,6 +155,8 @@ static int parse_args(const wire_opctx_t *op, const bson_t *cmd, agg_args_t *a, 
                           "The 'cursor' option is required, except for aggregate with the "
                           "explain argument");
     a->o.max_time_ms = op->max_time_ms;
+    if (a->coll == NULL)
+        ST_RET(check_collectionless(&a->pipeline, st));
     return 0;
 }
 

@@ -92,6 +92,10 @@ def test_argument_errors():
         expect_code(lambda: db.command("aggregate", "basic", pipeline=[],
                                        cursor={}, collation={"locale": "fr"}), 238)
         expect_code(lambda: db.command("aggregate", 2, pipeline=[], cursor={}), 9)
+        expect_code(lambda: db.command("aggregate", 1, pipeline=[{"$match": {}}], cursor={}), 73)
+        expect_code(lambda: db.command("aggregate", 1, pipeline=[], cursor={}), 73)
+        expect_code(lambda: c.admin.command("aggregate", 1, pipeline=[{"$currentOp": {}}],
+                                            cursor={}), 238)
 
 
 def test_collation_simple_is_accepted():
