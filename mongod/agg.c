@@ -228,30 +228,6 @@ static void sub_close(void *arg)
     src_destroy(arg);
 }
 
-/* has_key -- whether a document holds key at any depth (arrays included). */
-static bool has_key(const bson_t *doc, const char *key, int depth)
-{
-    bson_iter_t it;
-    if (depth > 200 || !bson_iter_init(&it, doc))
-        return false;
-    while (bson_iter_next(&it)) {
-        if (strcmp(bson_iter_key(&it), key) == 0)
-            return true;
-        if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
-            uint32_t len;
-            const uint8_t *data;
-            bson_t sub;
-            if (BSON_ITER_HOLDS_DOCUMENT(&it))
-                bson_iter_document(&it, &len, &data);
-            else
-                bson_iter_array(&it, &len, &data);
-            if (bson_init_static(&sub, data, len) && has_key(&sub, key, depth + 1))
-                return true;
-        }
-    }
-    return false;
-}
-
 /*
  * needs_projection -- the dependency projection to fetch with, or false when
  * whole documents are needed. A pipeline that needs no field at all ($count)
@@ -450,12 +426,10 @@ static int src_open(agg_env_t *env, const char *db, const char *coll, const bson
         ST_ERR(micad_db_make_ns(db, coll, q.ns, st));
         qry_pipeline_pushdown(s->pl, &pd);
         has_pd = true;
-        /*
-         * A pushed-down filter is parsed by the executor without the
-         * command's variables: one that reads $$vars through $expr stays a
-         * pipeline stage.
-         */
-        bool push = pd.nstages > 0 && !(s->has_let && has_key(&pd.filter, "$expr", 0));
+        /* the executor evaluates the let too, for $$vars in a pushed-down $expr */
+        bool push = pd.nstages > 0;
+        if (s->has_let)
+            q.let = bson_copy(s->let);
         size_t pushed = 0;
         if (hint != NULL) {
             bson_value_copy(hint, &q.hint);

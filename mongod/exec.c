@@ -3,7 +3,7 @@
  * trial runs), the scan/fetch/filter/sort/skip/limit/projection pipeline over
  * storage cursors, batches with save/restore, yields, deadlines, and explain.
  */
-#include "mongod/exec.h"
+#include "mongod/agg.h" /* micad_let_t: find's let */
 
 #include <math.h>
 #include <pthread.h>
@@ -144,8 +144,9 @@ struct micad_exec {
     int64_t skip_left;
     bool eof;
     int64_t works_since_yield;
-    bson_t *stash; /* a result handed back by micad_exec_unget */
-    bool has_ext;  /* results come from ext (micad_exec_create_ext), not storage */
+    bson_t *stash;    /* a result handed back by micad_exec_unget */
+    micad_let_t *let; /* q.let evaluated: the $expr hooks' variables */
+    bool has_ext;     /* results come from ext (micad_exec_create_ext), not storage */
     micad_exec_ext_t ext;
 };
 
@@ -175,6 +176,9 @@ void micad_query_destroy(micad_query_t *q)
     if (q->has_hint)
         bson_value_destroy(&q->hint);
     q->has_hint = false;
+    if (q->let != NULL)
+        bson_destroy(q->let);
+    q->let = NULL;
 }
 
 static void query_copy(micad_query_t *dst, const micad_query_t *src)
@@ -200,6 +204,7 @@ static void query_copy(micad_query_t *dst, const micad_query_t *src)
     dst->show_record_id = src->show_record_id;
     dst->allow_disk_use = src->allow_disk_use;
     dst->tailable = src->tailable;
+    dst->let = src->let != NULL ? bson_copy(src->let) : NULL;
 }
 
 /* ------------------------------------------------------------------ plan cache */
@@ -788,8 +793,10 @@ int micad_exec_create(micad_t *m, const wire_opctx_t *op, const micad_query_t *q
     ex->limit_left = q->limit > 0 ? q->limit : -1;
     ex->skip_left = q->skip;
 
-    /* $expr in a filter evaluates through query/'s expressions (no user variables here). */
-    qry_match_hooks_t hooks = qry_expr_match_hooks(NULL);
+    /* $expr in a filter evaluates through query/'s expressions, with find's let as $$vars. */
+    if (ex->q.let != NULL)
+        ST_ERR(micad_let_open(ex->q.let, &ex->let, st));
+    qry_match_hooks_t hooks = micad_let_hooks(ex->let);
     ST_ERR(qry_match_parse(&ex->q.filter, &hooks, &ex->match, st));
     if (ex->q.has_sort && !bson_empty(&ex->q.sort))
         ST_ERR(qry_sort_parse(&ex->q.sort, &ex->sort, st));
@@ -910,6 +917,7 @@ void micad_exec_destroy(micad_exec_t *ex)
     if (ex->ixspecs)
         bson_destroy(ex->ixspecs);
     qry_match_destroy(ex->match);
+    micad_let_destroy(ex->let);
     qry_sort_destroy(ex->sort);
     qry_projection_destroy(ex->proj);
     stor_session_close(ex->sess);
@@ -1655,10 +1663,11 @@ int micad_query_parse_find(const wire_opctx_t *op, const bson_t *cmd, micad_quer
                                   "collations other than the simple one are not supported");
         } else if (strcmp(k, "let") == 0) {
             ST_RET(micad_db_arg_doc(&it, C, &d, st));
-            if (!bson_empty(&d))
-                return status_set(st, ERR_NotImplemented,
-                                  "find's 'let' needs aggregation "
-                                  "expressions, which are not supported");
+            if (!bson_empty(&d)) {
+                if (q->let != NULL)
+                    bson_destroy(q->let);
+                q->let = bson_copy(&d);
+            }
         } else if (strcmp(k, "maxTimeMS") == 0 || strcmp(k, "comment") == 0 ||
                    micad_db_is_generic_arg(k)) {
             continue;

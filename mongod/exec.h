@@ -45,6 +45,7 @@ typedef struct micad_query {
     bool show_record_id;
     bool allow_disk_use;
     bool tailable;
+    bson_t *let; /* find's let {name: expression} (owned copy; NULL: none) -- $$name in $expr */
 } micad_query_t;
 
 /* micad_query_init / _destroy -- an empty request; destroy is NULL-safe. */

@@ -192,6 +192,11 @@ def test_find_with_expr():
                                   {"_id": 3, "spent": 60, "budget": 50}])
         got = [d["_id"] for d in coll.find({"$expr": {"$gt": ["$spent", "$budget"]}})]
         assert got == [2, 3], got
+        r = c.agg.command("find", "fexpr", filter={"$expr": {"$gt": ["$spent", "$$lim"]}},
+                          let={"lim": 450}, batchSize=1)
+        assert [d["_id"] for d in r["cursor"]["firstBatch"]] == [2], r
+        more = c.agg.command("getMore", r["cursor"]["id"], collection="fexpr")
+        assert more["cursor"]["nextBatch"] == [], more
         assert coll.count_documents({"$expr": {"$eq": ["$_id", 1]}}) == 1
         assert agg(coll, [{"$match": {"$expr": {"$lt": ["$spent", 100]}}}]) == [
             {"_id": 3, "spent": 60, "budget": 50}]
