@@ -161,6 +161,8 @@ struct qry_expr_ctx {
     const bson_t *root;
     bson_value_t root_value;
     qry_expr_scope_t *scope; /* for $expr parsed through the match hooks */
+    qry_meta_fn meta;        /* {$meta: ...} source, may be NULL */
+    void *meta_arg;
 };
 
 /* qry_expr_ctx_new -- a context. */
@@ -268,6 +270,38 @@ void qry_expr_ctx_set_cluster_time(qry_expr_ctx_t *cx, uint32_t t, uint32_t i)
     cx->has_cluster_time = true;
     cx->ct_t = t;
     cx->ct_i = i;
+}
+
+/* qry_expr_ctx_set_meta -- the $meta source. */
+void qry_expr_ctx_set_meta(qry_expr_ctx_t *cx, qry_meta_fn fn, void *arg)
+{
+    cx->meta = fn;
+    cx->meta_arg = arg;
+}
+
+/* qry__expr_meta -- read metadata through the callback and copy it into the arena. */
+int qry__expr_meta(qry_expr_ctx_t *cx, const char *name, bson_value_t *out, status_t *st)
+{
+    bson_value_t v;
+    memset(out, 0, sizeof(*out));
+    if (cx->meta == NULL)
+        return 0;
+    memset(&v, 0, sizeof(v));
+    ST_RET(cx->meta(cx->meta_arg, name, cx->root, &v, st));
+    if (v.value_type == BSON_TYPE_EOD)
+        return 0;
+    /* the callback's value is ours to free: keep an arena copy instead */
+    bson_t b = BSON_INITIALIZER;
+    bson_value_t wrapped;
+    bson_iter_t it;
+    bson_t view;
+    bson_append_value(&b, "v", 1, &v);
+    bson_value_destroy(&v);
+    qry__expr_doc_finish(cx, &b, false, &wrapped);
+    qry__expr_view(&wrapped, &view);
+    if (bson_iter_init_find(&it, &view, "v"))
+        *out = *bson_iter_value(&it);
+    return 0;
 }
 
 /* qry_expr_ctx_set_seed -- seed $rand. */
@@ -1138,7 +1172,8 @@ static void fold(qry_expr_t *e)
 {
     if (e->kind == QRY__EXPR_CONST || e->kind == QRY__EXPR_FIELD || e->kind == QRY__EXPR_VAR)
         return;
-    if (e->kind == QRY__EXPR_OP && (e->op->flags & QRY__EXPR_OP_NONDETERMINISTIC))
+    if (e->kind == QRY__EXPR_OP &&
+        (e->op->flags & (QRY__EXPR_OP_NONDETERMINISTIC | QRY__EXPR_OP_NOFOLD)))
         return;
     if (e->kind == QRY__EXPR_OP && e->slots[0] >= 0)
         return;

@@ -94,6 +94,7 @@ typedef int (*qry__expr_eval_fn)(qry_expr_ctx_t *cx, const qry_expr_t *node, bso
 
 /* Row flags. */
 #define QRY__EXPR_OP_NONDETERMINISTIC 0x1u /* $rand: never folded, marks deps.uses_now */
+#define QRY__EXPR_OP_NOFOLD           0x2u /* $meta: reads the context, never folded */
 
 /* One operator: a row of a table. */
 struct qry__expr_op {
@@ -169,6 +170,8 @@ void qry__expr_str(qry_expr_ctx_t *cx, const char *s, size_t len, bson_value_t *
 void qry__expr_doc_finish(qry_expr_ctx_t *cx, bson_t *b, bool as_array, bson_value_t *out);
 /* qry__expr_set_var -- bind slot for the rest of this evaluation (no copy). */
 void qry__expr_set_var(qry_expr_ctx_t *cx, int slot, const bson_value_t *v);
+/* qry__expr_meta -- the current document's metadata name (EOD if none), copied to the arena. */
+int qry__expr_meta(qry_expr_ctx_t *cx, const char *name, bson_value_t *out, status_t *st);
 /* qry__expr_now -- $$NOW in milliseconds. */
 int64_t qry__expr_now(const qry_expr_ctx_t *cx);
 /* qry__expr_rand -- a uniform double in [0, 1) from the context's generator. */

@@ -4,8 +4,8 @@
  * arguments or over one array argument), trigonometry ($sin ... $atan2,
  * hyperbolic functions, $degreesToRadians, $radiansToDegrees), bitwise
  * ($bitAnd $bitOr $bitXor $bitNot), sizes/timestamps ($binarySize
- * $bsonSize $tsSecond $tsIncrement) and the array forms of $firstN $lastN
- * $maxN $minN.
+ * $bsonSize $tsSecond $tsIncrement), the array forms of $firstN $lastN
+ * $maxN $minN, and $meta (through the context's metadata callback).
  *
  * The reductions follow the $group accumulators' rules: non-numeric values
  * are ignored by $sum/$avg/$stdDev*, null and missing by $max/$min; an
@@ -470,7 +470,51 @@ static int eval_n_op(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *o
     return 0;
 }
 
+/* ---- $meta ------------------------------------------------------------------------ */
+
+/* The metadata names MongoDB 7.0 accepts. */
+static const char *const meta_names[] = {
+    "textScore",
+    "randVal",
+    "searchScore",
+    "searchHighlights",
+    "geoNearDistance",
+    "geoNearPoint",
+    "recordId",
+    "indexKey",
+    "sortKey",
+    "searchScoreDetails",
+    "searchSequenceToken",
+    "timeseriesBucketMinTime",
+    "timeseriesBucketMaxTime",
+};
+
+/* names[0] = the metadata name (owned) */
+static int parse_meta(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_t *arg,
+                      status_t *st)
+{
+    if (arg->value_type != BSON_TYPE_UTF8)
+        return status_set(st, 17307, "$meta only supports string arguments");
+    for (size_t i = 0; i < sizeof(meta_names) / sizeof(meta_names[0]); i++) {
+        if (strcmp(meta_names[i], arg->value.v_utf8.str) == 0) {
+            node->n = (int64_t)i;
+            return 0;
+        }
+    }
+    return status_set(st, 17308, "Unsupported argument to $meta: %s", arg->value.v_utf8.str);
+}
+
+static int eval_meta(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_value_t *out, status_t *st)
+{
+    const char *name = meta_names[node->n];
+    ST_RET(qry__expr_meta(cx, name, out, st));
+    if (out->value_type == BSON_TYPE_EOD && strcmp(name, "textScore") == 0)
+        return status_set(st, 40218, "query requires text score metadata, but it is not available");
+    return 0;
+}
+
 static const qry__expr_op_t misc_ops[] = {
+    {"$meta", 0, 0, parse_meta, eval_meta, NULL, QRY__EXPR_OP_NOFOLD},
     {"$firstN", 0, 0, parse_n_op, eval_n_op, NULL, 0},
     {"$lastN", 0, 0, parse_n_op, eval_n_op, NULL, 0},
     {"$maxN", 0, 0, parse_n_op, eval_n_op, NULL, 0},

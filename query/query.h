@@ -500,6 +500,14 @@ void qry_expr_ctx_destroy(qry_expr_ctx_t *ctx);
 void qry_expr_ctx_set_now(qry_expr_ctx_t *ctx, int64_t now_ms);
 /* qry_expr_ctx_set_cluster_time -- $$CLUSTER_TIME (unset: 51144 when read). */
 void qry_expr_ctx_set_cluster_time(qry_expr_ctx_t *ctx, uint32_t t, uint32_t i);
+/*
+ * qry_expr_ctx_set_meta -- where {$meta: "<name>"} reads a document's metadata
+ * ("textScore", "searchScore", "indexKey", "recordId", ...): fn fills a value
+ * the context copies and then destroys (as projection's $meta). Without fn,
+ * or when fn leaves EOD, $meta is missing -- except "textScore", which is
+ * 40218 as in MongoDB when the query has no text score.
+ */
+void qry_expr_ctx_set_meta(qry_expr_ctx_t *ctx, qry_meta_fn fn, void *arg);
 /* qry_expr_ctx_set_seed -- seed $rand (tests); default: from the clock and address. */
 void qry_expr_ctx_set_seed(qry_expr_ctx_t *ctx, uint64_t seed);
 /*

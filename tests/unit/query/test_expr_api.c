@@ -361,6 +361,51 @@ static void test_rand_seeded_is_repeatable(void **state)
     qry_expr_ctx_destroy(b);
 }
 
+/* A metadata source: textScore is 2.5, searchScore a string, the rest absent. */
+static int meta_source(void *arg, const char *name, const bson_t *doc, bson_value_t *out,
+                       status_t *st)
+{
+    int *calls = arg;
+    (*calls)++;
+    if (strcmp(name, "textScore") == 0) {
+        out->value_type = BSON_TYPE_DOUBLE;
+        out->value.v_double = 2.5;
+    } else if (strcmp(name, "searchScore") == 0) {
+        bson_value_t s = {.value_type = BSON_TYPE_UTF8};
+        s.value.v_utf8.str = "heap";
+        s.value.v_utf8.len = 4;
+        bson_value_copy(&s, out); /* owned by the caller, which must free it */
+    }
+    return 0;
+}
+
+static void test_meta_reads_the_context_callback(void **state)
+{
+    qry_expr_ctx_t *cx = qry_expr_ctx_new();
+    status_t st = STATUS_INIT;
+    int calls = 0;
+    qry_expr_ctx_set_meta(cx, meta_source, &calls);
+    qry_expr_t *e = parse_ok("{'$multiply': [{'$meta': 'textScore'}, 2]}", NULL);
+    /* never folded: the value depends on the context, not on the spec */
+    assert_null(qry_expr_constant(e));
+    bson_value_t out;
+    assert_int_equal(qry_expr_eval(e, cx, NULL, &out, &st), 0);
+    assert_int_equal(out.value_type, BSON_TYPE_DOUBLE);
+    assert_true(out.value.v_double == 5.0);
+    qry_expr_destroy(e);
+    e = parse_ok("{'$meta': 'searchScore'}", NULL);
+    assert_int_equal(qry_expr_eval(e, cx, NULL, &out, &st), 0);
+    assert_int_equal(out.value_type, BSON_TYPE_UTF8);
+    assert_string_equal(out.value.v_utf8.str, "heap");
+    qry_expr_destroy(e);
+    e = parse_ok("{'$meta': 'recordId'}", NULL);
+    assert_int_equal(qry_expr_eval(e, cx, NULL, &out, &st), 0);
+    assert_int_equal(out.value_type, BSON_TYPE_EOD);
+    assert_int_equal(calls, 3);
+    qry_expr_destroy(e);
+    qry_expr_ctx_destroy(cx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_match_expr_hooks_without_context),
         cmocka_unit_test(test_match_expr_with_let_and_errors),
         cmocka_unit_test(test_rand_seeded_is_repeatable),
+        cmocka_unit_test(test_meta_reads_the_context_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
