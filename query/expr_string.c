@@ -107,6 +107,11 @@ static int eval_substr_bytes(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_va
     double startd, lend;
     bsonu_number_as_double(&v[1], &startd);
     bsonu_number_as_double(&v[2], &lend);
+    /* NaN converts to no integer: read it as 0, as the cast below must never see it */
+    if (isnan(startd))
+        startd = 0;
+    if (isnan(lend))
+        lend = 0;
     if (startd < 0)
         return status_set(st, 50752, "%s:  starting index must be non-negative (got: %lld)", op,
                           (long long)startd);
