@@ -270,7 +270,7 @@ typedef struct micad_update_job {
     const qry_match_t *match;
     const qry_update_t *upd;
     const struct micad_upd_pipeline *pipeline; /* pipeline-style update (mongod/agg.c), or NULL */
-    const micad_validator_t *val; /* NULL: bypassDocumentValidation */
+    const micad_validator_t *val;              /* NULL: bypassDocumentValidation */
     int64_t rid;
     /* results of the last (committed) run */
     bool matched;  /* the document still existed and matched */
