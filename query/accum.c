@@ -151,9 +151,21 @@ static int parse_object_args(pl_accum_spec_t *a, const bson_iter_t *op, status_t
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
         if (strcmp(k, top ? "output" : "input") == 0) {
+            qry_expr_destroy(a->arg); /* a repeated field replaces the earlier one */
+
+            a->arg = NULL;
+
+            qry_expr_destroy(a->arg); /* a repeated field replaces the earlier one */
+            a->arg = NULL;
             ST_RET(qry__pl_expr(&it, NULL, &a->arg, st));
             have_in = true;
         } else if (strcmp(k, "n") == 0 && is_n_op(a->op)) {
+            qry_expr_destroy(a->n); /* a repeated field replaces the earlier one */
+
+            a->n = NULL;
+
+            qry_expr_destroy(a->n);
+            a->n = NULL;
             ST_RET(qry__pl_expr(&it, NULL, &a->n, st));
         } else if (strcmp(k, "sortBy") == 0 && top) {
             if (!BSON_ITER_HOLDS_DOCUMENT(&it))
@@ -166,6 +178,8 @@ static int parse_object_args(pl_accum_spec_t *a, const bson_iter_t *op, status_t
                 return status_set(st, 5788604, "sortBy must be an object");
             bson_destroy(a->sort_spec);
             a->sort_spec = bson_copy(&v);
+            qry_sort_destroy(a->sort);
+            a->sort = NULL;
             ST_RET(qry_sort_parse(a->sort_spec, &a->sort, st));
             have_sort = true;
         } else {

@@ -433,8 +433,12 @@ int qry__pl_pull(pl_iter_t *it, bson_t *out, bool *eof, status_t *st)
         }
     }
     int r = it->next(it, out, eof, st);
-    if (r != 0)
+    if (r != 0) {
+        /* on error *out is empty, so callers may return without destroying it */
+        bson_destroy(out);
+        bson_init(out);
         *eof = true;
+    }
     return r;
 }
 

@@ -689,35 +689,36 @@ static int redact_value(const qry_expr_t *e, pl_run_t *run, bson_iter_t *it, bso
         bson_t sub, res;
         view_doc(it, &sub);
         bool keep;
-        ST_RET(redact_doc(e, run, &sub, &res, &keep, depth + 1, st));
-        if (keep)
+        int ret = redact_doc(e, run, &sub, &res, &keep, depth + 1, st);
+        if (ret == 0 && keep)
             bson_append_document(out, key, -1, &res);
         bson_destroy(&res);
-        return 0;
+        return ret;
     }
     if (BSON_ITER_HOLDS_ARRAY(it)) {
         bson_t child;
         bson_iter_t ai;
         bson_append_array_begin(out, key, -1, &child);
         uint32_t i = 0;
+        int ret = 0;
         if (bson_iter_recurse(it, &ai)) {
-            while (bson_iter_next(&ai)) {
+            while (ret == 0 && bson_iter_next(&ai)) {
                 char k[16];
                 const char *kp;
                 bson_uint32_to_string(i, &kp, k, sizeof k);
                 bson_t probe;
                 bson_init(&probe);
-                int ret = redact_value(e, run, &ai, &probe, kp, depth + 1, st);
+                ret = redact_value(e, run, &ai, &probe, kp, depth + 1, st);
                 if (ret == 0 && !bson_empty(&probe)) {
                     bson_concat(&child, &probe);
                     i++;
                 }
                 bson_destroy(&probe);
-                ST_RET(ret);
             }
         }
+        /* always close the child: a parent destroyed with an open child leaks */
         bson_append_array_end(out, &child);
-        return 0;
+        return ret;
     }
     bson_append_iter(out, key, -1, it);
     return 0;

@@ -246,6 +246,10 @@ static int bauto_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
                 return status_set(st, 40239,
                                   "The $bucketAuto 'groupBy' field must be defined as "
                                   "a $-prefixed path or an expression object");
+            qry_expr_destroy(d->group_by); /* a repeated field replaces the earlier one */
+
+            d->group_by = NULL;
+
             ST_RET(qry__pl_expr(&it, s, &d->group_by, st));
         } else if (strcmp(k, "buckets") == 0) {
             int64_t n;

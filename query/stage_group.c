@@ -101,6 +101,10 @@ static int group_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
     if (!bson_iter_find(&it, "_id"))
         return status_set(st, 15955, "a group specification must include an _id");
     idit = it;
+    qry_expr_destroy(g->id); /* a repeated field replaces the earlier one */
+
+    g->id = NULL;
+
     ST_RET(qry__pl_expr(&idit, s, &g->id, st));
     bson_iter_recurse(arg, &it);
     return parse_fields(s, g, &it, true, st);
@@ -536,6 +540,10 @@ static int bucket_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
                                   "The $bucket 'groupBy' field must be defined as a "
                                   "$-prefixed path or an expression, but found: %s.",
                                   "a constant");
+            qry_expr_destroy(g->id); /* a repeated field replaces the earlier one */
+
+            g->id = NULL;
+
             ST_RET(qry__pl_expr(&it, s, &g->id, st));
             have_group = true;
         } else if (strcmp(k, "boundaries") == 0) {
@@ -544,6 +552,9 @@ static int bucket_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
                                   "The $bucket 'boundaries' field must be an array, "
                                   "but found type: %s.",
                                   "non-array");
+            for (size_t i = 0; i < g->nbounds; i++)
+                bson_value_destroy(&g->bounds[i]);
+            g->nbounds = 0;
             bson_iter_t b;
             bson_iter_recurse(&it, &b);
             while (bson_iter_next(&b)) {
@@ -571,6 +582,8 @@ static int bucket_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
                                   g->nbounds);
             have_bounds = true;
         } else if (strcmp(k, "default") == 0) {
+            if (g->has_default)
+                bson_value_destroy(&g->def);
             bson_value_copy(bson_iter_value(&it), &g->def);
             g->has_default = true;
         } else if (strcmp(k, "output") == 0) {

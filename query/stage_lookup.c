@@ -16,6 +16,7 @@
 static int ns_arg(const bson_iter_t *it, const char *stage, char **db, char **coll, status_t *st)
 {
     if (BSON_ITER_HOLDS_UTF8(it)) {
+        free(*coll); /* a repeated 'from' replaces the earlier one */
         *coll = strdup(bson_iter_utf8(it, NULL));
         return 0;
     }
@@ -572,6 +573,10 @@ static int graph_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
         if (strcmp(k, "from") == 0) {
             ST_RET(ns_arg(&it, "$graphLookup", &d->db, &d->coll, st));
         } else if (strcmp(k, "startWith") == 0) {
+            qry_expr_destroy(d->start); /* a repeated field replaces the earlier one */
+
+            d->start = NULL;
+
             ST_RET(qry__pl_expr(&it, s, &d->start, st));
         } else if (strcmp(k, "maxDepth") == 0) {
             double x;

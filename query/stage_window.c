@@ -192,6 +192,10 @@ static int parse_output(pl_stage_t *s, window_data_t *d, const char *field, cons
         while (bson_iter_next(&a)) {
             const char *k = bson_iter_key(&a);
             if (strcmp(k, "output") == 0) {
+                qry_expr_destroy(o->shift_out); /* a repeated field replaces the earlier one */
+
+                o->shift_out = NULL;
+
                 ST_RET(qry__pl_expr(&a, s, &o->shift_out, st));
             } else if (strcmp(k, "by") == 0) {
                 if (!bsonu_number_as_int64(bson_iter_value(&a), &o->shift_by))
@@ -199,6 +203,8 @@ static int parse_output(pl_stage_t *s, window_data_t *d, const char *field, cons
                                       "'$shift:by' field must be an integer");
                 have_by = true;
             } else if (strcmp(k, "default") == 0) {
+                if (o->has_default)
+                    bson_value_destroy(&o->shift_default);
                 bson_value_copy(bson_iter_value(&a), &o->shift_default);
                 o->has_default = true;
             } else {
@@ -262,6 +268,10 @@ static int window_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
         if (strcmp(k, "partitionBy") == 0) {
+            qry_expr_destroy(d->partition); /* a repeated field replaces the earlier one */
+
+            d->partition = NULL;
+
             ST_RET(qry__pl_expr(&it, s, &d->partition, st));
         } else if (strcmp(k, "sortBy") == 0) {
             continue;

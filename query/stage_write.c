@@ -69,6 +69,7 @@ static write_data_t *write_data_new(pl_stage_t *s)
 static int target(const bson_iter_t *it, const char *stage, write_data_t *d, status_t *st)
 {
     if (BSON_ITER_HOLDS_UTF8(it)) {
+        free(d->coll);
         d->coll = strdup(bson_iter_utf8(it, NULL));
     } else if (BSON_ITER_HOLDS_DOCUMENT(it)) {
         bson_iter_t f;
@@ -125,6 +126,11 @@ static int merge_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
                 ST_RET(target(&it, "$merge", d, st));
                 have_into = true;
             } else if (strcmp(k, "on") == 0) {
+                for (size_t i = 0; i < d->non; i++)
+                    free(d->on[i]);
+                free(d->on);
+                d->on = NULL;
+                d->non = 0;
                 if (BSON_ITER_HOLDS_UTF8(&it)) {
                     d->on = calloc(1, sizeof *d->on);
                     INVARIANT(d->on != NULL);
