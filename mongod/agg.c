@@ -93,20 +93,19 @@ size_t micad_agg_max_memory(void)
     return v > 0 ? (size_t)v : QRY_PL_MEM_LIMIT_DEFAULT;
 }
 
-static pthread_once_t g_tmp_once = PTHREAD_ONCE_INIT;
+/* The spill folder, prepared by the first aggregation of the process (under g_tmp_mu). */
+static pthread_mutex_t g_tmp_mu = PTHREAD_MUTEX_INITIALIZER;
 static char g_tmp_dir[PATH_MAX];
 
-/* tmp_prepare -- create <dbpath>/_tmp and remove what an earlier process left there. */
-static void tmp_prepare(void)
+/* tmp_prepare -- create dir and remove what an earlier process left there. */
+static void tmp_prepare(const char *dir)
 {
-    if (g_tmp_dir[0] == '\0')
-        return;
-    if (mkdir(g_tmp_dir, 0700) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         LOG(WARNING, QUERY, 21600, "Cannot create the aggregation spill folder", "path",
-            BCON_UTF8(g_tmp_dir), "errno", BCON_INT32(errno));
+            BCON_UTF8(dir), "errno", BCON_INT32(errno));
         return;
     }
-    DIR *d = opendir(g_tmp_dir);
+    DIR *d = opendir(dir);
     if (d == NULL)
         return;
     struct dirent *e;
@@ -114,28 +113,23 @@ static void tmp_prepare(void)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         char p[PATH_MAX + 256];
-        snprintf(p, sizeof(p), "%s/%s", g_tmp_dir, e->d_name);
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
         (void)unlink(p);
     }
     closedir(d);
 }
 
-/* tmp_dir -- the spill folder for m, prepared once per process. */
-static const char *tmp_dir(micad_t *m)
+/* tmp_dir -- <dbpath>/_tmp into out, prepared once per process. */
+static void tmp_dir(micad_t *m, char *out, size_t cap)
 {
+    pthread_mutex_lock(&g_tmp_mu);
     if (g_tmp_dir[0] == '\0') {
         const char *dbpath = m && m->opts && m->opts->dbpath ? m->opts->dbpath : "/data/db";
-        /* Written before the once-call below; every caller computes the same text. */
-        char buf[PATH_MAX];
-        snprintf(buf, sizeof(buf), "%s/%s", dbpath, MICAD_AGG_TMP_DIR);
-        static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-        pthread_mutex_lock(&mu);
-        if (g_tmp_dir[0] == '\0')
-            memcpy(g_tmp_dir, buf, sizeof(g_tmp_dir));
-        pthread_mutex_unlock(&mu);
+        snprintf(g_tmp_dir, sizeof(g_tmp_dir), "%s/%s", dbpath, MICAD_AGG_TMP_DIR);
+        tmp_prepare(g_tmp_dir);
     }
-    pthread_once(&g_tmp_once, tmp_prepare);
-    return g_tmp_dir;
+    snprintf(out, cap, "%s", g_tmp_dir);
+    pthread_mutex_unlock(&g_tmp_mu);
 }
 
 /* ------------------------------------------------------------------ batches */
@@ -969,7 +963,7 @@ int micad_agg_open(const wire_opctx_t *op, const char *db, const char *coll, con
     a->env.allow_disk_use = o->allow_disk_use;
     a->env.bypass_validation = o->bypass_validation;
     a->env.mem_limit = micad_agg_max_memory();
-    snprintf(a->env.tmp_dir, sizeof(a->env.tmp_dir), "%s", tmp_dir(a->env.m));
+    tmp_dir(a->env.m, a->env.tmp_dir, sizeof(a->env.tmp_dir));
     int ret = src_open(&a->env, db, coll, pipeline, o->let, o->has_hint ? &o->hint : NULL, true,
                        &a->root, st);
     if (ret != 0) {

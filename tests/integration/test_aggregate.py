@@ -452,9 +452,13 @@ def test_group_spills_with_allow_disk_use():
     global server
     saved = server
     try:
-        with Server(["--setParameter", "internalDocumentSourceGroupMaxMemoryBytes=262144",
-                     "--setParameter",
-                     "internalQueryMaxBlockingSortMemoryUsageBytes=262144"]) as small:
+        small = Server(["--setParameter", "internalDocumentSourceGroupMaxMemoryBytes=262144",
+                        "--setParameter", "internalQueryMaxBlockingSortMemoryUsageBytes=262144"])
+        # a spill file a crashed process left behind goes when aggregation starts
+        os.makedirs(os.path.join(small.dbpath, "_tmp"))
+        with open(os.path.join(small.dbpath, "_tmp", "stale.spill"), "w") as f:
+            f.write("x")
+        with small:
             server = small
             with client() as c:
                 coll = fresh(c, "spill", [{"_id": i, "k": "key-%06d" % i, "pad": "x" * 100}
