@@ -166,6 +166,31 @@ static bool parse_iso_date(const char *s, int64_t *out)
     return true;
 }
 
+/* Standard base64 (with padding) of n bytes, as a string result. */
+static void base64(qry_expr_ctx_t *cx, const uint8_t *p, uint32_t n, bson_value_t *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t len = ((size_t)n + 2) / 3 * 4;
+    char *s = qry__expr_alloc(cx, len + 1);
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        s[k++] = tab[(v >> 18) & 63];
+        s[k++] = tab[(v >> 12) & 63];
+        s[k++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        s[k++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    s[k] = '\0';
+    memset(out, 0, sizeof(*out));
+    out->value_type = BSON_TYPE_UTF8;
+    out->value.v_utf8.str = s;
+    out->value.v_utf8.len = (uint32_t)k;
+}
+
 /* Target type codes of $convert. */
 typedef enum target {
     T_DOUBLE = 1,
@@ -467,6 +492,10 @@ static int convert(qry_expr_ctx_t *cx, const bson_value_t *in, target_t t, bson_
         case BSON_TYPE_DATE_TIME:
             format_date(in->value.v_datetime, buf, sizeof(buf));
             break;
+        case BSON_TYPE_BINARY:
+            /* MongoDB 5.1+: the bytes in base64 */
+            base64(cx, in->value.v_binary.data, in->value.v_binary.data_len, out);
+            return 0;
         default:
             return unsupported(in, t, st);
         }
