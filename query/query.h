@@ -399,10 +399,12 @@ bool qry_plan_sort_provided(const bson_t *key_pattern, uint32_t points, const bs
  * (a field path that reaches nothing, $$REMOVE): a $project/$addFields leaves
  * such a field out, an array expression writes null in its place, and most
  * operators treat it like null. Everything a result points to (strings,
- * documents, arrays) lives in the context's arena: it stays valid until
- * qry_expr_ctx_reset (or _release to an earlier mark) or _destroy, and the
- * caller never frees it. To keep a value longer (an accumulator's state),
- * copy it with bson_value_copy and bson_value_destroy it yourself.
+ * documents, arrays) lives in the context's arena -- or in the tree, for a
+ * constant -- or in the input document: it stays valid while the input
+ * document and the tree live and until qry_expr_ctx_reset (or _release to an
+ * earlier mark) or _destroy, and the caller never frees it. To keep a value
+ * longer (an accumulator's state), copy it with bson_value_copy and
+ * bson_value_destroy it yourself.
  *
  * Variables. $$ROOT and $$CURRENT are the document given to qry_expr_eval;
  * $$REMOVE is missing; $$NOW (a date) and $$CLUSTER_TIME (a timestamp) come
@@ -430,7 +432,8 @@ void qry_expr_scope_destroy(qry_expr_scope_t *scope);
 /*
  * qry_expr_scope_define -- make a user variable visible to later parses and
  * give it a new slot (*slot). Names follow MongoDB's rules (start with a
- * lowercase letter or a non-ASCII byte, then letters, digits, '_'): 16866..16871.
+ * lowercase letter or a non-ASCII byte, then letters, digits, '_'); a bad
+ * name is FailedToParse (9), as in MongoDB 5.0+.
  */
 int qry_expr_scope_define(qry_expr_scope_t *scope, const char *name, int *slot, status_t *st);
 /* qry_expr_scope_lookup -- the slot of a user variable in scope, -1 if none. */
