@@ -122,9 +122,16 @@ void qry__expr_scope_pop(qry_expr_scope_t *scope, size_t mark)
         free(scope->vars[--scope->n].name);
 }
 
-/* qry__expr_define_var -- define a variable in the parser's scope. */
+/*
+ * qry__expr_define_var -- define a variable in the parser's scope. Inside an
+ * expression ($let vars, $map/$filter "as") CURRENT may be rebound too.
+ */
 int qry__expr_define_var(qry__expr_parser_t *p, const char *name, int *slot, status_t *st)
 {
+    if (strcmp(name, "CURRENT") == 0) {
+        *slot = scope_push(p->scope, "CURRENT");
+        return 0;
+    }
     return qry_expr_scope_define(p->scope, name, slot, st);
 }
 
@@ -1316,13 +1323,8 @@ static int parse_let(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_t
     i = 0;
     int ret = 0;
     if (bson_iter_init(&it, &vars))
-        while (ret == 0 && bson_iter_next(&it) && i < n) {
-            /* CURRENT may be rebound: "$x" inside then reads the new value's x */
-            if (strcmp(bson_iter_key(&it), "CURRENT") == 0)
-                slots[i++] = scope_push(p->scope, "CURRENT");
-            else
-                ret = qry__expr_define_var(p, bson_iter_key(&it), &slots[i++], st);
-        }
+        while (ret == 0 && bson_iter_next(&it) && i < n)
+            ret = qry__expr_define_var(p, bson_iter_key(&it), &slots[i++], st);
     if (ret == 0)
         ret = qry__expr_parse_sub(p, in_v, &node->args[0], st);
     qry__expr_scope_pop(p->scope, mark);

@@ -148,7 +148,7 @@ void qry__expr_args_alloc(qry_expr_t *node, size_t n);
 int qry__expr_parse_named(qry__expr_parser_t *p, qry_expr_t *node, const bson_value_t *arg,
                           const char *const *names, size_t nnames, int notobj_code,
                           int unknown_code, int required_code, status_t *st);
-/* qry__expr_define_var -- define name in p's scope (user-name rules) and return its slot. */
+/* qry__expr_define_var -- define name in p's scope (user-name rules, or CURRENT); its slot. */
 int qry__expr_define_var(qry__expr_parser_t *p, const char *name, int *slot, status_t *st);
 /* qry__expr_scope_mark -- the scope's current visible-name count, to pop to later. */
 size_t qry__expr_scope_mark(const qry_expr_scope_t *scope);
