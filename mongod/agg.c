@@ -234,7 +234,8 @@ static bool needs_projection(const qry_pipeline_t *pl, bson_t *proj)
     /*
      * A prefix that reads no field before a stage that replaces the document
      * ({$group: {_id: null, n: {$sum: 1}}}) needs only something per
-     * document; decided here, so the dependency walk never sees no paths.
+     * document: {_id: 1}. The dependency walk would say {_id: 0}, which as a
+     * find projection is an exclusion and fetches everything else.
      */
     size_t nreads = 0, n = qry_pipeline_nstages(pl);
     for (size_t i = 0; i < n; i++) {
