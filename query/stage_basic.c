@@ -501,9 +501,9 @@ static int documents_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src
     return 0;
 }
 
-const pl_stage_ops_t qry__pl_stage_documents = {"$documents",
-                                                PL_F_FIRST | PL_F_NO_SOURCE | PL_F_MERGER,
-                                                documents_parse, documents_open, documents_free};
+const pl_stage_ops_t qry__pl_stage_documents = {
+    "$documents", PL_F_FIRST | PL_F_NO_SOURCE | PL_F_MERGER | PL_F_NO_FACET, documents_parse,
+    documents_open, documents_free};
 
 /* ---- $replaceRoot / $replaceWith ---------------------------------------- */
 

@@ -349,6 +349,208 @@ static const pcase_t cases[] = {
     {"sample_negative", "[{'$sample': {'size': -1}}]", "[]", NULL, 28747, false},
     {"sample_unknown", "[{'$sample': {'size': 1, 'x': 1}}]", "[]", NULL, 28748, false},
     {"sample_not_number", "[{'$sample': {'size': 'a'}}]", "[]", NULL, 28746, false},
+
+    /* more $group, from the documentation */
+    {"group_first_after_sort",
+     "[{'$sort': {'item': 1, 'date': 1}}, {'$group': {'_id': '$item', 'firstSale': "
+     "{'$first': '$date'}, 'lastSale': {'$last': '$date'}}}, {'$sort': {'_id': 1}}]",
+     "[{'item': 'abc', 'date': 3}, {'item': 'jkl', 'date': 1}, {'item': 'abc', 'date': 1}, "
+     "{'item': 'abc', 'date': 2}]",
+     "[{'_id': 'abc', 'firstSale': 1, 'lastSale': 3}, {'_id': 'jkl', 'firstSale': 1, "
+     "'lastSale': 1}]",
+     0, false},
+    {"group_by_expression_id",
+     "[{'$group': {'_id': {'$mod': ['$v', 2]}, 'n': {'$sum': 1}}}, {'$sort': {'_id': 1}}]",
+     "[{'v': 1}, {'v': 2}, {'v': 3}]", "[{'_id': 0, 'n': 1}, {'_id': 1, 'n': 2}]", 0, false},
+    {"group_id_constant", "[{'$group': {'_id': 'all', 'm': {'$max': '$v'}}}]",
+     "[{'v': 1}, {'v': 7}]", "[{'_id': 'all', 'm': 7}]", 0, false},
+    {"group_id_array_value", "[{'$group': {'_id': '$t', 'n': {'$sum': 1}}}]",
+     "[{'t': [1, 2]}, {'t': [1, 2]}, {'t': [2, 1]}]",
+     "[{'_id': [1, 2], 'n': 2}, {'_id': [2, 1], 'n': 1}]", 0, true},
+    {"group_then_unwind_roundtrip",
+     "[{'$group': {'_id': '$g', 'vs': {'$push': '$v'}}}, {'$unwind': '$vs'}, {'$sort': {'vs': "
+     "1}}]",
+     "[{'g': 1, 'v': 3}, {'g': 1, 'v': 1}, {'g': 2, 'v': 2}]",
+     "[{'_id': 1, 'vs': 1}, {'_id': 2, 'vs': 2}, {'_id': 1, 'vs': 3}]", 0, false},
+    {"group_subdocument_id_order_matters", "[{'$group': {'_id': '$k', 'n': {'$sum': 1}}}]",
+     "[{'k': {'a': 1, 'b': 2}}, {'k': {'b': 2, 'a': 1}}]",
+     "[{'_id': {'a': 1, 'b': 2}, 'n': 1}, {'_id': {'b': 2, 'a': 1}, 'n': 1}]", 0, true},
+    {"group_operator_field_name", "[{'$group': {'_id': null, '$n': {'$sum': 1}}}]", "[]", NULL,
+     40236, false},
+    /* $sort details */
+    {"sort_nested_field", "[{'$sort': {'a.b': -1}}]",
+     "[{'a': {'b': 1}}, {'a': {'b': 3}}, {'a': {'b': 2}}]",
+     "[{'a': {'b': 3}}, {'a': {'b': 2}}, {'a': {'b': 1}}]", 0, false},
+    {"sort_array_min", "[{'$sort': {'a': 1}}]", "[{'a': [5, 1]}, {'a': 3}, {'a': [4, 2]}]",
+     "[{'a': [5, 1]}, {'a': [4, 2]}, {'a': 3}]", 0, false},
+    {"sort_mixed_types", "[{'$sort': {'a': 1}}]",
+     "[{'a': true}, {'a': 'x'}, {'a': 1}, {'a': null}, {'a': {'b': 1}}]",
+     "[{'a': null}, {'a': 1}, {'a': 'x'}, {'a': {'b': 1}}, {'a': true}]", 0, false},
+    {"sort_meta_unknown", "[{'$sort': {'s': {'$meta': 'nope'}}}]", "[]", NULL, 31138, false},
+    {"sort_limit_one", "[{'$sort': {'a': 1}}, {'$limit': 1}]", "[{'a': 3}, {'a': 1}, {'a': 2}]",
+     "[{'a': 1}]", 0, false},
+    {"sort_skip_limit", "[{'$sort': {'a': 1}}, {'$skip': 1}, {'$limit': 2}]",
+     "[{'a': 4}, {'a': 1}, {'a': 3}, {'a': 2}]", "[{'a': 2}, {'a': 3}]", 0, false},
+    /* $match after reshaping (optimiser must not break them) */
+    {"match_after_addfields_reads_new_field",
+     "[{'$addFields': {'x': {'$add': ['$a', 1]}}}, {'$match': {'x': 3}}]", "[{'a': 1}, {'a': 2}]",
+     "[{'a': 2, 'x': 3}]", 0, false},
+    {"match_after_project_rename", "[{'$project': {'_id': 0, 'b': '$a'}}, {'$match': {'b': 2}}]",
+     "[{'a': 1}, {'a': 2}]", "[{'b': 2}]", 0, false},
+    {"match_after_unwind", "[{'$unwind': '$t'}, {'$match': {'t': 'b'}}]",
+     "[{'_id': 1, 't': ['a', 'b']}]", "[{'_id': 1, 't': 'b'}]", 0, false},
+    {"match_after_sort_moves", "[{'$sort': {'a': -1}}, {'$match': {'a': {'$gt': 1}}}]",
+     "[{'a': 1}, {'a': 3}, {'a': 2}]", "[{'a': 3}, {'a': 2}]", 0, false},
+    {"match_after_group",
+     "[{'$group': {'_id': '$k', 'n': {'$sum': 1}}}, {'$match': {'n': {'$gt': "
+     "1}}}]",
+     "[{'k': 1}, {'k': 1}, {'k': 2}]", "[{'_id': 1, 'n': 2}]", 0, false},
+    {"match_after_limit_keeps_semantics", "[{'$limit': 2}, {'$match': {'a': 3}}]",
+     "[{'a': 1}, {'a': 2}, {'a': 3}]", "[]", 0, false},
+    {"match_after_lookup_as", "[{'$addFields': {'j': [1]}}, {'$match': {'j': 1}}]", "[{'a': 1}]",
+     "[{'a': 1, 'j': [1]}]", 0, false},
+    /* $project more */
+    {"project_nested_computed",
+     "[{'$project': {'_id': 0, 'a': {'b': 1, 'c': {'$literal': "
+     "5}}}}]",
+     "[{'a': {'c': 1, 'b': 2, 'd': 3}}]", "[{'a': {'b': 2, 'c': 5}}]", 0, false},
+    {"project_computed_new_subdoc", "[{'$project': {'_id': 0, 'x.y': '$a'}}]", "[{'a': 1}]",
+     "[{'x': {'y': 1}}]", 0, false},
+    {"project_conditional_exclude",
+     "[{'$project': {'_id': 0, 'title': 1, 'author.middle': "
+     "{'$cond': {'if': {'$eq': ['', '$author.middle']}, 'then': "
+     "'$$REMOVE', 'else': '$author.middle'}}}}]",
+     "[{'title': 'a', 'author': {'first': 'f', 'middle': ''}}, {'title': 'b', 'author': "
+     "{'first': 'g', 'middle': 'm'}}]",
+     "[{'title': 'a', 'author': {}}, {'title': 'b', 'author': {'middle': 'm'}}]", 0, false},
+    {"project_exclude_missing_fine", "[{'$project': {'nope': 0}}]", "[{'a': 1}]", "[{'a': 1}]", 0,
+     false},
+    {"project_exclusion_through_array", "[{'$project': {'a.b': 0}}]",
+     "[{'a': [{'b': 1, 'c': 2}, 5]}]", "[{'a': [{'c': 2}, 5]}]", 0, false},
+    {"project_include_id_subfield", "[{'$project': {'_id.x': 1}}]",
+     "[{'_id': {'x': 1, 'y': "
+     "2}, 'a': 1}]",
+     "[{'_id': {'x': 1}}]", 0, false},
+    {"project_empty_subprojection", "[{'$project': {'a': {}}}]", "[]", NULL, 51270, false},
+    {"project_expression_error", "[{'$project': {'a': {'$add': ['$s', 1]}}}]", "[{'s': 'x'}]", NULL,
+     16554, false},
+    {"project_unknown_expression", "[{'$project': {'a': {'$nope': 1}}}]", "[]", NULL, 168, false},
+    /* $addFields more */
+    {"addfields_nested_object_merges", "[{'$addFields': {'a': {'c': 2}}}]", "[{'a': {'b': 1}}]",
+     "[{'a': {'b': 1, 'c': 2}}]", 0, false},
+    {"addfields_scalar_replaced_by_subfield", "[{'$addFields': {'a.b': 1}}]", "[{'a': 5}]",
+     "[{'a': {'b': 1}}]", 0, false},
+    {"addfields_uses_root", "[{'$addFields': {'copy': '$$ROOT'}}]", "[{'a': 1}]",
+     "[{'a': 1, 'copy': {'a': 1}}]", 0, false},
+    {"addfields_sees_original_doc", "[{'$addFields': {'a': 2, 'b': '$a'}}]", "[{'a': 1}]",
+     "[{'a': 2, 'b': 1}]", 0, false},
+    {"set_empty_object_value", "[{'$set': {'a': {}}}]", "[{'x': 1}]", "[{'x': 1, 'a': {}}]", 0,
+     false},
+    /* $unwind more */
+    {"unwind_then_count", "[{'$unwind': '$a'}, {'$count': 'n'}]",
+     "[{'a': [1, 2, 3]}, {'a': [4]}, {'a': []}]", "[{'n': 4}]", 0, false},
+    {"unwind_preserve_with_index",
+     "[{'$unwind': {'path': '$a', 'includeArrayIndex': 'i', "
+     "'preserveNullAndEmptyArrays': true}}]",
+     "[{'_id': 1}, {'_id': 2, 'a': [7]}]",
+     "[{'_id': 1, 'i': null}, {'_id': 2, 'a': 7, 'i': {'$numberLong': '0'}}]", 0, false},
+    {"unwind_nested_arrays_one_level", "[{'$unwind': '$a'}]", "[{'a': [[1, 2], 3]}]",
+     "[{'a': [1, 2]}, {'a': 3}]", 0, false},
+    {"unwind_documents_elements", "[{'$unwind': '$a'}, {'$replaceWith': '$a'}]",
+     "[{'a': [{'x': 1}, {'x': 2}]}]", "[{'x': 1}, {'x': 2}]", 0, false},
+    /* $limit/$skip/$count combos */
+    {"skip_limit_count", "[{'$skip': 1}, {'$limit': 2}, {'$count': 'n'}]", "[{}, {}, {}, {}]",
+     "[{'n': 2}]", 0, false},
+    {"limit_long", "[{'$limit': {'$numberLong': '2'}}]", "[{'a': 1}, {'a': 2}, {'a': 3}]",
+     "[{'a': 1}, {'a': 2}]", 0, false},
+    {"limit_double_integral", "[{'$limit': 2.0}]", "[{'a': 1}, {'a': 2}, {'a': 3}]",
+     "[{'a': 1}, {'a': 2}]", 0, false},
+    {"skip_zero", "[{'$skip': 0}]", "[{'a': 1}]", "[{'a': 1}]", 0, false},
+    {"skip_string", "[{'$skip': 'x'}]", "[]", NULL, 15972, false},
+    /* $facet more */
+    {"facet_doc_example",
+     "[{'$facet': {'categorizedByTags': [{'$unwind': '$tags'}, {'$sortByCount': '$tags'}], "
+     "'categorizedByPrice': [{'$match': {'price': {'$exists': 1}}}, {'$bucket': {'groupBy': "
+     "'$price', 'boundaries': [0, 150, 200, 300, 400], 'default': 'Other', 'output': {'count': "
+     "{'$sum': 1}, 'titles': {'$push': '$title'}}}}]}}]",
+     "[{'title': 'The Pillars of Society', 'price': 199, 'tags': ['painting', 'satire']}, "
+     "{'title': 'Melancholy III', 'price': 280, 'tags': ['woodcut', 'painting']}, {'title': "
+     "'Dancer', 'price': 76, 'tags': ['oil']}, {'title': 'The Great Wave', 'tags': "
+     "['woodblock']}]",
+     "[{'categorizedByTags': [{'_id': 'painting', 'count': 2}, {'_id': 'satire', 'count': 1}, "
+     "{'_id': 'woodcut', 'count': 1}, {'_id': 'oil', 'count': 1}, {'_id': 'woodblock', "
+     "'count': 1}], 'categorizedByPrice': [{'_id': 0, 'count': 1, 'titles': ['Dancer']}, "
+     "{'_id': 150, 'count': 1, 'titles': ['The Pillars of Society']}, {'_id': 200, 'count': 1, "
+     "'titles': ['Melancholy III']}]}]",
+     0, false},
+    {"facet_then_project",
+     "[{'$facet': {'a': [{'$count': 'n'}]}}, {'$project': {'n': "
+     "{'$arrayElemAt': ['$a.n', 0]}}}]",
+     "[{}, {}]", "[{'n': 2}]", 0, false},
+    {"facet_field_dollar", "[{'$facet': {'$a': [{'$match': {}}]}}]", "[]", NULL, 40174, false},
+    {"facet_empty_subpipeline", "[{'$facet': {'a': []}}]", "[]", NULL, 40171, false},
+    /* $replaceRoot more */
+    {"replaceroot_array_elements",
+     "[{'$unwind': '$grades'}, {'$match': {'grades.grade': {'$gte': "
+     "90}}}, {'$replaceRoot': {'newRoot': '$grades'}}]",
+     "[{'_id': 1, 'grades': [{'test': 1, 'grade': 80}, {'test': 2, 'grade': 95}]}]",
+     "[{'test': 2, 'grade': 95}]", 0, false},
+    {"replacewith_object_expression", "[{'$replaceWith': {'a': '$x', 'b': {'$literal': 1}}}]",
+     "[{'x': 5}]", "[{'a': 5, 'b': 1}]", 0, false},
+    {"replaceroot_not_object", "[{'$replaceRoot': 1}]", "[]", NULL, 40229, false},
+    /* $bucket / $bucketAuto more */
+    {"bucket_strings", "[{'$bucket': {'groupBy': '$n', 'boundaries': ['a', 'm', 'z']}}]",
+     "[{'n': 'b'}, {'n': 'x'}, {'n': 'c'}]",
+     "[{'_id': 'a', 'count': 2}, {'_id': 'm', 'count': "
+     "1}]",
+     0, false},
+    {"bucket_upper_bound_exclusive",
+     "[{'$bucket': {'groupBy': '$p', 'boundaries': [0, 10], "
+     "'default': 'x'}}]",
+     "[{'p': 10}, {'p': 0}]", "[{'_id': 0, 'count': 1}, {'_id': 'x', 'count': 1}]", 0, false},
+    {"bucket_unknown_option", "[{'$bucket': {'groupBy': '$p', 'boundaries': [0, 1], 'x': 1}}]",
+     "[]", NULL, 40197, false},
+    {"bucketauto_granularity_unsupported",
+     "[{'$bucketAuto': {'groupBy': '$p', 'buckets': 2, "
+     "'granularity': 'R5'}}]",
+     "[]", NULL, 238, false},
+    {"bucketauto_more_buckets_than_values",
+     "[{'$bucketAuto': {'groupBy': '$p', 'buckets': "
+     "5}}]",
+     "[{'p': 1}, {'p': 2}]",
+     "[{'_id': {'min': 1, 'max': 2}, 'count': 1}, {'_id': {'min': 2, 'max': 2}, 'count': 1}]", 0,
+     false},
+    {"bucketauto_empty_input", "[{'$bucketAuto': {'groupBy': '$p', 'buckets': 2}}]", "[]", "[]", 0,
+     false},
+    /* $sortByCount more */
+    {"sortbycount_expression", "[{'$sortByCount': {'$mod': ['$v', 2]}}]",
+     "[{'v': 1}, {'v': 3}, {'v': 2}]", "[{'_id': 1, 'count': 2}, {'_id': 0, 'count': 1}]", 0,
+     false},
+    /* $redact: the documentation's forecasts example */
+    {"redact_doc_example",
+     "[{'$match': {'year': 2014}}, {'$redact': {'$cond': {'if': {'$gt': [{'$size': "
+     "{'$setIntersection': ['$tags', ['STLW', 'G']]}}, 0]}, 'then': '$$DESCEND', 'else': "
+     "'$$PRUNE'}}}]",
+     "[{'_id': 1, 'title': '123 Dept Report', 'tags': ['G', 'STLW'], 'year': 2014, "
+     "'subsections': [{'subtitle': 'Section 1', 'tags': ['SI', 'G'], 'content': 'S1'}, "
+     "{'subtitle': 'Section 2', 'tags': ['STLW'], 'content': 'S2'}, {'subtitle': 'Section 3', "
+     "'tags': ['TK'], 'content': {'text': 'S3', 'tags': ['HCS']}}]}]",
+     "[{'_id': 1, 'title': '123 Dept Report', 'tags': ['G', 'STLW'], 'year': 2014, "
+     "'subsections': [{'subtitle': 'Section 1', 'tags': ['SI', 'G'], 'content': 'S1'}, "
+     "{'subtitle': 'Section 2', 'tags': ['STLW'], 'content': 'S2'}]}]",
+     0, false},
+    /* $documents more */
+    {"documents_expression",
+     "[{'$documents': {'$map': {'input': [1, 2], 'in': {'x': "
+     "'$$this'}}}}]",
+     "[]", "[{'x': 1}, {'x': 2}]", 0, false},
+    {"documents_element_not_object", "[{'$documents': [1]}]", "[]", NULL, 40228, false},
+    {"documents_in_facet_rejected", "[{'$facet': {'a': [{'$documents': []}]}}]", "[]", NULL, 40600,
+     false},
+    /* $sample more */
+    {"sample_one_of_one", "[{'$sample': {'size': 1}}]", "[{'a': 1}]", "[{'a': 1}]", 0, false},
+    {"sample_then_count", "[{'$sample': {'size': 2}}, {'$count': 'n'}]",
+     "[{'a': 1}, {'a': 2}, {'a': 3}, {'a': 4}]", "[{'n': 2}]", 0, false},
     /* pipeline-level errors */
     {"unknown_stage", "[{'$foo': 1}]", "[]", NULL, 40324, false},
     {"stage_two_fields", "[{'$match': {}, '$limit': 1}]", "[]", NULL, 40323, false},
