@@ -48,8 +48,8 @@ assertEq(sdb.scores.aggregate([
 assertEq(sdb.scores.aggregate([{$set: {'quiz': {$concatArrays: ['$quiz', [7]]}}}, {$project: {quiz: 1}}]).toArray(),
   [{_id: 1, quiz: [10, 8, 7]}, {_id: 2, quiz: [8, 8, 7]}], '$set');
 
-// ---- $group (the documentation's prices are NumberDecimal; plain numbers here until
-// $multiply takes decimals -- query/'s expressions answer NotImplemented for them)
+// ---- $group (the documentation's prices are NumberDecimal; plain numbers here until the
+// $sum accumulator takes decimals -- it answers NotImplemented for them)
 sdb.sales.insertMany([
   {_id: 1, item: 'abc', price: 10, quantity: NumberInt('2'), date: ISODate('2014-03-01T08:00:00Z')},
   {_id: 2, item: 'jkl', price: 20, quantity: NumberInt('1'), date: ISODate('2014-03-01T09:00:00Z')},
