@@ -17,7 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum wfn { WF_ACCUM, WF_RANK, WF_DENSE_RANK, WF_DOC_NUMBER, WF_SHIFT } wfn_t;
+typedef enum wfn {
+    WF_ACCUM,
+    WF_RANK,
+    WF_DENSE_RANK,
+    WF_DOC_NUMBER,
+    WF_SHIFT,
+    WF_EMA,        /* $expMovingAvg */
+    WF_DERIVATIVE, /* $derivative */
+    WF_INTEGRAL,   /* $integral */
+} wfn_t;
 
 /* A bound: unbounded, current, or an offset (documents: index, range: value). */
 typedef struct wbound {
@@ -31,8 +40,9 @@ typedef struct wout {
     pl_accum_spec_t *acc;
     bool has_window, is_range;
     wbound_t lo, hi;
-    qry_expr_t *shift_out;
+    qry_expr_t *shift_out; /* $shift output; input of $expMovingAvg/$derivative/$integral */
     int64_t shift_by;
+    double alpha; /* $expMovingAvg */
     bool has_default;
     bson_value_t shift_default;
 } wout_t;
@@ -181,6 +191,54 @@ static int parse_output(pl_stage_t *s, window_data_t *d, const char *field, cons
                               "arguments");
         return 0;
     }
+    if (strcmp(name, "$expMovingAvg") == 0 || strcmp(name, "$derivative") == 0 ||
+        strcmp(name, "$integral") == 0) {
+        o->fn = name[1] == 'e' ? WF_EMA : name[1] == 'd' ? WF_DERIVATIVE : WF_INTEGRAL;
+        if (!d->sort || qry_sort_nparts(d->sort) != 1)
+            return status_set(st, 5371602, "%s requires a sortBy with exactly one field", name);
+        bson_iter_t a;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&fn) || !bson_iter_recurse(&fn, &a))
+            return status_set(st, ERR_FailedToParse, "%s must have an object argument", name);
+        bool have_n = false, have_alpha = false;
+        while (bson_iter_next(&a)) {
+            const char *k = bson_iter_key(&a);
+            if (strcmp(k, "input") == 0) {
+                qry_expr_destroy(o->shift_out);
+                o->shift_out = NULL;
+                ST_RET(qry__pl_expr(&a, s, &o->shift_out, st));
+            } else if (o->fn == WF_EMA && strcmp(k, "N") == 0) {
+                int64_t n;
+                if (!bsonu_number_as_int64(bson_iter_value(&a), &n) || n <= 0)
+                    return status_set(st, ERR_FailedToParse,
+                                      "'N' field must be an integer, but found type %s",
+                                      "another type");
+                o->alpha = 2.0 / ((double)n + 1.0);
+                have_n = true;
+            } else if (o->fn == WF_EMA && strcmp(k, "alpha") == 0) {
+                double x;
+                if (!bsonu_number_as_double(bson_iter_value(&a), &x) || !(x > 0 && x < 1))
+                    return status_set(st, ERR_FailedToParse,
+                                      "'alpha' must be between 0 and 1 (exclusive)");
+                o->alpha = x;
+                have_alpha = true;
+            } else if (o->fn != WF_EMA && strcmp(k, "unit") == 0) {
+                return status_set(st, ERR_NotImplemented,
+                                  "%s with a time 'unit' is not supported yet", name);
+            } else {
+                return status_set(st, ERR_FailedToParse, "%s got unexpected argument: %s", name, k);
+            }
+        }
+        if (!o->shift_out)
+            return status_set(st, ERR_FailedToParse, "%s requires an 'input'", name);
+        if (o->fn == WF_EMA && have_n == have_alpha)
+            return status_set(st, ERR_FailedToParse,
+                              "$expMovingAvg requires exactly one of 'N' or 'alpha'");
+        if (o->fn == WF_EMA && o->has_window)
+            return status_set(st, ERR_FailedToParse, "$expMovingAvg does not accept a window");
+        if (o->fn == WF_DERIVATIVE && !o->has_window)
+            return status_set(st, 5624901, "$derivative requires explicit window bounds");
+        return 0;
+    }
     if (strcmp(name, "$shift") == 0) {
         o->fn = WF_SHIFT;
         if (!d->sort)
@@ -305,12 +363,29 @@ typedef struct went {
     size_t seq;
 } went_t;
 
+/*
+ * Per-output state carried from one document to the next of a partition:
+ * documents are visited in order, so a window whose lower bound is unbounded
+ * only grows (one accumulator, fed as the upper bound moves: O(n), not
+ * O(n^2)), and ranks follow from the previous document's.
+ */
+typedef struct wcache {
+    bool valid;
+    size_t ps;   /* the partition the state belongs to */
+    size_t last; /* the document computed last */
+    pl_accum_t *acc;
+    size_t upto; /* documents [ps, upto) are in acc */
+    int64_t rank, dense;
+    double mean_ema; /* $expMovingAvg's running value */
+} wcache_t;
+
 typedef struct window_iter {
     pl_iter_t base;
     const window_data_t *d;
     went_t *ents;
     size_t n, pos;
     bool filled;
+    wcache_t *cache; /* one per output */
 } window_iter_t;
 
 static int went_cmp(const void *a, const void *b, void *arg)
@@ -388,8 +463,98 @@ static double key_number(const went_t *e, bool *ok)
     return x;
 }
 
+/* input_number -- the output expression of o on document j as a double (false if not a number). */
+static int input_number(window_iter_t *w, const wout_t *o, size_t j, double *x, bool *ok,
+                        status_t *st)
+{
+    pl_run_t *run = w->base.run;
+    uint64_t mark = qry_expr_ctx_mark(run->ex);
+    bson_value_t v;
+    int ret = qry_expr_eval(o->shift_out, run->ex, w->ents[j].doc, &v, st);
+    *ok = ret == 0 && bsonu_is_number(v.value_type) && v.value_type != BSON_TYPE_DECIMAL128 &&
+          bsonu_number_as_double(&v, x);
+    if (ret == 0 && v.value_type == BSON_TYPE_DECIMAL128)
+        ret = status_set(st, ERR_NotImplemented, "decimal inputs are not supported yet");
+    qry_expr_ctx_release(run->ex, mark);
+    return ret;
+}
+
+/* compute_ema -- $expMovingAvg: alpha * x + (1 - alpha) * previous, carried in document order. */
+static int compute_ema(window_iter_t *w, const wout_t *o, wcache_t *c, size_t ps, size_t i,
+                       bson_t *holder, status_t *st)
+{
+    bool restart = !c->valid || c->ps != ps || c->last + 1 != i;
+    if (restart) {
+        /* recompute the running value from the partition start */
+        c->valid = true;
+        c->ps = ps;
+        c->rank = 0; /* rank: whether a value exists; dense unused */
+        for (size_t j = ps; j < i; j++) {
+            double x;
+            bool ok;
+            ST_RET(input_number(w, o, j, &x, &ok, st));
+            if (!ok)
+                continue;
+            c->mean_ema = c->rank ? o->alpha * x + (1 - o->alpha) * c->mean_ema : x;
+            c->rank = 1;
+        }
+    }
+    double x;
+    bool ok;
+    ST_RET(input_number(w, o, i, &x, &ok, st));
+    c->last = i;
+    if (!ok) {
+        BSON_APPEND_NULL(holder, "v");
+        return 0;
+    }
+    c->mean_ema = c->rank ? o->alpha * x + (1 - o->alpha) * c->mean_ema : x;
+    c->rank = 1;
+    BSON_APPEND_DOUBLE(holder, "v", c->mean_ema);
+    return 0;
+}
+
+/* compute_calculus -- $derivative / $integral over documents [a, b) (x: the sortBy value). */
+static int compute_calculus(window_iter_t *w, const wout_t *o, size_t a, size_t b, bson_t *holder,
+                            status_t *st)
+{
+    double area = 0, px = 0, py = 0, fx = 0, fy = 0;
+    bool have = false, first = true;
+    for (size_t j = a; j < b; j++) {
+        bool kok, vok;
+        double x = key_number(&w->ents[j], &kok), y;
+        ST_RET(input_number(w, o, j, &y, &vok, st));
+        if (!kok)
+            return status_set(st, 5624900, "%s requires a numeric sortBy value without 'unit'",
+                              o->fn == WF_DERIVATIVE ? "$derivative" : "$integral");
+        if (!vok)
+            continue;
+        if (first) {
+            fx = x;
+            fy = y;
+            first = false;
+        } else {
+            area += (x - px) * (y + py) / 2.0;
+        }
+        px = x;
+        py = y;
+        have = true;
+    }
+    if (o->fn == WF_INTEGRAL) {
+        if (have)
+            BSON_APPEND_DOUBLE(holder, "v", area);
+        else
+            BSON_APPEND_NULL(holder, "v");
+        return 0;
+    }
+    if (!have || px == fx)
+        BSON_APPEND_NULL(holder, "v");
+    else
+        BSON_APPEND_DOUBLE(holder, "v", (py - fy) / (px - fx));
+    return 0;
+}
+
 /* compute -- the value of output o for document i of partition [ps, pe), appended as "v". */
-static int compute(window_iter_t *w, const wout_t *o, size_t ps, size_t pe, size_t i,
+static int compute(window_iter_t *w, const wout_t *o, wcache_t *c, size_t ps, size_t pe, size_t i,
                    bson_t *holder, status_t *st)
 {
     pl_run_t *run = w->base.run;
@@ -400,14 +565,26 @@ static int compute(window_iter_t *w, const wout_t *o, size_t ps, size_t pe, size
         return 0;
     case WF_RANK:
     case WF_DENSE_RANK: {
-        int64_t rank = 1, dense = 1;
-        for (size_t j = ps + 1; j <= i; j++) {
-            if (qry_sort_compare_keys(w->d->sort, ents[j].key, ents[j - 1].key) != 0) {
-                rank = (int64_t)(j - ps + 1);
-                dense++;
+        if (c->valid && c->ps == ps && c->last + 1 == i) {
+            if (qry_sort_compare_keys(w->d->sort, ents[i].key, ents[i - 1].key) != 0) {
+                c->rank = (int64_t)(i - ps + 1);
+                c->dense++;
+            }
+        } else {
+            /* first document of the partition (or out of order): count from the start */
+            c->rank = 1;
+            c->dense = 1;
+            for (size_t j = ps + 1; j <= i; j++) {
+                if (qry_sort_compare_keys(w->d->sort, ents[j].key, ents[j - 1].key) != 0) {
+                    c->rank = (int64_t)(j - ps + 1);
+                    c->dense++;
+                }
             }
         }
-        BSON_APPEND_INT32(holder, "v", (int32_t)(o->fn == WF_RANK ? rank : dense));
+        c->valid = true;
+        c->ps = ps;
+        c->last = i;
+        BSON_APPEND_INT32(holder, "v", (int32_t)(o->fn == WF_RANK ? c->rank : c->dense));
         return 0;
     }
     case WF_SHIFT: {
@@ -431,6 +608,11 @@ static int compute(window_iter_t *w, const wout_t *o, size_t ps, size_t pe, size
         qry_expr_ctx_release(run->ex, mark);
         return ret;
     }
+    case WF_EMA:
+        return compute_ema(w, o, c, ps, i, holder, st);
+    case WF_DERIVATIVE:
+    case WF_INTEGRAL:
+        break;
     case WF_ACCUM:
         break;
     }
@@ -445,8 +627,44 @@ static int compute(window_iter_t *w, const wout_t *o, size_t ps, size_t pe, size
             b = x > (int64_t)pe ? pe : x < (int64_t)ps ? ps : (size_t)x;
         }
     }
-    pl_accum_t *acc = qry__accum_new(o->acc);
     int ret = 0;
+    if (o->fn == WF_ACCUM && !o->is_range && (!o->has_window || o->lo.unbounded)) {
+        /* a growing window: keep feeding one accumulator */
+        if (!c->valid || c->ps != ps || !c->acc || c->upto > b) {
+            qry__accum_free(c->acc);
+            c->acc = qry__accum_new(o->acc);
+            c->upto = ps;
+            c->ps = ps;
+            c->valid = true;
+        }
+        for (; c->upto < b && ret == 0; c->upto++)
+            ret = qry__accum_add(c->acc, ents[c->upto].doc, run, st);
+        c->last = i;
+        if (ret == 0)
+            ret = qry__accum_final(c->acc, holder, "v", st);
+        return ret;
+    }
+    if (o->fn == WF_DERIVATIVE || o->fn == WF_INTEGRAL) {
+        if (o->has_window && o->is_range) {
+            /* the documents whose sortBy value lies in the range, as a span */
+            bool ok;
+            double cur = key_number(&ents[i], &ok);
+            a = pe;
+            b = ps;
+            for (size_t j = ps; ok && j < pe; j++) {
+                bool jok;
+                double v = key_number(&ents[j], &jok);
+                if (!jok || (!o->lo.unbounded && v < cur + o->lo.off) ||
+                    (!o->hi.unbounded && v > cur + o->hi.off))
+                    continue;
+                if (j < a)
+                    a = j;
+                b = j + 1;
+            }
+        }
+        return compute_calculus(w, o, a, b, holder, st);
+    }
+    pl_accum_t *acc = qry__accum_new(o->acc);
     if (o->has_window && o->is_range) {
         bool ok;
         double cur = key_number(&ents[i], &ok);
@@ -508,7 +726,7 @@ static int window_next(pl_iter_t *it, bson_t *out, bool *eof, status_t *st)
     for (size_t k = 0; k < w->d->nouts && ret == 0; k++) {
         bson_t holder;
         bson_init(&holder);
-        ret = compute(w, &w->d->outs[k], ps, pe, i, &holder, st);
+        ret = compute(w, &w->d->outs[k], &w->cache[k], ps, pe, i, &holder, st);
         bson_iter_t hi;
         if (ret == 0 && bson_iter_init_find(&hi, &holder, "v")) {
             bson_t next;
@@ -538,6 +756,9 @@ static void window_close(pl_iter_t *it)
         bson_destroy(w->ents[i].key);
     }
     free(w->ents);
+    for (size_t k = 0; k < w->d->nouts; k++)
+        qry__accum_free(w->cache[k].acc);
+    free(w->cache);
     free(w);
 }
 
@@ -551,6 +772,8 @@ static int window_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, p
     w->base.src = src;
     w->base.run = run;
     w->d = stage->data;
+    w->cache = calloc(w->d->nouts ? w->d->nouts : 1, sizeof *w->cache);
+    INVARIANT(w->cache != NULL);
     *out = &w->base;
     (void)st;
     return 0;

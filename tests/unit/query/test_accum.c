@@ -172,6 +172,71 @@ static const pcase_t cases[] = {
      "[{'t': 2}, {'t': 1}]",
      "[{'t': 1, 'all': [1, 2], 'f': 1, 'l': 2}, {'t': 2, 'all': [1, 2], 'f': 1, 'l': 2}]", 0,
      false},
+    {"window_exp_moving_avg_n",
+     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': {'e': {'$expMovingAvg': {'input': "
+     "'$v', 'N': 2}}}}}]",
+     "[{'t': 1, 'v': 1}, {'t': 2, 'v': 4}, {'t': 3, 'v': 'x'}]",
+     "[{'t': 1, 'v': 1, 'e': 1.0}, {'t': 2, 'v': 4, 'e': 3.0}, {'t': 3, 'v': 'x', 'e': null}]", 0,
+     false},
+    {"window_exp_moving_avg_alpha_partitions",
+     "[{'$setWindowFields': {'partitionBy': '$p', 'sortBy': {'t': 1}, 'output': {'e': "
+     "{'$expMovingAvg': {'input': '$v', 'alpha': 0.5}}}}}]",
+     "[{'p': 1, 't': 1, 'v': 2}, {'p': 2, 't': 1, 'v': 10}, {'p': 1, 't': 2, 'v': 4}]",
+     "[{'p': 1, 't': 1, 'v': 2, 'e': 2.0}, {'p': 1, 't': 2, 'v': 4, 'e': 3.0}, {'p': 2, 't': "
+     "1, 'v': 10, 'e': 10.0}]",
+     0, false},
+    {"window_exp_moving_avg_both",
+     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': "
+     "{'e': {'$expMovingAvg': {'input': '$v', 'N': 2, 'alpha': "
+     "0.5}}}}}]",
+     "[]", NULL, 9, false},
+    {"window_derivative",
+     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': {'d': {'$derivative': {'input': "
+     "'$v'}, 'window': {'documents': [-1, 0]}}}}}]",
+     "[{'t': 0, 'v': 0}, {'t': 1, 'v': 2}, {'t': 2, 'v': 6}]",
+     "[{'t': 0, 'v': 0, 'd': null}, {'t': 1, 'v': 2, 'd': 2.0}, {'t': 2, 'v': 6, 'd': 4.0}]", 0,
+     false},
+    {"window_derivative_needs_window",
+     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': "
+     "{'d': {'$derivative': {'input': '$v'}}}}}]",
+     "[]", NULL, 5624901, false},
+    {"window_integral",
+     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': {'i': {'$integral': {'input': "
+     "'$v'}, 'window': {'documents': ['unbounded', 'current']}}}}}]",
+     "[{'t': 0, 'v': 0}, {'t': 1, 'v': 2}, {'t': 2, 'v': 6}]",
+     "[{'t': 0, 'v': 0, 'i': 0.0}, {'t': 1, 'v': 2, 'i': 1.0}, {'t': 2, 'v': 6, 'i': 5.0}]", 0,
+     false},
+    {"window_integral_range",
+     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': {'i': {'$integral': {'input': "
+     "'$v'}, 'window': {'range': [-1, 0]}}}}}]",
+     "[{'t': 0, 'v': 0}, {'t': 1, 'v': 2}, {'t': 3, 'v': 6}]",
+     "[{'t': 0, 'v': 0, 'i': 0.0}, {'t': 1, 'v': 2, 'i': 1.0}, {'t': 3, 'v': 6, 'i': 0.0}]", 0,
+     false},
+    {"window_time_unit_unsupported",
+     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': "
+     "{'i': {'$integral': {'input': '$v', 'unit': 'day'}}}}}]",
+     "[]", NULL, 238, false},
+    {"window_running_min_max_count",
+     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': {'mn': {'$min': '$v', 'window': "
+     "{'documents': ['unbounded', 'current']}}, 'mx': {'$max': '$v', 'window': {'documents': "
+     "['unbounded', 'current']}}, 'n': {'$count': {}, 'window': {'documents': ['unbounded', "
+     "'current']}}}}}]",
+     "[{'t': 1, 'v': 5}, {'t': 2, 'v': 3}, {'t': 3, 'v': 9}]",
+     "[{'t': 1, 'v': 5, 'mn': 5, 'mx': 5, 'n': 1}, {'t': 2, 'v': 3, 'mn': 3, 'mx': 5, 'n': 2}, "
+     "{'t': 3, 'v': 9, 'mn': 3, 'mx': 9, 'n': 3}]",
+     0, false},
+    {"window_following_documents",
+     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': {'next2': {'$push': '$t', "
+     "'window': {'documents': [1, 2]}}}}}]",
+     "[{'t': 1}, {'t': 2}, {'t': 3}]",
+     "[{'t': 1, 'next2': [2, 3]}, {'t': 2, 'next2': [3]}, {'t': 3, 'next2': []}]", 0, false},
+    {"window_dense_rank_partitions",
+     "[{'$setWindowFields': {'partitionBy': '$p', 'sortBy': {'s': 1}, 'output': {'r': "
+     "{'$denseRank': {}}}}}]",
+     "[{'p': 'a', 's': 2}, {'p': 'b', 's': 1}, {'p': 'a', 's': 2}, {'p': 'a', 's': 3}]",
+     "[{'p': 'a', 's': 2, 'r': 1}, {'p': 'a', 's': 2, 'r': 1}, {'p': 'a', 's': 3, 'r': 2}, "
+     "{'p': 'b', 's': 1, 'r': 1}]",
+     0, false},
     {"window_rank_without_sort", "[{'$setWindowFields': {'output': {'r': {'$rank': {}}}}}]", "[]",
      NULL, 5371602, false},
     {"window_unknown_function", "[{'$setWindowFields': {'output': {'r': {'$foo': 1}}}}]", "[]",
