@@ -158,7 +158,7 @@ extern const pl_stage_ops_t qry__pl_stage_match, qry__pl_stage_limit, qry__pl_st
     qry__pl_stage_replacewith, qry__pl_stage_facet, qry__pl_stage_lookup, qry__pl_stage_unionwith,
     qry__pl_stage_graphlookup, qry__pl_stage_out, qry__pl_stage_merge, qry__pl_stage_collstats,
     qry__pl_stage_indexstats, qry__pl_stage_bucket, qry__pl_stage_bucketauto, qry__pl_stage_redact,
-    qry__pl_stage_window;
+    qry__pl_stage_window, qry__pl_stage_fill, qry__pl_stage_densify;
 
 /* Sort stage internals shared with $sortByCount and $bucketAuto. */
 /* qry__pl_sort_open -- a (spilling) sort of src by sort (borrowed), limit -1 = none. */

@@ -26,6 +26,9 @@ typedef enum wfn {
     WF_EMA,        /* $expMovingAvg */
     WF_DERIVATIVE, /* $derivative */
     WF_INTEGRAL,   /* $integral */
+    WF_LOCF,       /* $locf, $fill {method: "locf"} */
+    WF_LINEAR,     /* $linearFill, $fill {method: "linear"} */
+    WF_FILL_VALUE, /* $fill {value: expr}: the field unless null or missing */
 } wfn_t;
 
 /* A bound: unbounded, current, or an offset (documents: index, range: value). */
@@ -42,7 +45,8 @@ typedef struct wout {
     wbound_t lo, hi;
     qry_expr_t *shift_out; /* $shift output; input of $expMovingAvg/$derivative/$integral */
     int64_t shift_by;
-    double alpha; /* $expMovingAvg */
+    double alpha;     /* $expMovingAvg */
+    qry_expr_t *fill; /* $fill's value */
     bool has_default;
     bson_value_t shift_default;
 } wout_t;
@@ -65,6 +69,7 @@ static void window_free(void *data)
         free(d->outs[i].field);
         qry__accum_spec_free(d->outs[i].acc);
         qry_expr_destroy(d->outs[i].shift_out);
+        qry_expr_destroy(d->outs[i].fill);
         if (d->outs[i].has_default)
             bson_value_destroy(&d->outs[i].shift_default);
     }
@@ -238,6 +243,16 @@ static int parse_output(pl_stage_t *s, window_data_t *d, const char *field, cons
         if (o->fn == WF_DERIVATIVE && !o->has_window)
             return status_set(st, 5624901, "$derivative requires explicit window bounds");
         return 0;
+    }
+    if (strcmp(name, "$locf") == 0 || strcmp(name, "$linearFill") == 0) {
+        o->fn = name[1] == 'l' && name[2] == 'o' ? WF_LOCF : WF_LINEAR;
+        if (o->fn == WF_LINEAR && (!d->sort || qry_sort_nparts(d->sort) != 1))
+            return status_set(st, 605001, "$linearFill requires a sortBy with exactly one field");
+        if (o->has_window)
+            return status_set(st, ERR_FailedToParse, "%s does not accept a window", name);
+        qry_expr_destroy(o->shift_out);
+        o->shift_out = NULL;
+        return qry__pl_expr(&fn, s, &o->shift_out, st);
     }
     if (strcmp(name, "$shift") == 0) {
         o->fn = WF_SHIFT;
@@ -553,6 +568,77 @@ static int compute_calculus(window_iter_t *w, const wout_t *o, size_t a, size_t 
     return 0;
 }
 
+static bool nullish(const bson_value_t *v)
+{
+    return v->value_type == BSON_TYPE_EOD || v->value_type == BSON_TYPE_NULL ||
+           v->value_type == BSON_TYPE_UNDEFINED;
+}
+
+/* compute_fill -- $locf, $linearFill and $fill's value for document i of [ps, pe). */
+static int compute_fill(window_iter_t *w, const wout_t *o, size_t ps, size_t pe, size_t i,
+                        bson_t *holder, status_t *st)
+{
+    pl_run_t *run = w->base.run;
+    uint64_t mark = qry_expr_ctx_mark(run->ex);
+    bson_value_t v;
+    int ret = qry_expr_eval(o->shift_out, run->ex, w->ents[i].doc, &v, st);
+    if (ret == 0 && !nullish(&v)) {
+        if (o->fn == WF_LINEAR && !bsonu_is_number(v.value_type))
+            ret = status_set(st, 6050106,
+                             "There can be no repeated values in the sort field "
+                             "and the input must be numeric or null for "
+                             "$linearFill");
+        else
+            BSON_APPEND_VALUE(holder, "v", &v);
+        qry_expr_ctx_release(run->ex, mark);
+        return ret;
+    }
+    if (ret == 0 && o->fn == WF_FILL_VALUE) {
+        ret = qry_expr_eval(o->fill, run->ex, w->ents[i].doc, &v, st);
+        if (ret == 0 && !nullish(&v))
+            BSON_APPEND_VALUE(holder, "v", &v);
+        else if (ret == 0)
+            BSON_APPEND_NULL(holder, "v");
+        qry_expr_ctx_release(run->ex, mark);
+        return ret;
+    }
+    bool found_prev = false, found_next = false;
+    double xp = 0, yp = 0, xn = 0, yn = 0;
+    for (size_t j = i; ret == 0 && j-- > ps;) {
+        ret = qry_expr_eval(o->shift_out, run->ex, w->ents[j].doc, &v, st);
+        if (ret == 0 && !nullish(&v)) {
+            if (o->fn == WF_LOCF) {
+                BSON_APPEND_VALUE(holder, "v", &v);
+                qry_expr_ctx_release(run->ex, mark);
+                return 0;
+            }
+            bool ok;
+            xp = key_number(&w->ents[j], &ok);
+            found_prev = ok && bsonu_number_as_double(&v, &yp);
+            break;
+        }
+    }
+    for (size_t j = i + 1; ret == 0 && o->fn == WF_LINEAR && found_prev && j < pe; j++) {
+        ret = qry_expr_eval(o->shift_out, run->ex, w->ents[j].doc, &v, st);
+        if (ret == 0 && !nullish(&v)) {
+            bool ok;
+            xn = key_number(&w->ents[j], &ok);
+            found_next = ok && bsonu_number_as_double(&v, &yn);
+            break;
+        }
+    }
+    qry_expr_ctx_release(run->ex, mark);
+    if (ret != 0)
+        return ret;
+    bool ok;
+    double xi = key_number(&w->ents[i], &ok);
+    if (o->fn == WF_LINEAR && found_prev && found_next && ok && xn != xp)
+        BSON_APPEND_DOUBLE(holder, "v", yp + (yn - yp) * (xi - xp) / (xn - xp));
+    else
+        BSON_APPEND_NULL(holder, "v");
+    return 0;
+}
+
 /* compute -- the value of output o for document i of partition [ps, pe), appended as "v". */
 static int compute(window_iter_t *w, const wout_t *o, wcache_t *c, size_t ps, size_t pe, size_t i,
                    bson_t *holder, status_t *st)
@@ -610,6 +696,10 @@ static int compute(window_iter_t *w, const wout_t *o, wcache_t *c, size_t ps, si
     }
     case WF_EMA:
         return compute_ema(w, o, c, ps, i, holder, st);
+    case WF_LOCF:
+    case WF_LINEAR:
+    case WF_FILL_VALUE:
+        return compute_fill(w, o, ps, pe, i, holder, st);
     case WF_DERIVATIVE:
     case WF_INTEGRAL:
         break;
@@ -781,3 +871,167 @@ static int window_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, p
 
 const pl_stage_ops_t qry__pl_stage_window = {"$setWindowFields", PL_F_BLOCKING | PL_F_MERGER,
                                              window_parse, window_open, window_free};
+
+/* ---- $fill ---------------------------------------------------------------- */
+
+/*
+ * $fill is MongoDB's sugar over $setWindowFields: each output field is
+ * filled where it is null or missing, with a value ({value: expr}), the last
+ * non-null value before it ({method: "locf"}) or a linear interpolation on
+ * the single sortBy field ({method: "linear"}).
+ */
+static int fill_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
+{
+    window_data_t *d = calloc(1, sizeof *d);
+    INVARIANT(d != NULL);
+    d->sort_spec = bson_new();
+    s->data = d;
+    s->shape = PL_MODIFIES;
+    if (!BSON_ITER_HOLDS_DOCUMENT(arg))
+        return status_set(st, ERR_FailedToParse,
+                          "the $fill stage specification must be an "
+                          "object");
+    bson_iter_t it;
+    bson_iter_recurse(arg, &it);
+    bool have_pb = false, have_pbf = false;
+    const bson_value_t *output = NULL;
+    bson_iter_t out_it;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "partitionBy") == 0) {
+            have_pb = true;
+            qry_expr_destroy(d->partition);
+            d->partition = NULL;
+            ST_RET(qry__pl_expr(&it, s, &d->partition, st));
+        } else if (strcmp(k, "partitionByFields") == 0) {
+            have_pbf = true;
+            if (!BSON_ITER_HOLDS_ARRAY(&it))
+                return status_set(st, ERR_TypeMismatch,
+                                  "BSON field '$fill.partitionByFields' "
+                                  "is the wrong type, expected type "
+                                  "'array'");
+            /* {f1: "$f1", ...} as the partition expression */
+            bson_t obj;
+            bson_init(&obj);
+            bson_iter_t f;
+            bson_iter_recurse(&it, &f);
+            int ret = 0;
+            while (bson_iter_next(&f) && ret == 0) {
+                if (!BSON_ITER_HOLDS_UTF8(&f) || bson_iter_utf8(&f, NULL)[0] == '$') {
+                    ret = status_set(st, ERR_FailedToParse,
+                                     "$fill partitionByFields must be field names");
+                    break;
+                }
+                char path[512];
+                snprintf(path, sizeof path, "$%s", bson_iter_utf8(&f, NULL));
+                BSON_APPEND_UTF8(&obj, bson_iter_utf8(&f, NULL), path);
+            }
+            if (ret == 0) {
+                qry_expr_destroy(d->partition);
+                d->partition = NULL;
+                qry_expr_deps_t deps;
+                ret = qry_expr_parse_object(&obj, qry__pl_scope(), &d->partition, st);
+                if (ret == 0) {
+                    qry_expr_deps_init(&deps);
+                    qry_expr_deps_add(d->partition, &deps);
+                    for (size_t i = 0; i < deps.npaths; i++)
+                        qry__pl_add_read(s, deps.paths[i]);
+                    qry_expr_deps_destroy(&deps);
+                }
+            }
+            bson_destroy(&obj);
+            ST_RET(ret);
+        } else if (strcmp(k, "sortBy") == 0) {
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+                return status_set(st, ERR_TypeMismatch,
+                                  "BSON field '$fill.sortBy' is the wrong "
+                                  "type, expected type 'object'");
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&it, &len, &data);
+            bson_t sp;
+            bson_destroy(d->sort_spec);
+            d->sort_spec = data && bson_init_static(&sp, data, len) ? bson_copy(&sp) : bson_new();
+            qry_sort_destroy(d->sort);
+            d->sort = NULL;
+            ST_RET(qry_sort_parse(d->sort_spec, &d->sort, st));
+        } else if (strcmp(k, "output") == 0) {
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+                return status_set(st, ERR_TypeMismatch,
+                                  "BSON field '$fill.output' is the wrong "
+                                  "type, expected type 'object'");
+            output = bson_iter_value(&it);
+            out_it = it;
+        } else {
+            return status_set(st, 40415, "BSON field '$fill.%s' is an unknown field.", k);
+        }
+    }
+    if (have_pb && have_pbf)
+        return status_set(st, 6050204,
+                          "Maximum one of 'partitionBy' and 'partitionByFields' can "
+                          "be specified in '$fill'");
+    if (!output)
+        return status_set(st, 40414,
+                          "BSON field '$fill.output' is missing but a required "
+                          "field");
+    bson_iter_t o;
+    bson_iter_recurse(&out_it, &o);
+    while (bson_iter_next(&o)) {
+        const char *field = bson_iter_key(&o);
+        bson_iter_t spec;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&o) || !bson_iter_recurse(&o, &spec) ||
+            !bson_iter_next(&spec))
+            return status_set(st, ERR_FailedToParse,
+                              "$fill output '%s' must be an object with "
+                              "'value' or 'method'",
+                              field);
+        d->outs = realloc(d->outs, (d->nouts + 1) * sizeof *d->outs);
+        INVARIANT(d->outs != NULL);
+        wout_t *w = &d->outs[d->nouts++];
+        memset(w, 0, sizeof *w);
+        w->field = strdup(field);
+        qry__pl_add_write(s, field);
+        qry__pl_add_read(s, field);
+        char path[512];
+        snprintf(path, sizeof path, "$%s", field);
+        bson_value_t pv = {.value_type = BSON_TYPE_UTF8};
+        pv.value.v_utf8.str = path;
+        pv.value.v_utf8.len = (uint32_t)strlen(path);
+        ST_RET(qry__pl_expr_value(&pv, s, &w->shift_out, st));
+        const char *k = bson_iter_key(&spec);
+        if (strcmp(k, "value") == 0) {
+            w->fn = WF_FILL_VALUE;
+            ST_RET(qry__pl_expr(&spec, s, &w->fill, st));
+        } else if (strcmp(k, "method") == 0 && BSON_ITER_HOLDS_UTF8(&spec)) {
+            const char *m = bson_iter_utf8(&spec, NULL);
+            if (strcmp(m, "locf") == 0)
+                w->fn = WF_LOCF;
+            else if (strcmp(m, "linear") == 0)
+                w->fn = WF_LINEAR;
+            else
+                return status_set(st, 6050202, "Method must be either locf or linear");
+            if (!d->sort)
+                return status_set(st, 6050203,
+                                  "sortBy required if any output field specifies a "
+                                  "'method'");
+            if (w->fn == WF_LINEAR && qry_sort_nparts(d->sort) != 1)
+                return status_set(st, 605001,
+                                  "$linearFill requires a sortBy with exactly one "
+                                  "field");
+        } else {
+            return status_set(st, 6050201,
+                              "Exactly one of 'value' and 'method' must be "
+                              "specified in $fill output '%s'",
+                              field);
+        }
+        if (bson_iter_next(&spec))
+            return status_set(st, 6050201,
+                              "Exactly one of 'value' and 'method' must be "
+                              "specified in $fill output '%s'",
+                              field);
+    }
+    return 0;
+}
+
+const pl_stage_ops_t qry__pl_stage_fill = {"$fill", PL_F_BLOCKING | PL_F_MERGER, fill_parse,
+                                           window_open, window_free};

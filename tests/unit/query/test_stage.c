@@ -551,6 +551,98 @@ static const pcase_t cases[] = {
     {"sample_one_of_one", "[{'$sample': {'size': 1}}]", "[{'a': 1}]", "[{'a': 1}]", 0, false},
     {"sample_then_count", "[{'$sample': {'size': 2}}, {'$count': 'n'}]",
      "[{'a': 1}, {'a': 2}, {'a': 3}, {'a': 4}]", "[{'n': 2}]", 0, false},
+    /* $densify */
+    {"densify_doc_example_full",
+     "[{'$densify': {'field': 'altitude', 'partitionByFields': ['variety'], 'range': {'bounds': "
+     "'full', 'step': 200}}}, {'$project': {'_id': 0}}]",
+     "[{'_id': 1, 'altitude': 600, 'variety': 'Arabica Typica'}, {'_id': 2, 'altitude': 750, "
+     "'variety': 'Arabica Typica'}, {'_id': 3, 'altitude': 950, 'variety': 'Arabica Typica'}, "
+     "{'_id': 4, 'altitude': 1250, 'variety': 'Gesha'}, {'_id': 5, 'altitude': 1700, "
+     "'variety': 'Gesha'}]",
+     "[{'altitude': 600, 'variety': 'Arabica Typica'}, {'altitude': 750, 'variety': 'Arabica "
+     "Typica'}, {'altitude': 800, 'variety': 'Arabica Typica'}, {'altitude': 950, 'variety': "
+     "'Arabica Typica'}, {'altitude': 1000, 'variety': 'Arabica Typica'}, {'altitude': 1200, "
+     "'variety': 'Arabica Typica'}, {'altitude': 1400, 'variety': 'Arabica Typica'}, "
+     "{'altitude': 1600, 'variety': 'Arabica Typica'}, {'altitude': 600, 'variety': 'Gesha'}, "
+     "{'altitude': 800, 'variety': 'Gesha'}, {'altitude': 1000, 'variety': 'Gesha'}, "
+     "{'altitude': 1200, 'variety': 'Gesha'}, {'altitude': 1250, 'variety': 'Gesha'}, "
+     "{'altitude': 1400, 'variety': 'Gesha'}, {'altitude': 1600, 'variety': 'Gesha'}, "
+     "{'altitude': 1700, 'variety': 'Gesha'}]",
+     0, true},
+    {"densify_explicit_bounds",
+     "[{'$densify': {'field': 'v', 'range': {'step': 1, 'bounds': [0, "
+     "3]}}}]",
+     "[{'v': 1}, {'v': 5}]", "[{'v': 0}, {'v': 1}, {'v': 2}, {'v': 5}]", 0, false},
+    {"densify_partition_bounds",
+     "[{'$densify': {'field': 'v', 'partitionByFields': ['p'], "
+     "'range': {'step': 2, 'bounds': 'partition'}}}]",
+     "[{'p': 1, 'v': 0}, {'p': 1, 'v': 4}, {'p': 2, 'v': 10}]",
+     "[{'p': 1, 'v': 0}, {'v': 2, 'p': 1}, {'p': 1, 'v': 4}, {'p': 2, 'v': 10}]", 0, true},
+    {"densify_missing_values_pass",
+     "[{'$densify': {'field': 'v', 'range': {'step': 1, 'bounds': "
+     "'full'}}}]",
+     "[{'v': 1}, {'x': 1}, {'v': 3}]", "[{'x': 1}, {'v': 1}, {'v': 2}, {'v': 3}]", 0, false},
+    {"densify_bad_step", "[{'$densify': {'field': 'v', 'range': {'step': 0, 'bounds': 'full'}}}]",
+     "[]", NULL, 5733401, false},
+    {"densify_partition_without_fields",
+     "[{'$densify': {'field': 'v', 'range': {'step': 1, "
+     "'bounds': 'partition'}}}]",
+     "[]", NULL, 5733408, false},
+    {"densify_string_value",
+     "[{'$densify': {'field': 'v', 'range': {'step': 1, 'bounds': "
+     "'full'}}}]",
+     "[{'v': 'a'}]", NULL, 5733201, false},
+    {"densify_unit_unsupported",
+     "[{'$densify': {'field': 'v', 'range': {'step': 1, 'unit': "
+     "'day', 'bounds': 'full'}}}]",
+     "[]", NULL, 238, false},
+    /* $fill */
+    {"fill_value",
+     "[{'$fill': {'output': {'bootsSold': {'value': 0}, 'sandalsSold': {'value': "
+     "0}}}}]",
+     "[{'date': 1, 'bootsSold': 10, 'sandalsSold': 20}, {'date': 2, 'sandalsSold': 30}, "
+     "{'date': 3, 'bootsSold': null}]",
+     "[{'date': 1, 'bootsSold': 10, 'sandalsSold': 20}, {'date': 2, 'sandalsSold': 30, "
+     "'bootsSold': 0}, {'date': 3, 'bootsSold': 0, 'sandalsSold': 0}]",
+     0, false},
+    {"fill_locf",
+     "[{'$fill': {'sortBy': {'time': 1}, 'output': {'score': {'method': "
+     "'locf'}}}}]",
+     "[{'time': 2, 'score': null}, {'time': 1, 'score': 90}, {'time': 3}, {'time': 4, 'score': "
+     "80}]",
+     "[{'time': 1, 'score': 90}, {'time': 2, 'score': 90}, {'time': 3, 'score': 90}, {'time': "
+     "4, 'score': 80}]",
+     0, false},
+    {"fill_linear",
+     "[{'$fill': {'sortBy': {'time': 1}, 'output': {'price': {'method': "
+     "'linear'}}}}]",
+     "[{'time': 0, 'price': 10}, {'time': 1}, {'time': 3}, {'time': 4, 'price': 50}, {'time': "
+     "5}]",
+     "[{'time': 0, 'price': 10}, {'time': 1, 'price': 20.0}, {'time': 3, 'price': 40.0}, "
+     "{'time': 4, 'price': 50}, {'time': 5, 'price': null}]",
+     0, false},
+    {"fill_partition_by_fields",
+     "[{'$fill': {'partitionByFields': ['g'], 'sortBy': {'t': 1}, "
+     "'output': {'v': {'method': 'locf'}}}}]",
+     "[{'g': 1, 't': 1, 'v': 'a'}, {'g': 2, 't': 1}, {'g': 1, 't': 2}]",
+     "[{'g': 1, 't': 1, 'v': 'a'}, {'g': 1, 't': 2, 'v': 'a'}, {'g': 2, 't': 1, 'v': null}]", 0,
+     true},
+    {"fill_method_without_sort", "[{'$fill': {'output': {'v': {'method': 'locf'}}}}]", "[]", NULL,
+     6050203, false},
+    {"fill_bad_method", "[{'$fill': {'sortBy': {'t': 1}, 'output': {'v': {'method': 'x'}}}}]", "[]",
+     NULL, 6050202, false},
+    {"fill_both_partitions",
+     "[{'$fill': {'partitionBy': '$a', 'partitionByFields': ['a'], "
+     "'output': {'v': {'value': 1}}}}]",
+     "[]", NULL, 6050204, false},
+    {"fill_value_and_method",
+     "[{'$fill': {'sortBy': {'t': 1}, 'output': {'v': {'value': 1, "
+     "'method': 'locf'}}}}]",
+     "[]", NULL, 6050201, false},
+    {"window_locf_function",
+     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': {'l': "
+     "{'$locf': '$v'}}}}]",
+     "[{'t': 1, 'v': 1}, {'t': 2}]", "[{'t': 1, 'v': 1, 'l': 1}, {'t': 2, 'l': 1}]", 0, false},
     /* pipeline-level errors */
     {"unknown_stage", "[{'$foo': 1}]", "[]", NULL, 40324, false},
     {"stage_two_fields", "[{'$match': {}, '$limit': 1}]", "[]", NULL, 40323, false},
