@@ -23,11 +23,17 @@ typedef enum pl_shape {
 } pl_shape_t;
 
 /* Position and placement rules of a stage kind. */
-#define PL_F_FIRST     0x1u  /* only as the first stage */
-#define PL_F_LAST      0x2u  /* only as the last stage */
-#define PL_F_NO_FACET  0x4u  /* not inside $facet */
-#define PL_F_BLOCKING  0x8u  /* consumes its whole input first */
-#define PL_F_MERGER    0x10u /* must run on the merger */
+#define PL_F_FIRST    0x1u /* only as the first stage */
+#define PL_F_LAST     0x2u /* only as the last stage */
+#define PL_F_NO_FACET 0x4u /* not inside $facet */
+#define PL_F_BLOCKING 0x8u /* consumes its whole input first */
+/*
+ * PL_F_MERGER -- cannot simply run once per shard: it must see the merged
+ * stream ($skip, $sample, $count, $out, ...), or must be split into a shard
+ * part and a merge part by the router ($group, $bucket, $sortByCount through
+ * the accumulators' partial/merge steps).
+ */
+#define PL_F_MERGER    0x10u
 #define PL_F_NO_SOURCE 0x20u /* ignores its source (generates documents) */
 #define PL_F_NO_LOOKUP 0x40u /* not inside a $lookup/$unionWith sub-pipeline */
 

@@ -230,7 +230,7 @@ static int skip_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl_
     return 0;
 }
 
-const pl_stage_ops_t qry__pl_stage_skip = {"$skip", 0, skip_parse, skip_open, no_free};
+const pl_stage_ops_t qry__pl_stage_skip = {"$skip", PL_F_MERGER, skip_parse, skip_open, no_free};
 
 /* ---- $count ------------------------------------------------------------ */
 

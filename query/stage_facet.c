@@ -192,8 +192,8 @@ static int facet_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl
     return 0;
 }
 
-const pl_stage_ops_t qry__pl_stage_facet = {"$facet", PL_F_BLOCKING | PL_F_NO_FACET, facet_parse,
-                                            facet_open, facet_free};
+const pl_stage_ops_t qry__pl_stage_facet = {"$facet", PL_F_BLOCKING | PL_F_NO_FACET | PL_F_MERGER,
+                                            facet_parse, facet_open, facet_free};
 
 /* ---- $bucketAuto ---------------------------------------------------------- */
 

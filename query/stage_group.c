@@ -441,8 +441,8 @@ static int group_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl
     return qry__pl_sort_open(g->post_sort, -1, run, &gi->base, out, st);
 }
 
-const pl_stage_ops_t qry__pl_stage_group = {"$group", PL_F_BLOCKING, group_parse, group_open,
-                                            group_free};
+const pl_stage_ops_t qry__pl_stage_group = {"$group", PL_F_BLOCKING | PL_F_MERGER, group_parse,
+                                            group_open, group_free};
 
 /* ---- $sortByCount --------------------------------------------------------- */
 
@@ -481,8 +481,8 @@ static int sortbycount_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st
     return ret;
 }
 
-const pl_stage_ops_t qry__pl_stage_sortbycount = {"$sortByCount", PL_F_BLOCKING, sortbycount_parse,
-                                                  group_open, group_free};
+const pl_stage_ops_t qry__pl_stage_sortbycount = {"$sortByCount", PL_F_BLOCKING | PL_F_MERGER,
+                                                  sortbycount_parse, group_open, group_free};
 
 /* ---- $bucket -------------------------------------------------------------- */
 
@@ -634,5 +634,5 @@ static int bucket_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
     return ret;
 }
 
-const pl_stage_ops_t qry__pl_stage_bucket = {"$bucket", PL_F_BLOCKING, bucket_parse, group_open,
-                                             group_free};
+const pl_stage_ops_t qry__pl_stage_bucket = {"$bucket", PL_F_BLOCKING | PL_F_MERGER, bucket_parse,
+                                             group_open, group_free};

@@ -268,9 +268,11 @@ static void test_stage_info(void **state)
     assert_string_equal(in.reads[0], "a");
     qry_pipeline_stage_info(p, 1, &in);
     assert_true(in.blocking);
+    assert_false(in.merger_only); /* shards sort, the router merges sorted streams */
     qry_pipeline_stage_info(p, 2, &in);
     assert_true(in.blocking);
     assert_true(in.replaces_doc);
+    assert_true(in.merger_only);
     qry_pipeline_stage_info(p, 3, &in);
     assert_int_equal(in.nwrites, 1);
     assert_string_equal(in.writes[0], "d");
