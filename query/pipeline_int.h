@@ -127,8 +127,9 @@ int qry__pl_expr_value(const bson_value_t *v, pl_stage_t *s, qry_expr_t **out, s
 void qry__pl_expr_deps(const qry_expr_t *e, pl_stage_t *s);
 /* qry__pl_match_parse -- parse a filter with $expr hooks bound to run (NULL: parse-time check). */
 int qry__pl_match_parse(const bson_t *filter, pl_run_t *run, qry_match_t **out, status_t *st);
-/* qry__pl_add_read / add_write -- record a declared dependency path (copied). */
+/* qry__pl_add_read -- record a path the stage reads (copied). */
 void qry__pl_add_read(pl_stage_t *s, const char *path);
+/* qry__pl_add_write -- record a path the stage adds, changes or removes (copied). */
 void qry__pl_add_write(pl_stage_t *s, const char *path);
 /* qry__pl_set_spec -- replace a stage's spec with {name: value}. */
 void qry__pl_set_spec(pl_stage_t *s, const char *name, const bson_value_t *v);
@@ -167,6 +168,10 @@ extern const pl_stage_ops_t qry__pl_stage_match, qry__pl_stage_limit, qry__pl_st
     qry__pl_stage_window, qry__pl_stage_fill, qry__pl_stage_densify;
 
 /* Sort stage internals shared with $sortByCount and $bucketAuto. */
+/* qry__pl_sort_set_limit -- make a $sort a top-k of limit documents (the optimiser). */
+void qry__pl_sort_set_limit(pl_stage_t *s, int64_t limit);
+/* qry__pl_sort_get_limit -- a $sort's coalesced limit (-1: none). */
+int64_t qry__pl_sort_get_limit(const pl_stage_t *s);
 /* qry__pl_sort_open -- a (spilling) sort of src by sort (borrowed), limit -1 = none. */
 int qry__pl_sort_open(const qry_sort_t *sort, int64_t limit, pl_run_t *run, pl_iter_t *src,
                       pl_iter_t **out, status_t *st);

@@ -196,10 +196,6 @@ static int64_t stage_int(const pl_stage_t *s)
     return v;
 }
 
-/* qry__pl_sort_set_limit -- defined by stage_sort.c: make a $sort a top-k. */
-void qry__pl_sort_set_limit(pl_stage_t *s, int64_t limit);
-int64_t qry__pl_sort_get_limit(const pl_stage_t *s);
-
 static int merge_matches(qry_pipeline_t *p, size_t i, status_t *st)
 {
     bson_t a, arr;

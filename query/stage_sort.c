@@ -24,14 +24,12 @@ static void sort_free(void *data)
 }
 
 /* qry__pl_sort_set_limit -- make a $sort a top-k (optimiser). */
-void qry__pl_sort_set_limit(pl_stage_t *s, int64_t limit);
 void qry__pl_sort_set_limit(pl_stage_t *s, int64_t limit)
 {
     ((sort_data_t *)s->data)->limit = limit;
 }
 
 /* qry__pl_sort_get_limit -- a $sort's coalesced limit (-1: none). */
-int64_t qry__pl_sort_get_limit(const pl_stage_t *s);
 int64_t qry__pl_sort_get_limit(const pl_stage_t *s)
 {
     return ((const sort_data_t *)s->data)->limit;
