@@ -103,6 +103,8 @@ struct pl_accum {
     /* lists */
     acc_item_t *items;
     size_t nitems, cap;
+    size_t *slots; /* $addToSet: hash index into items (item + 1; 0 empty) */
+    size_t nslots;
     int64_t nlimit; /* -1 until evaluated */
     int64_t seq;
     size_t mem;
@@ -286,6 +288,58 @@ static void items_free(pl_accum_t *acc)
     free(acc->items);
     acc->items = NULL;
     acc->nitems = acc->cap = 0;
+    free(acc->slots);
+    acc->slots = NULL;
+    acc->nslots = 0;
+}
+
+static size_t value_mem(const bson_value_t *v);
+
+/* set_rehash -- rebuild $addToSet's open-addressing index with n slots (a power of two). */
+static void set_rehash(pl_accum_t *acc, size_t n)
+{
+    free(acc->slots);
+    acc->slots = calloc(n, sizeof *acc->slots);
+    INVARIANT(acc->slots != NULL);
+    acc->nslots = n;
+    for (size_t k = 0; k < acc->nitems; k++) {
+        size_t i = (size_t)bsonu_hash_value(&acc->items[k].v, 0) & (n - 1);
+        while (acc->slots[i])
+            i = (i + 1) & (n - 1);
+        acc->slots[i] = k + 1;
+    }
+}
+
+/*
+ * list_push -- append v to $push/$addToSet's list; with dedupe, skip a value
+ * equal to one already there (found through a hash index, so a large set
+ * costs O(1) per value, not a scan).
+ */
+static void list_push(pl_accum_t *acc, const bson_value_t *v, bool dedupe)
+{
+    if (dedupe) {
+        if ((acc->nitems + 1) * 2 > acc->nslots)
+            set_rehash(acc, acc->nslots ? acc->nslots * 2 : 16);
+        size_t m = acc->nslots - 1;
+        size_t i = (size_t)bsonu_hash_value(v, 0) & m;
+        while (acc->slots[i]) {
+            if (bsonu_equal_value(&acc->items[acc->slots[i] - 1].v, v))
+                return;
+            i = (i + 1) & m;
+        }
+        acc->slots[i] = acc->nitems + 1;
+        acc->mem += 2 * sizeof *acc->slots;
+    }
+    acc->nlimit = INT64_MAX;
+    if (acc->nitems == acc->cap) {
+        acc->cap = acc->cap ? acc->cap * 2 : 8;
+        acc->items = realloc(acc->items, acc->cap * sizeof *acc->items);
+        INVARIANT(acc->items != NULL);
+    }
+    acc->items[acc->nitems].key = bson_new();
+    bson_value_copy(v, &acc->items[acc->nitems].v);
+    acc->nitems++;
+    acc->mem += value_mem(v) + sizeof(acc_item_t);
 }
 
 /* qry__accum_free -- free a state (NULL-safe). */
@@ -556,23 +610,7 @@ int qry__accum_add(pl_accum_t *acc, const bson_t *doc, pl_run_t *run, status_t *
     case A_ADDTOSET: {
         if (v.value_type == BSON_TYPE_EOD)
             break;
-        if (s->op == A_ADDTOSET) {
-            bool dup = false;
-            for (size_t i = 0; i < acc->nitems && !dup; i++)
-                dup = bsonu_compare_value(&acc->items[i].v, &v) == 0;
-            if (dup)
-                break;
-        }
-        acc->nlimit = INT64_MAX;
-        if (acc->nitems == acc->cap) {
-            acc->cap = acc->cap ? acc->cap * 2 : 8;
-            acc->items = realloc(acc->items, acc->cap * sizeof *acc->items);
-            INVARIANT(acc->items != NULL);
-        }
-        acc->items[acc->nitems].key = bson_new();
-        bson_value_copy(&v, &acc->items[acc->nitems].v);
-        acc->nitems++;
-        acc->mem += value_mem(&v) + sizeof(acc_item_t);
+        list_push(acc, &v, s->op == A_ADDTOSET);
         break;
     }
     case A_MERGEOBJECTS: {
@@ -837,20 +875,7 @@ int qry__accum_merge(pl_accum_t *acc, const bson_value_t *partial, status_t *st)
                 continue;
             const bson_value_t *iv = bson_iter_value(&kv);
             if (s->op == A_PUSH || s->op == A_ADDTOSET) {
-                bool dup = false;
-                for (size_t i = 0; s->op == A_ADDTOSET && i < acc->nitems && !dup; i++)
-                    dup = bsonu_compare_value(&acc->items[i].v, iv) == 0;
-                if (dup)
-                    continue;
-                if (acc->nitems == acc->cap) {
-                    acc->cap = acc->cap ? acc->cap * 2 : 8;
-                    acc->items = realloc(acc->items, acc->cap * sizeof *acc->items);
-                    INVARIANT(acc->items != NULL);
-                }
-                acc->items[acc->nitems].key = bson_new();
-                bson_value_copy(iv, &acc->items[acc->nitems].v);
-                acc->nitems++;
-                acc->nlimit = INT64_MAX;
+                list_push(acc, iv, s->op == A_ADDTOSET);
                 continue;
             }
             bson_t *key = bson_new();

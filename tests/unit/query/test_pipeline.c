@@ -775,6 +775,15 @@ static void test_spill_group_few_groups(void **state)
                   3000, 4, false);
 }
 
+static void test_spill_group_one_big_set(void **state)
+{
+    (void)state;
+    /* one group whose $addToSet outgrows the limit: partial sets merge without duplicates */
+    spill_compare("[{'$group': {'_id': null, 's': {'$addToSet': '$v'}, 'k': {'$addToSet': "
+                  "'$k'}}}, {'$project': {'n': {'$size': '$s'}, 'nk': {'$size': '$k'}}}]",
+                  3000, 7, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -791,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_spill_sort_stable),
         cmocka_unit_test(test_spill_group),
         cmocka_unit_test(test_spill_group_few_groups),
+        cmocka_unit_test(test_spill_group_one_big_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
