@@ -212,10 +212,32 @@ static const pcase_t cases[] = {
      "[{'t': 0, 'v': 0}, {'t': 1, 'v': 2}, {'t': 3, 'v': 6}]",
      "[{'t': 0, 'v': 0, 'i': 0.0}, {'t': 1, 'v': 2, 'i': 1.0}, {'t': 3, 'v': 6, 'i': 0.0}]", 0,
      false},
-    {"window_time_unit_unsupported",
-     "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': "
-     "{'i': {'$integral': {'input': '$v', 'unit': 'day'}}}}}]",
-     "[]", NULL, 238, false},
+    /* March 30 - 1 month is Feb 29 (clamped, as $dateAdd), so Feb 29 is inside */
+    {"window_range_months",
+     "[{'$setWindowFields': {'sortBy': {'d': 1}, 'output': {'n': {'$sum': '$q', 'window': "
+     "{'range': [-1, 0], 'unit': 'month'}}}}}]",
+     "[{'d': {'$date': '2020-01-31T00:00:00Z'}, 'q': 1}, {'d': {'$date': "
+     "'2020-02-29T00:00:00Z'}, 'q': 2}, {'d': {'$date': '2020-03-30T00:00:00Z'}, 'q': 4}]",
+     "[{'d': {'$date': '2020-01-31T00:00:00Z'}, 'q': 1, 'n': 1}, {'d': {'$date': "
+     "'2020-02-29T00:00:00Z'}, 'q': 2, 'n': 3}, {'d': {'$date': '2020-03-30T00:00:00Z'}, 'q': "
+     "4, 'n': 6}]",
+     0, false},
+    {"window_range_days_numbers_fail",
+     "[{'$setWindowFields': {'sortBy': {'d': 1}, 'output': {'n': {'$sum': 1, 'window': "
+     "{'range': [-1, 0], 'unit': 'day'}}}}}]",
+     "[{'d': 1}]", NULL, 5429513, false},
+    {"window_integral_hours",
+     "[{'$setWindowFields': {'sortBy': {'d': 1}, 'output': {'kwh': {'$integral': {'input': "
+     "'$kw', 'unit': 'hour'}, 'window': {'documents': ['unbounded', 'current']}}}}}]",
+     "[{'d': {'$date': '2020-01-01T00:00:00Z'}, 'kw': 2}, {'d': {'$date': "
+     "'2020-01-01T00:30:00Z'}, 'kw': 4}]",
+     "[{'d': {'$date': '2020-01-01T00:00:00Z'}, 'kw': 2, 'kwh': 0.0}, {'d': {'$date': "
+     "'2020-01-01T00:30:00Z'}, 'kw': 4, 'kwh': 1.5}]",
+     0, false},
+    {"window_derivative_month_unit_refused",
+     "[{'$setWindowFields': {'sortBy': {'d': 1}, 'output': {'x': {'$derivative': {'input': "
+     "'$v', 'unit': 'month'}, 'window': {'documents': [-1, 0]}}}}}]",
+     "[]", NULL, 5490704, false},
     {"window_running_min_max_count",
      "[{'$setWindowFields': {'sortBy': {'t': 1}, 'output': {'mn': {'$min': '$v', 'window': "
      "{'documents': ['unbounded', 'current']}}, 'mx': {'$max': '$v', 'window': {'documents': "
