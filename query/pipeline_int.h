@@ -167,6 +167,27 @@ extern const pl_stage_ops_t qry__pl_stage_match, qry__pl_stage_limit, qry__pl_st
     qry__pl_stage_indexstats, qry__pl_stage_bucket, qry__pl_stage_bucketauto, qry__pl_stage_redact,
     qry__pl_stage_window, qry__pl_stage_fill, qry__pl_stage_densify;
 
+/* Time units ($setWindowFields range windows, $derivative/$integral, $densify). */
+typedef enum qry__pl_unit {
+    QRY__PL_UNIT_NONE,
+    QRY__PL_UNIT_MS,
+    QRY__PL_UNIT_SECOND,
+    QRY__PL_UNIT_MINUTE,
+    QRY__PL_UNIT_HOUR,
+    QRY__PL_UNIT_DAY,
+    QRY__PL_UNIT_WEEK,
+    QRY__PL_UNIT_MONTH,
+    QRY__PL_UNIT_QUARTER,
+    QRY__PL_UNIT_YEAR,
+} qry__pl_unit_t;
+
+/* qry__pl_unit_parse -- a unit name ("day"); calendar units only when calendar_ok. */
+int qry__pl_unit_parse(const bson_iter_t *it, bool calendar_ok, qry__pl_unit_t *u, status_t *st);
+/* qry__pl_unit_ms -- milliseconds in a fixed unit (0 for month, quarter, year). */
+int64_t qry__pl_unit_ms(qry__pl_unit_t u);
+/* qry__pl_date_shift -- ms moved by n units (calendar units clamp the day, as $dateAdd). */
+double qry__pl_date_shift(int64_t ms, qry__pl_unit_t u, double n);
+
 /* Sort stage internals shared with $sortByCount and $bucketAuto. */
 /* qry__pl_sort_set_limit -- make a $sort a top-k of limit documents (the optimiser). */
 void qry__pl_sort_set_limit(pl_stage_t *s, int64_t limit);

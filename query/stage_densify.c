@@ -8,8 +8,9 @@
  * for explicit bounds, the minimum to the maximum over all documents for
  * "full", and over the partition's own documents for "partition". Existing
  * documents pass unchanged; documents whose field is null or missing come
- * out first, as MongoDB's sort puts them. Dates with `unit` are not
- * supported yet (NotImplemented).
+ * out first, as MongoDB's sort puts them. With `unit` the field holds dates
+ * and the steps are time units (pipeline_time.c); each generated value is
+ * start + k * step units, so calendar steps do not drift.
  */
 #include "query/pipeline_int.h"
 
@@ -25,7 +26,8 @@ typedef struct densify_data {
     size_t nparts;
     double step;
     dbounds_t bounds;
-    double lo, hi;
+    double lo, hi; /* explicit bounds (dates as milliseconds) */
+    qry__pl_unit_t unit;
 } densify_data_t;
 
 static void densify_free(void *data)
@@ -94,8 +96,7 @@ static int densify_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
                                           "strictly positive numeric value");
                     have_step = true;
                 } else if (strcmp(rk, "unit") == 0) {
-                    return status_set(st, ERR_NotImplemented,
-                                      "$densify over dates ('unit') is not supported yet");
+                    ST_RET(qry__pl_unit_parse(&r, true, &d->unit, st));
                 } else if (strcmp(rk, "bounds") == 0) {
                     have_bounds = true;
                     if (BSON_ITER_HOLDS_UTF8(&r)) {
@@ -114,7 +115,9 @@ static int densify_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
                         int n = 0;
                         while (bson_iter_next(&b)) {
                             double x;
-                            if (!bsonu_number_as_double(bson_iter_value(&b), &x))
+                            if (BSON_ITER_HOLDS_DATE_TIME(&b))
+                                x = (double)bson_iter_date_time(&b);
+                            else if (!bsonu_number_as_double(bson_iter_value(&b), &x))
                                 return status_set(st, 5733402,
                                                   "a bounding array in a range statement must "
                                                   "contain two numeric or two date values");
@@ -154,6 +157,8 @@ static int densify_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
     }
     if (!d->field || !have_range)
         return status_set(st, 40414, "$densify requires 'field' and 'range'");
+    if (d->unit != QRY__PL_UNIT_NONE && d->step != floor(d->step))
+        return status_set(st, 5733402, "the step parameter must be an integer with a 'unit'");
     if (d->bounds == DB_PARTITION && d->nparts == 0)
         return status_set(st, 5733408,
                           "one may not specify the bounds as 'partition' without "
@@ -202,8 +207,10 @@ typedef struct densify_iter {
     bool gany;
     /* generation state for the partition being emitted */
     size_t ps, pe;
-    double next; /* next value to generate */
-    double end;  /* generate values < end (explicit/partition) or <= end (full) */
+    double next;  /* next value to generate */
+    double start; /* next = start + k * step (in units for dates) */
+    int64_t k;
+    double end; /* generate values < end (explicit/partition) or <= end (full) */
     bool in_part;
 } densify_iter_t;
 
@@ -238,7 +245,19 @@ static int densify_fill(densify_iter_t *di, status_t *st)
                 BSON_APPEND_NULL(e->part, "");
         }
         bson_value_t v;
-        if (qry__pl_path_get(e->doc, d->field, &v) && bsonu_is_number(v.value_type)) {
+        bool found = qry__pl_path_get(e->doc, d->field, &v);
+        if (found && d->unit != QRY__PL_UNIT_NONE && v.value_type == BSON_TYPE_DATE_TIME) {
+            e->v = (double)v.value.v_datetime;
+            e->has_value = true;
+            if (!di->gany || e->v < di->gmin)
+                di->gmin = e->v;
+            if (!di->gany || e->v > di->gmax)
+                di->gmax = e->v;
+            di->gany = true;
+        } else if (found && d->unit != QRY__PL_UNIT_NONE && v.value_type != BSON_TYPE_NULL &&
+                   v.value_type != BSON_TYPE_UNDEFINED) {
+            return status_set(st, 6053600, "Densify field with a 'unit' must hold dates");
+        } else if (found && bsonu_is_number(v.value_type)) {
             if (v.value_type == BSON_TYPE_DECIMAL128)
                 return status_set(st, ERR_NotImplemented,
                                   "$densify over decimals is not "
@@ -250,8 +269,7 @@ static int densify_fill(densify_iter_t *di, status_t *st)
             if (!di->gany || e->v > di->gmax)
                 di->gmax = e->v;
             di->gany = true;
-        } else if (qry__pl_path_get(e->doc, d->field, &v) && v.value_type != BSON_TYPE_NULL &&
-                   v.value_type != BSON_TYPE_UNDEFINED) {
+        } else if (found && v.value_type != BSON_TYPE_NULL && v.value_type != BSON_TYPE_UNDEFINED) {
             return status_set(st, 5733201, "Densify field type must be numeric or a date");
         }
         mem += qry__pl_doc_mem(e->doc) + qry__pl_doc_mem(e->part);
@@ -274,6 +292,7 @@ static void start_partition(densify_iter_t *di, size_t ps)
     di->ps = ps;
     di->pe = pe;
     di->in_part = true;
+    di->k = 0;
     if (d->bounds == DB_EXPLICIT) {
         di->next = d->lo;
         di->end = d->hi;
@@ -295,6 +314,18 @@ static void start_partition(densify_iter_t *di, size_t ps)
         di->next = mn;
         di->end = any ? mx : mn;
     }
+    di->start = di->next;
+}
+
+/* advance -- the next step value. */
+static void advance(densify_iter_t *di)
+{
+    const densify_data_t *d = di->d;
+    di->k++;
+    if (d->unit == QRY__PL_UNIT_NONE)
+        di->next = di->start + (double)di->k * d->step;
+    else
+        di->next = qry__pl_date_shift((int64_t)di->start, d->unit, (double)di->k * d->step);
 }
 
 /* generated -- {field: v, partition fields...} */
@@ -305,7 +336,10 @@ static void generated(densify_iter_t *di, double v, bson_t *out)
     bson_init(&cur);
     /* whole steps keep an integer type when the value is integral */
     bson_value_t fv;
-    if (v == floor(v) && fabs(v) < 2147483647.0) {
+    if (d->unit != QRY__PL_UNIT_NONE) {
+        fv.value_type = BSON_TYPE_DATE_TIME;
+        fv.value.v_datetime = (int64_t)v;
+    } else if (v == floor(v) && fabs(v) < 2147483647.0) {
         fv.value_type = BSON_TYPE_INT32;
         fv.value.v_int32 = (int32_t)v;
     } else {
@@ -356,19 +390,19 @@ static int densify_next(pl_iter_t *it, bson_t *out, bool *eof, status_t *st)
             /* documents below the next step, or without a value, pass first */
             if (!e->has_value || !gen_left || e->v <= di->next) {
                 if (e->has_value && gen_left && e->v == di->next)
-                    di->next += d->step; /* this step exists */
+                    advance(di); /* this step exists */
                 bson_copy_to(e->doc, out);
                 di->pos++;
                 return 0;
             }
             /* e->v > next: generate next first */
             generated(di, di->next, out);
-            di->next += d->step;
+            advance(di);
             return 0;
         }
         if (gen_left) {
             generated(di, di->next, out);
-            di->next += d->step;
+            advance(di);
             return 0;
         }
         di->in_part = false;

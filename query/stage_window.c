@@ -31,107 +31,6 @@ typedef enum wfn {
     WF_FILL_VALUE, /* $fill {value: expr}: the field unless null or missing */
 } wfn_t;
 
-/* Time units of range windows and of $derivative/$integral over dates. */
-typedef enum wunit {
-    WU_NONE,
-    WU_MS,
-    WU_SECOND,
-    WU_MINUTE,
-    WU_HOUR,
-    WU_DAY,
-    WU_WEEK,
-    WU_MONTH,
-    WU_QUARTER,
-    WU_YEAR
-} wunit_t;
-
-static const struct {
-    const char *name;
-    wunit_t unit;
-    int64_t ms; /* 0: calendar unit */
-} wunits[] = {
-    {"millisecond", WU_MS, 1},  {"second", WU_SECOND, 1000}, {"minute", WU_MINUTE, 60000},
-    {"hour", WU_HOUR, 3600000}, {"day", WU_DAY, 86400000},   {"week", WU_WEEK, 604800000},
-    {"month", WU_MONTH, 0},     {"quarter", WU_QUARTER, 0},  {"year", WU_YEAR, 0},
-};
-
-static int parse_unit(const bson_iter_t *it, bool calendar_ok, wunit_t *u, status_t *st)
-{
-    const char *name = BSON_ITER_HOLDS_UTF8(it) ? bson_iter_utf8(it, NULL) : "";
-    for (size_t i = 0; i < sizeof wunits / sizeof wunits[0]; i++) {
-        if (strcmp(wunits[i].name, name) == 0) {
-            if (!calendar_ok && wunits[i].ms == 0)
-                return status_set(st, 5490704, "unit must be 'week' or smaller");
-            *u = wunits[i].unit;
-            return 0;
-        }
-    }
-    return status_set(st, ERR_FailedToParse, "unknown time unit value: %s", name);
-}
-
-static int64_t unit_ms(wunit_t u)
-{
-    for (size_t i = 0; i < sizeof wunits / sizeof wunits[0]; i++)
-        if (wunits[i].unit == u)
-            return wunits[i].ms;
-    return 0;
-}
-
-static bool leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* days_from_civil -- days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* civil_from_days -- the inverse of days_from_civil. */
-static void civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp + (mp < 10 ? 3 : -9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-/*
- * date_shift -- ms moved by n units (UTC). Months, quarters and years move
- * the calendar date and clamp the day to the month's length (Jan 31 + 1
- * month = Feb 28/29), as $dateAdd does.
- */
-static double date_shift(int64_t ms, wunit_t u, double n)
-{
-    int64_t fixed = unit_ms(u);
-    if (fixed)
-        return (double)ms + n * (double)fixed;
-    int64_t months = (int64_t)n * (u == WU_YEAR ? 12 : u == WU_QUARTER ? 3 : 1);
-    int64_t day = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-    int64_t rem = ms - day * 86400000;
-    int64_t y, m, d;
-    civil_from_days(day, &y, &m, &d);
-    int64_t total = y * 12 + (m - 1) + months;
-    y = total >= 0 ? total / 12 : -((-total + 11) / 12);
-    m = total - y * 12 + 1;
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int64_t dim = mdays[m - 1] + (m == 2 && leap(y));
-    if (d > dim)
-        d = dim;
-    return (double)(days_from_civil(y, m, d) * 86400000 + rem);
-}
-
 /* A bound: unbounded, current, or an offset (documents: index, range: value). */
 typedef struct wbound {
     bool unbounded;
@@ -146,9 +45,9 @@ typedef struct wout {
     wbound_t lo, hi;
     qry_expr_t *shift_out; /* $shift output; input of $expMovingAvg/$derivative/$integral */
     int64_t shift_by;
-    double alpha;     /* $expMovingAvg */
-    wunit_t unit;     /* range window over dates; $derivative/$integral over dates */
-    qry_expr_t *fill; /* $fill's value */
+    double alpha;        /* $expMovingAvg */
+    qry__pl_unit_t unit; /* range window over dates; $derivative/$integral over dates */
+    qry_expr_t *fill;    /* $fill's value */
     bool has_default;
     bson_value_t shift_default;
 } wout_t;
@@ -241,7 +140,7 @@ static int parse_window(wout_t *o, const bson_iter_t *w, status_t *st)
                 return status_set(st, 5339900, "Lower bound must not exceed upper bound");
             o->has_window = true;
         } else if (strcmp(k, "unit") == 0) {
-            ST_RET(parse_unit(&it, true, &o->unit, st));
+            ST_RET(qry__pl_unit_parse(&it, true, &o->unit, st));
         } else {
             return status_set(st, 5339803,
                               "'window' field can only contain 'documents' or "
@@ -328,7 +227,7 @@ static int parse_output(pl_stage_t *s, window_data_t *d, const char *field, cons
                 o->alpha = x;
                 have_alpha = true;
             } else if (o->fn != WF_EMA && strcmp(k, "unit") == 0) {
-                ST_RET(parse_unit(&a, false, &o->unit, st));
+                ST_RET(qry__pl_unit_parse(&a, false, &o->unit, st));
             } else {
                 return status_set(st, ERR_FailedToParse, "%s got unexpected argument: %s", name, k);
             }
@@ -596,7 +495,7 @@ static bool key_date(const went_t *e, int64_t *ms)
 static int range_test(const wout_t *o, const went_t *ei, const went_t *ej, bool *in, status_t *st)
 {
     *in = false;
-    if (o->unit == WU_NONE) {
+    if (o->unit == QRY__PL_UNIT_NONE) {
         bool ok, jok;
         double cur = key_number(ei, &ok), v = key_number(ej, &jok);
         if (!ok)
@@ -616,15 +515,15 @@ static int range_test(const wout_t *o, const went_t *ei, const went_t *ej, bool 
                           "another type");
     if (!key_date(ej, &v))
         return 0;
-    *in = (o->lo.unbounded || (double)v >= date_shift(cur, o->unit, o->lo.off)) &&
-          (o->hi.unbounded || (double)v <= date_shift(cur, o->unit, o->hi.off));
+    *in = (o->lo.unbounded || (double)v >= qry__pl_date_shift(cur, o->unit, o->lo.off)) &&
+          (o->hi.unbounded || (double)v <= qry__pl_date_shift(cur, o->unit, o->hi.off));
     return 0;
 }
 
 /* calc_x -- the x of $derivative/$integral: a number, or a date in units. */
 static bool calc_x(const wout_t *o, const went_t *e, double *x)
 {
-    if (o->unit == WU_NONE) {
+    if (o->unit == QRY__PL_UNIT_NONE) {
         bool ok;
         *x = key_number(e, &ok);
         return ok;
@@ -632,7 +531,7 @@ static bool calc_x(const wout_t *o, const went_t *e, double *x)
     int64_t ms;
     if (!key_date(e, &ms))
         return false;
-    *x = (double)ms / (double)unit_ms(o->unit);
+    *x = (double)ms / (double)qry__pl_unit_ms(o->unit);
     return true;
 }
 

@@ -592,10 +592,25 @@ static const pcase_t cases[] = {
      "[{'$densify': {'field': 'v', 'range': {'step': 1, 'bounds': "
      "'full'}}}]",
      "[{'v': 'a'}]", NULL, 5733201, false},
-    {"densify_unit_unsupported",
+    {"densify_dates_hours",
+     "[{'$densify': {'field': 'ts', 'range': {'step': 1, 'unit': 'hour', 'bounds': [{'$date': "
+     "'2021-05-18T00:00:00Z'}, {'$date': '2021-05-18T04:00:00Z'}]}}}]",
+     "[{'ts': {'$date': '2021-05-18T00:00:00Z'}, 't': 12}, {'ts': {'$date': "
+     "'2021-05-18T03:00:00Z'}, 't': 11}, {'ts': {'$date': '2021-05-18T06:00:00Z'}, 't': 9}]",
+     "[{'ts': {'$date': '2021-05-18T00:00:00Z'}, 't': 12}, {'ts': {'$date': "
+     "'2021-05-18T01:00:00Z'}}, {'ts': {'$date': '2021-05-18T02:00:00Z'}}, {'ts': {'$date': "
+     "'2021-05-18T03:00:00Z'}, 't': 11}, {'ts': {'$date': '2021-05-18T06:00:00Z'}, 't': 9}]",
+     0, false},
+    {"densify_dates_months_full",
+     "[{'$densify': {'field': 'd', 'range': {'step': 1, 'unit': 'month', 'bounds': 'full'}}}]",
+     "[{'d': {'$date': '2021-01-31T00:00:00Z'}}, {'d': {'$date': '2021-04-30T00:00:00Z'}}]",
+     "[{'d': {'$date': '2021-01-31T00:00:00Z'}}, {'d': {'$date': '2021-02-28T00:00:00Z'}}, "
+     "{'d': {'$date': '2021-03-31T00:00:00Z'}}, {'d': {'$date': '2021-04-30T00:00:00Z'}}]",
+     0, false},
+    {"densify_unit_with_numbers",
      "[{'$densify': {'field': 'v', 'range': {'step': 1, 'unit': "
      "'day', 'bounds': 'full'}}}]",
-     "[]", NULL, 238, false},
+     "[{'v': 1}]", NULL, 6053600, false},
     /* $fill */
     {"fill_value",
      "[{'$fill': {'output': {'bootsSold': {'value': 0}, 'sandalsSold': {'value': "
