@@ -6,6 +6,7 @@
  * builds a whole reply.
  */
 #include "mongod/db.h"
+#include "mongod/exec.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -468,6 +469,76 @@ err:
     return ret;
 }
 
+/* mentions_expr -- whether $expr appears at any depth of a filter. */
+static bool mentions_expr(const bson_t *doc, int depth)
+{
+    bson_iter_t it;
+    if (depth > 100 || !bson_iter_init(&it, doc))
+        return depth > 100;
+    while (bson_iter_next(&it)) {
+        if (strcmp(bson_iter_key(&it), "$expr") == 0)
+            return true;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
+            bson_t sub;
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&it, &len, &data);
+            if (BSON_ITER_HOLDS_ARRAY(&it))
+                bson_iter_array(&it, &len, &data);
+            if (bson_init_static(&sub, data, len) && mentions_expr(&sub, depth + 1))
+                return true;
+        }
+    }
+    return false;
+}
+
+static int cmp_rid(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * find_rids_planned -- the writes' document lookup through the query planner
+ * and executor (so an indexed filter reads its index, as MongoDB's update and
+ * delete do). The executor reads its own snapshot; the caller re-reads and
+ * re-matches each document in its unit of work. RecordIds come back sorted.
+ */
+static int find_rids_planned(const wire_opctx_t *op, stor_collection_t *coll, const qry_match_t *m,
+                             int64_t limit, rid_list_t *l, status_t *st)
+{
+    micad_query_t q;
+    micad_exec_t *ex = NULL;
+    bool began = false;
+    int ret = 0;
+
+    micad_query_init(&q);
+    (void)snprintf(q.ns, sizeof(q.ns), "%s", stor_collection_ns(coll));
+    bson_concat(&q.filter, qry_match_filter(m));
+    q.limit = limit;
+    ST_ERR(micad_exec_create(micad_of(op), op, &q, &ex, st));
+    ST_ERR(micad_exec_begin_batch(ex, st));
+    began = true;
+    for (;;) {
+        int64_t rid;
+        bson_t doc;
+        bool eof;
+        ST_ERR(micad_exec_next_record(ex, op->deadline_us, &rid, &doc, &eof, st));
+        if (eof)
+            break;
+        bson_destroy(&doc);
+        rid_push(l, rid);
+    }
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof(*l->v), cmp_rid);
+err:
+    if (began)
+        micad_exec_end_batch(ex);
+    micad_exec_destroy(ex);
+    micad_query_destroy(&q);
+    return ret;
+}
+
 /* micad_db_find_rids -- see db.h. */
 int micad_db_find_rids(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
                        const qry_match_t *m, const qry_sort_t *sort, int64_t limit, int64_t **rids,
@@ -489,6 +560,15 @@ int micad_db_find_rids(const wire_opctx_t *op, stor_session_t *sess, stor_collec
         ST_ERR(find_by_id(sess, coll, m, &idval, &l, st));
         if (limit > 0 && l.n > (size_t)limit)
             l.n = (size_t)limit;
+        goto done;
+    }
+    /*
+     * Without a sort, let the planner pick an index. A filter with $expr keeps
+     * the scan: its let variables live in m's hooks, which the executor's own
+     * parse of the filter would not see. The TTL monitor has no op (and no app).
+     */
+    if (sort == NULL && op != NULL && op->app != NULL && !mentions_expr(qry_match_filter(m), 0)) {
+        ST_ERR(find_rids_planned(op, coll, m, limit, &l, st));
         goto done;
     }
     ST_ERR(stor_cursor_open(sess, coll, true, &cur, st));
