@@ -48,32 +48,33 @@ assertEq(sdb.scores.aggregate([
 assertEq(sdb.scores.aggregate([{$set: {'quiz': {$concatArrays: ['$quiz', [7]]}}}, {$project: {quiz: 1}}]).toArray(),
   [{_id: 1, quiz: [10, 8, 7]}, {_id: 2, quiz: [8, 8, 7]}], '$set');
 
-// ---- $group (the documentation's prices are NumberDecimal; plain numbers here until the
-// $sum accumulator takes decimals -- it answers NotImplemented for them)
+// ---- $group (the documentation's sales, NumberDecimal prices included)
 sdb.sales.insertMany([
-  {_id: 1, item: 'abc', price: 10, quantity: NumberInt('2'), date: ISODate('2014-03-01T08:00:00Z')},
-  {_id: 2, item: 'jkl', price: 20, quantity: NumberInt('1'), date: ISODate('2014-03-01T09:00:00Z')},
-  {_id: 3, item: 'xyz', price: 5, quantity: NumberInt('10'), date: ISODate('2014-03-15T09:00:00Z')},
-  {_id: 4, item: 'xyz', price: 5, quantity: NumberInt('20'), date: ISODate('2014-04-04T11:21:39.736Z')},
-  {_id: 5, item: 'abc', price: 10, quantity: NumberInt('10'), date: ISODate('2014-04-04T21:23:13.331Z')},
-  {_id: 6, item: 'def', price: 7.5, quantity: NumberInt('5'), date: ISODate('2015-06-04T05:08:13Z')},
-  {_id: 7, item: 'def', price: 7.5, quantity: NumberInt('10'), date: ISODate('2015-09-10T08:43:00Z')},
-  {_id: 8, item: 'abc', price: 10, quantity: NumberInt('5'), date: ISODate('2016-02-06T20:20:13Z')}]);
+  {_id: 1, item: 'abc', price: NumberDecimal('10'), quantity: NumberInt('2'), date: ISODate('2014-03-01T08:00:00Z')},
+  {_id: 2, item: 'jkl', price: NumberDecimal('20'), quantity: NumberInt('1'), date: ISODate('2014-03-01T09:00:00Z')},
+  {_id: 3, item: 'xyz', price: NumberDecimal('5'), quantity: NumberInt('10'), date: ISODate('2014-03-15T09:00:00Z')},
+  {_id: 4, item: 'xyz', price: NumberDecimal('5'), quantity: NumberInt('20'), date: ISODate('2014-04-04T11:21:39.736Z')},
+  {_id: 5, item: 'abc', price: NumberDecimal('10'), quantity: NumberInt('10'), date: ISODate('2014-04-04T21:23:13.331Z')},
+  {_id: 6, item: 'def', price: NumberDecimal('7.5'), quantity: NumberInt('5'), date: ISODate('2015-06-04T05:08:13Z')},
+  {_id: 7, item: 'def', price: NumberDecimal('7.5'), quantity: NumberInt('10'), date: ISODate('2015-09-10T08:43:00Z')},
+  {_id: 8, item: 'abc', price: NumberDecimal('10'), quantity: NumberInt('5'), date: ISODate('2016-02-06T20:20:13Z')}]);
 assertEq(sdb.sales.aggregate([{$group: {_id: null, count: {$count: {}}}}]).toArray(), [{_id: null, count: 8}], '$group $count');
 assertEq(sdb.sales.aggregate([{$group: {_id: '$item'}}, {$sort: {_id: 1}}]).toArray(),
   [{_id: 'abc'}, {_id: 'def'}, {_id: 'jkl'}, {_id: 'xyz'}], '$group distinct');
 const having = sdb.sales.aggregate([
   {$group: {_id: '$item', totalSaleAmount: {$sum: {$multiply: ['$price', '$quantity']}}}},
   {$match: {totalSaleAmount: {$gte: 100}}}, {$sort: {_id: 1}}]).toArray();
-assertEq(having.map((d) => [d._id, d.totalSaleAmount]),
-  [['abc', 170], ['def', 112.5], ['xyz', 150]], '$group having');
+assertEq(having.map((d) => [d._id, d.totalSaleAmount.toString()]),
+  [['abc', NumberDecimal('170').toString()], ['def', NumberDecimal('112.5').toString()],
+   ['xyz', NumberDecimal('150').toString()]], '$group having');
 const byDay = sdb.sales.aggregate([
   {$match: {date: {$gte: new ISODate('2014-01-01'), $lt: new ISODate('2015-01-01')}}},
   {$group: {_id: {$dateToString: {format: '%Y-%m-%d', date: '$date'}},
     totalSaleAmount: {$sum: {$multiply: ['$price', '$quantity']}}, averageQuantity: {$avg: '$quantity'}, count: {$sum: 1}}},
   {$sort: {totalSaleAmount: -1}}]).toArray();
-assertEq(byDay.map((d) => [d._id, d.totalSaleAmount, d.averageQuantity, d.count]),
-  [['2014-04-04', 200, 15, 2], ['2014-03-15', 50, 10, 1], ['2014-03-01', 40, 1.5, 2]], '$group by day');
+assertEq(byDay.map((d) => [d._id, d.totalSaleAmount.toString(), d.averageQuantity, d.count]),
+  [['2014-04-04', NumberDecimal('200').toString(), 15, 2], ['2014-03-15', NumberDecimal('50').toString(), 10, 1],
+   ['2014-03-01', NumberDecimal('40').toString(), 1.5, 2]], '$group by day');
 
 // ---- $sort / $limit / $skip / $count / $sortByCount
 sdb.scores2.insertMany([
@@ -187,17 +188,17 @@ const ranks = sdb.cakeSales.aggregate([{$setWindowFields: {partitionBy: '$state'
 assertEq(byId(ranks).map((d) => d.rankQuantityForState), [3, 1, 2, 3, 1, 2], '$setWindowFields $rank');
 
 // ---- $lookup (both forms) and $graphLookup
-sdb.orders.insertMany([{_id: 1, item: 'almonds', price: 12, quantity: 2}, {_id: 2, item: 'pecans', price: 20, quantity: 1}, {_id: 3}]);
+sdb.orders.insertMany([{_id: 1, item: 'almonds', price: 12, quantity: 2}, {_id: 2, item: 'pecans', price: NumberDecimal('20'), quantity: 1}, {_id: 3}]);
 sdb.inventory.insertMany([
   {_id: 1, sku: 'almonds', description: 'product 1', instock: 120}, {_id: 2, sku: 'bread', description: 'product 2', instock: 80},
   {_id: 3, sku: 'cashews', description: 'product 3', instock: 60}, {_id: 4, sku: 'pecans', description: 'product 4', instock: 70},
   {_id: 5, sku: null, description: 'Incomplete'}, {_id: 6}]);
 assertEq(sdb.orders.aggregate([{$lookup: {from: 'inventory', localField: 'item', foreignField: 'sku', as: 'inventory_docs'}}]).toArray(),
   [{_id: 1, item: 'almonds', price: 12, quantity: 2, inventory_docs: [{_id: 1, sku: 'almonds', description: 'product 1', instock: 120}]},
-   {_id: 2, item: 'pecans', price: 20, quantity: 1, inventory_docs: [{_id: 4, sku: 'pecans', description: 'product 4', instock: 70}]},
+   {_id: 2, item: 'pecans', price: NumberDecimal('20'), quantity: 1, inventory_docs: [{_id: 4, sku: 'pecans', description: 'product 4', instock: 70}]},
    {_id: 3, inventory_docs: [{_id: 5, sku: null, description: 'Incomplete'}, {_id: 6}]}], '$lookup equality');
 
-sdb.orders2.insertMany([{_id: 1, item: 'almonds', price: 12, ordered: 2}, {_id: 2, item: 'pecans', price: 20, ordered: 1}, {_id: 3, item: 'cookies', price: 10, ordered: 60}]);
+sdb.orders2.insertMany([{_id: 1, item: 'almonds', price: 12, ordered: 2}, {_id: 2, item: 'pecans', price: NumberDecimal('20'), ordered: 1}, {_id: 3, item: 'cookies', price: NumberDecimal('10'), ordered: 60}]);
 sdb.warehouses.insertMany([
   {_id: 1, stock_item: 'almonds', warehouse: 'A', instock: 120}, {_id: 2, stock_item: 'pecans', warehouse: 'A', instock: 80},
   {_id: 3, stock_item: 'almonds', warehouse: 'B', instock: 60}, {_id: 4, stock_item: 'cookies', warehouse: 'B', instock: 40},
@@ -206,8 +207,8 @@ assertEq(sdb.orders2.aggregate([{$lookup: {from: 'warehouses', let: {order_item:
   pipeline: [{$match: {$expr: {$and: [{$eq: ['$stock_item', '$$order_item']}, {$gte: ['$instock', '$$order_qty']}]}}},
     {$project: {stock_item: 0, _id: 0}}], as: 'stockdata'}}]).toArray(),
   [{_id: 1, item: 'almonds', price: 12, ordered: 2, stockdata: [{warehouse: 'A', instock: 120}, {warehouse: 'B', instock: 60}]},
-   {_id: 2, item: 'pecans', price: 20, ordered: 1, stockdata: [{warehouse: 'A', instock: 80}]},
-   {_id: 3, item: 'cookies', price: 10, ordered: 60, stockdata: [{warehouse: 'A', instock: 80}]}], '$lookup pipeline with let');
+   {_id: 2, item: 'pecans', price: NumberDecimal('20'), ordered: 1, stockdata: [{warehouse: 'A', instock: 80}]},
+   {_id: 3, item: 'cookies', price: NumberDecimal('10'), ordered: 60, stockdata: [{warehouse: 'A', instock: 80}]}], '$lookup pipeline with let');
 
 sdb.employees.insertMany([
   {_id: 1, name: 'Dev'}, {_id: 2, name: 'Eliot', reportsTo: 'Dev'}, {_id: 3, name: 'Ron', reportsTo: 'Eliot'},

@@ -11,9 +11,11 @@
  * shards' partial groups. Numbers follow MongoDB: $sum of int32 stays int32
  * while it fits, then int64, then double on int64 overflow; a double input
  * makes a double; non-numeric inputs are ignored; $avg of no numbers is null.
- * Decimal128 inputs answer NotImplemented (238), as the arithmetic operators
- * do, until common/ has decimal arithmetic.
+ * A decimal128 input makes the result a decimal: decimal inputs are summed
+ * exactly (query/expr_decimal.c) and the rest joins them at the end, as
+ * MongoDB's DecimalSum does.
  */
+#include "query/expr_int.h"
 #include "query/pipeline_int.h"
 
 #include <math.h>
@@ -95,6 +97,8 @@ struct pl_accum {
     int64_t isum;
     bool overflowed;
     double dsum, dcomp; /* Kahan-Babuska sum once doubles are involved */
+    bool has_dec;       /* a decimal128 was seen: the result is a decimal */
+    qry__dec_t dec;     /* exact sum of the decimal inputs */
     int64_t count;
     long double mean, m2; /* Welford for stdDev, in extended precision */
     /* single values */
@@ -387,6 +391,8 @@ static void kahan_add(pl_accum_t *acc, double x)
     acc->dsum = t;
 }
 
+static void dec_add(pl_accum_t *acc, const qry__dec_t *x);
+
 static int add_number(pl_accum_t *acc, const bson_value_t *v, status_t *st)
 {
     switch (v->value_type) {
@@ -413,14 +419,46 @@ static int add_number(pl_accum_t *acc, const bson_value_t *v, status_t *st)
         acc->widest = 2;
         kahan_add(acc, v->value.v_double);
         break;
-    case BSON_TYPE_DECIMAL128:
-        return status_set(st, ERR_NotImplemented, "%s does not support decimal operands yet",
-                          acc->spec->name);
+    case BSON_TYPE_DECIMAL128: {
+        qry__dec_t x;
+        if (!qry__dec_from_value(v, &x))
+            return 0;
+        dec_add(acc, &x);
+        break;
+    }
     default:
         return 0; /* non-numbers are ignored */
     }
     acc->count++;
     return 0;
+}
+
+/* dec_add -- add x to the exact decimal sum (the first decimal starts it). */
+static void dec_add(pl_accum_t *acc, const qry__dec_t *x)
+{
+    if (!acc->has_dec) {
+        acc->has_dec = true;
+        acc->dec = *x;
+        return;
+    }
+    qry__dec_add(&acc->dec, x, false, &acc->dec);
+}
+
+/* sum_decimal -- the whole sum as a decimal: decimal inputs plus the rest. */
+static void sum_decimal(const pl_accum_t *acc, qry__dec_t *out)
+{
+    bson_value_t rest;
+    qry__dec_t r;
+    if (acc->widest == 2 || acc->overflowed) {
+        rest.value_type = BSON_TYPE_DOUBLE;
+        rest.value.v_double = (double)acc->isum + acc->dsum + acc->dcomp;
+    } else {
+        rest.value_type = BSON_TYPE_INT64;
+        rest.value.v_int64 = acc->isum;
+    }
+    *out = acc->dec;
+    if (qry__dec_from_value(&rest, &r))
+        qry__dec_add(&acc->dec, &r, false, out);
 }
 
 static double sum_double(const pl_accum_t *acc)
@@ -430,7 +468,13 @@ static double sum_double(const pl_accum_t *acc)
 
 static void append_sum(const pl_accum_t *acc, bson_t *out, const char *key)
 {
-    if (acc->widest == 2 || acc->overflowed)
+    if (acc->has_dec) {
+        qry__dec_t d;
+        bson_value_t v;
+        sum_decimal(acc, &d);
+        qry__dec_to_value(&d, &v);
+        BSON_APPEND_VALUE(out, key, &v);
+    } else if (acc->widest == 2 || acc->overflowed)
         BSON_APPEND_DOUBLE(out, key, sum_double(acc));
     else if (acc->widest == 0 && acc->isum >= INT32_MIN && acc->isum <= INT32_MAX)
         BSON_APPEND_INT32(out, key, (int32_t)acc->isum);
@@ -560,12 +604,7 @@ int qry__accum_add(pl_accum_t *acc, const bson_t *doc, pl_run_t *run, status_t *
     }
     case A_STDDEVPOP:
     case A_STDDEVSAMP: {
-        double x;
-        if (v.value_type == BSON_TYPE_DECIMAL128) {
-            ret = status_set(st, ERR_NotImplemented, "%s does not support decimal operands yet",
-                             s->name);
-            break;
-        }
+        double x; /* decimals join as doubles: MongoDB's result is a double too */
         if (!bsonu_is_number(v.value_type) || !bsonu_number_as_double(&v, &x))
             break;
         acc->count++;
@@ -719,6 +758,11 @@ int qry__accum_partial(const pl_accum_t *acc, bson_t *out, const char *key, stat
     BSON_APPEND_INT64(&d, "i", acc->isum);
     BSON_APPEND_BOOL(&d, "o", acc->overflowed);
     BSON_APPEND_DOUBLE(&d, "d", acc->dsum + acc->dcomp);
+    if (acc->has_dec) {
+        bson_value_t dv;
+        qry__dec_to_value(&acc->dec, &dv);
+        BSON_APPEND_VALUE(&d, "dec", &dv);
+    }
     BSON_APPEND_INT64(&d, "n", acc->count);
     BSON_APPEND_DOUBLE(&d, "mean", (double)acc->mean);
     BSON_APPEND_DOUBLE(&d, "m2", (double)acc->m2);
@@ -784,6 +828,11 @@ int qry__accum_merge(pl_accum_t *acc, const bson_value_t *partial, status_t *st)
             }
         }
         kahan_add(acc, get_dbl(&p, "d"));
+        if (bson_iter_init_find(&o, &p, "dec")) {
+            qry__dec_t x;
+            if (qry__dec_from_value(bson_iter_value(&o), &x))
+                dec_add(acc, &x);
+        }
         acc->count += get_i64(&p, "n");
         break;
     }
@@ -903,10 +952,19 @@ int qry__accum_final(const pl_accum_t *acc, bson_t *out, const char *key, status
         append_sum(acc, out, key);
         break;
     case A_AVG:
-        if (acc->count == 0)
+        if (acc->count == 0) {
             BSON_APPEND_NULL(out, key);
-        else
+        } else if (acc->has_dec) {
+            qry__dec_t sum, n, q;
+            bson_value_t cv = {.value_type = BSON_TYPE_INT64, .value.v_int64 = acc->count}, v;
+            sum_decimal(acc, &sum);
+            qry__dec_from_value(&cv, &n);
+            qry__dec_div(&sum, &n, &q);
+            qry__dec_to_value(&q, &v);
+            BSON_APPEND_VALUE(out, key, &v);
+        } else {
             BSON_APPEND_DOUBLE(out, key, sum_double(acc) / (double)acc->count);
+        }
         break;
     case A_STDDEVPOP:
         if (acc->count == 0)
