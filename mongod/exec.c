@@ -1005,11 +1005,12 @@ static int fill_sort(micad_exec_t *ex, int64_t deadline_us, status_t *st)
             for (size_t i = 0; i < ex->nbuf; i++)
                 p->st.sort_bytes += ex->buf[i].doc->len + ex->buf[i].key->len;
         }
-        if (p->st.sort_bytes > MICAD_SORT_MEM_LIMIT && !ex->q.allow_disk_use)
+        if ((int64_t)p->st.sort_bytes > MICAD_SORT_MEM_LIMIT && !ex->q.allow_disk_use)
             return status_set(st, ERR_QueryExceededMemoryLimitNoDiskUseAllowed,
                               "Executor error during find command :: caused by :: Sort exceeded "
-                              "memory limit of %d bytes, but did not opt in to external sorting.",
-                              MICAD_SORT_MEM_LIMIT);
+                              "memory limit of %lld bytes, but did not opt in to external "
+                              "sorting.",
+                              (long long)MICAD_SORT_MEM_LIMIT);
     }
     sort_prune(ex, keep > 0 ? keep : ex->nbuf);
     ex->sorted = true;

@@ -20,12 +20,12 @@
 #include "mongod/db.h"
 
 /*
- * MICAD_SORT_MEM_LIMIT -- bytes a blocking SORT may hold: MongoDB's
- * internalQueryMaxBlockingSortMemoryUsageBytes (100 MB). Past it without
- * allowDiskUse: QueryExceededMemoryLimitNoDiskUseAllowed (292). With
- * allowDiskUse Mica keeps sorting in memory (no spill files; docs/crud.md).
+ * MICAD_SORT_MEM_LIMIT -- bytes a blocking SORT may hold: the server parameter
+ * internalQueryMaxBlockingSortMemoryUsageBytes (100 MB by default). Past it
+ * without allowDiskUse: QueryExceededMemoryLimitNoDiskUseAllowed (292). With
+ * allowDiskUse find keeps sorting in memory (no spill files; docs/crud.md).
  */
-#define MICAD_SORT_MEM_LIMIT (100 * 1024 * 1024)
+#define MICAD_SORT_MEM_LIMIT opts_param(OPTS_PARAM_internalQueryMaxBlockingSortMemoryUsageBytes)
 
 /* micad_query_t -- a parsed read request (find's options; count/distinct use a subset). */
 typedef struct micad_query {
