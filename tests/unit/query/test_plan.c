@@ -14,20 +14,7 @@
 #include <cmocka.h>
 
 #include "query/query.h"
-
-static bson_t *J(const char *s)
-{
-    char *d = strdup(s);
-    for (char *p = d; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    bson_error_t err;
-    bson_t *b = bson_new_from_json((const uint8_t *)d, -1, &err);
-    if (!b)
-        fail_msg("bad test JSON %s: %s", s, err.message);
-    free(d);
-    return b;
-}
+#include "tests/unit/query/test_json.h"
 
 /* An index in a table: name, key pattern, flags "m" multikey, "s" sparse, partial filter. */
 typedef struct tix {

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "query/query.h"
+#include "tests/unit/query/test_json.h"
 
 typedef struct pcase {
     const char *name;
@@ -23,29 +24,6 @@ typedef struct pcase {
     const char *expect; /* NULL: error expected */
     int code;
 } pcase_t;
-
-static int failures;
-
-#define CASE_FAIL(...)                                                                             \
-    do {                                                                                           \
-        print_error(__VA_ARGS__);                                                                  \
-        print_error("\n");                                                                         \
-        failures++;                                                                                \
-    } while (0)
-
-static bson_t *J(const char *s)
-{
-    char *d = strdup(s);
-    for (char *p = d; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    bson_error_t err;
-    bson_t *b = bson_new_from_json((const uint8_t *)d, -1, &err);
-    if (!b)
-        fail_msg("bad test JSON %s: %s", s, err.message);
-    free(d);
-    return b;
-}
 
 #define OK(n, s, d, e)                                                                             \
     {                                                                                              \

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "query/query.h"
+#include "tests/unit/query/test_json.h"
 
 typedef struct ucase {
     const char *name;
@@ -27,19 +28,6 @@ typedef struct ucase {
 } ucase_t;
 
 /* J -- parse single-quoted JSON. */
-static bson_t *J(const char *s)
-{
-    char *d = strdup(s);
-    for (char *p = d; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    bson_error_t err;
-    bson_t *b = bson_new_from_json((const uint8_t *)d, -1, &err);
-    if (!b)
-        fail_msg("bad test JSON %s: %s", s, err.message);
-    free(d);
-    return b;
-}
 
 static bson_t *JA(const char *s)
 {
@@ -58,15 +46,7 @@ static bson_t *JA(const char *s)
     return arr;
 }
 
-static int failures;
-
 /* CASE_FAIL -- report one failing case and keep going, so a run lists them all. */
-#define CASE_FAIL(...)                                                                             \
-    do {                                                                                           \
-        print_error(__VA_ARGS__);                                                                  \
-        print_error("\n");                                                                         \
-        failures++;                                                                                \
-    } while (0)
 
 static void expect_same(const char *name, const bson_t *got, const bson_t *want)
 {

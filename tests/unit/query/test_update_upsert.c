@@ -14,29 +14,7 @@
 #include <cmocka.h>
 
 #include "query/query.h"
-
-static int failures;
-
-#define CASE_FAIL(...)                                                                             \
-    do {                                                                                           \
-        print_error(__VA_ARGS__);                                                                  \
-        print_error("\n");                                                                         \
-        failures++;                                                                                \
-    } while (0)
-
-static bson_t *J(const char *s)
-{
-    char *d = strdup(s);
-    for (char *p = d; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    bson_error_t err;
-    bson_t *b = bson_new_from_json((const uint8_t *)d, -1, &err);
-    if (!b)
-        fail_msg("bad test JSON %s: %s", s, err.message);
-    free(d);
-    return b;
-}
+#include "tests/unit/query/test_json.h"
 
 static bool same_bytes(const bson_t *a, const bson_t *b)
 {
