@@ -3,6 +3,11 @@
  */
 #include "harness.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -190,4 +195,24 @@ mongoc_client_t *itest_client(const itest_server_t *s, const char *uri_opts)
     if (c != NULL)
         mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);
     return c;
+}
+
+/* itest_main -- start, run the group, check the server survived, stop. */
+int itest_main(const char *group, const struct CMUnitTest *tests, size_t n, itest_server_t *s,
+               int (*setup)(void **), int (*teardown)(void **))
+{
+    int failed;
+
+    mongoc_init();
+    if (itest_server_start(s, NULL) != 0)
+        return 1;
+    failed = _cmocka_run_group_tests(group, tests, n, setup, teardown);
+    if (!itest_server_alive(s)) {
+        fprintf(stderr, "micad died during the tests\n");
+        failed++;
+    }
+    if (itest_server_stop(s, failed > 0) != 0)
+        failed++;
+    mongoc_cleanup();
+    return failed ? 1 : 0;
 }

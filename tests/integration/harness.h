@@ -39,4 +39,17 @@ void itest_print_log(const itest_server_t *s);
 /* itest_client -- a client for the server; uri_opts like "compressors=zlib" or NULL. */
 mongoc_client_t *itest_client(const itest_server_t *s, const char *uri_opts);
 
+struct CMUnitTest;
+/*
+ * itest_main -- what every C integration test's main does: start s, run the
+ * cmocka group (setup/teardown may be NULL; they run with the server up),
+ * count a server that died meanwhile as a failure, stop it (printing its log
+ * on failure). Returns the process exit code.
+ */
+int itest_main(const char *group, const struct CMUnitTest *tests, size_t n, itest_server_t *s,
+               int (*setup)(void **), int (*teardown)(void **));
+/* ITEST_MAIN -- itest_main for a tests[] array. */
+#define ITEST_MAIN(tests, server, setup, teardown)                                                 \
+    itest_main(__FILE__, (tests), sizeof(tests) / sizeof((tests)[0]), (server), (setup), (teardown))
+
 #endif /* MICA_ITEST_HARNESS_H */

@@ -366,6 +366,21 @@ static void test_coll_stats_and_validate_parse(void **state)
     mongoc_collection_destroy(c);
 }
 
+/* open_client / close_client -- one client for the whole group, made once the server is up. */
+static int open_client(void **state)
+{
+    (void)state;
+    client = itest_client(&server, NULL);
+    return client == NULL;
+}
+
+static int close_client(void **state)
+{
+    (void)state;
+    mongoc_client_destroy(client);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,20 +395,5 @@ int main(void)
         cmocka_unit_test(test_bulk_with_duplicate_key_reports_write_errors),
         cmocka_unit_test(test_coll_stats_and_validate_parse),
     };
-    int failed;
-
-    mongoc_init();
-    if (itest_server_start(&server, NULL) != 0)
-        return 1;
-    client = itest_client(&server, NULL);
-    failed = cmocka_run_group_tests(tests, NULL, NULL);
-    mongoc_client_destroy(client);
-    if (!itest_server_alive(&server)) {
-        fprintf(stderr, "micad died during the tests\n");
-        failed++;
-    }
-    if (itest_server_stop(&server, failed > 0) != 0)
-        failed++;
-    mongoc_cleanup();
-    return failed ? 1 : 0;
+    return ITEST_MAIN(tests, &server, open_client, close_client);
 }

@@ -211,18 +211,5 @@ int main(void)
         cmocka_unit_test(test_explain_shows_the_index),
         cmocka_unit_test(test_read_errors_have_codes),
     };
-    int failed;
-
-    mongoc_init();
-    if (itest_server_start(&server, NULL) != 0)
-        return 1;
-    failed = cmocka_run_group_tests(tests, NULL, NULL);
-    if (!itest_server_alive(&server)) {
-        fprintf(stderr, "micad died during the tests\n");
-        failed++;
-    }
-    if (itest_server_stop(&server, failed > 0) != 0)
-        failed++;
-    mongoc_cleanup();
-    return failed ? 1 : 0;
+    return ITEST_MAIN(tests, &server, NULL, NULL);
 }

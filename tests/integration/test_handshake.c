@@ -359,18 +359,5 @@ int main(void)
         cmocka_unit_test(test_awaitable_hello_with_stale_version_answers),
         cmocka_unit_test(test_compression_negotiated_for_each_compressor),
     };
-    int failed;
-
-    mongoc_init();
-    if (itest_server_start(&server, NULL) != 0)
-        return 1;
-    failed = cmocka_run_group_tests(tests, NULL, NULL);
-    if (!itest_server_alive(&server)) {
-        fprintf(stderr, "micad died during the tests\n");
-        failed++;
-    }
-    if (itest_server_stop(&server, failed > 0) != 0)
-        failed++;
-    mongoc_cleanup();
-    return failed ? 1 : 0;
+    return ITEST_MAIN(tests, &server, NULL, NULL);
 }
