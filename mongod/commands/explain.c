@@ -5,12 +5,14 @@
  * {explainVersion: "1", queryPlanner: {namespace, indexFilterSet,
  * parsedQuery, winningPlan, rejectedPlans}, executionStats: {...},
  * command, serverInfo}. aggregate is explained by mongod/agg.c. Write
- * commands (update, delete, findAndModify) are not explained yet:
- * NotImplemented.
+ * commands (update, delete, findAndModify) are explained as MongoDB does
+ * without writing anything: the plan that selects their documents under an
+ * UPDATE or DELETE stage; executionStats run that plan as a read only.
  */
 #include "mongod/agg.h"
 
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* run_all -- run the executor to the end (executionStats), discarding results. */
@@ -29,6 +31,107 @@ static int run_all(micad_exec_t *ex, int64_t deadline_us, status_t *st)
 err:
     micad_exec_end_batch(ex);
     return ret;
+}
+
+/* set_hint -- a statement's hint (index name or key pattern) into q. */
+static int set_hint(micad_query_t *q, const bson_iter_t *it, const char *cmd, status_t *st)
+{
+    if (!BSON_ITER_HOLDS_UTF8(it) && !BSON_ITER_HOLDS_DOCUMENT(it))
+        return micad_db_type_error(it, cmd, "object", st);
+    bson_value_copy(bson_iter_value((bson_iter_t *)it), &q->hint);
+    q->has_hint = true;
+    return 0;
+}
+
+/*
+ * write_query -- the read part of an update, delete or findAndModify as a
+ * query: filter, sort (findAndModify), limit (1 unless multi / limit 0) and
+ * hint. *top is the stage MongoDB shows above the plan. Like MongoDB, a write
+ * batch must hold exactly one statement to be explained.
+ */
+static int write_query(const wire_opctx_t *op, const char *name, const bson_t *inner,
+                       micad_query_t *q, const char **top, status_t *st)
+{
+    bson_iter_t it;
+    bool fam = strcasecmp(name, "findAndModify") == 0;
+    bool is_update = strcmp(name, "update") == 0;
+
+    ST_RET(micad_db_cmd_ns(op, inner, q->ns, st));
+    *top = is_update ? "UPDATE" : "DELETE";
+    q->limit = 1;
+    if (fam) {
+        bool remove = false;
+        if (bson_iter_init(&it, inner)) {
+            bson_iter_next(&it);
+            while (bson_iter_next(&it)) {
+                const char *k = bson_iter_key(&it);
+                if (strcmp(k, "query") == 0) {
+                    bson_t v;
+                    ST_RET(micad_db_arg_doc(&it, name, &v, st));
+                    bson_concat(&q->filter, &v);
+                } else if (strcmp(k, "sort") == 0) {
+                    bson_t v;
+                    ST_RET(micad_db_arg_doc(&it, name, &v, st));
+                    bson_concat(&q->sort, &v);
+                    q->has_sort = !bson_empty(&v);
+                } else if (strcmp(k, "remove") == 0) {
+                    remove = bson_iter_as_bool(&it);
+                } else if (strcmp(k, "hint") == 0) {
+                    ST_RET(set_hint(q, &it, name, st));
+                }
+            }
+        }
+        *top = remove ? "DELETE" : "UPDATE";
+        return 0;
+    }
+    const char *list = is_update ? "updates" : "deletes";
+    bson_t stmts, stmt;
+    bson_iter_t si;
+    if (!bson_iter_init_find(&it, inner, list))
+        return status_set(st, ERR_FailedToParse,
+                          "BSON field '%s.%s' is missing but a required field", name, list);
+    if (!BSON_ITER_HOLDS_ARRAY(&it))
+        return micad_db_type_error(&it, name, "array", st);
+    {
+        uint32_t len;
+        const uint8_t *data;
+        bson_iter_array(&it, &len, &data);
+        if (!bson_init_static(&stmts, data, len))
+            return status_set(st, ERR_InvalidBSON, "invalid %s array", list);
+    }
+    if (bson_count_keys(&stmts) != 1)
+        return status_set(st, ERR_InvalidLength, "explained write batches must be of size 1");
+    bson_iter_init(&si, &stmts);
+    bson_iter_next(&si);
+    ST_RET(micad_db_arg_doc(&si, name, &stmt, st));
+    if (!bson_iter_init(&it, &stmt))
+        return status_set(st, ERR_InvalidBSON, "invalid %s statement", name);
+    bool have_q = false;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "q") == 0) {
+            bson_t v;
+            ST_RET(micad_db_arg_doc(&it, name, &v, st));
+            bson_concat(&q->filter, &v);
+            have_q = true;
+        } else if (strcmp(k, "multi") == 0 && is_update) {
+            q->limit = bson_iter_as_bool(&it) ? 0 : 1;
+        } else if (strcmp(k, "limit") == 0 && !is_update) {
+            int64_t lim;
+            ST_RET(micad_db_arg_int64(&it, name, &lim, st));
+            if (lim != 0 && lim != 1)
+                return status_set(st, ERR_FailedToParse,
+                                  "The limit field in delete objects must be 0 or 1. Got %lld",
+                                  (long long)lim);
+            q->limit = lim;
+        } else if (strcmp(k, "hint") == 0) {
+            ST_RET(set_hint(q, &it, name, st));
+        }
+    }
+    if (!have_q)
+        return status_set(st, ERR_FailedToParse,
+                          "BSON field '%s.q' is missing but a required field", list);
+    return 0;
 }
 
 /* micad_cmd_explain -- the explain command. */
@@ -102,8 +205,10 @@ int micad_cmd_explain(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status
         goto command;
     } else if (strcmp(name, "update") == 0 || strcmp(name, "delete") == 0 ||
                strcmp(name, "findAndModify") == 0 || strcmp(name, "findandmodify") == 0) {
-        ret = status_set(st, ERR_NotImplemented, "explain of '%s' is not supported yet", name);
-        goto err;
+        ST_ERR(write_query(op, name, &inner, &q, &top, st));
+        ST_ERR(micad_exec_create(micad_of(op), op, &q, &ex, st));
+        if (verbosity >= 1)
+            ST_ERR(run_all(ex, op->deadline_us, st));
     } else {
         ret =
             status_set(st, ERR_CommandNotFound, "Explain failed due to unknown command: %s", name);

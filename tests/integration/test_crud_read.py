@@ -326,7 +326,31 @@ def test_explain_shapes():
         e = c.rd.command("explain", {"distinct": "x1", "key": "b", "query": {"a": 1}})
         assert e["queryPlanner"]["winningPlan"]["stage"] == "FETCH"
         expect_code(lambda: c.rd.command("explain", {"find": "x1"}, verbosity="loud"), 2)
-        expect_code(lambda: c.rd.command("explain", {"update": "x1", "updates": []}), 238)
+        expect_code(lambda: c.rd.command("explain", {"update": "x1", "updates": []}), 16)
+
+
+def test_explain_write_commands_without_writing():
+    with client() as c:
+        coll = fresh(c, "xw", 200)
+        coll.create_index("a")
+        e = c.rd.command("explain", {"update": "xw", "updates": [
+            {"q": {"a": 3}, "u": {"$set": {"z": 1}}, "multi": True}]}, verbosity="executionStats")
+        wp = e["queryPlanner"]["winningPlan"]
+        assert wp["stage"] == "UPDATE", wp
+        assert wp["inputStage"]["stage"] == "FETCH", wp
+        assert wp["inputStage"]["inputStage"]["stage"] == "IXSCAN", wp
+        assert e["executionStats"]["totalKeysExamined"] == 20, e["executionStats"]
+        e = c.rd.command("explain", {"delete": "xw", "deletes": [{"q": {"b": 7}, "limit": 1}]},
+                         verbosity="queryPlanner")
+        assert e["queryPlanner"]["winningPlan"]["stage"] == "DELETE"
+        assert e["queryPlanner"]["winningPlan"]["inputStage"]["stage"] == "COLLSCAN"
+        e = c.rd.command("explain", {"findAndModify": "xw", "query": {"a": 1}, "sort": {"b": -1},
+                                     "remove": True})
+        assert e["queryPlanner"]["winningPlan"]["stage"] == "DELETE"
+        # nothing was written
+        assert coll.count_documents({"z": 1}) == 0 and coll.count_documents({}) == 200
+        expect_code(lambda: c.rd.command("explain", {"delete": "xw", "deletes": [
+            {"q": {}, "limit": 0}, {"q": {}, "limit": 0}]}), 16)
 
 
 def test_point_read_by_id():
