@@ -10,6 +10,7 @@
  * edits the tree and records the concrete path it changed. Afterwards _id
  * must be unchanged (ImmutableField) unless the document is being inserted.
  */
+#include "query/expr_int.h"
 #include "query/update_int.h"
 
 #include <math.h>
@@ -116,13 +117,23 @@ static void comp_text_of(const upath_t *p, size_t i, char *buf, size_t len)
  * arith -- old (op) arg with MongoDB's promotion: int32 overflows into int64,
  * int64 overflow fails, any double makes a double. Decimal128 arithmetic
  * needs a decimal library that Mica does not link yet: refused clearly.
- * Returns 0, 1 on int64 overflow, 2 for decimal.
+ * Returns 0, or 1 on int64 overflow. A decimal operand makes a decimal result,
+ * computed exactly (query/expr_decimal.c) and rounded to 34 digits.
  */
 static int arith(bool mul, const bson_value_t *x, const bson_value_t *y, bson_value_t *out)
 {
     bson_type_t tx = x->value_type, ty = y->value_type;
-    if (tx == BSON_TYPE_DECIMAL128 || ty == BSON_TYPE_DECIMAL128)
-        return 2;
+    if (tx == BSON_TYPE_DECIMAL128 || ty == BSON_TYPE_DECIMAL128) {
+        qry__dec_t a, b, r;
+        qry__dec_from_value(x, &a);
+        qry__dec_from_value(y, &b);
+        if (mul)
+            qry__dec_mul(&a, &b, &r);
+        else
+            qry__dec_add(&a, &b, false, &r);
+        qry__dec_to_value(&r, out);
+        return 0;
+    }
     if (tx == BSON_TYPE_DOUBLE || ty == BSON_TYPE_DOUBLE) {
         double a, b;
         bsonu_number_as_double(x, &a);
@@ -211,9 +222,6 @@ static int leaf_arith(actx_t *a, const uop_t *op, udom_t *parent, const char *na
         return a->st->code;
     }
     int rc = arith(mul, &child->val, &op->arg, &r);
-    if (rc == 2)
-        return status_set(a->st, ERR_NotImplemented,
-                          "%s with decimal128 operands is not supported yet", op->opname);
     if (rc == 1) {
         char *id = id_desc(a);
         status_set(a->st, ERR_BadValue,
