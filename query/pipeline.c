@@ -470,9 +470,7 @@ pl_iter_t *qry__pl_iter_from_source(qry_doc_source_t src, pl_run_t *run)
 {
     src_iter_t *s = calloc(1, sizeof *s);
     INVARIANT(s != NULL);
-    s->base.next = src_next;
-    s->base.close = src_close;
-    s->base.run = run;
+    qry__pl_iter_init(&s->base, src_next, src_close, NULL, run);
     s->src = src;
     return &s->base;
 }
@@ -506,9 +504,7 @@ pl_iter_t *qry__pl_iter_from_docs(bson_t *const *docs, size_t n, pl_run_t *run)
 {
     docs_iter_t *d = calloc(1, sizeof *d);
     INVARIANT(d != NULL);
-    d->base.next = docs_next;
-    d->base.close = docs_close;
-    d->base.run = run;
+    qry__pl_iter_init(&d->base, docs_next, docs_close, NULL, run);
     d->docs = docs;
     d->n = n;
     return &d->base;

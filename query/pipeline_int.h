@@ -94,6 +94,17 @@ struct pl_iter {
     pl_run_t *run;
 };
 
+/* qry__pl_iter_init -- set an iterator's hooks and its place in the chain. */
+static inline void qry__pl_iter_init(pl_iter_t *it,
+                                     int (*next)(pl_iter_t *, bson_t *, bool *, status_t *),
+                                     void (*close)(pl_iter_t *), pl_iter_t *src, pl_run_t *run)
+{
+    it->next = next;
+    it->close = close;
+    it->src = src;
+    it->run = run;
+}
+
 /* qry__pl_iter_close -- close an iterator chain (NULL-safe). */
 void qry__pl_iter_close(pl_iter_t *it);
 /* qry__pl_pull -- it->next with the deadline check. */

@@ -35,10 +35,7 @@ static simple_iter_t *simple_new(const pl_stage_t *stage, pl_run_t *run, pl_iter
 {
     simple_iter_t *s = calloc(1, sizeof *s);
     INVARIANT(s != NULL);
-    s->base.next = next;
-    s->base.close = simple_close;
-    s->base.src = src;
-    s->base.run = run;
+    qry__pl_iter_init(&s->base, next, simple_close, src, run);
     s->stage = stage;
     return s;
 }
@@ -395,10 +392,7 @@ static int sample_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, p
 {
     sample_iter_t *s = calloc(1, sizeof *s);
     INVARIANT(s != NULL);
-    s->base.next = sample_next;
-    s->base.close = sample_close;
-    s->base.src = src;
-    s->base.run = run;
+    qry__pl_iter_init(&s->base, sample_next, sample_close, src, run);
     bson_iter_t a, f;
     bson_iter_init(&a, stage->spec);
     bson_iter_next(&a);
@@ -486,10 +480,7 @@ static int documents_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src
         return ret;
     }
     documents_iter_t *d = qry__pl_zalloc(sizeof *d);
-    d->base.next = documents_next;
-    d->base.close = documents_close;
-    d->base.src = src;
-    d->base.run = run;
+    qry__pl_iter_init(&d->base, documents_next, documents_close, src, run);
     bson_t view;
     if (bson_init_static(&view, v.value.v_doc.data, v.value.v_doc.data_len))
         d->arr = bson_copy(&view);
@@ -833,10 +824,7 @@ static int stats_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl
     view_doc(&a, &spec);
     stats_iter_t *s = calloc(1, sizeof *s);
     INVARIANT(s != NULL);
-    s->base.next = stats_next;
-    s->base.close = stats_close;
-    s->base.src = src;
-    s->base.run = run;
+    qry__pl_iter_init(&s->base, stats_next, stats_close, src, run);
     int ret = ctx->ds.stats(ctx->ds.arg, kind, ctx->db, ctx->coll, &spec, &s->src, st);
     if (ret != 0) {
         s->src.close = NULL;

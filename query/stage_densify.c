@@ -426,10 +426,7 @@ static int densify_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, 
 {
     densify_iter_t *di = calloc(1, sizeof *di);
     INVARIANT(di != NULL);
-    di->base.next = densify_next;
-    di->base.close = densify_close;
-    di->base.src = src;
-    di->base.run = run;
+    qry__pl_iter_init(&di->base, densify_next, densify_close, src, run);
     di->d = stage->data;
     *out = &di->base;
     (void)st;

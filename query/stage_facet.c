@@ -182,10 +182,7 @@ static int facet_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl
 {
     facet_iter_t *f = calloc(1, sizeof *f);
     INVARIANT(f != NULL);
-    f->base.next = facet_next;
-    f->base.close = facet_close;
-    f->base.src = src;
-    f->base.run = run;
+    qry__pl_iter_init(&f->base, facet_next, facet_close, src, run);
     f->d = stage->data;
     *out = &f->base;
     (void)st;
@@ -429,10 +426,7 @@ static int bauto_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl
 {
     bauto_iter_t *b = calloc(1, sizeof *b);
     INVARIANT(b != NULL);
-    b->base.next = bauto_next;
-    b->base.close = bauto_close;
-    b->base.src = src;
-    b->base.run = run;
+    qry__pl_iter_init(&b->base, bauto_next, bauto_close, src, run);
     b->d = stage->data;
     *out = &b->base;
     (void)st;

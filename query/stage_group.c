@@ -426,10 +426,7 @@ static int group_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl
     const group_data_t *g = stage->data;
     group_iter_t *gi = calloc(1, sizeof *gi);
     INVARIANT(gi != NULL);
-    gi->base.next = group_next;
-    gi->base.close = group_close;
-    gi->base.src = src;
-    gi->base.run = run;
+    qry__pl_iter_init(&gi->base, group_next, group_close, src, run);
     gi->g = g;
     gi->nbuckets = 64;
     gi->buckets = calloc(gi->nbuckets, sizeof *gi->buckets);

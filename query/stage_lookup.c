@@ -379,10 +379,7 @@ static int lookup_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, p
     ST_RET(need_open(run, "$lookup", src, st));
     lookup_iter_t *l = calloc(1, sizeof *l);
     INVARIANT(l != NULL);
-    l->base.next = lookup_next;
-    l->base.close = plain_close;
-    l->base.src = src;
-    l->base.run = run;
+    qry__pl_iter_init(&l->base, lookup_next, plain_close, src, run);
     l->d = stage->data;
     *out = &l->base;
     return 0;
@@ -521,10 +518,7 @@ static int union_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl
     ST_RET(need_open(run, "$unionWith", src, st));
     union_iter_t *u = calloc(1, sizeof *u);
     INVARIANT(u != NULL);
-    u->base.next = union_next;
-    u->base.close = union_close;
-    u->base.src = src;
-    u->base.run = run;
+    qry__pl_iter_init(&u->base, union_next, union_close, src, run);
     u->d = stage->data;
     *out = &u->base;
     return 0;
@@ -793,10 +787,7 @@ static int graph_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl
     ST_RET(need_open(run, "$graphLookup", src, st));
     graph_iter_t *g = calloc(1, sizeof *g);
     INVARIANT(g != NULL);
-    g->base.next = graph_next;
-    g->base.close = plain_close;
-    g->base.src = src;
-    g->base.run = run;
+    qry__pl_iter_init(&g->base, graph_next, plain_close, src, run);
     g->d = stage->data;
     *out = &g->base;
     return 0;

@@ -585,10 +585,7 @@ static int proj_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl_
 {
     proj_iter_t *p = calloc(1, sizeof *p);
     INVARIANT(p != NULL);
-    p->base.next = proj_next;
-    p->base.close = proj_close;
-    p->base.src = src;
-    p->base.run = run;
+    qry__pl_iter_init(&p->base, proj_next, proj_close, src, run);
     p->d = stage->data;
     *out = &p->base;
     (void)st;

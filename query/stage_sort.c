@@ -287,10 +287,7 @@ int qry__pl_sort_open(const qry_sort_t *sort, int64_t limit, pl_run_t *run, pl_i
 {
     sort_iter_t *s = calloc(1, sizeof *s);
     INVARIANT(s != NULL);
-    s->base.next = sort_next;
-    s->base.close = sort_close;
-    s->base.src = src;
-    s->base.run = run;
+    qry__pl_iter_init(&s->base, sort_next, sort_close, src, run);
     s->sort = sort;
     s->limit = limit;
     if (limit > 0 && limit <= TOPK_MAX)

@@ -203,10 +203,7 @@ static int unwind_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, p
                        status_t *st)
 {
     unwind_iter_t *u = qry__pl_zalloc(sizeof *u);
-    u->base.next = unwind_next;
-    u->base.close = unwind_close;
-    u->base.src = src;
-    u->base.run = run;
+    qry__pl_iter_init(&u->base, unwind_next, unwind_close, src, run);
     u->d = stage->data;
     *out = &u->base;
     (void)st;

@@ -900,10 +900,7 @@ static int window_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, p
 {
     window_iter_t *w = calloc(1, sizeof *w);
     INVARIANT(w != NULL);
-    w->base.next = window_next;
-    w->base.close = window_close;
-    w->base.src = src;
-    w->base.run = run;
+    qry__pl_iter_init(&w->base, window_next, window_close, src, run);
     w->d = stage->data;
     w->cache = calloc(w->d->nouts ? w->d->nouts : 1, sizeof *w->cache);
     INVARIANT(w->cache != NULL);

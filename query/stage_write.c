@@ -550,10 +550,7 @@ static int write_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl
     }
     write_iter_t *w = calloc(1, sizeof *w);
     INVARIANT(w != NULL);
-    w->base.next = write_next;
-    w->base.close = write_close;
-    w->base.src = src;
-    w->base.run = run;
+    qry__pl_iter_init(&w->base, write_next, write_close, src, run);
     w->d = d;
     *out = &w->base;
     return 0;
