@@ -460,6 +460,8 @@ typedef struct opts {
     char *cluster_role;               /* sharding.clusterRole ("shardsvr" | "configsvr") */
     char *key_file;                   /* security.keyFile */
     char *pid_file;                   /* processManagement.pidFilePath */
+    int metrics_port;                 /* metrics.port: Prometheus /metrics (0: off) */
+    char *metrics_bind_ip;            /* metrics.bindIp ("127.0.0.1") */
     char *config_path;                /* --config / -f */
     bool help;                        /* --help / -h: print opts_help and exit 0 */
     bool version;                     /* --version: print the version and exit 0 */

@@ -78,6 +78,10 @@ static const opt_spec_t opt_table[] = {
      "private key for cluster authentication"},
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
+    {"metricsPort", NULL, "metrics.port", OPT_INT, F(metrics_port), 0, 65535,
+     "serve Prometheus /metrics over HTTP on this port (0: off, the default)"},
+    {"metricsBindIp", NULL, "metrics.bindIp", OPT_STRING, F(metrics_bind_ip), 0, 0,
+     "address the /metrics listener binds to (127.0.0.1)"},
     /* --shardsvr / --configsvr are spelled as flags that set sharding.clusterRole. */
     {"setParameter", NULL, NULL, OPT_PARAM, 0, 0, 0, "set a server parameter: name=value"},
     {"shardsvr", NULL, NULL, OPT_FLAG, 0, 0, 0, "member of a shard (clusterRole: shardsvr)"},

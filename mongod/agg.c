@@ -12,6 +12,7 @@
  * $unionWith's sub-scan may stay open across getMores).
  */
 #include "mongod/agg.h"
+#include "mongod/ops.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -175,10 +176,11 @@ void micad_agg_end_batch(micad_agg_t *a)
     a->env.in_batch = false;
 }
 
-/* deadline_cb -- maxTimeMS, checked by the stages between documents. */
+/* deadline_cb -- killOp and maxTimeMS, checked by the stages between documents. */
 static int deadline_cb(void *arg, status_t *st)
 {
     agg_env_t *env = arg;
+    ST_RET(wire_curop_check(st));
     if (env->deadline_us > 0 && time_mono_us() > env->deadline_us)
         return status_set(st, ERR_MaxTimeMSExpired, "operation exceeded time limit");
     return 0;
@@ -888,6 +890,46 @@ static int coll_stats_doc(agg_env_t *env, const char *ns, const bson_t *spec, bs
     return 0;
 }
 
+/*
+ * current_op_source -- $currentOp: {aggregate: 1} on admin only; idleConnections adds
+ * connections with nothing running. The rest of the pipeline filters.
+ */
+static int current_op_source(agg_env_t *env, const char *db, const char *coll, const bson_t *spec,
+                             qry_doc_source_t *out, status_t *st)
+{
+    bson_iter_t it;
+    bool idle = false;
+    bson_t arr = BSON_INITIALIZER;
+    uint32_t n = 0;
+    if (coll != NULL || strcmp(db, "admin") != 0)
+        return status_set(st, ERR_InvalidNamespace,
+                          "$currentOp must be run against the 'admin' database with "
+                          "{aggregate: 1}");
+    if (spec != NULL && bson_iter_init_find(&it, spec, "idleConnections"))
+        idle = bson_iter_as_bool(&it);
+    int ret = micad_current_op_docs(env->m, NULL, idle, &arr, &n, st);
+    if (ret != 0) {
+        bson_destroy(&arr);
+        return ret;
+    }
+    arr_src_t *a = calloc(1, sizeof(*a));
+    INVARIANT(a != NULL);
+    bson_iter_init(&it, &arr);
+    while (bson_iter_next(&it)) {
+        const uint8_t *data;
+        uint32_t len;
+        bson_t d;
+        bson_iter_document(&it, &len, &data);
+        if (bson_init_static(&d, data, len))
+            bson_concat(arr_push(a), &d);
+    }
+    bson_destroy(&arr);
+    out->next = arr_next;
+    out->close = arr_close;
+    out->arg = a;
+    return 0;
+}
+
 /* ds_stats -- $collStats / $indexStats documents for db.coll. */
 static int ds_stats(void *arg, qry_pl_stats_kind_t kind, const char *db, const char *coll,
                     const bson_t *spec, qry_doc_source_t *out, status_t *st)
@@ -895,6 +937,8 @@ static int ds_stats(void *arg, qry_pl_stats_kind_t kind, const char *db, const c
     agg_env_t *env = arg;
     char ns[MICAD_NS_MAX + 1];
     memset(out, 0, sizeof(*out));
+    if (kind == QRY_PL_STATS_CURRENT_OP)
+        return current_op_source(env, db, coll, spec, out, st);
     if (coll == NULL)
         return status_set(st, ERR_InvalidNamespace,
                           "%s cannot be used in a collectionless aggregation",

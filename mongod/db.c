@@ -302,10 +302,14 @@ static pthread_rwlock_t *ns_lock(const char *ns)
 void micad_db_lock_ns(const char *ns, bool exclusive)
 {
     pthread_rwlock_t *l = ns_lock(ns);
+    if ((exclusive ? pthread_rwlock_trywrlock(l) : pthread_rwlock_tryrdlock(l)) == 0)
+        return;
+    wire_curop_set_waiting_for_lock(true); /* currentOp's waitingForLock */
     if (exclusive)
         pthread_rwlock_wrlock(l);
     else
         pthread_rwlock_rdlock(l);
+    wire_curop_set_waiting_for_lock(false);
 }
 
 /* micad_db_unlock_ns -- release. */
@@ -345,9 +349,10 @@ void micad_db_unlock_ns_pair(const char *a, const char *b)
 /* Units of work                                                             */
 /* ======================================================================== */
 
-/* micad_db_check_deadline -- maxTimeMS. */
+/* micad_db_check_deadline -- killOp (Interrupted) and maxTimeMS. */
 int micad_db_check_deadline(const wire_opctx_t *op, status_t *st)
 {
+    ST_RET(wire_curop_check_op(op, st)); /* killOp interrupts here too */
     if (op != NULL && op->deadline_us != 0 && time_mono_us() >= op->deadline_us)
         return status_set(st, ERR_MaxTimeMSExpired, "operation exceeded time limit");
     return 0;

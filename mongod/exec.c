@@ -144,9 +144,11 @@ struct micad_exec {
     int64_t skip_left;
     bool eof;
     int64_t works_since_yield;
-    bson_t *stash;    /* a result handed back by micad_exec_unget */
-    micad_let_t *let; /* q.let evaluated: the $expr hooks' variables */
-    bool has_ext;     /* results come from ext (micad_exec_create_ext), not storage */
+    bson_t *stash;              /* a result handed back by micad_exec_unget */
+    micad_let_t *let;           /* q.let evaluated: the $expr hooks' variables */
+    char summary[256];          /* planSummary of the winner */
+    int64_t rep_keys, rep_docs; /* stats already charged to operations (report_stats) */
+    bool has_ext;               /* results come from ext (micad_exec_create_ext), not storage */
     micad_exec_ext_t ext;
 };
 
@@ -539,14 +541,19 @@ static int pipe_next(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, b
     }
     for (;;) {
         p->st.works++;
-        if (deadline_us > 0 && p->st.works % DEADLINE_EVERY == 0 && time_mono_us() > deadline_us)
-            return status_set(st, ERR_MaxTimeMSExpired, "operation exceeded time limit");
+        if (p->st.works % DEADLINE_EVERY == 0) {
+            ST_RET(wire_curop_check(st)); /* killOp / shutdown */
+            if (deadline_us > 0 && time_mono_us() > deadline_us)
+                return status_set(st, ERR_MaxTimeMSExpired, "operation exceeded time limit");
+        }
         /* A long batch yields so it never pins one snapshot for long. */
         if (ex->in_batch && ++ex->works_since_yield >= YIELD_EVERY) {
             ex->works_since_yield = 0;
             micad_exec_end_batch(ex);
             ST_RET(micad_exec_begin_batch(ex, st));
             p->st.yields++;
+            if (wire_curop_self() != NULL)
+                wire_curop_add(&wire_curop_self()->info.num_yields, 1);
         }
         qry_match_details_t det = {0};
         if (p->plan->kind == QRY_PLAN_COLLSCAN) {
@@ -651,6 +658,82 @@ int micad_exec_begin_batch(micad_exec_t *ex, status_t *st)
     return 0;
 }
 
+/*
+ * report_stats -- what this batch examined, added to the running operation's
+ * counters (the profiler's keysExamined/docsExamined, currentOp's planSummary).
+ * Each batch runs inside one command (find, getMore, aggregate), so the thread's
+ * op is the right one to charge.
+ */
+static void report_stats(micad_exec_t *ex)
+{
+    wire_opctx_t *op = wire_curop_self();
+    const xstats_t *x = &ex->run.st;
+    if (op == NULL)
+        return;
+    wire_curop_add(&op->info.keys_examined, x->keys - ex->rep_keys);
+    wire_curop_add(&op->info.docs_examined, x->docs - ex->rep_docs);
+    ex->rep_keys = x->keys;
+    ex->rep_docs = x->docs;
+    if (op->info.plan_summary[0] == '\0' && ex->summary[0] != '\0')
+        wire_curop_set_plan_summary(ex->summary);
+    if (ex->need_sort)
+        op->info.has_sort_stage = true;
+}
+
+/* key_pattern_text -- "{ a: 1, b: -1 }" as MongoDB's planSummary prints a key pattern. */
+static void key_pattern_text(const bson_t *kp, char *buf, size_t len)
+{
+    bson_iter_t it;
+    size_t o = 0;
+    bool first = true;
+    o += (size_t)snprintf(buf + o, len - o, "{ ");
+    if (kp != NULL && bson_iter_init(&it, kp)) {
+        while (bson_iter_next(&it) && o < len) {
+            char v[64];
+            if (BSON_ITER_HOLDS_UTF8(&it))
+                (void)snprintf(v, sizeof(v), "\"%s\"", bson_iter_utf8(&it, NULL));
+            else if (BSON_ITER_HOLDS_DOUBLE(&it))
+                (void)snprintf(v, sizeof(v), "%g", bson_iter_double(&it));
+            else
+                (void)snprintf(v, sizeof(v), "%lld", (long long)bson_iter_as_int64(&it));
+            o += (size_t)snprintf(buf + o, len - o, "%s%s: %s", first ? "" : ", ",
+                                  bson_iter_key(&it), v);
+            first = false;
+        }
+    }
+    if (o < len)
+        (void)snprintf(buf + o, len - o, " }");
+}
+
+/* plan_summary -- currentOp's and the profiler's planSummary for the winning plan. */
+static void plan_summary(micad_exec_t *ex, const qry_plan_t *plan, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    if (ex->coll == NULL) {
+        (void)snprintf(buf, len, "EOF");
+        return;
+    }
+    if (plan->kind == QRY_PLAN_COLLSCAN) {
+        (void)snprintf(buf, len, "COLLSCAN");
+        return;
+    }
+    const qry_plan_t *const *kids = (const qry_plan_t *const *)plan->children;
+    size_t n = plan->nchildren;
+    const qry_plan_t *one = plan;
+    if (n == 0) {
+        kids = &one;
+        n = 1;
+    }
+    for (size_t i = 0; i < n && o + 1 < len; i++) {
+        char kp[160];
+        const qry_plan_t *c = kids[i];
+        key_pattern_text(c->index < ex->nix ? ex->ixinfo[c->index].key_pattern : NULL, kp,
+                         sizeof(kp));
+        o += (size_t)snprintf(buf + o, len - o, "%sIXSCAN %s", i ? ", " : "", kp);
+    }
+}
+
 /* micad_exec_end_batch -- see exec.h. */
 void micad_exec_end_batch(micad_exec_t *ex)
 {
@@ -665,6 +748,7 @@ void micad_exec_end_batch(micad_exec_t *ex)
     (void)pipe_save(&ex->run, &st);
     stor_uow_abort(stor_session_uow(ex->sess)); /* read-only: nothing to commit */
     ex->in_batch = false;
+    report_stats(ex);
 }
 
 /* ------------------------------------------------------------------ trial and selection */
@@ -855,6 +939,7 @@ int micad_exec_create(micad_t *m, const wire_opctx_t *op, const micad_query_t *q
         ST_ERR(choose(ex, op, st));
     pipe_open(ex, &ex->run, ex->plans[ex->winner]);
     ex->need_sort = has_sort(ex) && !ex->plans[ex->winner]->provides_sort;
+    plan_summary(ex, ex->plans[ex->winner], ex->summary, sizeof(ex->summary));
     *out = ex;
     return 0;
 err:

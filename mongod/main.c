@@ -9,6 +9,7 @@
 #include "mongod/cursors.h"
 #include "mongod/db.h"
 #include "mongod/micad.h"
+#include "mongod/ops.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -67,6 +68,7 @@ static int serve(micad_t *m, opts_t *o)
     char hostname[256] = "localhost";
 
     bson_oid_init(&m->process_id, NULL);
+    micad_profile_init(o);
     m->start_ms = time_now_ms();
     m->start_us = time_mono_us();
     (void)gethostname(hostname, sizeof(hostname) - 1);
@@ -118,12 +120,20 @@ static int serve(micad_t *m, opts_t *o)
         .max_conns = o->max_conns,
         .slow_ms = o->slowms,
         .handle_signals = true,
+        .op_done = micad_op_done, /* profiler, slow log, top, metrics */
         .table = &m->table,
         .app = m,
     };
     if (wire_server_create(&cfg, &m->server, &st) != 0) {
         LOG(ERROR, NETWORK, 21009, "Failed to set up listener", "error", BCON_UTF8(st.msg));
         fprintf(stderr, "Failed to set up listener: %s\n", st.msg);
+        code = st.code == WIRE_ERR_SOCKET ? MICAD_EXIT_NET_ERROR : 1;
+        goto out;
+    }
+    if (micad_metrics_start(m, &st) != 0) {
+        LOG(ERROR, NETWORK, 21704, "Failed to set up the metrics listener", "error",
+            BCON_UTF8(st.msg));
+        fprintf(stderr, "Failed to set up the metrics listener: %s\n", st.msg);
         code = st.code == WIRE_ERR_SOCKET ? MICAD_EXIT_NET_ERROR : 1;
         goto out;
     }
@@ -137,6 +147,7 @@ static int serve(micad_t *m, opts_t *o)
     }
     LOG(INFO, CONTROL, 21011, "Shutting down: the transport is stopped");
 out:
+    micad_metrics_stop(m); /* its handler reads the engine and the transport */
     wire_server_destroy(m->server);
     m->server = NULL;
     wire_cmd_table_destroy(&m->table);

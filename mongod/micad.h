@@ -22,6 +22,7 @@ typedef struct micad {
     int64_t start_us;         /* monotonic clock at start */
     char host[300];           /* "hostname:port" as serverStatus reports it */
     int exit_code;            /* what main returns after the server stops */
+    wire_http_t *metrics;     /* the /metrics listener (NULL: metrics.port unset) */
 } micad_t;
 
 /* The handlers, declared from the table. */

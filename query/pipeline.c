@@ -23,8 +23,9 @@ static const pl_stage_ops_t *const stage_table[] = {
     &qry__pl_stage_replacewith, &qry__pl_stage_facet,       &qry__pl_stage_lookup,
     &qry__pl_stage_unionwith,   &qry__pl_stage_graphlookup, &qry__pl_stage_out,
     &qry__pl_stage_merge,       &qry__pl_stage_collstats,   &qry__pl_stage_indexstats,
-    &qry__pl_stage_bucket,      &qry__pl_stage_bucketauto,  &qry__pl_stage_redact,
-    &qry__pl_stage_window,      &qry__pl_stage_fill,        &qry__pl_stage_densify,
+    &qry__pl_stage_currentop,   &qry__pl_stage_bucket,      &qry__pl_stage_bucketauto,
+    &qry__pl_stage_redact,      &qry__pl_stage_window,      &qry__pl_stage_fill,
+    &qry__pl_stage_densify,
 };
 
 /* qry_pl_ctx_init -- defaults: 100 MB, allowDiskUse true, no callbacks. */

@@ -175,8 +175,9 @@ extern const pl_stage_ops_t qry__pl_stage_match, qry__pl_stage_limit, qry__pl_st
     qry__pl_stage_project, qry__pl_stage_addfields, qry__pl_stage_set, qry__pl_stage_replaceroot,
     qry__pl_stage_replacewith, qry__pl_stage_facet, qry__pl_stage_lookup, qry__pl_stage_unionwith,
     qry__pl_stage_graphlookup, qry__pl_stage_out, qry__pl_stage_merge, qry__pl_stage_collstats,
-    qry__pl_stage_indexstats, qry__pl_stage_bucket, qry__pl_stage_bucketauto, qry__pl_stage_redact,
-    qry__pl_stage_window, qry__pl_stage_fill, qry__pl_stage_densify;
+    qry__pl_stage_indexstats, qry__pl_stage_currentop, qry__pl_stage_bucket,
+    qry__pl_stage_bucketauto, qry__pl_stage_redact, qry__pl_stage_window, qry__pl_stage_fill,
+    qry__pl_stage_densify;
 
 /* Time units ($setWindowFields range windows, $derivative/$integral, $densify). */
 typedef enum qry__pl_unit {

@@ -888,3 +888,47 @@ static int indexstats_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *sr
 const pl_stage_ops_t qry__pl_stage_indexstats = {"$indexStats",
                                                  PL_F_FIRST | PL_F_NO_SOURCE | PL_F_NO_FACET,
                                                  indexstats_parse, indexstats_open, no_free};
+
+/* ---- $currentOp ------------------------------------------------------------- */
+
+/* currentop_parse -- {allUsers, idleConnections, idleCursors, idleSessions, localOps,
+ * truncateOps, backtrace}: booleans, checked here; the data node reads them. */
+static int currentop_parse(pl_stage_t *s, const bson_iter_t *arg, status_t *st)
+{
+    static const char *const known[] = {"allUsers",     "idleConnections", "idleCursors",
+                                        "idleSessions", "localOps",        "truncateOps",
+                                        "backtrace",    "targetAllNodes"};
+    bson_t spec;
+    bson_iter_t it;
+    if (!BSON_ITER_HOLDS_DOCUMENT(arg) || !view_doc(arg, &spec))
+        return status_set(st, ERR_FailedToParse,
+                          "$currentOp options must be specified in an object, but found: %s",
+                          bsonu_type_name(bson_iter_type(arg)));
+    bson_iter_init(&it, &spec);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        bool ok = false;
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            ok |= strcmp(k, known[i]) == 0;
+        if (!ok)
+            return status_set(st, ERR_FailedToParse,
+                              "Unrecognized option '%s' in $currentOp stage.", k);
+        if (!BSON_ITER_HOLDS_BOOL(&it))
+            return status_set(st, ERR_FailedToParse,
+                              "The '%s' parameter of the $currentOp stage must be a boolean "
+                              "value, but found: %s",
+                              k, bsonu_type_name(bson_iter_type(&it)));
+    }
+    s->shape = PL_REPLACES;
+    return 0;
+}
+
+static int currentop_open(const pl_stage_t *stage, pl_run_t *run, pl_iter_t *src, pl_iter_t **out,
+                          status_t *st)
+{
+    return stats_open(stage, run, src, out, st, QRY_PL_STATS_CURRENT_OP);
+}
+
+const pl_stage_ops_t qry__pl_stage_currentop = {"$currentOp",
+                                                PL_F_FIRST | PL_F_NO_SOURCE | PL_F_NO_FACET,
+                                                currentop_parse, currentop_open, no_free};

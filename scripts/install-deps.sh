@@ -15,6 +15,7 @@ PKGS=(
   libyaml-dev tzdata
   python3 python3-pymongo
   clang libclang-rt-dev clang-format
+  prometheus  # promtool + a throwaway server for the /metrics tests (never run as a service)
 )
 
 missing=()

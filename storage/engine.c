@@ -343,7 +343,7 @@ int stor_engine_open(const char *dbpath, const stor_options_t *opts, stor_engine
              "create,cache_size=%" PRIu64 "M,session_max=20000,"
              "log=(enabled=true,archive=true,path=journal,compressor=),"
              "transaction_sync=(enabled=true,method=none),"
-             "file_manager=(close_idle_time=600),statistics=(none)",
+             "file_manager=(close_idle_time=600),statistics=(fast)",
              eng->opts.cache_size_mb);
     int wret = wiredtiger_open(dbpath, &wt_events, cfg, &eng->conn);
     if (wret != 0) {

@@ -169,6 +169,12 @@ void stor_engine_stats(stor_engine_t *eng, bson_t *out);
 
 /* Timestamps are MongoDB Timestamps as uint64 (seconds << 32 | increment). */
 
+/*
+ * stor_engine_wt_stats -- WiredTiger's connection statistics grouped by section as
+ * serverStatus.wiredTiger shows them ({cache: {"bytes currently in the cache": N},
+ * transaction: {...}, log: {...}, ...}); out is always initialised.
+ */
+int stor_engine_wt_stats(stor_engine_t *eng, bson_t *out, status_t *st);
 /* stor_engine_set_stable_ts -- checkpoints of unlogged tables hold commits <= ts. */
 int stor_engine_set_stable_ts(stor_engine_t *eng, uint64_t ts, status_t *st);
 /* stor_engine_set_oldest_ts -- history before ts may be discarded (ts <= stable). */

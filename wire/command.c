@@ -348,7 +348,9 @@ int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply
         goto err;
     }
     bson_reinit(reply);
+    wire_curop_begin(op);
     ret = cmd->fn(op, &op->body, reply, &st);
+    wire_curop_end(op);
     if (ret != 0) {
         if (st.code == 0)
             status_set(&st, ret, "%s failed", cmd->name);

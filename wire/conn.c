@@ -166,8 +166,12 @@ void wire__job_run(wire_job_t *job)
 done:
     count_op(srv, job->op.name ? job->op.name : "");
     /* an awaitable command's wait is its purpose, not slowness */
-    if (!job->op.resumed)
-        log_slow(job, time_mono_us() - job->op.start_us, code);
+    if (!job->op.resumed) {
+        if (srv->cfg.op_done != NULL)
+            srv->cfg.op_done(&job->op, &job->reply, code, time_mono_us() - job->op.start_us);
+        else
+            log_slow(job, time_mono_us() - job->op.start_us, code);
+    }
     if (!job->no_reply)
         encode_reply(job);
     log_set_ctx("worker");
@@ -181,6 +185,7 @@ static void on_closed(uv_handle_t *h)
     wire_server_t *srv = c->loop->srv;
     int64_t left = __atomic_sub_fetch(&srv->conns_current, 1, __ATOMIC_RELAXED);
 
+    wire__conn_unlisted(&c->info);
     if (c->info.id > 0)
         LOG(INFO, NETWORK, 22944, "Connection ended", "remote", BCON_UTF8(c->info.remote),
             "connectionId", BCON_INT64(c->info.id), "connectionCount", BCON_INT64(left));
@@ -508,6 +513,7 @@ void wire__conn_accept(wire_loop_t *l, uv_stream_t *listener)
     }
     c->info.id = __atomic_add_fetch(&srv->next_conn_id, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&srv->conns_total, 1, __ATOMIC_RELAXED);
+    wire__conn_listed(&c->info);
     LOG(INFO, NETWORK, 22943, "Connection accepted", "remote", BCON_UTF8(c->info.remote),
         "connectionId", BCON_INT64(c->info.id), "connectionCount", BCON_INT64(count));
     uv_tcp_nodelay(&c->tcp, 1);

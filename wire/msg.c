@@ -64,6 +64,16 @@ int wire__buf_reserve(wire_buf_t *b, size_t extra, status_t *st)
     return 0;
 }
 
+/* wire_buf_append -- append n bytes, growing the buffer. */
+int wire_buf_append(wire_buf_t *b, const void *p, size_t n, status_t *st)
+{
+    ST_RET(wire__buf_reserve(b, n, st));
+    if (n > 0)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
 /* put -- append n bytes at the end of b (room already reserved). */
 static void put(wire_buf_t *b, const void *p, size_t n)
 {

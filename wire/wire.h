@@ -17,11 +17,11 @@
 
 /* Limits MongoDB documents; checked before any allocation they guard. */
 #define WIRE_MAX_MESSAGE_BYTES 48000000
-#define WIRE_MAX_BSON_BYTES (16 * 1024 * 1024)
+#define WIRE_MAX_BSON_BYTES    (16 * 1024 * 1024)
 /* A command document may exceed a stored document by 16 KiB (MongoDB's BSONObjMaxInternalSize). */
 #define WIRE_MAX_COMMAND_BYTES (WIRE_MAX_BSON_BYTES + 16 * 1024)
-#define WIRE_HEADER_LEN 16
-#define WIRE_MAX_WRITE_BATCH 100000
+#define WIRE_HEADER_LEN        16
+#define WIRE_MAX_WRITE_BATCH   100000
 
 enum wire_opcode {
     WIRE_OP_REPLY = 1,
@@ -37,8 +37,8 @@ enum wire_opcode {
 
 /* OP_MSG flagBits. Bits 0-15 are "required": an unknown one is an error. */
 #define WIRE_MSG_CHECKSUM_PRESENT (1u << 0)
-#define WIRE_MSG_MORE_TO_COME (1u << 1)
-#define WIRE_MSG_EXHAUST_ALLOWED (1u << 16)
+#define WIRE_MSG_MORE_TO_COME     (1u << 1)
+#define WIRE_MSG_EXHAUST_ALLOWED  (1u << 16)
 
 /* OP_COMPRESSED compressor ids. */
 enum wire_compressor {
@@ -73,10 +73,10 @@ typedef struct wire_header {
  * name in error_codes.def (MongoDB's codeName reads "Location<code>").
  */
 #define WIRE_ERR_MULTIPLE_BODIES 40430 /* "Multiple body sections in message" */
-#define WIRE_ERR_DUPLICATE_SEQ 40431   /* "Duplicate document sequence: <id>" */
+#define WIRE_ERR_DUPLICATE_SEQ   40431 /* "Duplicate document sequence: <id>" */
 #define WIRE_ERR_UNKNOWN_SECTION 40432 /* "Unknown section kind <n>" */
 #define WIRE_ERR_DUPLICATE_FIELD 40433 /* identifier also a field of the body */
-#define WIRE_ERR_NO_BODY 40587         /* "OP_MSG messages must have a body" */
+#define WIRE_ERR_NO_BODY         40587 /* "OP_MSG messages must have a body" */
 
 /* wire_doc_seq_t -- an OP_MSG kind-1 section: identifier + concatenated BSON documents. */
 typedef struct wire_doc_seq {
@@ -95,12 +95,12 @@ typedef struct wire_doc_seq {
  * or copy the message and parse again.
  */
 typedef struct wire_request {
-    wire_header_t header;   /* the header as received (op_code may be OP_COMPRESSED) */
-    int32_t op_code;        /* the original opcode after decompression */
-    uint8_t compressor_id;  /* compressor the request used, to answer in kind */
+    wire_header_t header;  /* the header as received (op_code may be OP_COMPRESSED) */
+    int32_t op_code;       /* the original opcode after decompression */
+    uint8_t compressor_id; /* compressor the request used, to answer in kind */
     bool compressed;
-    uint32_t flags;         /* OP_MSG flagBits, or OP_QUERY flags */
-    bson_t body;            /* OP_MSG kind-0 body, or OP_QUERY's query document */
+    uint32_t flags; /* OP_MSG flagBits, or OP_QUERY flags */
+    bson_t body;    /* OP_MSG kind-0 body, or OP_QUERY's query document */
     size_t n_seqs;
     wire_doc_seq_t seqs[WIRE_MAX_DOC_SEQS];
     /* OP_QUERY only */
@@ -109,7 +109,7 @@ typedef struct wire_request {
     int32_t number_to_return;
     bool has_return_fields;
     bson_t return_fields;
-    uint8_t *owned;         /* decompressed message, freed by wire_request_destroy */
+    uint8_t *owned; /* decompressed message, freed by wire_request_destroy */
 } wire_request_t;
 
 /*
@@ -141,6 +141,8 @@ typedef struct wire_buf {
 
 void wire_buf_init(wire_buf_t *b);
 void wire_buf_destroy(wire_buf_t *b);
+/* wire_buf_append -- append n bytes (grows; fails only on overflow or out of memory). */
+int wire_buf_append(wire_buf_t *b, const void *p, size_t n, status_t *st);
 
 /*
  * wire_encode_op_msg -- append an OP_MSG with a kind-0 body (and a CRC-32C
@@ -149,9 +151,9 @@ void wire_buf_destroy(wire_buf_t *b);
 int wire_encode_op_msg(wire_buf_t *out, int32_t request_id, int32_t response_to, uint32_t flags,
                        const bson_t *body, status_t *st);
 /* wire_encode_op_msg_seq -- as above plus one kind-1 section (for clients and tests). */
-int wire_encode_op_msg_seq(wire_buf_t *out, int32_t request_id, int32_t response_to,
-                           uint32_t flags, const bson_t *body, const char *identifier,
-                           const bson_t *const *docs, size_t n_docs, status_t *st);
+int wire_encode_op_msg_seq(wire_buf_t *out, int32_t request_id, int32_t response_to, uint32_t flags,
+                           const bson_t *body, const char *identifier, const bson_t *const *docs,
+                           size_t n_docs, status_t *st);
 /* wire_seq_spec_t -- one kind-1 section to encode: identifier and its documents. */
 typedef struct wire_seq_spec {
     const char *identifier;
@@ -215,13 +217,13 @@ int wire_bson_check(const uint8_t *doc, size_t avail, size_t max_len, size_t *do
 /* ------------------------------------------------------------------------ */
 
 /* wire_command_t.flags */
-#define WIRE_CMD_ADMIN_ONLY (1u << 0)    /* only against the admin database */
-#define WIRE_CMD_OK_SECONDARY (1u << 1)  /* may run on a secondary */
-#define WIRE_CMD_NO_AUTH (1u << 2)       /* allowed before authentication */
+#define WIRE_CMD_ADMIN_ONLY    (1u << 0) /* only against the admin database */
+#define WIRE_CMD_OK_SECONDARY  (1u << 1) /* may run on a secondary */
+#define WIRE_CMD_NO_AUTH       (1u << 2) /* allowed before authentication */
 #define WIRE_CMD_REQUIRES_AUTH (1u << 3) /* needs an authenticated user once auth is on */
-#define WIRE_CMD_WRITE (1u << 4)         /* writes data (retryable-write labels apply) */
-#define WIRE_CMD_LEGACY_OK (1u << 5)     /* may arrive as OP_QUERY (hello / isMaster) */
-#define WIRE_CMD_NO_COMPRESS (1u << 6)   /* reply never compressed (handshake, SASL) */
+#define WIRE_CMD_WRITE         (1u << 4) /* writes data (retryable-write labels apply) */
+#define WIRE_CMD_LEGACY_OK     (1u << 5) /* may arrive as OP_QUERY (hello / isMaster) */
+#define WIRE_CMD_NO_COMPRESS   (1u << 6) /* reply never compressed (handshake, SASL) */
 
 /* UnsupportedOpQueryCommand: OP_QUERY carrying anything but the handshake. */
 #define WIRE_ERR_UNSUPPORTED_OP_QUERY 352
@@ -238,12 +240,36 @@ struct wire_server;
  * connection), so it needs no lock.
  */
 typedef struct wire_conn_info {
-    int64_t id;               /* connectionId, from 1 */
-    char remote[64];          /* "127.0.0.1:53122" */
-    uint8_t compressors[3];   /* negotiated in hello, the client's order */
+    int64_t id;             /* connectionId, from 1 */
+    char remote[64];        /* "127.0.0.1:53122" */
+    uint8_t compressors[3]; /* negotiated in hello, the client's order */
     uint8_t n_compressors;
-    bool hello_done;          /* a hello/isMaster was answered on it */
+    bool hello_done; /* a hello/isMaster was answered on it */
+    /* currentOp's view of the connection (wire/curop.c; under its registry lock) */
+    char app_name[128];      /* hello's client.application.name */
+    bson_t *client_metadata; /* hello's client document, owned; NULL until sent */
+    struct wire_opctx *op;   /* the operation running on it, NULL when idle */
+    struct wire_conn_info *cur_next, *cur_prev;
+    bool cur_listed;
 } wire_conn_info_t;
+
+/*
+ * wire_curop_info_t -- what an operation reports while it runs: currentOp's
+ * planSummary/numYields/progress and the profiler's counters. The running thread
+ * writes it through the wire_curop_* setters; strings are written under the
+ * registry lock, counters are relaxed atomics, so currentOp may read any time.
+ */
+typedef struct wire_curop_info {
+    char ns[256]; /* "<db>.<collection>" or "<db>.$cmd" */
+    char op[16];  /* command, query, getmore, insert, update, remove */
+    char plan_summary[192];
+    char progress_msg[96]; /* "Index Build: scanning collection"; "" when none */
+    int64_t progress_done, progress_total;
+    int64_t num_yields, keys_examined, docs_examined, nreturned;
+    int64_t ninserted, nmatched, nmodified, ndeleted, keys_inserted, keys_deleted;
+    bool has_sort_stage;
+    int waiting_for_lock;
+} wire_curop_info_t;
 
 /*
  * wire_opctx_t -- one command execution: the request's database and command
@@ -252,8 +278,8 @@ typedef struct wire_conn_info {
  * Every pointer and bson_t is a view into the request, which outlives it.
  */
 typedef struct wire_opctx {
-    char db[128];              /* $db, or the database of OP_QUERY's "<db>.$cmd" */
-    const char *name;          /* the command name: the body's first field */
+    char db[128];     /* $db, or the database of OP_QUERY's "<db>.$cmd" */
+    const char *name; /* the command name: the body's first field */
     const struct wire_command *cmd;
     bson_t body;               /* the command document (unwrapped from $query) */
     const wire_request_t *req; /* document sequences live here */
@@ -272,24 +298,88 @@ typedef struct wire_opctx {
     bson_t write_concern;
     bool has_read_pref;
     bson_t read_pref;
-    int64_t max_time_ms;       /* 0: no limit */
-    int64_t deadline_us;       /* time_mono_us() deadline, 0: none */
+    int64_t max_time_ms; /* 0: no limit */
+    int64_t deadline_us; /* time_mono_us() deadline, 0: none */
     bool has_comment;
-    bson_iter_t comment;       /* any type */
-    const char *api_version;   /* "1" or NULL */
+    bson_iter_t comment;     /* any type */
+    const char *api_version; /* "1" or NULL */
     bool api_strict;
     bool api_deprecation_errors;
     /* where it runs */
-    wire_conn_info_t *conn;    /* NULL in unit tests without a connection */
-    struct wire_server *server;/* NULL in unit tests */
-    void *app;                 /* the binary's state (wire_server_config_t.app) */
+    wire_conn_info_t *conn;     /* NULL in unit tests without a connection */
+    struct wire_server *server; /* NULL in unit tests */
+    void *app;                  /* the binary's state (wire_server_config_t.app) */
     int64_t start_us;
     /* awaitable commands: a handler sets park_ms and returns 0 with an empty
      * reply; the transport re-runs it with resumed = true after that long, or
      * sooner when wire_server_wake is called (topology change, shutdown). */
     int64_t park_ms;
     bool resumed;
+    /* currentOp / killOp (wire/curop.c) */
+    int64_t opid;  /* from 1 while registered; 0 otherwise */
+    int kill_code; /* atomic: 0, or Interrupted/InterruptedAtShutdown once killed */
+    wire_curop_info_t info;
+    struct wire_opctx *cur_next, *cur_prev;
 } wire_opctx_t;
+
+/* ------------------------------------------------------------------------ */
+/* Running operations: currentOp / killOp (wire/curop.c)                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * wire_curop_begin / wire_curop_end -- register op as running on this thread
+ * (a fresh opid, listed by currentOp, reachable by killOp) and take it off.
+ * Dispatch calls them around every handler; work that runs outside a command
+ * (the TTL monitor) has no op.
+ */
+void wire_curop_begin(wire_opctx_t *op);
+void wire_curop_end(wire_opctx_t *op);
+/* wire_curop_self -- the operation running on the calling thread, or NULL. */
+wire_opctx_t *wire_curop_self(void);
+/*
+ * wire_curop_check -- THE interrupt check, called at every yield point (executor
+ * works, pipeline stages, index-build scans, write retries, waits): Interrupted
+ * 11601 "operation was interrupted" after killOp, InterruptedAtShutdown 11600
+ * during shutdown, else 0. Cheap (one atomic load); no-op without an op.
+ */
+int wire_curop_check(status_t *st);
+/* wire_curop_check_op -- the same for an explicit op (NULL: 0). */
+int wire_curop_check_op(const wire_opctx_t *op, status_t *st);
+/* wire_curop_kill -- mark opid killed; false when no such operation runs. */
+bool wire_curop_kill(int64_t opid);
+/* wire_curop_kill_all -- mark every running operation killed with code (shutdown). */
+void wire_curop_kill_all(int code);
+/* wire_curop_count -- how many operations are registered now. */
+int64_t wire_curop_count(void);
+/* wire_curop_counts -- running ops that read (query/getmore), write (insert/update/remove), all. */
+void wire_curop_counts(int64_t *readers, int64_t *writers, int64_t *total);
+
+/* Setters for the running thread's op (all no-ops without one). */
+void wire_curop_set_ns(const char *ns);
+void wire_curop_set_op(const char *op_type);
+void wire_curop_set_plan_summary(const char *summary);
+/* wire_curop_set_progress -- long work's progress (msg NULL or "" clears it). */
+void wire_curop_set_progress(const char *msg, int64_t done, int64_t total);
+void wire_curop_set_waiting_for_lock(bool waiting);
+/* wire_curop_add -- add to one counter of the running op (field: &info.x of the op). */
+void wire_curop_add(int64_t *field, int64_t n);
+
+/*
+ * wire_curop_snapshot -- one document per running operation in currentOp's
+ * shape (type, host, desc, connectionId, client, appName, clientMetadata,
+ * active, currentOpTime, opid, secs_running, microsecs_running, op, ns,
+ * command, planSummary, numYields, locks, waitingForLock, lsid, progress,
+ * killPending, ...), appended to the array out with keys from *n on. With
+ * idle_conns, connections with no running operation appear as
+ * {active: false}. host is the server's "host:port".
+ */
+void wire_curop_snapshot(bool idle_conns, const char *host, bson_t *out, uint32_t *n);
+
+/* wire_conn_set_client_metadata -- keep hello's client document for currentOp. */
+void wire_conn_set_client_metadata(wire_conn_info_t *conn, const bson_t *client);
+/* wire__conn_listed / wire__conn_unlisted -- the transport adds and removes connections. */
+void wire__conn_listed(wire_conn_info_t *conn);
+void wire__conn_unlisted(wire_conn_info_t *conn);
 
 /* wire_cmd_fn -- a handler: fill reply (initialised by the caller) or return an error. */
 typedef int (*wire_cmd_fn)(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st);
@@ -351,8 +441,7 @@ const char *wire_code_name(int code, char *buf, size_t len);
  * intersected with ours (snappy, zstd, zlib) in the client's order, stored on
  * the connection and appended to reply (nothing appended when empty).
  */
-int wire_negotiate_compression(wire_opctx_t *op, const bson_t *hello, bson_t *reply,
-                               status_t *st);
+int wire_negotiate_compression(wire_opctx_t *op, const bson_t *hello, bson_t *reply, status_t *st);
 
 /* ------------------------------------------------------------------------ */
 /* Server transport (wire/transport*.c, wire/server*.c, wire/conn*.c)        */
@@ -362,17 +451,24 @@ typedef struct wire_server wire_server_t;
 
 /* wire_server_config_t -- how to listen and what to run. */
 typedef struct wire_server_config {
-    const char *bind_ip;  /* comma list of addresses or host names */
-    bool bind_ip_all;     /* 0.0.0.0 and :: */
+    const char *bind_ip; /* comma list of addresses or host names */
+    bool bind_ip_all;    /* 0.0.0.0 and :: */
     int port;
-    int n_loops;          /* I/O loops; 0: one per core */
-    int max_conns;        /* beyond it: accept, log, close */
-    int min_workers;      /* 0: 2 per core */
-    int max_workers;      /* 0: 256 */
-    int slow_ms;          /* "Slow query" threshold; < 0 logs none */
-    bool handle_signals;  /* SIGINT/SIGTERM stop wire_server_run */
+    int n_loops;         /* I/O loops; 0: one per core */
+    int max_conns;       /* beyond it: accept, log, close */
+    int min_workers;     /* 0: 2 per core */
+    int max_workers;     /* 0: 256 */
+    int slow_ms;         /* "Slow query" threshold; < 0 logs none */
+    bool handle_signals; /* SIGINT/SIGTERM stop wire_server_run */
+    /*
+     * op_done -- called on the worker after every command (not after a park) with
+     * its reply, result code and duration; the binary's profiler, slow-operation log,
+     * top and metrics hang here. When set, it replaces the built-in "Slow query"
+     * line (slow_ms is then the binary's business).
+     */
+    void (*op_done)(wire_opctx_t *op, const bson_t *reply, int code, int64_t micros);
     const wire_cmd_table_t *table;
-    void *app;            /* passed to handlers as op->app */
+    void *app; /* passed to handlers as op->app */
 } wire_server_config_t;
 
 /* wire_server_stats_t -- counters for serverStatus (a snapshot). */
@@ -405,6 +501,31 @@ void wire_server_stats(const wire_server_t *srv, wire_server_stats_t *out);
 int wire_server_max_conns(const wire_server_t *srv);
 /* wire_server_destroy -- free a server that is not running; NULL-safe. */
 void wire_server_destroy(wire_server_t *srv);
+
+/* ------------------------------------------------------------------------ */
+/* HTTP scrape listener (wire/http.c)                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct wire_http wire_http_t;
+
+/*
+ * wire_http_fn -- answer one GET/HEAD: append the body to body, set
+ * *content_type (NULL: text/plain) and return the HTTP status. Runs on libuv's
+ * thread pool, never on the listener's loop, so it may block briefly.
+ */
+typedef int (*wire_http_fn)(void *arg, const char *method, const char *path, wire_buf_t *body,
+                            const char **content_type);
+
+/*
+ * wire_http_start -- listen on bind_ip:port (port 0: any free one) on a loop
+ * thread of its own; a busy port is SocketException (9001) here.
+ */
+int wire_http_start(const char *bind_ip, int port, wire_http_fn fn, void *arg, wire_http_t **out,
+                    status_t *st);
+/* wire_http_port -- the port it listens on (the chosen one when started with 0). */
+int wire_http_port(const wire_http_t *h);
+/* wire_http_stop -- close the listener, let running handlers finish, free; NULL-safe. */
+void wire_http_stop(wire_http_t *h);
 
 /* WIRE_TRANSPORT_SECTION_END */
 

@@ -59,8 +59,8 @@ static int parse_cursor(const bson_iter_t *it, agg_args_t *a, status_t *st)
 
 /*
  * check_collectionless -- {aggregate: 1} must start with a stage that makes
- * its own input: $documents here; $currentOp and $listLocalSessions are
- * MongoDB's others and are not implemented yet (238).
+ * its own input: $documents and $currentOp here; $listLocalSessions is
+ * MongoDB's other and is not implemented yet (238).
  */
 static int check_collectionless(const bson_t *pipeline, status_t *st)
 {
@@ -72,9 +72,9 @@ static int check_collectionless(const bson_t *pipeline, status_t *st)
         !bson_iter_next(&stage))
         return 0; /* the pipeline parser gives the stage's own error */
     const char *name = bson_iter_key(&stage);
-    if (strcmp(name, "$documents") == 0)
+    if (strcmp(name, "$documents") == 0 || strcmp(name, "$currentOp") == 0)
         return 0;
-    if (strcmp(name, "$currentOp") == 0 || strcmp(name, "$listLocalSessions") == 0)
+    if (strcmp(name, "$listLocalSessions") == 0)
         return status_set(st, ERR_NotImplemented, "%s is not supported yet", name);
     return status_set(st, ERR_InvalidNamespace,
                       "{aggregate: 1} is not valid for '%s'; a collection is required.", name);

@@ -93,6 +93,8 @@ int micad_hello_reply(wire_opctx_t *op, const bson_t *cmd, bool legacy_names, bs
             uint32_t len;
             bson_iter_document(&it, &len, &data);
             if (bson_init_static(&client, data, len))
+                wire_conn_set_client_metadata(op->conn, &client);
+            if (bson_init_static(&client, data, len))
                 LOG(INFO, NETWORK, 51800, "client metadata", "remote",
                     BCON_UTF8(op->conn ? op->conn->remote : ""), "doc", BCON_DOCUMENT(&client));
         }

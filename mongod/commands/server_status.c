@@ -5,6 +5,7 @@
 #include "mongod/cursors.h"
 #include "mongod/db.h"
 #include "mongod/micad.h"
+#include "mongod/ops.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -34,7 +35,6 @@ int micad_cmd_server_status(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
     int64_t resident, virt;
     bson_t sub;
 
-    (void)cmd;
     (void)st;
     if (op->server != NULL)
         wire_server_stats(op->server, &s);
@@ -96,5 +96,6 @@ int micad_cmd_server_status(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
         bson_append_document_end(&sub, &open);
         bson_append_document_end(reply, &sub);
     }
+    micad_status_obs(m, cmd, reply); /* opLatencies, globalLock, locks, wiredTiger */
     return 0;
 }
