@@ -185,7 +185,9 @@ static int write_profile(micad_t *m, const char *db, const bson_t *doc, status_t
     ST_RET(micad_db_make_ns(db, "system.profile", ns, st));
     ST_RET(micad_db_session(m, &sess, st));
     if (stor_collection_lookup(m->engine, ns, &coll, &ignored) != 0) {
-        bson_t *opts = BCON_NEW("capped", BCON_BOOL(true), "size", BCON_INT64(MICAD_PROFILE_SIZE));
+        /* no _id index: profile documents have no _id, as mongod's */
+        bson_t *opts = BCON_NEW("capped", BCON_BOOL(true), "size", BCON_INT64(MICAD_PROFILE_SIZE),
+                                "autoIndexId", BCON_BOOL(false));
         ret = stor_collection_create(sess, ns, opts, &coll, st);
         bson_destroy(opts);
         if (ret == ERR_NamespaceExists) {
