@@ -307,6 +307,9 @@ typedef struct wire_cmd_table {
     const wire_command_t *cmds; /* the rows as given (listCommands order) */
     size_t n;
     const wire_command_t **sorted; /* by name, for binary search */
+    /* gate (optional): checked before every handler (a replica-set member's
+     * NotWritablePrimary / NotPrimaryNoSecondaryOk); set after init */
+    int (*gate)(wire_opctx_t *op, const struct wire_command *cmd, status_t *st);
 } wire_cmd_table_t;
 
 /* wire_cmd_table_init -- index rows; fails (BadValue) on a duplicate or empty name. */
