@@ -17,11 +17,11 @@
 
 /* Limits MongoDB documents; checked before any allocation they guard. */
 #define WIRE_MAX_MESSAGE_BYTES 48000000
-#define WIRE_MAX_BSON_BYTES (16 * 1024 * 1024)
+#define WIRE_MAX_BSON_BYTES    (16 * 1024 * 1024)
 /* A command document may exceed a stored document by 16 KiB (MongoDB's BSONObjMaxInternalSize). */
 #define WIRE_MAX_COMMAND_BYTES (WIRE_MAX_BSON_BYTES + 16 * 1024)
-#define WIRE_HEADER_LEN 16
-#define WIRE_MAX_WRITE_BATCH 100000
+#define WIRE_HEADER_LEN        16
+#define WIRE_MAX_WRITE_BATCH   100000
 
 enum wire_opcode {
     WIRE_OP_REPLY = 1,
@@ -37,8 +37,8 @@ enum wire_opcode {
 
 /* OP_MSG flagBits. Bits 0-15 are "required": an unknown one is an error. */
 #define WIRE_MSG_CHECKSUM_PRESENT (1u << 0)
-#define WIRE_MSG_MORE_TO_COME (1u << 1)
-#define WIRE_MSG_EXHAUST_ALLOWED (1u << 16)
+#define WIRE_MSG_MORE_TO_COME     (1u << 1)
+#define WIRE_MSG_EXHAUST_ALLOWED  (1u << 16)
 
 /* OP_COMPRESSED compressor ids. */
 enum wire_compressor {
@@ -73,10 +73,10 @@ typedef struct wire_header {
  * name in error_codes.def (MongoDB's codeName reads "Location<code>").
  */
 #define WIRE_ERR_MULTIPLE_BODIES 40430 /* "Multiple body sections in message" */
-#define WIRE_ERR_DUPLICATE_SEQ 40431   /* "Duplicate document sequence: <id>" */
+#define WIRE_ERR_DUPLICATE_SEQ   40431 /* "Duplicate document sequence: <id>" */
 #define WIRE_ERR_UNKNOWN_SECTION 40432 /* "Unknown section kind <n>" */
 #define WIRE_ERR_DUPLICATE_FIELD 40433 /* identifier also a field of the body */
-#define WIRE_ERR_NO_BODY 40587         /* "OP_MSG messages must have a body" */
+#define WIRE_ERR_NO_BODY         40587 /* "OP_MSG messages must have a body" */
 
 /* wire_doc_seq_t -- an OP_MSG kind-1 section: identifier + concatenated BSON documents. */
 typedef struct wire_doc_seq {
@@ -95,12 +95,12 @@ typedef struct wire_doc_seq {
  * or copy the message and parse again.
  */
 typedef struct wire_request {
-    wire_header_t header;   /* the header as received (op_code may be OP_COMPRESSED) */
-    int32_t op_code;        /* the original opcode after decompression */
-    uint8_t compressor_id;  /* compressor the request used, to answer in kind */
+    wire_header_t header;  /* the header as received (op_code may be OP_COMPRESSED) */
+    int32_t op_code;       /* the original opcode after decompression */
+    uint8_t compressor_id; /* compressor the request used, to answer in kind */
     bool compressed;
-    uint32_t flags;         /* OP_MSG flagBits, or OP_QUERY flags */
-    bson_t body;            /* OP_MSG kind-0 body, or OP_QUERY's query document */
+    uint32_t flags; /* OP_MSG flagBits, or OP_QUERY flags */
+    bson_t body;    /* OP_MSG kind-0 body, or OP_QUERY's query document */
     size_t n_seqs;
     wire_doc_seq_t seqs[WIRE_MAX_DOC_SEQS];
     /* OP_QUERY only */
@@ -109,7 +109,7 @@ typedef struct wire_request {
     int32_t number_to_return;
     bool has_return_fields;
     bson_t return_fields;
-    uint8_t *owned;         /* decompressed message, freed by wire_request_destroy */
+    uint8_t *owned; /* decompressed message, freed by wire_request_destroy */
 } wire_request_t;
 
 /*
@@ -149,9 +149,9 @@ void wire_buf_destroy(wire_buf_t *b);
 int wire_encode_op_msg(wire_buf_t *out, int32_t request_id, int32_t response_to, uint32_t flags,
                        const bson_t *body, status_t *st);
 /* wire_encode_op_msg_seq -- as above plus one kind-1 section (for clients and tests). */
-int wire_encode_op_msg_seq(wire_buf_t *out, int32_t request_id, int32_t response_to,
-                           uint32_t flags, const bson_t *body, const char *identifier,
-                           const bson_t *const *docs, size_t n_docs, status_t *st);
+int wire_encode_op_msg_seq(wire_buf_t *out, int32_t request_id, int32_t response_to, uint32_t flags,
+                           const bson_t *body, const char *identifier, const bson_t *const *docs,
+                           size_t n_docs, status_t *st);
 /* wire_seq_spec_t -- one kind-1 section to encode: identifier and its documents. */
 typedef struct wire_seq_spec {
     const char *identifier;
@@ -205,6 +205,102 @@ int wire_bson_check(const uint8_t *doc, size_t avail, size_t max_len, size_t *do
                     status_t *st);
 
 /* ======================================================================== */
+/* Intra-cluster client (wire/client.c, wire/client_conn.c)                  */
+/* ======================================================================== */
+
+/*
+ * One pool per process role (replication, routing, ...): a single I/O thread
+ * runs a libuv loop that owns every connection; callers on any thread hand it
+ * requests. Connections are pooled per host ("host:port"), one request in
+ * flight on each. See wire/README.md, "Intra-cluster client".
+ */
+typedef struct wire_client_pool wire_client_pool_t;
+
+/* wire_client_opts_t -- pool settings; zero values take the defaults noted. */
+typedef struct wire_client_opts {
+    const char *bind_ip;    /* bind before connect (numeric address), NULL = any */
+    int max_per_host;       /* connections per host, 0 = 16 */
+    int connect_timeout_ms; /* TCP connect + hello + auth, 0 = 10000 */
+    const char *app_name;   /* client.application.name in hello, NULL = none */
+} wire_client_opts_t;
+
+/* wire_client_pool_create -- start a pool and its I/O thread. BadValue for a bad bind_ip. */
+int wire_client_pool_create(const wire_client_opts_t *o, wire_client_pool_t **out, status_t *st);
+/*
+ * wire_client_pool_destroy -- fail every outstanding call with ShutdownInProgress
+ * (their callbacks run), close every connection, join the I/O thread. NULL-safe.
+ * Never call it from the pool's own I/O thread (a callback).
+ */
+void wire_client_pool_destroy(wire_client_pool_t *p);
+
+/*
+ * wire_client_run -- run one command on host "h:p" and block the calling thread until the
+ * reply or deadline_us (absolute, time_mono_us clock). *reply is always initialised by the
+ * callee and destroyed by the caller. Network errors: HostUnreachable(6)/NetworkTimeout(89);
+ * a reply with ok:0 returns its code as the status, and *reply still holds the document.
+ * A malformed reply is its parse error (InvalidBSON, ProtocolError, ...). `$db` is appended
+ * to cmd unless it has one. Safe from any thread but the pool's I/O thread (IllegalOperation).
+ */
+int wire_client_run(wire_client_pool_t *p, const char *host, const char *db, const bson_t *cmd,
+                    int64_t deadline_us, bson_t *reply, status_t *st);
+
+/* async variant: cb runs on the pool's own I/O thread */
+typedef void (*wire_client_cb)(void *arg, const bson_t *reply, const status_t *st);
+/*
+ * wire_client_run_async -- as wire_client_run, but returns at once: 0 when the call
+ * was queued (then cb runs exactly once, on the I/O thread, with the reply -- an empty
+ * document after a network error -- borrowed for the call, and the status as
+ * wire_client_run would return it), or an error (BadValue, ShutdownInProgress) and
+ * cb never runs. cb must not block: it may queue more calls, never wait for one.
+ */
+int wire_client_run_async(wire_client_pool_t *p, const char *host, const char *db,
+                          const bson_t *cmd, int64_t deadline_us, wire_client_cb cb, void *arg,
+                          status_t *st);
+
+/*
+ * wire_client_auth_t -- an exchange (keyFile / SCRAM) run on every new connection
+ * after its hello and before its first command. step runs on the I/O thread: first
+ * with the hello reply and *state NULL, then with the reply to each command it asked
+ * for. It either appends the next command to next_cmd (empty on entry; `$db` defaults
+ * to "admin"), leaves next_cmd empty when the connection is authenticated, or returns
+ * an error code (the connection is closed, and the calls waiting for that host fail
+ * with that status). A reply with ok:0 fails the connection before step sees it.
+ * free_state (may be NULL) runs once per connection that had a non-NULL *state.
+ */
+typedef struct wire_client_auth {
+    int (*step)(void *arg, void **state, const char *host, const bson_t *reply, bson_t *next_cmd,
+                status_t *st);
+    void (*free_state)(void *arg, void *state);
+    void *arg;
+} wire_client_auth_t;
+
+/* wire_client_pool_set_auth -- use auth (copied; NULL removes it) on connections made from now. */
+void wire_client_pool_set_auth(wire_client_pool_t *p, const wire_client_auth_t *auth);
+
+/*
+ * wire_client_drop_host -- close host's idle connections now and its busy ones as
+ * their calls finish (after a member left the set, or a failed call that leaves the
+ * connection's state unknown). Asynchronous; later calls open fresh connections.
+ */
+void wire_client_drop_host(wire_client_pool_t *p, const char *host);
+
+/* wire_client_stats_t -- counters for serverStatus / connPoolStats (a snapshot). */
+typedef struct wire_client_stats {
+    int64_t hosts;           /* hosts the pool has dialled */
+    int64_t conns_in_use;    /* a call in flight (MongoDB's totalInUse) */
+    int64_t conns_idle;      /* pooled, ready (totalAvailable) */
+    int64_t conns_setup;     /* connecting / hello / auth (totalRefreshing) */
+    int64_t conns_created;   /* ever completed setup (totalCreated) */
+    int64_t conns_failed;    /* setups that failed */
+    int64_t calls;           /* calls completed */
+    int64_t calls_failed;    /* ... with a network, protocol or shutdown error */
+    int64_t calls_timed_out; /* ... of which deadline expiries */
+} wire_client_stats_t;
+
+/* wire_client_pool_stats -- a snapshot of the counters (any thread). */
+void wire_client_pool_stats(wire_client_pool_t *p, wire_client_stats_t *out);
+
+/* ======================================================================== */
 /* Transport and command machinery -- see the sections below                 */
 /* ======================================================================== */
 
@@ -215,13 +311,13 @@ int wire_bson_check(const uint8_t *doc, size_t avail, size_t max_len, size_t *do
 /* ------------------------------------------------------------------------ */
 
 /* wire_command_t.flags */
-#define WIRE_CMD_ADMIN_ONLY (1u << 0)    /* only against the admin database */
-#define WIRE_CMD_OK_SECONDARY (1u << 1)  /* may run on a secondary */
-#define WIRE_CMD_NO_AUTH (1u << 2)       /* allowed before authentication */
+#define WIRE_CMD_ADMIN_ONLY    (1u << 0) /* only against the admin database */
+#define WIRE_CMD_OK_SECONDARY  (1u << 1) /* may run on a secondary */
+#define WIRE_CMD_NO_AUTH       (1u << 2) /* allowed before authentication */
 #define WIRE_CMD_REQUIRES_AUTH (1u << 3) /* needs an authenticated user once auth is on */
-#define WIRE_CMD_WRITE (1u << 4)         /* writes data (retryable-write labels apply) */
-#define WIRE_CMD_LEGACY_OK (1u << 5)     /* may arrive as OP_QUERY (hello / isMaster) */
-#define WIRE_CMD_NO_COMPRESS (1u << 6)   /* reply never compressed (handshake, SASL) */
+#define WIRE_CMD_WRITE         (1u << 4) /* writes data (retryable-write labels apply) */
+#define WIRE_CMD_LEGACY_OK     (1u << 5) /* may arrive as OP_QUERY (hello / isMaster) */
+#define WIRE_CMD_NO_COMPRESS   (1u << 6) /* reply never compressed (handshake, SASL) */
 
 /* UnsupportedOpQueryCommand: OP_QUERY carrying anything but the handshake. */
 #define WIRE_ERR_UNSUPPORTED_OP_QUERY 352
@@ -238,11 +334,11 @@ struct wire_server;
  * connection), so it needs no lock.
  */
 typedef struct wire_conn_info {
-    int64_t id;               /* connectionId, from 1 */
-    char remote[64];          /* "127.0.0.1:53122" */
-    uint8_t compressors[3];   /* negotiated in hello, the client's order */
+    int64_t id;             /* connectionId, from 1 */
+    char remote[64];        /* "127.0.0.1:53122" */
+    uint8_t compressors[3]; /* negotiated in hello, the client's order */
     uint8_t n_compressors;
-    bool hello_done;          /* a hello/isMaster was answered on it */
+    bool hello_done; /* a hello/isMaster was answered on it */
 } wire_conn_info_t;
 
 /*
@@ -252,8 +348,8 @@ typedef struct wire_conn_info {
  * Every pointer and bson_t is a view into the request, which outlives it.
  */
 typedef struct wire_opctx {
-    char db[128];              /* $db, or the database of OP_QUERY's "<db>.$cmd" */
-    const char *name;          /* the command name: the body's first field */
+    char db[128];     /* $db, or the database of OP_QUERY's "<db>.$cmd" */
+    const char *name; /* the command name: the body's first field */
     const struct wire_command *cmd;
     bson_t body;               /* the command document (unwrapped from $query) */
     const wire_request_t *req; /* document sequences live here */
@@ -272,17 +368,17 @@ typedef struct wire_opctx {
     bson_t write_concern;
     bool has_read_pref;
     bson_t read_pref;
-    int64_t max_time_ms;       /* 0: no limit */
-    int64_t deadline_us;       /* time_mono_us() deadline, 0: none */
+    int64_t max_time_ms; /* 0: no limit */
+    int64_t deadline_us; /* time_mono_us() deadline, 0: none */
     bool has_comment;
-    bson_iter_t comment;       /* any type */
-    const char *api_version;   /* "1" or NULL */
+    bson_iter_t comment;     /* any type */
+    const char *api_version; /* "1" or NULL */
     bool api_strict;
     bool api_deprecation_errors;
     /* where it runs */
-    wire_conn_info_t *conn;    /* NULL in unit tests without a connection */
-    struct wire_server *server;/* NULL in unit tests */
-    void *app;                 /* the binary's state (wire_server_config_t.app) */
+    wire_conn_info_t *conn;     /* NULL in unit tests without a connection */
+    struct wire_server *server; /* NULL in unit tests */
+    void *app;                  /* the binary's state (wire_server_config_t.app) */
     int64_t start_us;
     /* awaitable commands: a handler sets park_ms and returns 0 with an empty
      * reply; the transport re-runs it with resumed = true after that long, or
@@ -351,8 +447,7 @@ const char *wire_code_name(int code, char *buf, size_t len);
  * intersected with ours (snappy, zstd, zlib) in the client's order, stored on
  * the connection and appended to reply (nothing appended when empty).
  */
-int wire_negotiate_compression(wire_opctx_t *op, const bson_t *hello, bson_t *reply,
-                               status_t *st);
+int wire_negotiate_compression(wire_opctx_t *op, const bson_t *hello, bson_t *reply, status_t *st);
 
 /* ------------------------------------------------------------------------ */
 /* Server transport (wire/transport*.c, wire/server*.c, wire/conn*.c)        */
@@ -362,17 +457,17 @@ typedef struct wire_server wire_server_t;
 
 /* wire_server_config_t -- how to listen and what to run. */
 typedef struct wire_server_config {
-    const char *bind_ip;  /* comma list of addresses or host names */
-    bool bind_ip_all;     /* 0.0.0.0 and :: */
+    const char *bind_ip; /* comma list of addresses or host names */
+    bool bind_ip_all;    /* 0.0.0.0 and :: */
     int port;
-    int n_loops;          /* I/O loops; 0: one per core */
-    int max_conns;        /* beyond it: accept, log, close */
-    int min_workers;      /* 0: 2 per core */
-    int max_workers;      /* 0: 256 */
-    int slow_ms;          /* "Slow query" threshold; < 0 logs none */
-    bool handle_signals;  /* SIGINT/SIGTERM stop wire_server_run */
+    int n_loops;         /* I/O loops; 0: one per core */
+    int max_conns;       /* beyond it: accept, log, close */
+    int min_workers;     /* 0: 2 per core */
+    int max_workers;     /* 0: 256 */
+    int slow_ms;         /* "Slow query" threshold; < 0 logs none */
+    bool handle_signals; /* SIGINT/SIGTERM stop wire_server_run */
     const wire_cmd_table_t *table;
-    void *app;            /* passed to handlers as op->app */
+    void *app; /* passed to handlers as op->app */
 } wire_server_config_t;
 
 /* wire_server_stats_t -- counters for serverStatus (a snapshot). */
