@@ -433,6 +433,18 @@ int wire_opctx_parse_body(wire_opctx_t *op, const char *db, const bson_t *body, 
  */
 int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply);
 
+/* wire_cmd_in_api_v1 -- whether the command is part of the Stable API version 1 (cmd_rules.c). */
+bool wire_cmd_in_api_v1(const char *name);
+/*
+ * wire_cmd_check_generic_rules -- checks before any command-specific
+ * validation: a txnNumber outside a transaction on a command that is not a
+ * retryable write (50768), apiStrict on a command outside API version 1 (323),
+ * a writeConcern on a read command (72).
+ */
+int wire_cmd_check_generic_rules(const wire_opctx_t *op, const char *name, status_t *st);
+/* wire_stage_check_api_strict -- APIStrictError (323) for an aggregation stage outside API v1. */
+int wire_stage_check_api_strict(const wire_opctx_t *op, const char *stage, status_t *st);
+
 /*
  * wire_error_reply -- THE function that turns a status into
  * {ok: 0.0, errmsg, code, codeName} (+ errorLabels), replacing reply's content.
