@@ -713,9 +713,12 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
 /* micad_db_wait_write_concern -- the journal flush for j / majority. */
 int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, status_t *st)
 {
-    if (wc->journal)
-        return stor_wait_durable(sess, st);
-    return 0;
+    if (!wc->journal)
+        return 0;
+    wire_worker_block_begin(); /* an fsync: let another worker use the CPU meanwhile */
+    int ret = stor_wait_durable(sess, st);
+    wire_worker_block_end();
+    return ret;
 }
 
 /* micad_db_finish_write -- writeConcernError instead of failing the command. */

@@ -516,6 +516,16 @@ int wire_server_max_conns(const wire_server_t *srv);
 /* wire_server_destroy -- free a server that is not running; NULL-safe. */
 void wire_server_destroy(wire_server_t *srv);
 
+/*
+ * wire_worker_block_begin / _end -- bracket a wait that is not CPU work (a
+ * journal fsync, awaitData, write concern, a remote call) on a worker
+ * thread. The pool keeps a fixed number of *runnable* workers and grows only
+ * to replace blocked ones, so an unmarked long wait holds a slot until the
+ * pool's stall monitor (50 ms) adds a worker. No-ops off the pool's threads.
+ */
+void wire_worker_block_begin(void);
+void wire_worker_block_end(void);
+
 /* WIRE_TRANSPORT_SECTION_END */
 
 #endif /* MICA_WIRE_H */
