@@ -380,6 +380,15 @@ static bool walk_array(walk_t *w, const bson_value_t *arrv, const char *rest, in
         } else if (offset_match && entire) {
             if (yield(w, x, off))
                 return true;
+        } else if (offset_match && x->value_type == BSON_TYPE_ARRAY) {
+            /*
+             * A positional component reaching a nested array: the rest of the
+             * path traverses that array as its own (documents and positions),
+             * as MongoDB's BSONElementIterator does -- "a.0.b" finds b in
+             * a: [[{b: 1}]] and "a.0.0" finds 0 in a: [[0]].
+             */
+            if (walk_array(w, x, rest + nlen + 1, off, level + 1))
+                return true;
         }
     }
     return false;
