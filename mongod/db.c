@@ -1108,10 +1108,9 @@ int micad_validator_check(const micad_validator_t *v, const char *ns, const bson
         bson_append_iter(errinfo, "failingDocumentId", -1, &id);
     {
         bson_t details;
-        BSON_APPEND_DOCUMENT_BEGIN(errinfo, "details", &details);
-        BSON_APPEND_UTF8(&details, "operatorName", "$and");
-        BSON_APPEND_DOCUMENT(&details, "specifiedAs", qry_match_filter(v->match));
-        bson_append_document_end(errinfo, &details);
+        qry_match_explain_failure(v->match, doc, &details);
+        BSON_APPEND_DOCUMENT(errinfo, "details", &details);
+        bson_destroy(&details);
     }
     return status_set(st, ERR_DocumentValidationFailure, "Document failed validation");
 }
