@@ -149,8 +149,16 @@ typedef enum log_component {
 int log_open(const char *path, bool append);
 /* log_close -- flush and close the log file (back to stderr). */
 void log_close(void);
+/* log_rotate -- rename the log file to renamed and reopen path empty; 0 or errno. */
+int log_rotate(const char *path, const char *renamed);
 /* log_set_verbosity -- 0 = info and above, 1..3 = debug levels; -1 = quiet (warnings+). */
 void log_set_verbosity(int verbosity);
+/* log_set_component_verbosity -- comp's own level (0..5), or -1 to follow the global one. */
+void log_set_component_verbosity(log_component_t comp, int verbosity);
+/* log_get_component_verbosity -- comp's own level, -1 when it follows the global one. */
+int log_get_component_verbosity(log_component_t comp);
+/* log_get_verbosity -- the global level (-1 quiet). */
+int log_get_verbosity(void);
 /* log_enabled -- whether a line at sev for comp would be written. */
 bool log_enabled(log_severity_t sev, log_component_t comp);
 /* log_set_ctx -- name this thread's "ctx" (e.g. "conn12", "listener"). Copied. */
@@ -421,6 +429,9 @@ int bsonu_type_by_name(const char *name);
  *     blocking sorts and $group (MongoDB's names); tests lower them to make a
  *     spill happen with little data.
  *   cursorTimeoutMillis -- idle cursors are killed after this (10 minutes).
+ *   enableTestCommands -- 1 turns on MongoDB's test-only commands that Mica has
+ *     (`echo`, the transport ceiling bench/ycsb measures); 0, the default, and
+ *     they answer CommandNotFound.
  */
 #define OPTS_PARAMS(X)                                                                             \
     X(ttlMonitorSleepSecs, 60, 1, 86400, "seconds between TTL monitor passes")                     \
@@ -428,7 +439,8 @@ int bsonu_type_by_name(const char *name);
       "memory limit of a blocking sort, bytes")                                                    \
     X(internalDocumentSourceGroupMaxMemoryBytes, 104857600, 1024, INT64_MAX,                       \
       "memory limit of a $group stage, bytes")                                                     \
-    X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")
+    X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")              \
+    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo)")
 
 typedef enum opts_param_id {
 #define X(name, def, min, max, help) OPTS_PARAM_##name,
@@ -456,7 +468,8 @@ typedef struct opts {
     bool quiet;                       /* systemLog.quiet */
     int verbosity;                    /* systemLog.verbosity, -v = 1, -vv = 2 ... */
     int slowms;                       /* operationProfiling.slowOpThresholdMs (100) */
-    char *repl_set;                   /* replication.replSetName (stored for later issues) */
+    char *repl_set;                   /* replication.replSetName (--replSet) */
+    int oplog_size_mb;                /* replication.oplogSizeMB (--oplogSize; 0: default) */
     char *cluster_role;               /* sharding.clusterRole ("shardsvr" | "configsvr") */
     char *key_file;                   /* security.keyFile */
     char *pid_file;                   /* processManagement.pidFilePath */

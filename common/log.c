@@ -52,6 +52,34 @@ int log_open(const char *path, bool append)
     return 0;
 }
 
+/*
+ * log_rotate -- rename the log file path to renamed and continue in a new file
+ * at path, under the log lock so no line is lost or split. Returns 0 or errno
+ * (the old file stays in use when the rename or the open fails).
+ */
+int log_rotate(const char *path, const char *renamed)
+{
+    int fd, rc = 0;
+    pthread_mutex_lock(&log_lock);
+    if (rename(path, renamed) != 0) {
+        rc = errno;
+        pthread_mutex_unlock(&log_lock);
+        return rc;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_TRUNC, 0644);
+    if (fd < 0) {
+        rc = errno;
+        (void)rename(renamed, path);
+        pthread_mutex_unlock(&log_lock);
+        return rc;
+    }
+    if (log_fd != STDERR_FILENO)
+        close(log_fd);
+    log_fd = fd;
+    pthread_mutex_unlock(&log_lock);
+    return 0;
+}
+
 /* log_close -- close the log file and go back to stderr. */
 void log_close(void)
 {
@@ -70,11 +98,45 @@ void log_set_verbosity(int verbosity)
     __atomic_store_n(&log_verbosity, verbosity, __ATOMIC_RELAXED);
 }
 
+/* per-component verbosity; LOG_INHERIT: the global one (setParameter logComponentVerbosity) */
+#define LOG_INHERIT (-2)
+static int log_comp_verbosity[LOG_C_COUNT] = {
+#define X(id, name) LOG_INHERIT,
+    LOG_COMPONENTS(X)
+#undef X
+};
+
+/* log_set_component_verbosity -- comp's level (-1 inherit the global one, 0..5). */
+void log_set_component_verbosity(log_component_t comp, int verbosity)
+{
+    if (comp < LOG_C_COUNT)
+        __atomic_store_n(&log_comp_verbosity[comp], verbosity < 0 ? LOG_INHERIT : verbosity,
+                         __ATOMIC_RELAXED);
+}
+
+/* log_get_component_verbosity -- comp's own level, -1 when it inherits. */
+int log_get_component_verbosity(log_component_t comp)
+{
+    int v = comp < LOG_C_COUNT ? __atomic_load_n(&log_comp_verbosity[comp], __ATOMIC_RELAXED)
+                               : LOG_INHERIT;
+    return v == LOG_INHERIT ? -1 : v;
+}
+
+/* log_get_verbosity -- the global level. */
+int log_get_verbosity(void)
+{
+    return __atomic_load_n(&log_verbosity, __ATOMIC_RELAXED);
+}
+
 /* log_enabled -- whether a line at sev would be written. */
 bool log_enabled(log_severity_t sev, log_component_t comp)
 {
     int v = __atomic_load_n(&log_verbosity, __ATOMIC_RELAXED);
-    (void)comp;
+    if (comp < LOG_C_COUNT && v >= 0) {
+        int cv = __atomic_load_n(&log_comp_verbosity[comp], __ATOMIC_RELAXED);
+        if (cv != LOG_INHERIT)
+            v = cv;
+    }
     if (sev <= LOG_SEV_WARNING)
         return true;
     if (v < 0)

@@ -96,6 +96,26 @@ int micad_profile_slowms(void);
 /* micad_status_obs -- opLatencies, globalLock, locks, wiredTiger appended to reply. */
 void micad_status_obs(micad_t *m, const bson_t *cmd, bson_t *reply);
 
+/* ---- runtime operations (runtime.c) ---- */
+
+/* micad_runtime_block_signals -- block SIGUSR1 in this thread and those it starts (call first). */
+void micad_runtime_block_signals(void);
+/* micad_runtime_start -- the SIGUSR1 (log rotation) thread; remembers the log path. */
+void micad_runtime_start(const opts_t *o);
+/* micad_runtime_stop -- end that thread and release a leftover fsync lock. */
+void micad_runtime_stop(void);
+/* micad_log_rotate -- logRotate: rename the log file with a UTC time suffix, open a new one. */
+int micad_log_rotate(status_t *st);
+/* micad_fsync_wait -- writers wait here while fsync {lock: true} is held (killable). */
+int micad_fsync_wait(const wire_opctx_t *op, status_t *st);
+/* micad_fsync_lock_count -- how many fsync locks are held. */
+int micad_fsync_lock_count(void);
+
+/* micad_work_hook -- stor_set_work_hook's function: progress + interrupt checks. */
+int micad_work_hook(const char *what, int64_t done, int64_t total, status_t *st);
+/* micad_abort_index_builds -- abort running builds of ns (name NULL/"*": all); how many. */
+int micad_abort_index_builds(const char *ns, const char *name);
+
 /* ---- Prometheus (metrics.c) ---- */
 
 /* micad_metrics_start -- listen on metrics.port (nothing when 0); SocketException if busy. */

@@ -334,6 +334,14 @@ int stor__index_update_doc(stor_session_t *sess, stor_index_t *idx, const bson_t
     return change(sess, idx, old_doc, new_doc, rid, st);
 }
 
+static stor_work_hook_fn g_work_hook; /* set once at start-up (stor_set_work_hook) */
+
+/* stor_set_work_hook -- see storage.h. */
+void stor_set_work_hook(stor_work_hook_fn fn)
+{
+    g_work_hook = fn;
+}
+
 /* stor__index_build -- batches of records, each batch one transaction. */
 int stor__index_build(stor_session_t *sess, stor_index_t *idx, status_t *st)
 {
@@ -384,7 +392,14 @@ int stor__index_build(stor_session_t *sess, stor_index_t *idx, status_t *st)
             ret = stor__wt_status(st, wret, "index build scan");
         stor__cursor_put(sess, c);
         ret = stor__uow_leave(sess, implicit, ret, st);
+        /* between batches: progress for currentOp, and the caller's chance to abort */
+        if (ret == 0 && g_work_hook != NULL)
+            ret = g_work_hook("Index Build: scanning collection", done, stor_collection_count(coll),
+                              st);
     }
+    if (ret != 0)
+        LOG(INFO, INDEX, 22134, "Index build: aborted", "namespace", BCON_UTF8(coll->ns), "index",
+            BCON_UTF8(idx->name), "scanned", BCON_INT64(done), "error", BCON_UTF8(st->msg));
     if (ret == 0)
         LOG(INFO, INDEX, 22132, "Index build: done", "namespace", BCON_UTF8(coll->ns), "index",
             BCON_UTF8(idx->name), "keysInserted", BCON_INT64(done), "durationMillis",

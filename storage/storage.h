@@ -170,6 +170,13 @@ void stor_engine_stats(stor_engine_t *eng, bson_t *out);
 /* Timestamps are MongoDB Timestamps as uint64 (seconds << 32 | increment). */
 
 /*
+ * stor_work_hook_fn -- called between batches of long work (index builds) on the
+ * working thread: what it is doing, how far it is, and a chance to stop it by
+ * returning a status (killOp, shutdown). Set once, before the engine serves.
+ */
+typedef int (*stor_work_hook_fn)(const char *what, int64_t done, int64_t total, status_t *st);
+void stor_set_work_hook(stor_work_hook_fn fn);
+/*
  * stor_engine_wt_stats -- WiredTiger's connection statistics grouped by section as
  * serverStatus.wiredTiger shows them ({cache: {"bytes currently in the cache": N},
  * transaction: {...}, log: {...}, ...}); out is always initialised.
@@ -190,6 +197,8 @@ int stor_engine_recover_to_stable(stor_engine_t *eng, status_t *st);
 int stor_session_open(stor_engine_t *eng, stor_session_t **out, status_t *st);
 /* stor_session_close -- back to the cache; aborts an open unit of work. NULL is a no-op. */
 void stor_session_close(stor_session_t *sess);
+/* stor_session_engine -- the engine sess belongs to. */
+stor_engine_t *stor_session_engine(const stor_session_t *sess);
 
 /* Units of work ---------------------------------------------------------- */
 

@@ -123,6 +123,8 @@ int wire_curop_check_op(const wire_opctx_t *op, status_t *st)
         return 0;
     if (code == ERR_InterruptedAtShutdown)
         return status_set(st, code, "interrupted at shutdown");
+    if (code == ERR_IndexBuildAborted)
+        return status_set(st, code, "Index build aborted: dropIndexes was run meanwhile");
     return status_set(st, code, "operation was interrupted");
 }
 
@@ -397,4 +399,19 @@ void wire_curop_counts(int64_t *readers, int64_t *writers, int64_t *total)
             (*writers)++;
     }
     pthread_mutex_unlock(&g_lock);
+}
+
+/* wire_curop_kill_if -- mark every running op that pred accepts killed with code; how many. */
+int wire_curop_kill_if(bool (*pred)(const wire_opctx_t *op, void *arg), void *arg, int code)
+{
+    int n = 0;
+    pthread_mutex_lock(&g_lock);
+    for (wire_opctx_t *op = g_ops; op != NULL; op = op->cur_next) {
+        if (pred(op, arg)) {
+            __atomic_store_n(&op->kill_code, code, __ATOMIC_RELAXED);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    return n;
 }
