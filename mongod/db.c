@@ -713,9 +713,12 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
 /* micad_db_wait_write_concern -- the journal flush for j / majority. */
 int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, status_t *st)
 {
-    if (wc->journal)
-        return stor_wait_durable(sess, st);
-    return 0;
+    if (!wc->journal)
+        return 0;
+    wire_worker_block_begin(); /* an fsync: let another worker use the CPU meanwhile */
+    int ret = stor_wait_durable(sess, st);
+    wire_worker_block_end();
+    return ret;
 }
 
 /* micad_db_finish_write -- writeConcernError instead of failing the command. */
@@ -1105,10 +1108,9 @@ int micad_validator_check(const micad_validator_t *v, const char *ns, const bson
         bson_append_iter(errinfo, "failingDocumentId", -1, &id);
     {
         bson_t details;
-        BSON_APPEND_DOCUMENT_BEGIN(errinfo, "details", &details);
-        BSON_APPEND_UTF8(&details, "operatorName", "$and");
-        BSON_APPEND_DOCUMENT(&details, "specifiedAs", qry_match_filter(v->match));
-        bson_append_document_end(errinfo, &details);
+        qry_match_explain_failure(v->match, doc, &details);
+        BSON_APPEND_DOCUMENT(errinfo, "details", &details);
+        bson_destroy(&details);
     }
     return status_set(st, ERR_DocumentValidationFailure, "Document failed validation");
 }

@@ -300,7 +300,13 @@ int stor_uow_commit(stor_uow_t *uow, uint64_t commit_ts, status_t *st)
     bool committed = wret == 0;
     if (committed) {
         uow_publish(uow);
-        stor__note_commit(sess->eng);
+        /*
+         * Committed in WT: the outcome cannot change any more, but the caller
+         * acknowledges it only once the record is in the OS. A failed write
+         * is reported as the commit's error (the data may or may not be there
+         * after a crash, as with any I/O error on commit).
+         */
+        ret = stor__commit_written(sess, st);
     } else {
         ret = stor__wt_status(st, wret, "commit_transaction");
     }
