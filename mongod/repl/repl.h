@@ -119,5 +119,9 @@ void repl_hello_append(micad_t *m, bson_t *reply, bool legacy_names);
 int repl_initiate(micad_t *m, const bson_t *config, bool has_config, bson_t *reply, status_t *st);
 int repl_get_config(micad_t *m, bool commitment_status, bson_t *reply, status_t *st);
 int repl_get_status(micad_t *m, bson_t *reply, status_t *st);
+/* Intra-set commands (mongod/repl/node.c): heartbeats, votes, position reports. */
+int repl_heartbeat(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st);
+int repl_request_votes(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st);
+int repl_update_position(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st);
 
 #endif /* MICA_MONGOD_REPL_H */

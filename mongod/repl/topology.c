@@ -446,3 +446,16 @@ bool repl_topo_priority_takeover(const repl_topo_t *t)
         return false;
     return repl_optime_cmp(t->members[t->self].applied, p->applied) >= 0;
 }
+
+void repl_topo_start_takeover(repl_topo_t *t, repl_actions_t *a)
+{
+    if (!may_stand(t) || t->candidate)
+        return;
+    start_round(t, true, a);
+    check_win(t, a);
+}
+
+void repl_topo_observe_term(repl_topo_t *t, int64_t term, repl_actions_t *a)
+{
+    adopt_term(t, term, a);
+}

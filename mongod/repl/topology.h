@@ -187,6 +187,11 @@ int repl_topo_freeze(repl_topo_t *t, bool on, status_t *st);
  */
 bool repl_topo_priority_takeover(const repl_topo_t *t);
 
+/* repl_topo_start_takeover -- stand now (priority takeover): a dry run, like a timeout. */
+void repl_topo_start_takeover(repl_topo_t *t, repl_actions_t *a);
+/* repl_topo_observe_term -- a term seen in a request (heartbeat): adopt a higher one. */
+void repl_topo_observe_term(repl_topo_t *t, int64_t term, repl_actions_t *a);
+
 /* repl_topo_can_satisfy_majority -- whether optime o is majority-committed here. */
 bool repl_topo_is_committed(const repl_topo_t *t, repl_optime_t o);
 
