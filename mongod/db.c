@@ -639,14 +639,34 @@ int micad_db_check_collation(const bson_iter_t *collation, status_t *st)
 /* Write concern                                                             */
 /* ======================================================================== */
 
+/*
+ * The replica-set waiter (mongod/repl installs it on a member): w > 1,
+ * w: "majority" and the set's default majority wait there; a standalone has
+ * none. Set once at start-up before the listener opens.
+ */
+static micad_wc_waiter_fn g_wc_waiter;
+
+/* micad_db_set_wc_waiter -- see db.h. */
+void micad_db_set_wc_waiter(micad_wc_waiter_fn fn)
+{
+    g_wc_waiter = fn;
+}
+
 /* micad_db_write_concern -- see db.h. */
 int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
 {
     bson_iter_t it;
+    bool has_w = false;
     wc->acknowledged = true;
     wc->journal = false;
     wc->w = 1;
     wc->wtimeout = 0;
+    if (g_wc_waiter != NULL &&
+        (!op->has_write_concern || !bson_iter_init_find(&it, &op->write_concern, "w"))) {
+        /* MongoDB 5.0+: a replica set's implicit default is w: "majority" (journaled) */
+        wc->w = -1;
+        wc->journal = true;
+    }
     if (!op->has_write_concern)
         return 0;
     if (!bson_iter_init(&it, &op->write_concern))
@@ -667,6 +687,11 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
                 wc->w = (int64_t)d;
             } else if (BSON_ITER_HOLDS_UTF8(&it)) {
                 const char *mode = bson_iter_utf8(&it, NULL);
+                if (strcmp(mode, "majority") != 0 && g_wc_waiter != NULL)
+                    return status_set(st, ERR_UnknownReplWriteConcern,
+                                      "No write concern mode named '%s' found in replica set "
+                                      "configuration",
+                                      mode);
                 if (strcmp(mode, "majority") != 0)
                     return status_set(st, ERR_BadValue,
                                       "cannot use non-majority 'w' mode \"%s\" when a host is "
@@ -703,21 +728,28 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
             return status_set(st, ERR_FailedToParse, "unrecognized write concern field: %s", k);
         }
     }
-    if (wc->w > 1)
+    (void)has_w;
+    if (wc->w > 1 && g_wc_waiter == NULL)
         return status_set(st, ERR_BadValue, "cannot use 'w' > 1 when a host is not replicated");
     if (wc->w == 0 && !wc->journal)
         wc->acknowledged = false;
     return 0;
 }
 
-/* micad_db_wait_write_concern -- the journal flush for j / majority. */
+/* micad_db_wait_write_concern -- the journal flush for j / majority, then the set. */
 int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, status_t *st)
 {
-    if (!wc->journal)
-        return 0;
-    wire_worker_block_begin(); /* an fsync: let another worker use the CPU meanwhile */
-    int ret = stor_wait_durable(sess, st);
-    wire_worker_block_end();
+    int ret = 0;
+    if (wc->journal) {
+        wire_worker_block_begin(); /* an fsync: let another worker use the CPU meanwhile */
+        ret = stor_wait_durable(sess, st);
+        wire_worker_block_end();
+    }
+    if (ret == 0 && g_wc_waiter != NULL && (wc->w == -1 || wc->w > 1)) {
+        wire_worker_block_begin(); /* waiting for other members, not for the CPU */
+        ret = g_wc_waiter(wc, st);
+        wire_worker_block_end();
+    }
     return ret;
 }
 

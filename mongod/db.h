@@ -143,6 +143,17 @@ typedef struct micad_wc {
  * BadValue (MongoDB's messages); FailedToParse for out-of-range w.
  */
 int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st);
+/*
+ * micad_wc_waiter_fn -- a replica-set member's wait for wc (w > 1 or
+ * "majority") after a write: 0, or WriteConcernFailed 64 on wtimeout.
+ */
+typedef int (*micad_wc_waiter_fn)(const micad_wc_t *wc, status_t *st);
+/*
+ * micad_db_set_wc_waiter -- install the waiter (mongod/repl on a member, at
+ * start-up). With one installed, w > 1 is allowed and a write without a w
+ * defaults to "majority", as in a MongoDB replica set.
+ */
+void micad_db_set_wc_waiter(micad_wc_waiter_fn fn);
 /* micad_db_wait_write_concern -- honour wc after the writes: j -> stor_wait_durable. */
 int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, status_t *st);
 /*

@@ -11,6 +11,7 @@
  * messages and carries out the actions (repl__handle), always under the
  * state's lock, never holding it across a network call.
  */
+#include "mongod/db.h"
 #include "mongod/repl/repl_int.h"
 
 #include <stdlib.h>
@@ -834,6 +835,74 @@ int repl_update_position(micad_t *m, const bson_t *cmd, bson_t *reply, status_t 
             repl__handle(&a);
         }
     }
+    pthread_cond_broadcast(&g.cond); /* w: <n> waiters count positions, not the commit point */
     repl__unlock();
     return 0;
+}
+
+/* ======================================================================== */
+/* Write concern                                                             */
+/* ======================================================================== */
+
+/* replicated_on -- data-bearing members whose applied optime reaches o (lock held). */
+static int replicated_on(repl_optime_t o)
+{
+    int n = 0;
+    for (int i = 0; i < g.config.nmembers; i++)
+        if (!g.config.members[i].arbiter_only && repl_optime_cmp(g.topo.members[i].applied, o) >= 0)
+            n++;
+    return n;
+}
+
+/*
+ * wait_write_concern -- after a write on the primary: wait until the newest
+ * oplog entry (at or after the write's own) is majority-committed, or held by
+ * w members. Woken by every commit-point move and position report (the
+ * state's condition variable), so waiters are served in batches; the 100 ms
+ * cap on each wait is only a safety net. A step-down ends the wait with
+ * PrimarySteppedDown; wtimeout with WriteConcernFailed 64.
+ */
+static int wait_write_concern(const micad_wc_t *wc, status_t *st)
+{
+    repl_optime_t target;
+    micad_t *m = g.m;
+    ST_RET(repl_oplog_last(m, &target, st));
+    refresh_own_position(m);
+    int64_t deadline = wc->wtimeout > 0 ? time_mono_us() + wc->wtimeout * 1000 : 0;
+    int ret = 0;
+    repl__lock();
+    if (wc->w > 0 && wc->w > g.config.nmembers) {
+        repl__unlock();
+        return status_set(st, ERR_UnsatisfiableWriteConcern, "Not enough data-bearing nodes");
+    }
+    for (;;) {
+        if (g.stopping || g.topo.state != REPL_PRIMARY) {
+            ret = status_set(st, ERR_PrimarySteppedDown,
+                             "Primary stepped down while waiting for replication");
+            break;
+        }
+        bool ok =
+            wc->w == -1 ? repl_topo_is_committed(&g.topo, target) : replicated_on(target) >= wc->w;
+        if (ok)
+            break;
+        int64_t now = time_mono_us();
+        if (deadline != 0 && now >= deadline) {
+            ret = status_set(st, ERR_WriteConcernFailed, "waiting for replication timed out");
+            break;
+        }
+        int64_t wait_us = 100000;
+        if (deadline != 0 && deadline - now < wait_us)
+            wait_us = deadline - now;
+        int64_t wake_ms = time_now_ms() + wait_us / 1000 + 1;
+        struct timespec ts = {wake_ms / 1000, (wake_ms % 1000) * 1000000};
+        pthread_cond_timedwait(&g.cond, &g.lock, &ts);
+    }
+    repl__unlock();
+    return ret;
+}
+
+/* repl__install_wc_waiter -- called at start-up on a member. */
+void repl__install_wc_waiter(void)
+{
+    micad_db_set_wc_waiter(wait_write_concern);
 }

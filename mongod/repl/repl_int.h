@@ -58,6 +58,8 @@ int repl__take_up_config(micad_t *m, repl_config_t *c, int self, status_t *st);
 /* repl__find_self -- this node's index in c, or -1. */
 int repl__find_self(micad_t *m, const repl_config_t *c);
 
+/* repl__install_wc_waiter -- w > 1 / majority waits go to node.c. */
+void repl__install_wc_waiter(void);
 /* node.c: threads */
 int repl__node_start(micad_t *m, status_t *st);
 void repl__node_stop(void);

@@ -408,6 +408,8 @@ int repl_start(micad_t *m, status_t *st)
     bson_destroy(&doc);
     if (ret == 0)
         ret = repl__node_start(m, st);
+    if (ret == 0)
+        repl__install_wc_waiter();
     return ret;
 }
 

@@ -132,6 +132,44 @@ def test_secondary_refuses_writes_and_unflagged_reads():
     assert got == 40, got
 
 
+def test_write_concern():
+    from pymongo.write_concern import WriteConcern
+    c = pymongo.MongoClient(uri(), serverSelectionTimeoutMS=20000)
+    db = c.test
+    maj = db.get_collection("wc", write_concern=WriteConcern(w="majority", wtimeout=20000))
+    maj.insert_one({"_id": "m"})
+    # acknowledged at w: majority means a majority holds it: a secondary has it already
+    p = primary_index()
+    ok = 0
+    for i, s in enumerate(servers):
+        if i != p and direct(s).test.get_collection(
+                "wc", read_preference=pymongo.ReadPreference.SECONDARY_PREFERRED).find_one({"_id": "m"}):
+            ok += 1
+    assert ok >= 1, ok
+    db.get_collection("wc", write_concern=WriteConcern(w=3, wtimeout=20000)).insert_one({"_id": 3})
+    r = db.command("insert", "wc", documents=[{"_id": 4}], writeConcern={"w": 4})
+    assert r["writeConcernError"]["code"] == 100, r
+    try:
+        db.command("insert", "wc", documents=[{"_id": 5}], writeConcern={"w": "nosuchtag"})
+        raise AssertionError("an unknown w mode was accepted")
+    except pymongo.errors.OperationFailure as e:
+        assert e.code == 79, e.details
+    # a stopped secondary: w: 3 times out with a writeConcernError beside the write
+    sec = servers[(p + 1) % 3]
+    sec.proc.send_signal(signal.SIGSTOP)
+    try:
+        r = db.command("insert", "wc", documents=[{"_id": 6}],
+                       writeConcern={"w": 3, "wtimeout": 300})
+        assert r["n"] == 1 and r["writeConcernError"]["code"] == 64, r
+        # majority still holds with two of three
+        r = db.command("insert", "wc", documents=[{"_id": 7}],
+                       writeConcern={"w": "majority", "wtimeout": 20000})
+        assert r["n"] == 1 and "writeConcernError" not in r, r
+    finally:
+        sec.proc.send_signal(signal.SIGCONT)
+    c.close()
+
+
 def test_failover():
     p = primary_index()
     old_term = direct(servers[p]).admin.command("replSetGetStatus")["term"]
@@ -170,6 +208,7 @@ def main():
         test_status_all_healthy,
         test_writes_replicate,
         test_secondary_refuses_writes_and_unflagged_reads,
+        test_write_concern,
         test_failover,
     ])
     for s in servers:
