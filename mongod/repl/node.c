@@ -398,6 +398,10 @@ static void *hb_main(void *arg)
                 repl_topo_on_position(&g.topo, g.self, g.applied, g.applied, &a);
             } else {
                 next_liveness = 0;
+                if (g.frozen_until_us != 0 && now >= g.frozen_until_us) {
+                    g.frozen_until_us = 0;
+                    g.topo.frozen = false;
+                }
                 if (now >= g.election_deadline_us) {
                     repl_topo_on_election_timeout(&g.topo, &a);
                     reset_election_timer();
@@ -905,4 +909,66 @@ static int wait_write_concern(const micad_wc_t *wc, status_t *st)
 void repl__install_wc_waiter(void)
 {
     micad_db_set_wc_waiter(wait_write_concern);
+}
+
+/* ======================================================================== */
+/* replSetStepDown / replSetFreeze                                           */
+/* ======================================================================== */
+
+/*
+ * repl_step_down -- wait up to catch_up_secs for an electable secondary to
+ * catch up, then step down (or, with force, step down anyway); this node will
+ * not stand for step_down_secs. ExceededTimeLimit 262 when no one caught up.
+ */
+int repl_step_down(micad_t *m, int64_t step_down_secs, int64_t catch_up_secs, bool force,
+                   status_t *st)
+{
+    if (!g.enabled)
+        return status_set(st, ERR_NoReplicationEnabled, "not running with --replSet");
+    if (catch_up_secs > step_down_secs)
+        return status_set(st, ERR_BadValue,
+                          "stepdown period must be longer than secondaryCatchUpPeriodSecs");
+    refresh_own_position(m);
+    int64_t deadline = time_mono_us() + catch_up_secs * 1000000;
+    int ret;
+    repl__lock();
+    for (;;) {
+        repl_actions_t a = {0};
+        status_reset(st);
+        bool past = time_mono_us() >= deadline;
+        ret = repl_topo_step_down(&g.topo, force && past, &a, st);
+        repl__handle(&a);
+        if (ret != ERR_ExceededTimeLimit || past)
+            break;
+        int64_t wake_ms = time_now_ms() + 100;
+        struct timespec ts = {wake_ms / 1000, (wake_ms % 1000) * 1000000};
+        pthread_cond_timedwait(&g.cond, &g.lock, &ts);
+    }
+    if (ret == 0) {
+        g.topo.frozen = true;
+        g.frozen_until_us = time_mono_us() + step_down_secs * 1000000;
+    }
+    repl__unlock();
+    return ret;
+}
+
+/* repl_freeze -- no candidacy for secs (0: thaw now). */
+int repl_freeze(micad_t *m, int64_t secs, bson_t *reply, status_t *st)
+{
+    (void)m;
+    if (!g.enabled)
+        return status_set(st, ERR_NoReplicationEnabled, "not running with --replSet");
+    repl__lock();
+    if (!g.has_config || g.self < 0) {
+        repl__unlock();
+        return status_set(st, ERR_NotYetInitialized, "no replset config has been received");
+    }
+    int ret = repl_topo_freeze(&g.topo, secs > 0, st);
+    if (ret == 0) {
+        g.frozen_until_us = secs > 0 ? time_mono_us() + secs * 1000000 : 0;
+        if (secs == 0)
+            BSON_APPEND_UTF8(reply, "info", "unfreezing");
+    }
+    repl__unlock();
+    return ret;
 }

@@ -123,5 +123,9 @@ int repl_get_status(micad_t *m, bson_t *reply, status_t *st);
 int repl_heartbeat(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st);
 int repl_request_votes(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st);
 int repl_update_position(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st);
+/* replSetStepDown / replSetFreeze bodies (node.c). */
+int repl_step_down(micad_t *m, int64_t step_down_secs, int64_t catch_up_secs, bool force,
+                   status_t *st);
+int repl_freeze(micad_t *m, int64_t secs, bson_t *reply, status_t *st);
 
 #endif /* MICA_MONGOD_REPL_H */

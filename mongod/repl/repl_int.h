@@ -42,6 +42,7 @@ typedef struct repl_state {
     char sync_source[256];
     int64_t last_vote_term; /* from local.replset.election at start-up (-1: none) */
     int last_vote_for;
+    int64_t frozen_until_us; /* replSetFreeze / after a step-down (0: not frozen) */
 } repl_state_t;
 
 extern repl_state_t repl__g;

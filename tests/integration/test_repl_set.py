@@ -170,6 +170,27 @@ def test_write_concern():
     c.close()
 
 
+def test_step_down_and_freeze():
+    p = primary_index()
+    pc = direct(servers[p])
+    try:
+        pc.admin.command("replSetFreeze", 30)
+        raise AssertionError("a primary froze")
+    except pymongo.errors.OperationFailure as e:
+        assert e.code == 95, e.details
+    # freeze the third member, so the stepped-down primary's place goes to the other
+    third = (p + 2) % 3
+    direct(servers[third]).admin.command("replSetFreeze", 30)
+    try:
+        pc.admin.command("replSetStepDown", 30, secondaryCatchUpPeriodSecs=10)
+    except pymongo.errors.AutoReconnect:
+        pass  # MongoDB may close the connection; Mica answers ok
+    newp = wait_for(lambda: (lambda i: i if i is not None and i != p else None)(primary_index()),
+                    what="another primary after the step-down")
+    assert newp == (p + 1) % 3, (p, newp)
+    direct(servers[third]).admin.command("replSetFreeze", 0)
+
+
 def test_failover():
     p = primary_index()
     old_term = direct(servers[p]).admin.command("replSetGetStatus")["term"]
@@ -209,6 +230,7 @@ def main():
         test_writes_replicate,
         test_secondary_refuses_writes_and_unflagged_reads,
         test_write_concern,
+        test_step_down_and_freeze,
         test_failover,
     ])
     for s in servers:
