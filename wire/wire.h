@@ -403,6 +403,9 @@ typedef struct wire_cmd_table {
     const wire_command_t *cmds; /* the rows as given (listCommands order) */
     size_t n;
     const wire_command_t **sorted; /* by name, for binary search */
+    /* gate (optional): checked before every handler (a replica-set member's
+     * NotWritablePrimary / NotPrimaryNoSecondaryOk); set after init */
+    int (*gate)(wire_opctx_t *op, const struct wire_command *cmd, status_t *st);
 } wire_cmd_table_t;
 
 /* wire_cmd_table_init -- index rows; fails (BadValue) on a duplicate or empty name. */
@@ -512,6 +515,16 @@ void wire_server_stats(const wire_server_t *srv, wire_server_stats_t *out);
 int wire_server_max_conns(const wire_server_t *srv);
 /* wire_server_destroy -- free a server that is not running; NULL-safe. */
 void wire_server_destroy(wire_server_t *srv);
+
+/*
+ * wire_worker_block_begin / _end -- bracket a wait that is not CPU work (a
+ * journal fsync, awaitData, write concern, a remote call) on a worker
+ * thread. The pool keeps a fixed number of *runnable* workers and grows only
+ * to replace blocked ones, so an unmarked long wait holds a slot until the
+ * pool's stall monitor (50 ms) adds a worker. No-ops off the pool's threads.
+ */
+void wire_worker_block_begin(void);
+void wire_worker_block_end(void);
 
 /* WIRE_TRANSPORT_SECTION_END */
 
