@@ -647,7 +647,10 @@ int stor_collection_create(stor_session_t *sess, const char *ns, const bson_t *o
     bool implicit;
     ST_ERR(stor__uow_enter(sess, &implicit, st));
     ret = stor__catalog_write(sess, coll, st);
+    if (ret == 0)
+        (void)FP_PAUSE(hangBeforeCatalogCommit, ns, 0, NULL);
     ST_ERR(stor__uow_leave(sess, implicit, ret, st));
+    (void)FP_PAUSE(hangAfterCatalogCommit, ns, 0, NULL);
     coll->next = eng->colls;
     eng->colls = coll;
     pthread_rwlock_unlock(&eng->cat_lock);
@@ -729,9 +732,12 @@ int stor_collection_drop(stor_session_t *sess, const char *ns, status_t *st)
     bool implicit;
     ST_ERR(stor__uow_enter(sess, &implicit, st));
     ret = delete_row(sess, coll->ident, st);
+    if (ret == 0)
+        (void)FP_PAUSE(hangBeforeCatalogCommit, ns, 0, NULL);
     ST_ERR(stor__uow_leave(sess, implicit, ret, st));
     bury(eng, coll);
     pthread_rwlock_unlock(&eng->cat_lock);
+    (void)FP_PAUSE(hangAfterCatalogCommit, ns, 0, NULL);
     drop_tables(sess, coll);
     LOG(INFO, STORAGE, 22115, "dropCollection", "namespace", BCON_UTF8(ns));
     return 0;
@@ -773,9 +779,12 @@ int stor_collection_rename(stor_session_t *sess, const char *from, const char *t
         ret = delete_row(sess, dst->ident, st);
     if (ret == 0)
         ret = stor__catalog_write(sess, src, st);
+    if (ret == 0)
+        (void)FP_PAUSE(hangBeforeCatalogCommit, from, 0, NULL);
     ret = stor__uow_leave(sess, implicit, ret, st);
     if (ret != 0)
         goto err;
+    (void)FP_PAUSE(hangAfterCatalogCommit, from, 0, NULL);
     free(old_ns);
     if (dst != NULL)
         bury(eng, dst);
