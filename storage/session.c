@@ -66,6 +66,12 @@ void stor_session_close(stor_session_t *sess)
     pthread_mutex_unlock(&eng->pool_lock);
 }
 
+/* stor_session_engine -- the owner. */
+stor_engine_t *stor_session_engine(const stor_session_t *sess)
+{
+    return sess->eng;
+}
+
 /* stor__session_close_cursors -- idle cached cursors only; in-use ones belong to a scan. */
 void stor__session_close_cursors(stor_session_t *sess, const char *uri)
 {
