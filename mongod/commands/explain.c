@@ -182,7 +182,7 @@ int micad_cmd_explain(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status
         micad_find_opts_t fo;
         ST_ERR(micad_query_parse_find(op, &inner, &q, &fo, st));
         q.tailable = false;
-        micad_query_natural_sort(&q);
+        ST_ERR(micad_query_natural_sort(&q, st));
         ST_ERR(micad_exec_create(micad_of(op), op, &q, &ex, st));
         if (verbosity >= 1)
             ST_ERR(run_all(ex, op->deadline_us, st));

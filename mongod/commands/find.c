@@ -20,7 +20,7 @@ int micad_cmd_find(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t 
     int ret = 0;
     micad_query_init(&q);
     ST_ERR(micad_query_parse_find(op, cmd, &q, &fo, st));
-    micad_query_natural_sort(&q);
+    ST_ERR(micad_query_natural_sort(&q, st));
     ST_ERR(micad_exec_create(m, op, &q, &ex, st));
 
     int64_t first = fo.batch_size >= 0 ? fo.batch_size : MICAD_FIRST_BATCH_DOCS;

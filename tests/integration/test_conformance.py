@@ -155,6 +155,46 @@ def test_13_read_write_concern_and_getmore_max_time():
         assert len(c.conform.command("getMore", cid, collection="n13")["cursor"]["nextBatch"]) == 8
         assert coll.count_documents({}) == 10
 
+# 14. Query errors: $natural sort with an index hint (jstests/core/query/
+#     natural.js), positional projection with $elemMatch (31255/31256,
+#     projection_ast parser), NUL bytes in $regex/$options (BadValue,
+#     RegexMatchExpression), a constant $expr error at parse time (17041,
+#     expression_match tests FailGracefullyOnInvalidExpression), a
+#     non-string $meta sort (31138, sort_pattern).
+def test_14_query_errors():
+    with client() as c:
+        coll = fresh(c, "n14", [{"_id": 1, "a": 3, "b": [1, 2], "c": [{"d": 1}]},
+                                {"_id": 2, "a": 2}, {"_id": 3, "a": 1}])
+        coll.create_index([("a", 1)])
+        db = c.conform
+        assert [d["_id"] for d in coll.find().hint([("$natural", 1)]).sort("a", 1)] == [3, 2, 1]
+        assert [d["_id"] for d in coll.find().sort("$natural", -1)] == [3, 2, 1]
+        cases = [
+            (SON([("find", "n14"), ("hint", {"a": 1}), ("sort", {"$natural": 1})]), 2),
+            (SON([("find", "n14"), ("hint", SON([("a", 1), ("$natural", 1)]))]), 2),
+            (SON([("find", "n14"), ("sort", SON([("a", 1), ("$natural", 1)]))]), 2),
+            (SON([("find", "n14"), ("filter", {"b": 1}),
+                  ("projection", SON([("b.$", 1), ("c", {"$elemMatch": {"d": 1}})]))]), 31255),
+            (SON([("find", "n14"), ("filter", {"b": 1}),
+                  ("projection", SON([("c", {"$elemMatch": {"d": 1}}), ("b.$", 1)]))]), 31256),
+            (SON([("find", "n14"), ("projection", {"c": {"$elemMatch": 1}})]), 31274),
+            (SON([("find", "n14"), ("filter", {"a": {"$regex": "a", "$options": "i\x00"}})]), 2),
+            (SON([("find", "n14"), ("filter", {"a": {"$regex": "a\x00b"}})]), 2),
+            (SON([("find", "n14"), ("filter", {"$expr": {"$anyElementTrue": None}})]), 17041),
+            (SON([("find", "n14"),
+                  ("filter", {"$or": [{"a": 3}, {"$expr": {"$anyElementTrue": None}}]})]), 17041),
+            (SON([("find", "n14"), ("sort", {"_id": {"$meta": 1}})]), 31138),
+            (SON([("find", "n14"), ("sort", {"_id": {"$meta": "nope"}})]), 31138),
+        ]
+        for body, code in cases:
+            r = db.command(body, check=False)
+            assert r["ok"] == 0 and r["code"] == code, (body, r)
+        # the same on an empty collection: the errors come from parsing, not documents
+        fresh(c, "n14e")
+        r = db.command(SON([("find", "n14e"), ("filter", {"$expr": {"$anyElementTrue": None}})]),
+                       check=False)
+        assert r["ok"] == 0 and r["code"] == 17041, r
+
 
 # 15. killCursors with a non-string collection (jstests/core/query/kill_cursors.js).
 def test_15_kill_cursors_bad_collection():
@@ -173,8 +213,7 @@ def test_20_txn_number_outside_transactions():
                         {"getMore": Int64(1), "collection": "c"}, {"killCursors": 1},
                         {"count": 1}, {"explain": {"find": "c"}}, {"isMaster": 1},
                         {"buildInfo": 1}, {"ping": 1}, {"listCommands": 1}, {"create": "c"},
-                        {"drop": 1}, {"createIndexes": 1},
-                        {"commitTransaction": 1}]:
+                        {"drop": 1}, {"createIndexes": 1}]:
                 body = SON(list(cmd.items()) + [("txnNumber", Int64(0)), ("lsid", lsid)])
                 r = c.admin.command(body, check=False)
                 assert r["ok"] == 0 and r["code"] in (50768, 50889), (cmd, r)
@@ -217,6 +256,7 @@ def main():
             test_02_slice_below_nested_arrays,
             test_03_positional_and_ambiguous_field,
             test_13_read_write_concern_and_getmore_max_time,
+            test_14_query_errors,
             test_15_kill_cursors_bad_collection,
             test_20_txn_number_outside_transactions,
             test_21_api_strict,
