@@ -4,6 +4,7 @@ Each test is one numbered item of the issue; the tables state MongoDB's answer
 for each input, checked against MongoDB's public jstests (named beside each
 table) and source. pymongo against a real micad."""
 import os
+import struct
 import sys
 import warnings
 
@@ -13,10 +14,11 @@ warnings.simplefilter("ignore")
 import bson  # noqa: E402
 import pymongo  # noqa: E402
 from bson.int64 import Int64  # noqa: E402
+from bson.raw_bson import RawBSONDocument  # noqa: E402
 from bson.son import SON  # noqa: E402
 from pymongo.errors import OperationFailure, WriteError  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, raw_command, run_tests  # noqa: E402
 
 server = None
 
@@ -137,6 +139,62 @@ def test_03_positional_and_ambiguous_field():
         assert c.conform.command("validate", "n3b")["valid"]
         expect_code(lambda: coll.insert_one({"a": [2, {"0": 3}]}), 16746)
 
+# 9. A database whose name differs only in case from an existing one
+#    (DatabaseDifferCase 13297, jstests/core/dbcase.js).
+def test_09_database_differ_case():
+    with client() as c:
+        c.drop_database("conformCase")
+        c.drop_database("CONFORMcase")
+        c.conformCase.c.insert_one({"_id": 1})
+        expect_code(lambda: c.CONFORMcase.c.insert_one({"_id": 1}), 13297)
+        expect_code(lambda: c.CONFORMcase.create_collection("d"), 13297)
+        assert "CONFORMcase" not in c.list_database_names()
+        c.conformCase.d.insert_one({"_id": 1})  # the same case is fine
+        c.drop_database("conformCase")
+        c.CONFORMcase.c.insert_one({"_id": 1})  # once it is gone, the other case may exist
+        c.drop_database("CONFORMcase")
+
+
+# 10. At most 64 indexes per collection (CannotCreateIndex 67,
+#     jstests/core/index/index_many.js).
+def test_10_index_limit():
+    with client() as c:
+        coll = fresh(c, "n10", [{"_id": 1}])
+        for i in range(63):
+            coll.create_index([("k%d" % i, 1)])
+        assert len(list(coll.list_indexes())) == 64
+        expect_code(lambda: coll.create_index([("k63", 1)]), 67)
+        coll.create_index([("k0", 1)])  # an existing one is still fine
+        assert len(list(coll.list_indexes())) == 64
+        coll.drop_index("k0_1")
+        coll.create_index([("k63", 1)])
+
+
+# 16. createIndex({_id: 1}) on a collection without an _id index; dropDups is
+#     ignored (jstests/core/index/index_id_options.js, index_dropdups_ignore.js).
+def test_16_id_index_and_drop_dups():
+    with client() as c:
+        db = c.conform
+        db.drop_collection("n16")
+        db.command("create", "n16", autoIndexId=False)
+        assert [i["name"] for i in db.n16.list_indexes()] == []
+        expect_code(lambda: db.n16.create_index([("_id", -1)], name="_id_"), 2)
+        expect_code(lambda: db.n16.create_index([("a", 1)], name="_id_"), 2)
+        expect_code(lambda: db.n16.create_index([("_id", 1)], unique=True), 197)
+        expect_code(lambda: db.n16.create_index([("_id", 1)], sparse=False), 197)
+        db.n16.create_index([("_id", 1)], name="bad")  # the name is corrected to _id_
+        assert [i["name"] for i in db.n16.list_indexes()] == ["_id_"]
+        db.n16.insert_one({"_id": 1})
+        expect_code(lambda: db.n16.insert_one({"_id": 1}), 11000)
+        coll = fresh(c, "n16b", [{"_id": 1, "a": 1}, {"_id": 2, "a": 1}])
+        r = db.command("createIndexes", "n16b",
+                       indexes=[{"key": {"b": 1}, "name": "b_1", "dropDups": True}])
+        assert r["ok"] == 1
+        spec = [i for i in coll.list_indexes() if i["name"] == "b_1"][0]
+        assert "dropDups" not in spec, spec
+        expect_code(lambda: db.command("createIndexes", "n16b", indexes=[
+            {"key": {"a": 1}, "name": "a_1", "unique": True, "dropDups": True}]), 11000)
+
 
 # 13. writeConcern on a read command; maxTimeMS on a getMore of a
 #     non-awaitData cursor (src/mongo/db/commands/getmore_cmd.cpp).
@@ -202,6 +260,24 @@ def test_15_kill_cursors_bad_collection():
         expect_code(lambda: c.conform.command(SON([("killCursors", {"foo": "bad"}),
                                                    ("cursors", [Int64(1)])])), (2, 14))
 
+def with_undefined(doc, field):
+    """doc (a dict) with field appended as BSON undefined (type 0x06), which
+    pymongo cannot encode, as a RawBSONDocument to send with raw_command."""
+    body = bson.BSON.encode(doc)[4:-1] + b"\x06" + field.encode() + b"\x00"
+    raw = struct.pack("<i", len(body) + 5) + body + b"\x00"
+    return RawBSONDocument(raw)
+
+
+# 19. collStats/dbStats with scale: undefined treat it as absent.
+def test_19_stats_scale_undefined():
+    with client() as c:
+        fresh(c, "n19", [{"_id": i} for i in range(3)])
+    for cmd in [{"collStats": "n19", "$db": "conform"}, {"dbStats": 1, "$db": "conform"}]:
+        r = raw_command(server.port, with_undefined(cmd, "scale"))
+        assert r["ok"] == 1 and r["scaleFactor"] == 1, r
+    r = raw_command(server.port, {"collStats": "n19", "scale": 0, "$db": "conform"})
+    assert r["ok"] == 0 and r["code"] == 51024, r
+
 
 # 20. txnNumber outside a transaction on a command that is not a retryable
 #     write (jstests/core/txns/commands_banning_txnnumber_outside_transactions.js).
@@ -255,9 +331,13 @@ def main():
             test_01_nested_array_paths,
             test_02_slice_below_nested_arrays,
             test_03_positional_and_ambiguous_field,
+            test_09_database_differ_case,
+            test_10_index_limit,
             test_13_read_write_concern_and_getmore_max_time,
             test_14_query_errors,
             test_15_kill_cursors_bad_collection,
+            test_16_id_index_and_drop_dups,
+            test_19_stats_scale_undefined,
             test_20_txn_number_outside_transactions,
             test_21_api_strict,
         ], s)
