@@ -421,6 +421,9 @@ int bsonu_type_by_name(const char *name);
  *     blocking sorts and $group (MongoDB's names); tests lower them to make a
  *     spill happen with little data.
  *   cursorTimeoutMillis -- idle cursors are killed after this (10 minutes).
+ *   enableTestCommands -- 1 turns on MongoDB's test-only commands that Mica has
+ *     (`echo`, the transport ceiling bench/ycsb measures); 0, the default, and
+ *     they answer CommandNotFound.
  */
 #define OPTS_PARAMS(X)                                                                             \
     X(ttlMonitorSleepSecs, 60, 1, 86400, "seconds between TTL monitor passes")                     \
@@ -428,7 +431,8 @@ int bsonu_type_by_name(const char *name);
       "memory limit of a blocking sort, bytes")                                                    \
     X(internalDocumentSourceGroupMaxMemoryBytes, 104857600, 1024, INT64_MAX,                       \
       "memory limit of a $group stage, bytes")                                                     \
-    X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")
+    X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")              \
+    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo)")
 
 typedef enum opts_param_id {
 #define X(name, def, min, max, help) OPTS_PARAM_##name,

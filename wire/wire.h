@@ -17,11 +17,11 @@
 
 /* Limits MongoDB documents; checked before any allocation they guard. */
 #define WIRE_MAX_MESSAGE_BYTES 48000000
-#define WIRE_MAX_BSON_BYTES (16 * 1024 * 1024)
+#define WIRE_MAX_BSON_BYTES    (16 * 1024 * 1024)
 /* A command document may exceed a stored document by 16 KiB (MongoDB's BSONObjMaxInternalSize). */
 #define WIRE_MAX_COMMAND_BYTES (WIRE_MAX_BSON_BYTES + 16 * 1024)
-#define WIRE_HEADER_LEN 16
-#define WIRE_MAX_WRITE_BATCH 100000
+#define WIRE_HEADER_LEN        16
+#define WIRE_MAX_WRITE_BATCH   100000
 
 enum wire_opcode {
     WIRE_OP_REPLY = 1,
@@ -37,8 +37,8 @@ enum wire_opcode {
 
 /* OP_MSG flagBits. Bits 0-15 are "required": an unknown one is an error. */
 #define WIRE_MSG_CHECKSUM_PRESENT (1u << 0)
-#define WIRE_MSG_MORE_TO_COME (1u << 1)
-#define WIRE_MSG_EXHAUST_ALLOWED (1u << 16)
+#define WIRE_MSG_MORE_TO_COME     (1u << 1)
+#define WIRE_MSG_EXHAUST_ALLOWED  (1u << 16)
 
 /* OP_COMPRESSED compressor ids. */
 enum wire_compressor {
@@ -73,10 +73,10 @@ typedef struct wire_header {
  * name in error_codes.def (MongoDB's codeName reads "Location<code>").
  */
 #define WIRE_ERR_MULTIPLE_BODIES 40430 /* "Multiple body sections in message" */
-#define WIRE_ERR_DUPLICATE_SEQ 40431   /* "Duplicate document sequence: <id>" */
+#define WIRE_ERR_DUPLICATE_SEQ   40431 /* "Duplicate document sequence: <id>" */
 #define WIRE_ERR_UNKNOWN_SECTION 40432 /* "Unknown section kind <n>" */
 #define WIRE_ERR_DUPLICATE_FIELD 40433 /* identifier also a field of the body */
-#define WIRE_ERR_NO_BODY 40587         /* "OP_MSG messages must have a body" */
+#define WIRE_ERR_NO_BODY         40587 /* "OP_MSG messages must have a body" */
 
 /* wire_doc_seq_t -- an OP_MSG kind-1 section: identifier + concatenated BSON documents. */
 typedef struct wire_doc_seq {
@@ -95,12 +95,12 @@ typedef struct wire_doc_seq {
  * or copy the message and parse again.
  */
 typedef struct wire_request {
-    wire_header_t header;   /* the header as received (op_code may be OP_COMPRESSED) */
-    int32_t op_code;        /* the original opcode after decompression */
-    uint8_t compressor_id;  /* compressor the request used, to answer in kind */
+    wire_header_t header;  /* the header as received (op_code may be OP_COMPRESSED) */
+    int32_t op_code;       /* the original opcode after decompression */
+    uint8_t compressor_id; /* compressor the request used, to answer in kind */
     bool compressed;
-    uint32_t flags;         /* OP_MSG flagBits, or OP_QUERY flags */
-    bson_t body;            /* OP_MSG kind-0 body, or OP_QUERY's query document */
+    uint32_t flags; /* OP_MSG flagBits, or OP_QUERY flags */
+    bson_t body;    /* OP_MSG kind-0 body, or OP_QUERY's query document */
     size_t n_seqs;
     wire_doc_seq_t seqs[WIRE_MAX_DOC_SEQS];
     /* OP_QUERY only */
@@ -109,7 +109,7 @@ typedef struct wire_request {
     int32_t number_to_return;
     bool has_return_fields;
     bson_t return_fields;
-    uint8_t *owned;         /* decompressed message, freed by wire_request_destroy */
+    uint8_t *owned; /* decompressed message, freed by wire_request_destroy */
 } wire_request_t;
 
 /*
@@ -149,9 +149,9 @@ void wire_buf_destroy(wire_buf_t *b);
 int wire_encode_op_msg(wire_buf_t *out, int32_t request_id, int32_t response_to, uint32_t flags,
                        const bson_t *body, status_t *st);
 /* wire_encode_op_msg_seq -- as above plus one kind-1 section (for clients and tests). */
-int wire_encode_op_msg_seq(wire_buf_t *out, int32_t request_id, int32_t response_to,
-                           uint32_t flags, const bson_t *body, const char *identifier,
-                           const bson_t *const *docs, size_t n_docs, status_t *st);
+int wire_encode_op_msg_seq(wire_buf_t *out, int32_t request_id, int32_t response_to, uint32_t flags,
+                           const bson_t *body, const char *identifier, const bson_t *const *docs,
+                           size_t n_docs, status_t *st);
 /* wire_seq_spec_t -- one kind-1 section to encode: identifier and its documents. */
 typedef struct wire_seq_spec {
     const char *identifier;
@@ -215,13 +215,13 @@ int wire_bson_check(const uint8_t *doc, size_t avail, size_t max_len, size_t *do
 /* ------------------------------------------------------------------------ */
 
 /* wire_command_t.flags */
-#define WIRE_CMD_ADMIN_ONLY (1u << 0)    /* only against the admin database */
-#define WIRE_CMD_OK_SECONDARY (1u << 1)  /* may run on a secondary */
-#define WIRE_CMD_NO_AUTH (1u << 2)       /* allowed before authentication */
+#define WIRE_CMD_ADMIN_ONLY    (1u << 0) /* only against the admin database */
+#define WIRE_CMD_OK_SECONDARY  (1u << 1) /* may run on a secondary */
+#define WIRE_CMD_NO_AUTH       (1u << 2) /* allowed before authentication */
 #define WIRE_CMD_REQUIRES_AUTH (1u << 3) /* needs an authenticated user once auth is on */
-#define WIRE_CMD_WRITE (1u << 4)         /* writes data (retryable-write labels apply) */
-#define WIRE_CMD_LEGACY_OK (1u << 5)     /* may arrive as OP_QUERY (hello / isMaster) */
-#define WIRE_CMD_NO_COMPRESS (1u << 6)   /* reply never compressed (handshake, SASL) */
+#define WIRE_CMD_WRITE         (1u << 4) /* writes data (retryable-write labels apply) */
+#define WIRE_CMD_LEGACY_OK     (1u << 5) /* may arrive as OP_QUERY (hello / isMaster) */
+#define WIRE_CMD_NO_COMPRESS   (1u << 6) /* reply never compressed (handshake, SASL) */
 
 /* UnsupportedOpQueryCommand: OP_QUERY carrying anything but the handshake. */
 #define WIRE_ERR_UNSUPPORTED_OP_QUERY 352
@@ -238,11 +238,11 @@ struct wire_server;
  * connection), so it needs no lock.
  */
 typedef struct wire_conn_info {
-    int64_t id;               /* connectionId, from 1 */
-    char remote[64];          /* "127.0.0.1:53122" */
-    uint8_t compressors[3];   /* negotiated in hello, the client's order */
+    int64_t id;             /* connectionId, from 1 */
+    char remote[64];        /* "127.0.0.1:53122" */
+    uint8_t compressors[3]; /* negotiated in hello, the client's order */
     uint8_t n_compressors;
-    bool hello_done;          /* a hello/isMaster was answered on it */
+    bool hello_done; /* a hello/isMaster was answered on it */
 } wire_conn_info_t;
 
 /*
@@ -252,8 +252,8 @@ typedef struct wire_conn_info {
  * Every pointer and bson_t is a view into the request, which outlives it.
  */
 typedef struct wire_opctx {
-    char db[128];              /* $db, or the database of OP_QUERY's "<db>.$cmd" */
-    const char *name;          /* the command name: the body's first field */
+    char db[128];     /* $db, or the database of OP_QUERY's "<db>.$cmd" */
+    const char *name; /* the command name: the body's first field */
     const struct wire_command *cmd;
     bson_t body;               /* the command document (unwrapped from $query) */
     const wire_request_t *req; /* document sequences live here */
@@ -272,17 +272,17 @@ typedef struct wire_opctx {
     bson_t write_concern;
     bool has_read_pref;
     bson_t read_pref;
-    int64_t max_time_ms;       /* 0: no limit */
-    int64_t deadline_us;       /* time_mono_us() deadline, 0: none */
+    int64_t max_time_ms; /* 0: no limit */
+    int64_t deadline_us; /* time_mono_us() deadline, 0: none */
     bool has_comment;
-    bson_iter_t comment;       /* any type */
-    const char *api_version;   /* "1" or NULL */
+    bson_iter_t comment;     /* any type */
+    const char *api_version; /* "1" or NULL */
     bool api_strict;
     bool api_deprecation_errors;
     /* where it runs */
-    wire_conn_info_t *conn;    /* NULL in unit tests without a connection */
-    struct wire_server *server;/* NULL in unit tests */
-    void *app;                 /* the binary's state (wire_server_config_t.app) */
+    wire_conn_info_t *conn;     /* NULL in unit tests without a connection */
+    struct wire_server *server; /* NULL in unit tests */
+    void *app;                  /* the binary's state (wire_server_config_t.app) */
     int64_t start_us;
     /* awaitable commands: a handler sets park_ms and returns 0 with an empty
      * reply; the transport re-runs it with resumed = true after that long, or
@@ -363,8 +363,7 @@ const char *wire_code_name(int code, char *buf, size_t len);
  * intersected with ours (snappy, zstd, zlib) in the client's order, stored on
  * the connection and appended to reply (nothing appended when empty).
  */
-int wire_negotiate_compression(wire_opctx_t *op, const bson_t *hello, bson_t *reply,
-                               status_t *st);
+int wire_negotiate_compression(wire_opctx_t *op, const bson_t *hello, bson_t *reply, status_t *st);
 
 /* ------------------------------------------------------------------------ */
 /* Server transport (wire/transport*.c, wire/server*.c, wire/conn*.c)        */
@@ -374,17 +373,17 @@ typedef struct wire_server wire_server_t;
 
 /* wire_server_config_t -- how to listen and what to run. */
 typedef struct wire_server_config {
-    const char *bind_ip;  /* comma list of addresses or host names */
-    bool bind_ip_all;     /* 0.0.0.0 and :: */
+    const char *bind_ip; /* comma list of addresses or host names */
+    bool bind_ip_all;    /* 0.0.0.0 and :: */
     int port;
-    int n_loops;          /* I/O loops; 0: one per core */
-    int max_conns;        /* beyond it: accept, log, close */
-    int min_workers;      /* 0: 2 per core */
-    int max_workers;      /* 0: 256 */
-    int slow_ms;          /* "Slow query" threshold; < 0 logs none */
-    bool handle_signals;  /* SIGINT/SIGTERM stop wire_server_run */
+    int n_loops;         /* I/O loops; 0: one per core */
+    int max_conns;       /* beyond it: accept, log, close */
+    int min_workers;     /* 0: 2 per core */
+    int max_workers;     /* 0: 256 */
+    int slow_ms;         /* "Slow query" threshold; < 0 logs none */
+    bool handle_signals; /* SIGINT/SIGTERM stop wire_server_run */
     const wire_cmd_table_t *table;
-    void *app;            /* passed to handlers as op->app */
+    void *app; /* passed to handlers as op->app */
 } wire_server_config_t;
 
 /* wire_server_stats_t -- counters for serverStatus (a snapshot). */
