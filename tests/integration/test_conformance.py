@@ -138,6 +138,138 @@ def test_03_positional_and_ambiguous_field():
         coll.update_one({"_id": 0}, {"$set": {"a.1.b.0.0": 1}})
         assert c.conform.command("validate", "n3b")["valid"]
         expect_code(lambda: coll.insert_one({"a": [2, {"0": 3}]}), 16746)
+def stages(plan):
+    """The stage names of a plan from the top, following inputStage."""
+    out = []
+    while plan:
+        out.append(plan.get("stage"))
+        plan = plan.get("inputStage")
+    return out
+
+
+# 6. Explain's figures are the real ones: count has nCounted (and a fast count
+#    is RECORD_STORE_FAST_COUNT), distinct's DISTINCT_SCAN examines one key per
+#    value (src/mongo/db/exec/count.cpp, record_store_fast_count.cpp,
+#    distinct_scan.cpp stats).
+def test_06_explain_figures():
+    with client() as c:
+        coll = fresh(c, "n6", [{"_id": i, "a": i % 10, "b": i} for i in range(1000)])
+        db = c.conform
+        r = db.command("explain", {"count": "n6", "query": {"a": 3}}, verbosity="executionStats")
+        es = r["executionStats"]
+        assert es["nReturned"] == 0 and es["totalDocsExamined"] == 1000, es
+        top = es["executionStages"]
+        assert top["stage"] == "COUNT" and top["nCounted"] == 100, top
+        assert top["inputStage"]["docsExamined"] == 1000, top
+        r = db.command("explain", {"count": "n6"}, verbosity="executionStats")
+        assert r["queryPlanner"]["winningPlan"]["stage"] == "RECORD_STORE_FAST_COUNT", r
+        assert r["executionStats"]["executionStages"]["nCounted"] == 1000, r
+        r = db.command("explain", {"count": "n6", "skip": 10, "limit": 5},
+                       verbosity="executionStats")
+        assert r["executionStats"]["executionStages"]["nCounted"] == 5, r
+        # a collection scan reports every document it read
+        r = db.command("explain", {"find": "n6", "filter": {"b": {"$gte": 990}}},
+                       verbosity="executionStats")
+        assert r["executionStats"]["totalDocsExamined"] == 1000, r
+        assert r["executionStats"]["nReturned"] == 10, r
+        coll.create_index("a")
+        r = db.command("explain", {"distinct": "n6", "key": "a"}, verbosity="executionStats")
+        es = r["executionStats"]
+        assert stages(r["queryPlanner"]["winningPlan"]) == ["PROJECTION_COVERED", "DISTINCT_SCAN"]
+        assert es["nReturned"] == 10 and es["totalDocsExamined"] == 0, es
+        assert es["totalKeysExamined"] <= 11, es
+        assert coll.distinct("a") == list(range(10))
+
+
+# 7. explain of an $in with 1,000,000 values answers (MongoDB truncates the
+#    bounds it prints), rather than failing on its own reply's size.
+def test_07_explain_huge_in():
+    with client() as c:
+        coll = fresh(c, "n7", [{"_id": i, "a": i} for i in range(10)])
+        coll.create_index("a")
+        # 300,000 values: past every per-piece cap (the test build is slow; a million, as in
+        # jstests/core/query/explain/explain_large_bounds.js, takes minutes under ASan)
+        vals = list(range(300000))
+        r = c.conform.command("explain", {"find": "n7", "filter": {"a": {"$in": vals}}},
+                              verbosity="queryPlanner")
+        assert r["ok"] == 1
+        assert len(bson.BSON.encode(r)) < 5 * 1024 * 1024, len(bson.BSON.encode(r))
+        bounds = r["queryPlanner"]["winningPlan"]["inputStage"]["indexBounds"]["a"]
+        assert bounds[0] == "[0, 0]" and "not shown" in bounds[-1], bounds[-1]
+        r = c.conform.command("explain", {"find": "n7", "filter": {"a": {"$in": vals[:1000]}}},
+                              verbosity="executionStats")
+        assert r["executionStats"]["nReturned"] == 10, r["executionStats"]
+
+
+# 8. A sort past the memory limit under explain("executionStats") reports the
+#    failure inside the explain (executionSuccess: false, errorCode 292).
+def test_08_explain_sort_memory_error():
+    with client() as c:
+        big = "x" * 1000000
+        fresh(c, "n8", [{"_id": i, "a": i, "s": big} for i in range(120)])
+        db = c.conform
+        expect_code(lambda: list(db.n8.find().sort("a", -1).allow_disk_use(False)), 292)
+        r = db.command("explain", {"find": "n8", "sort": {"a": -1}, "allowDiskUse": False},
+                       verbosity="executionStats")
+        es = r["executionStats"]
+        assert r["ok"] == 1 and es["executionSuccess"] is False, es
+        assert es["errorCode"] == 292 and "errorMessage" in es, es
+
+
+# 26. Covered plans and DISTINCT_SCAN; $match/$project pushed into the
+#     executor (jstests/core/query/covered_index_*.js, distinct_index1.js).
+def test_26_covered_and_distinct_scan():
+    with client() as c:
+        coll = fresh(c, "n26", [{"_id": i, "a": i % 7, "b": i, "c": "c%d" % i}
+                                for i in range(500)])
+        coll.insert_many([{"_id": 1000, "b": 1000}, {"_id": 1001, "a": None, "b": 1001}])
+        coll.create_index([("b", 1), ("c", 1)])
+        coll.create_index("a")
+        db = c.conform
+        cases = [
+            # (filter, projection, covered)
+            ({"b": {"$gte": 495, "$lt": 1000}}, {"b": 1, "c": 1, "_id": 0}, True),
+            ({"b": {"$in": [1, 2, 3]}, "c": "c2"}, {"c": 1, "_id": 0}, True),
+            ({"b": {"$gte": 495}}, {"b": 1, "c": 1}, False),        # _id is not in the index
+            ({"b": {"$gte": 495}}, {"b": 1, "a": 1, "_id": 0}, False),  # a is not either
+            ({"b": {"$gte": 495}, "a": 1}, {"b": 1, "_id": 0}, False),
+        ]
+        for flt, proj, covered in cases:
+            r = db.command("explain", {"find": "n26", "filter": flt, "projection": proj},
+                           verbosity="executionStats")
+            names = stages(r["queryPlanner"]["winningPlan"])
+            es = r["executionStats"]
+            want = list(coll.find(flt, proj).hint([("$natural", 1)]))
+            got = list(coll.find(flt, proj))
+            assert sorted(map(str, got)) == sorted(map(str, want)), (flt, proj, got, want)
+            if covered:
+                assert names == ["PROJECTION_COVERED", "IXSCAN"], (flt, names)
+                assert es["totalDocsExamined"] == 0, (flt, es)
+            else:
+                assert "FETCH" in names or "COLLSCAN" in names, (flt, names)
+        # missing and null keys are read from the document: answers never change
+        got = list(coll.find({"b": {"$gte": 999}}, {"b": 1, "c": 1, "_id": 0}))
+        assert got == [{"b": 1000}, {"b": 1001}], got
+        # distinct on an indexed field: DISTINCT_SCAN, same values as a scan
+        r = db.command("explain", {"distinct": "n26", "key": "a"}, verbosity="executionStats")
+        assert stages(r["queryPlanner"]["winningPlan"])[-1] == "DISTINCT_SCAN", r
+        assert coll.distinct("a") == [None, 0, 1, 2, 3, 4, 5, 6]
+        assert coll.distinct("a", {"a": {"$gte": 5}}) == [5, 6]
+        assert coll.distinct("b", {"b": {"$gt": 497}}) == [498, 499, 1000, 1001]
+        r = db.command("explain", {"distinct": "n26", "key": "b"}, verbosity="executionStats")
+        assert stages(r["queryPlanner"]["winningPlan"])[-1] == "DISTINCT_SCAN", r
+        # an aggregation's $match + $project run covered inside the executor
+        r = db.command("explain", {"aggregate": "n26", "pipeline": [
+            {"$match": {"b": {"$gte": 495, "$lt": 1000}}}, {"$project": {"c": 1, "_id": 0}}],
+            "cursor": {}},
+            verbosity="executionStats")
+        cur = r["stages"][0]["$cursor"] if "stages" in r else r
+        assert "PROJECTION_COVERED" in stages(cur["queryPlanner"]["winningPlan"]), r
+        assert cur["executionStats"]["totalDocsExamined"] == 0, cur["executionStats"]
+        res = list(coll.aggregate([{"$match": {"b": {"$gte": 495}}},
+                                   {"$project": {"c": 1, "_id": 0}}]))
+        assert len(res) == 7 and {"c": "c499"} in res and {} in res, res
+
 
 # 9. A database whose name differs only in case from an existing one
 #    (DatabaseDifferCase 13297, jstests/core/dbcase.js).
@@ -331,6 +463,9 @@ def main():
             test_01_nested_array_paths,
             test_02_slice_below_nested_arrays,
             test_03_positional_and_ambiguous_field,
+            test_06_explain_figures,
+            test_07_explain_huge_in,
+            test_08_explain_sort_memory_error,
             test_09_database_differ_case,
             test_10_index_limit,
             test_13_read_write_concern_and_getmore_max_time,
@@ -340,6 +475,7 @@ def main():
             test_19_stats_scale_undefined,
             test_20_txn_number_outside_transactions,
             test_21_api_strict,
+            test_26_covered_and_distinct_scan,
         ], s)
     sys.exit(1 if failed else 0)
 
