@@ -460,7 +460,8 @@ typedef struct opts {
     bool quiet;                       /* systemLog.quiet */
     int verbosity;                    /* systemLog.verbosity, -v = 1, -vv = 2 ... */
     int slowms;                       /* operationProfiling.slowOpThresholdMs (100) */
-    char *repl_set;                   /* replication.replSetName (stored for later issues) */
+    char *repl_set;                   /* replication.replSetName (--replSet) */
+    int oplog_size_mb;                /* replication.oplogSizeMB (--oplogSize; 0: default) */
     char *cluster_role;               /* sharding.clusterRole ("shardsvr" | "configsvr") */
     char *key_file;                   /* security.keyFile */
     char *pid_file;                   /* processManagement.pidFilePath */

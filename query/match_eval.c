@@ -509,6 +509,15 @@ int qry_match_exec(const qry_match_t *m, const bson_t *doc, qry_match_details_t 
     return 0;
 }
 
+/* qry__node_matches -- one node of m's tree on doc (an $expr error reads as no match). */
+bool qry__node_matches(const qry_match_t *m, const qry_match_node_t *n, const bson_t *doc)
+{
+    status_t st = STATUS_INIT;
+    ectx_t e = {qry__match_hooks(m), &st, 0};
+    bool r = eval_node(&e, n, doc, NULL, 0);
+    return e.err == 0 && r;
+}
+
 /* qry_match_eval -- whether doc matches (an $expr error reads as no match). */
 bool qry_match_eval(const qry_match_t *m, const bson_t *doc, qry_match_details_t *details)
 {
