@@ -356,6 +356,22 @@ static void backoff(int attempt)
     wire_worker_block_end();
 }
 
+/* fail_write_commit -- the failWriteCommit failpoint: data.errorCode (UnknownError 8). */
+static int fail_write_commit(status_t *st)
+{
+    bson_t data;
+    bson_iter_t it;
+    int64_t code = ERR_UnknownError;
+
+    if (!FP_FIRE(failWriteCommit, NULL, &data))
+        return 0;
+    if (bson_iter_init_find(&it, &data, "errorCode") &&
+        bsonu_number_as_int64(bson_iter_value(&it), &code) && (code <= 0 || code > INT32_MAX))
+        code = ERR_UnknownError;
+    bson_destroy(&data);
+    return status_set(st, (int)code, "Failing write commit due to failpoint failWriteCommit");
+}
+
 /* micad_db_run_uow -- begin, fn, commit; retry on WriteConflict. */
 int micad_db_run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_fn fn, void *arg,
                      status_t *st)
@@ -365,6 +381,10 @@ int micad_db_run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_
         int ret;
         ST_RET(stor_uow_begin(sess, 0, &uow, st));
         ret = fn(sess, arg, st);
+        if (ret == 0)
+            ret = FP_PAUSE(hangBeforeWriteCommit, NULL, op ? op->deadline_us : 0, st);
+        if (ret == 0)
+            ret = fail_write_commit(st);
         if (ret == 0)
             ret = stor_uow_commit(uow, 0, st);
         else

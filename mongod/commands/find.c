@@ -23,7 +23,7 @@ int micad_cmd_find(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t 
     int ret = 0;
     micad_query_init(&q);
     ST_ERR(micad_query_parse_find(op, cmd, &q, &fo, st));
-    micad_query_natural_sort(&q);
+    ST_ERR(micad_query_natural_sort(&q, st));
     if (strcmp(q.ns, "local.oplog.rs") == 0) /* not a catalog collection: repl reads it */
         ST_ERR(repl_oplog_find(m, &q, &ex, st));
     else
