@@ -309,6 +309,9 @@ int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_colle
     } else {
         ret = qry_update_upsert(upd, q, &ctx, &res, st);
     }
+    /* MongoDB's upsert reports a too large result as 17420, whichever step found it */
+    if ((ret == 0 && res.doc.len > WIRE_MAX_BSON_BYTES) || ret == ERR_BSONObjectTooLarge)
+        ret = status_set(st, 17420, "Document to upsert is larger than %d", WIRE_MAX_BSON_BYTES);
     if (ret == 0) {
         bson_destroy(inserted);
         ret = micad_db_prepare_insert(&res.doc, inserted, st);
