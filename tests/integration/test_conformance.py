@@ -172,6 +172,22 @@ def test_05_replacement_upsert_id_parts():
         coll.replace_one({"_id": {"x": 1, "y": 2}, "a": 1}, {"z": 1}, upsert=True)
         assert coll.find_one() == {"_id": {"x": 1, "y": 2}, "z": 1}
 
+# 11. A validator is checked when the collection is created, and a
+#     replacement that changes nothing is still validated (121,
+#     jstests/core/doc_validation/doc_validation.js).
+def test_11_validators():
+    with client() as c:
+        db = c.conform
+        db.drop_collection("n11")
+        expect_code(lambda: db.command("create", "n11", validator={"a": {"$foo": 1}}), 2)
+        assert "n11" not in db.list_collection_names()
+        db.n11.insert_one({"_id": 1})
+        db.command("collMod", "n11", validator={"$jsonSchema": {"allOf": [{"type": "string"}]}})
+        r = db.command("update", "n11", updates=[{"q": {"_id": 1}, "u": {"_id": 1}}])
+        assert r["writeErrors"][0]["code"] == 121, r
+        r = db.command("update", "n11", updates=[{"q": {"_id": 1}, "u": {"$set": {"_id": 1}}}])
+        assert "writeErrors" not in r, r  # an operator update that changes nothing is not checked
+
 
 # 12. An upsert whose document passes 16 MiB answers 17420.
 def test_12_upsert_too_large():
@@ -545,6 +561,7 @@ def main():
             test_08_explain_sort_memory_error,
             test_09_database_differ_case,
             test_10_index_limit,
+            test_11_validators,
             test_12_upsert_too_large,
             test_13_read_write_concern_and_getmore_max_time,
             test_14_query_errors,
