@@ -905,6 +905,21 @@ static long find_hinted(const qry_plan_request_t *req, const bson_value_t *hint)
     return -1;
 }
 
+/* is_wildcard_pattern -- whether a key pattern has a wildcard field ("$**" or "a.$**"). */
+static bool is_wildcard_pattern(const bson_t *kp)
+{
+    bson_iter_t it;
+    if (kp == NULL || !bson_iter_init(&it, kp))
+        return false;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        size_t n = strlen(k);
+        if (n >= 3 && strcmp(k + n - 3, "$**") == 0)
+            return true;
+    }
+    return false;
+}
+
 /* natural_hint -- {$natural: +-1}: *dir set, true. */
 static bool natural_hint(const bson_value_t *hint, int *dir)
 {
@@ -1046,6 +1061,12 @@ int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_
             }
             if (c == NULL) {
                 free(p.v);
+                /* a hinted wildcard index ($**) that cannot answer the predicate: MongoDB's
+                 * NoQueryExecutionPlans (its planner finds no solution with that index) */
+                if (is_wildcard_pattern(req->indexes[ix].key_pattern))
+                    return status_set(st, ERR_NoQueryExecutionPlans,
+                                      "error processing query: planner returned error :: caused "
+                                      "by :: No query solutions");
                 return status_set(st, ERR_BadValue, "bad index key pattern for hint");
             }
             push_plan(&v, &nv, c);

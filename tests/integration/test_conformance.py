@@ -13,6 +13,7 @@ warnings.simplefilter("ignore")
 
 import bson  # noqa: E402
 import pymongo  # noqa: E402
+from bson.dbref import DBRef  # noqa: E402
 from bson.int64 import Int64  # noqa: E402
 from bson.raw_bson import RawBSONDocument  # noqa: E402
 from bson.son import SON  # noqa: E402
@@ -145,6 +146,96 @@ def stages(plan):
         out.append(plan.get("stage"))
         plan = plan.get("inputStage")
     return out
+
+# 4. DBRef fields ($id, $ref, $db) below the top level are fields an update
+#    may set (jstests/core/write/update/update_dbref.js).
+def test_04_dbref_fields_in_updates():
+    with client() as c:
+        coll = fresh(c, "n4")
+        c.conform.command("insert", "n4", documents=[{"_id": 1, "a": SON([("$ref", "foo"),
+                                                                          ("$id", 1)])}])
+        coll.update_one({"_id": 1}, {"$set": {"a.$id": 2}})
+        assert coll.find_one()["a"] == DBRef("foo", 2)  # pymongo reads {$ref, $id} as a DBRef
+        coll.update_one({"_id": 1}, {"$set": {"a.$ref": "bar", "a.$db": "d"}})
+        assert coll.find_one()["a"] == DBRef("bar", 2, database="d")
+        expect_code(lambda: coll.update_one({"_id": 1}, {"$set": {"a.$foo": 1}}), 52)
+
+
+# 5. A replacement upsert takes _id from the query only as a whole
+#    (NotExactValueField 111, src/mongo/db/field_ref_set.cpp).
+def test_05_replacement_upsert_id_parts():
+    with client() as c:
+        coll = fresh(c, "n5")
+        expect_code(lambda: coll.replace_one({"_id.x": 1, "_id.y": 2}, {"z": 1}, upsert=True),
+                    111)
+        assert coll.count_documents({}) == 0
+        coll.replace_one({"_id": {"x": 1, "y": 2}, "a": 1}, {"z": 1}, upsert=True)
+        assert coll.find_one() == {"_id": {"x": 1, "y": 2}, "z": 1}
+
+# 11. A validator is checked when the collection is created, and a
+#     replacement that changes nothing is still validated (121,
+#     jstests/core/doc_validation/doc_validation.js).
+def test_11_validators():
+    with client() as c:
+        db = c.conform
+        db.drop_collection("n11")
+        expect_code(lambda: db.command("create", "n11", validator={"a": {"$foo": 1}}), 2)
+        assert "n11" not in db.list_collection_names()
+        db.n11.insert_one({"_id": 1})
+        db.command("collMod", "n11", validator={"$jsonSchema": {"allOf": [{"type": "string"}]}})
+        r = db.command("update", "n11", updates=[{"q": {"_id": 1}, "u": {"_id": 1}}])
+        assert r["writeErrors"][0]["code"] == 121, r
+        r = db.command("update", "n11", updates=[{"q": {"_id": 1}, "u": {"$set": {"_id": 1}}}])
+        assert "writeErrors" not in r, r  # an operator update that changes nothing is not checked
+
+
+# 12. An upsert whose document passes 16 MiB answers 17420.
+def test_12_upsert_too_large():
+    with client() as c:
+        coll = fresh(c, "n12")
+        big = "x" * (6 * 1024 * 1024)
+        expect_code(lambda: coll.update_one({"_id": 1, "a": big},
+                                            [{"$set": {"b": {"$concat": ["$a", "$a"]}}}],
+                                            upsert=True), 17420)
+        assert coll.count_documents({}) == 0
+
+
+# 17. A failed insert leaves no collection behind (jstests/core/write/insert/
+#     insert_id_undefined.js).
+def test_17_failed_insert_creates_nothing():
+    with client() as c:
+        db = c.conform
+        db.drop_collection("n17")
+        body = {"insert": "n17", "$db": "conform", "documents": [with_undefined({}, "_id")]}
+        r = raw_command(server.port, body)
+        assert r["ok"] == 1 and r["n"] == 0 and r["writeErrors"][0]["code"] == 2, r
+        assert "n17" not in db.list_collection_names()
+        # an unordered batch with one good document does create it
+        db.n17.insert_many([{"_id": 1}], ordered=False)
+        assert "n17" in db.list_collection_names()
+
+
+# 18. findAndModify: a replacement ignores arrayFilters; a positional
+#     projection uses the query's matched position, and cannot come with
+#     new: true (jstests/core/query/find_and_modify/find_and_modify_server6865.js).
+def test_18_find_and_modify_projection_and_filters():
+    with client() as c:
+        db = c.conform
+        fresh(c, "n18", [{"_id": 42, "a": [1, 2]}])
+        r = db.command("findAndModify", "n18", query={"_id": 42}, update={"b": 1},
+                       arrayFilters=[{"i": 0}], new=True)
+        assert r["value"] == {"_id": 42, "b": 1}, r
+        fresh(c, "n18", [{"_id": 42, "a": [1, 2]}])
+        r = db.command("findAndModify", "n18", query={"a": 2}, fields={"a.$": 1},
+                       update={"$set": {"b.kind": "xyz"}}, new=False)
+        assert r["value"] == {"_id": 42, "a": [2]}, r
+        fresh(c, "n18", [{"_id": 42, "a": [1, 2]}])
+        r = db.command("findAndModify", "n18", query={"a": 2}, fields={"a.$": 1}, remove=True)
+        assert r["value"] == {"_id": 42, "a": [2]}, r
+        fresh(c, "n18", [{"_id": 42, "a": [1, 2]}])
+        expect_code(lambda: db.command("findAndModify", "n18", query={"a": 2},
+                                       fields={"a.$": 1}, update={"$set": {"c": 1}}, new=True), 2)
+        assert db.n18.find_one() == {"_id": 42, "a": [1, 2]}  # nothing written
 
 
 # 6. Explain's figures are the real ones: count has nCounted (and a fast count
@@ -463,15 +554,21 @@ def main():
             test_01_nested_array_paths,
             test_02_slice_below_nested_arrays,
             test_03_positional_and_ambiguous_field,
+            test_04_dbref_fields_in_updates,
+            test_05_replacement_upsert_id_parts,
             test_06_explain_figures,
             test_07_explain_huge_in,
             test_08_explain_sort_memory_error,
             test_09_database_differ_case,
             test_10_index_limit,
+            test_11_validators,
+            test_12_upsert_too_large,
             test_13_read_write_concern_and_getmore_max_time,
             test_14_query_errors,
             test_15_kill_cursors_bad_collection,
             test_16_id_index_and_drop_dups,
+            test_17_failed_insert_creates_nothing,
+            test_18_find_and_modify_projection_and_filters,
             test_19_stats_scale_undefined,
             test_20_txn_number_outside_transactions,
             test_21_api_strict,
