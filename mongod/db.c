@@ -1060,6 +1060,24 @@ void micad_write_errors_add(micad_write_errors_t *we, int32_t index, const statu
     we->n++;
 }
 
+/* micad_db_dup_key_reply -- a command failing with DuplicateKey: keyPattern and keyValue
+ * beside codeName, from this thread's storage session (which raised it). */
+void micad_db_dup_key_reply(wire_opctx_t *op, int ret, const status_t *st)
+{
+    stor_session_t *sess;
+    status_t ignore = STATUS_INIT;
+    if (op == NULL || ret != ERR_DuplicateKey || st->code != ERR_DuplicateKey ||
+        micad_db_session(micad_of(op), &sess, &ignore) != 0)
+        return;
+    bson_t kp, kv;
+    stor_session_dup_key(sess, &kp, &kv);
+    bson_t *info = wire_opctx_error_info(op);
+    BSON_APPEND_DOCUMENT(info, "keyPattern", &kp);
+    BSON_APPEND_DOCUMENT(info, "keyValue", &kv);
+    bson_destroy(&kp);
+    bson_destroy(&kv);
+}
+
 /* micad_write_errors_append -- only when non-empty, as mongod. */
 void micad_write_errors_append(const micad_write_errors_t *we, bson_t *reply)
 {

@@ -943,7 +943,8 @@ static int sitem_cmp(const void *a, const void *b)
 static void sort_prune(micad_exec_t *ex, size_t keep)
 {
     t_sort_ex = ex;
-    qsort(ex->buf, ex->nbuf, sizeof(sitem_t), sitem_cmp);
+    if (ex->nbuf > 1) /* buf is NULL while empty: qsort must not see it */
+        qsort(ex->buf, ex->nbuf, sizeof(sitem_t), sitem_cmp);
     for (size_t i = keep; i < ex->nbuf; i++) {
         bson_destroy(ex->buf[i].doc);
         bson_destroy(ex->buf[i].key);

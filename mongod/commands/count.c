@@ -5,6 +5,7 @@
  * picks a plan and the executor counts. Reply {n}.
  */
 #include "mongod/cursors.h"
+#include "mongod/views.h"
 
 #include <string.h>
 
@@ -91,6 +92,10 @@ err:
 /* micad_cmd_count -- the count command. */
 int micad_cmd_count(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    bool view_handled;
+    int view_ret = micad_view_dispatch(op, cmd, reply, &view_handled, st);
+    if (view_ret != 0 || view_handled)
+        return view_ret;
     micad_query_t q;
     micad_exec_t *ex = NULL;
     int64_t n = 0;

@@ -9,6 +9,7 @@
  * identical existing index is not an error ("all indexes already exist").
  */
 #include "mongod/db.h"
+#include "mongod/views.h"
 
 #include <string.h>
 
@@ -150,6 +151,7 @@ static int count_indexes(micad_t *m, const char *ns)
 /* micad_cmd_create_indexes -- see the file comment. */
 int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
@@ -226,5 +228,6 @@ int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply,
 err:
     if (locked)
         micad_db_unlock_ns(ns, true);
+    micad_db_dup_key_reply(op, ret, st);
     return ret;
 }

@@ -7,6 +7,7 @@
  * returned in canonical order. Reply {values: [...]}; 16 MiB cap (17217).
  */
 #include "mongod/cursors.h"
+#include "mongod/views.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,10 @@ err:
 /* micad_cmd_distinct -- the distinct command. */
 int micad_cmd_distinct(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    bool view_handled;
+    int view_ret = micad_view_dispatch(op, cmd, reply, &view_handled, st);
+    if (view_ret != 0 || view_handled)
+        return view_ret;
     micad_query_t q;
     micad_exec_t *ex = NULL;
     const char *key;

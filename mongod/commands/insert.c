@@ -12,6 +12,7 @@
  * exclusively so the oldest-first order and the size bound hold.
  */
 #include "mongod/db.h"
+#include "mongod/views.h"
 
 #include <string.h>
 
@@ -114,6 +115,7 @@ static int parse_args(const bson_t *cmd, bool *ordered, bool *bypass, status_t *
 /* micad_cmd_insert -- see the file comment. */
 int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
