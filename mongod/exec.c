@@ -1656,13 +1656,7 @@ int micad_query_parse_find(const wire_opctx_t *op, const bson_t *cmd, micad_quer
             bool b;
             ST_RET(micad_db_arg_bool(&it, C, &b, st));
         } else if (strcmp(k, "collation") == 0) {
-            ST_RET(micad_db_arg_doc(&it, C, &d, st));
-            bson_iter_t l;
-            if (!bson_empty(&d) &&
-                !(bson_iter_init_find(&l, &d, "locale") && BSON_ITER_HOLDS_UTF8(&l) &&
-                  strcmp(bson_iter_utf8(&l, NULL), "simple") == 0))
-                return status_set(st, ERR_NotImplemented,
-                                  "collations other than the simple one are not supported");
+            ST_RET(micad_db_check_collation(&it, st));
         } else if (strcmp(k, "let") == 0) {
             ST_RET(micad_db_arg_doc(&it, C, &d, st));
             if (!bson_empty(&d)) {

@@ -48,9 +48,11 @@ int micad_count_parse(const wire_opctx_t *op, const bson_t *cmd, micad_query_t *
                           !(BSON_ITER_HOLDS_UTF8(&it) && q->hint.value.v_utf8.len == 0);
             if (!q->has_hint)
                 bson_value_destroy(&q->hint);
-        } else if (strcmp(k, "collation") == 0 || strcmp(k, "fields") == 0 ||
-                   strcmp(k, "query") == 0 || strcmp(k, "maxTimeMS") == 0 ||
-                   strcmp(k, "comment") == 0 || micad_db_is_generic_arg(k)) {
+        } else if (strcmp(k, "collation") == 0) {
+            ST_RET(micad_db_check_collation(&it, st));
+        } else if (strcmp(k, "fields") == 0 || strcmp(k, "query") == 0 ||
+                   strcmp(k, "maxTimeMS") == 0 || strcmp(k, "comment") == 0 ||
+                   micad_db_is_generic_arg(k)) {
             continue;
         } else {
             return micad_db_unknown_field(C, k, st);

@@ -122,8 +122,10 @@ int micad_distinct_parse(const wire_opctx_t *op, const bson_t *cmd, micad_query_
                           !(BSON_ITER_HOLDS_UTF8(&it) && q->hint.value.v_utf8.len == 0);
             if (!q->has_hint)
                 bson_value_destroy(&q->hint);
-        } else if (strcmp(k, "collation") == 0 || strcmp(k, "maxTimeMS") == 0 ||
-                   strcmp(k, "comment") == 0 || micad_db_is_generic_arg(k)) {
+        } else if (strcmp(k, "collation") == 0) {
+            ST_RET(micad_db_check_collation(&it, st));
+        } else if (strcmp(k, "maxTimeMS") == 0 || strcmp(k, "comment") == 0 ||
+                   micad_db_is_generic_arg(k)) {
             continue;
         } else {
             return micad_db_unknown_field(C, k, st);
