@@ -9,7 +9,7 @@
 #include "mongod/exec.h"
 
 #include <pthread.h>
-#include <sched.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -243,32 +243,6 @@ int micad_db_get_collection(micad_t *m, const char *ns, stor_collection_t **out,
     return 0;
 }
 
-/* micad_db_get_or_create -- lookup; create on miss; a lost race reads the winner's. */
-int micad_db_get_or_create(micad_t *m, stor_session_t *sess, const char *ns,
-                           stor_collection_t **out, bool *created, status_t *st)
-{
-    status_t ignored = STATUS_INIT;
-    *created = false;
-    if (stor_collection_lookup(m->engine, ns, out, &ignored) == 0)
-        return 0;
-    char db[128];
-    const char *coll;
-    ST_RET(micad_db_split_ns(ns, db, &coll, st));
-    if (micad_db_is_system(coll) && strcmp(coll, "system.js") != 0)
-        return status_set(st, ERR_InvalidNamespace, "cannot write to '%s'", ns);
-    int ret = stor_collection_create(sess, ns, NULL, out, st);
-    if (ret == ERR_NamespaceExists) {
-        status_reset(st);
-        return micad_db_get_collection(m, ns, out, st);
-    }
-    if (ret == 0) {
-        *created = true;
-        LOG(INFO, STORAGE, 21500, "Collection created implicitly by a write", "namespace",
-            BCON_UTF8(ns));
-    }
-    return ret;
-}
-
 /*
  * Namespace locks. MICAD_NS_LOCKS stripes: enough that unrelated collections
  * rarely share one (a shared stripe only delays a DDL behind the other's
@@ -354,22 +328,48 @@ int micad_db_check_deadline(const wire_opctx_t *op, status_t *st)
 }
 
 /*
- * backoff -- MongoDB's writeConflictRetry backs off the same way: the first
- * few retries at once (a conflict is usually a single racing writer that
- * has already committed), then yield, then sleep up to 100 ms so a hot
- * document under many writers does not burn the CPU both share.
+ * backoff -- after a write conflict. The first retry is at once (a conflict
+ * is usually one racing writer that has already committed); after that each
+ * retry sleeps a random time in [0, min(100 ms, 20 us << attempt)] -- capped
+ * exponential back-off with full jitter, so writers that collided on a hot
+ * document spread out instead of colliding again in lock step (live-lock),
+ * and none burns the CPU the winner needs (no sched_yield spinning). The
+ * sleep is a marked wait: the worker pool lets another worker run meanwhile.
  */
 static void backoff(int attempt)
 {
-    if (attempt < 4)
+    static __thread uint64_t seed;
+    if (attempt < 1)
         return;
-    if (attempt < 10) {
-        sched_yield();
-        return;
-    }
-    int ms = attempt < 110 ? attempt - 9 : 100;
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    if (seed == 0)
+        seed = (uint64_t)time_mono_us() * 2654435761u + (uint64_t)(uintptr_t)&seed;
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    int64_t cap_us = attempt >= 13 ? 100000 : (int64_t)20 << attempt;
+    if (cap_us > 100000)
+        cap_us = 100000;
+    int64_t us = (int64_t)(seed % (uint64_t)(cap_us + 1));
+    struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000L};
+    wire_worker_block_begin();
     nanosleep(&ts, NULL);
+    wire_worker_block_end();
+}
+
+/* fail_write_commit -- the failWriteCommit failpoint: data.errorCode (UnknownError 8). */
+static int fail_write_commit(status_t *st)
+{
+    bson_t data;
+    bson_iter_t it;
+    int64_t code = ERR_UnknownError;
+
+    if (!FP_FIRE(failWriteCommit, NULL, &data))
+        return 0;
+    if (bson_iter_init_find(&it, &data, "errorCode") &&
+        bsonu_number_as_int64(bson_iter_value(&it), &code) && (code <= 0 || code > INT32_MAX))
+        code = ERR_UnknownError;
+    bson_destroy(&data);
+    return status_set(st, (int)code, "Failing write commit due to failpoint failWriteCommit");
 }
 
 /* micad_db_run_uow -- begin, fn, commit; retry on WriteConflict. */
@@ -381,6 +381,10 @@ int micad_db_run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_
         int ret;
         ST_RET(stor_uow_begin(sess, 0, &uow, st));
         ret = fn(sess, arg, st);
+        if (ret == 0)
+            ret = FP_PAUSE(hangBeforeWriteCommit, NULL, op ? op->deadline_us : 0, st);
+        if (ret == 0)
+            ret = fail_write_commit(st);
         if (ret == 0)
             ret = stor_uow_commit(uow, 0, st);
         else
@@ -744,9 +748,12 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
 /* micad_db_wait_write_concern -- the journal flush for j / majority. */
 int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, status_t *st)
 {
-    if (wc->journal)
-        return stor_wait_durable(sess, st);
-    return 0;
+    if (!wc->journal)
+        return 0;
+    wire_worker_block_begin(); /* an fsync: let another worker use the CPU meanwhile */
+    int ret = stor_wait_durable(sess, st);
+    wire_worker_block_end();
+    return ret;
 }
 
 /* micad_db_finish_write -- writeConcernError instead of failing the command. */

@@ -11,12 +11,13 @@
  * asAggregationCommand rewrites them. The cursor reports the view's
  * namespace, so getMore and killCursors name the view as the driver expects.
  *
- * The definitions are written straight through storage in one unit of work,
- * under the exclusive lock of the system.views namespace.
+ * The definitions are written through the write path (mongod/write.c) in one
+ * unit of work, under the exclusive lock of the system.views namespace.
  */
 #include "mongod/views.h"
 
 #include "mongod/agg.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -254,22 +255,23 @@ static int check_chain(micad_t *m, const char *ns, const char *db, const char *v
     }
 }
 
-/* the unit of work that stores, replaces or removes one definition */
+/* the unit of work that stores, replaces or removes one definition, through the write
+ * path (mongod/write.c), so the change is observed (oplog) like any document write */
 typedef struct def_write {
     stor_collection_t *coll;
-    const bson_t *doc; /* NULL: delete */
-    int64_t rid;       /* 0: insert */
+    const bson_t *doc;    /* the new definition; NULL: delete */
+    const bson_t *before; /* the stored definition (update, delete) */
+    int64_t rid;          /* 0: insert */
 } def_write_t;
 
 static int def_write_fn(stor_session_t *sess, void *arg, status_t *st)
 {
     def_write_t *w = arg;
-    int64_t rid;
     if (w->rid == 0)
-        return stor_record_insert(sess, w->coll, w->doc, &rid, st);
+        return micad_write_insert(sess, w->coll, w->doc, NULL, st);
     if (w->doc == NULL)
-        return stor_record_delete(sess, w->coll, w->rid, st);
-    return stor_record_update(sess, w->coll, w->rid, w->doc, st);
+        return micad_write_delete(sess, w->coll, w->rid, w->before, st);
+    return micad_write_update(sess, w->coll, w->rid, w->before, w->doc, st);
 }
 
 /* build_def -- {_id: ns, viewOn, pipeline}. */
@@ -321,7 +323,7 @@ int micad_view_create(wire_opctx_t *op, const char *ns, const char *view_on, con
     ST_ERR(check_chain(m, ns, db, view_on, st));
     /* system.views is created on the first view (users cannot create it: db.c refuses) */
     if (stor_collection_lookup(m->engine, vns, &coll, &ignored) != 0) {
-        ret = stor_collection_create(sess, vns, NULL, &coll, st);
+        ret = micad_write_create_collection(sess, vns, NULL, &coll, st);
         if (ret == ERR_NamespaceExists) {
             status_reset(st);
             ret = micad_db_get_collection(m, vns, &coll, st);
@@ -331,7 +333,7 @@ int micad_view_create(wire_opctx_t *op, const char *ns, const char *view_on, con
     }
     bson_destroy(&def);
     build_def(ns, view_on, pipeline, &def);
-    def_write_t w = {coll, &def, 0};
+    def_write_t w = {coll, &def, NULL, 0};
     ret = micad_db_run_uow(op, sess, def_write_fn, &w, st);
 err:
     micad_db_unlock_ns(vns, true);
@@ -378,7 +380,7 @@ int micad_view_modify(wire_opctx_t *op, const char *ns, const char *view_on, con
     ST_ERR(micad_db_get_collection(m, vns, &coll, st));
     bson_destroy(&def);
     build_def(ns, on, pipeline, &def);
-    def_write_t w = {coll, &def, rid};
+    def_write_t w = {coll, &def, &old, rid};
     ret = micad_db_run_uow(op, sess, def_write_fn, &w, st);
 err:
     micad_db_unlock_ns(vns, true);
@@ -405,7 +407,7 @@ int micad_view_drop(wire_opctx_t *op, const char *ns, bool *dropped, status_t *s
     ST_ERR(view_get(m, ns, &old, &rid, dropped, st));
     if (*dropped) {
         ST_ERR(micad_db_get_collection(m, vns, &coll, st));
-        def_write_t w = {coll, NULL, rid};
+        def_write_t w = {coll, NULL, &old, rid};
         ret = micad_db_run_uow(op, sess, def_write_fn, &w, st);
         if (ret != 0)
             *dropped = false;

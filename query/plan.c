@@ -145,7 +145,16 @@ static void oil_free(qry_oil_t *o)
 static void oil_push(qry_oil_t *o, const bson_value_t *lo, bool lo_incl, const bson_value_t *hi,
                      bool hi_incl)
 {
-    o->iv = realloc(o->iv, (o->n + 1) * sizeof(*o->iv));
+    /*
+     * Grow geometrically: the capacity is the next power of two above n (an
+     * $in of a million values is a million pushes). n only grows by pushes,
+     * and shrinking it in place keeps the capacity, so a realloc at each power
+     * of two keeps room for the next element.
+     */
+    if (o->n < 4 || (o->n & (o->n - 1)) == 0) {
+        size_t cap = o->n < 4 ? 4 : o->n * 2;
+        o->iv = realloc(o->iv, cap * sizeof(*o->iv));
+    }
     INVARIANT(o->iv != NULL);
     qry_interval_t *iv = &o->iv[o->n++];
     val_copy(&iv->lo, lo);

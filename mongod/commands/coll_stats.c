@@ -27,7 +27,8 @@ int micad_stats_scale(const bson_t *cmd, const char *cmd_name, int64_t *scale, s
 {
     bson_iter_t it;
     *scale = 1;
-    if (!bson_iter_init_find(&it, cmd, "scale"))
+    /* undefined (the shells' helpers send scale: undefined) reads as absent, as in MongoDB */
+    if (!bson_iter_init_find(&it, cmd, "scale") || BSON_ITER_HOLDS_UNDEFINED(&it))
         return 0;
     if (!bsonu_is_number(bson_iter_type(&it)))
         return micad_db_type_error(&it, cmd_name, "long", st);

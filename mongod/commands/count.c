@@ -74,6 +74,7 @@ int micad_count_run(micad_exec_t *ex, const micad_query_t *q, int64_t deadline_u
         if (q->limit > 0 && c > q->limit)
             c = q->limit;
         *n = c;
+        micad_exec_set_counted(ex, c, q->skip < fast ? q->skip : fast, true);
         return 0;
     }
     ST_RET(micad_exec_begin_batch(ex, st));
@@ -88,6 +89,7 @@ int micad_count_run(micad_exec_t *ex, const micad_query_t *q, int64_t deadline_u
     }
 err:
     micad_exec_end_batch(ex);
+    micad_exec_set_counted(ex, *n, -1, false); /* -1: the scan's own skip count */
     return ret;
 }
 

@@ -91,6 +91,25 @@ static int vcmp(const void *a, const void *b)
     return bsonu_compare_value(*(const bson_value_t *const *)a, *(const bson_value_t *const *)b);
 }
 
+/* has_numeric_component -- whether a dotted path has an all-digit component ("a.0.b"). */
+static bool has_numeric_component(const char *path)
+{
+    const char *p = path;
+    while (*p) {
+        const char *e = strchr(p, '.');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        bool digits = n > 0;
+        for (size_t i = 0; i < n; i++)
+            digits = digits && p[i] >= '0' && p[i] <= '9';
+        if (digits)
+            return true;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return false;
+}
+
 int micad_distinct_parse(const wire_opctx_t *op, const bson_t *cmd, micad_query_t *q,
                          const char **key, status_t *st)
 {
@@ -142,6 +161,24 @@ int micad_distinct_parse(const wire_opctx_t *op, const bson_t *cmd, micad_query_
         return status_set(st, 16410,
                           "FieldPath field names may not start with '$'. Consider "
                           "using $getField or $setField.");
+    /*
+     * As MongoDB does, read only the key ({key: 1, _id: 0}): an index on it
+     * then answers without documents (PROJECTION_COVERED over DISTINCT_SCAN).
+     * Not for a key with a numeric component: a projection reads "a.0" as a
+     * field name, the distinct path as a position.
+     */
+    free(q->distinct_key);
+    q->distinct_key = strdup(*key);
+    if (!has_numeric_component(*key)) {
+        bson_reinit(&q->projection);
+        BSON_APPEND_INT32(&q->projection, *key, 1);
+        BSON_APPEND_INT32(&q->projection, "_id", 0);
+        q->has_projection = true;
+        if (strcmp(*key, "_id") == 0) {
+            bson_reinit(&q->projection);
+            BSON_APPEND_INT32(&q->projection, "_id", 1);
+        }
+    }
     return 0;
 }
 

@@ -5,6 +5,7 @@
  * Dropping a view removes its definition from system.views (reply {ns}).
  */
 #include "mongod/views.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -43,7 +44,7 @@ int micad_cmd_drop(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t 
             nidx = (int)bson_count_keys(&list);
             bson_destroy(&list);
         }
-        ret = stor_collection_drop(sess, ns, st);
+        ret = micad_write_drop_collection(sess, ns, st);
         if (ret == 0) {
             BSON_APPEND_INT32(reply, "nIndexesWas", nidx);
             BSON_APPEND_UTF8(reply, "ns", ns);

@@ -90,7 +90,9 @@ int micad_cmd_get_more(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
         if (ret != 0 || n > 0 || !c->await_data || time_mono_us() >= wait_until ||
             (op->server != NULL && wire_server_stopping(op->server)))
             break;
+        wire_worker_block_begin(); /* awaitData: the worker waits, another takes the queue */
         usleep(AWAIT_POLL_US);
+        wire_worker_block_end();
     }
     bson_append_array_end(&cur, &arr);
     if (ret != 0) {
