@@ -651,18 +651,23 @@ int micad_db_check_hint(micad_t *m, stor_collection_t *coll, const bson_iter_t *
     return status_set(st, ERR_BadValue, "hint provided does not correspond to an existing index");
 }
 
-/* micad_db_check_collation -- simple only. */
+/*
+ * micad_db_check_collation -- validate the collation document as MongoDB does
+ * (query/collation.c); only the simple collation is applied so far, so a valid
+ * non-simple one is NotImplemented rather than silently compared bytewise.
+ */
 int micad_db_check_collation(const bson_iter_t *collation, status_t *st)
 {
     bson_t c;
-    bson_iter_t it;
+    qry_collation_t *coll = NULL;
     ST_RET(micad_db_arg_doc(collation, "collation", &c, st));
     if (bson_empty(&c))
         return 0;
-    if (bson_iter_init_find(&it, &c, "locale") && BSON_ITER_HOLDS_UTF8(&it) &&
-        strcmp(bson_iter_utf8(&it, NULL), "simple") == 0 && bson_count_keys(&c) == 1)
+    ST_RET(qry_collation_parse(&c, &coll, st));
+    if (coll == NULL)
         return 0;
-    return status_set(st, ERR_NotImplemented, "collations other than simple are not supported");
+    qry_collation_destroy(coll);
+    return status_set(st, ERR_NotImplemented, "collations other than simple are not supported yet");
 }
 
 /* ======================================================================== */
@@ -1097,6 +1102,24 @@ void micad_write_errors_add(micad_write_errors_t *we, int32_t index, const statu
     bson_append_document_end(&we->arr, &e);
     we->bytes = we->arr.len;
     we->n++;
+}
+
+/* micad_db_dup_key_reply -- a command failing with DuplicateKey: keyPattern and keyValue
+ * beside codeName, from this thread's storage session (which raised it). */
+void micad_db_dup_key_reply(wire_opctx_t *op, int ret, const status_t *st)
+{
+    stor_session_t *sess;
+    status_t ignore = STATUS_INIT;
+    if (op == NULL || ret != ERR_DuplicateKey || st->code != ERR_DuplicateKey ||
+        micad_db_session(micad_of(op), &sess, &ignore) != 0)
+        return;
+    bson_t kp, kv;
+    stor_session_dup_key(sess, &kp, &kv);
+    bson_t *info = wire_opctx_error_info(op);
+    BSON_APPEND_DOCUMENT(info, "keyPattern", &kp);
+    BSON_APPEND_DOCUMENT(info, "keyValue", &kv);
+    bson_destroy(&kp);
+    bson_destroy(&kv);
 }
 
 /* micad_write_errors_append -- only when non-empty, as mongod. */

@@ -1259,7 +1259,8 @@ static int sitem_cmp(const void *a, const void *b)
 static void sort_prune(micad_exec_t *ex, size_t keep)
 {
     t_sort_ex = ex;
-    qsort(ex->buf, ex->nbuf, sizeof(sitem_t), sitem_cmp);
+    if (ex->nbuf > 1) /* buf is NULL while empty: qsort must not see it */
+        qsort(ex->buf, ex->nbuf, sizeof(sitem_t), sitem_cmp);
     for (size_t i = keep; i < ex->nbuf; i++) {
         bson_destroy(ex->buf[i].doc);
         bson_destroy(ex->buf[i].key);
@@ -2111,13 +2112,7 @@ int micad_query_parse_find(const wire_opctx_t *op, const bson_t *cmd, micad_quer
             bool b;
             ST_RET(micad_db_arg_bool(&it, C, &b, st));
         } else if (strcmp(k, "collation") == 0) {
-            ST_RET(micad_db_arg_doc(&it, C, &d, st));
-            bson_iter_t l;
-            if (!bson_empty(&d) &&
-                !(bson_iter_init_find(&l, &d, "locale") && BSON_ITER_HOLDS_UTF8(&l) &&
-                  strcmp(bson_iter_utf8(&l, NULL), "simple") == 0))
-                return status_set(st, ERR_NotImplemented,
-                                  "collations other than the simple one are not supported");
+            ST_RET(micad_db_check_collation(&it, st));
         } else if (strcmp(k, "let") == 0) {
             ST_RET(micad_db_arg_doc(&it, C, &d, st));
             if (!bson_empty(&d)) {

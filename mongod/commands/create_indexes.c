@@ -8,6 +8,8 @@
  * MongoDB's codes: IndexOptionsConflict 85, IndexKeySpecsConflict 86; an
  * identical existing index is not an error ("all indexes already exist").
  */
+#include "mongod/db.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -242,6 +244,7 @@ static int check_index_limit(micad_t *m, stor_collection_t *coll, const char *ns
 /* micad_cmd_create_indexes -- see the file comment. */
 int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
@@ -320,5 +323,6 @@ int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply,
 err:
     if (locked)
         micad_db_unlock_ns(ns, true);
+    micad_db_dup_key_reply(op, ret, st);
     return ret;
 }

@@ -11,6 +11,7 @@
  * MongoDB retries its plan.
  */
 #include "mongod/agg.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -155,6 +156,7 @@ static bool has_positional(const bson_t *fields)
 /* micad_cmd_find_and_modify -- see the file comment. */
 int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
@@ -286,5 +288,6 @@ err:
     qry_update_destroy(upd);
     micad_agg_update_destroy(pl);
     qry_projection_destroy(proj);
+    micad_db_dup_key_reply(op, ret, st);
     return ret;
 }
