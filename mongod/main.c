@@ -42,6 +42,7 @@ static int open_storage(micad_t *m, const char *dbpath, status_t *st)
     stor_options_init(&so);
     so.mode = STOR_MODE_STANDALONE;
     micad_db_matcher_ops(&so.matcher_ops); /* partial indexes filter with query/'s matcher */
+    micad_storage_options(m->opts, &so);
     return stor_engine_open(dbpath, &so, &m->engine, st);
 }
 
@@ -111,6 +112,7 @@ static int serve(micad_t *m, opts_t *o)
         code = 1;
         goto out;
     }
+    m->table.check = micad_check_generic_args;
     wire_server_config_t cfg = {
         .bind_ip = o->bind_ip,
         .bind_ip_all = o->bind_ip_all,
@@ -166,6 +168,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN); /* a vanished client is an error code, not a signal */
     opts_init(&o);
     if (opts_parse(&o, argc, argv, &st) != 0) {
+        fprintf(stderr, "%s\ntry '%s --help' for more information\n", st.msg, argv[0]);
+        opts_destroy(&o);
+        return MICAD_EXIT_BADOPTIONS;
+    }
+    if (micad_storage_options_check(&o, &st) != 0) {
         fprintf(stderr, "%s\ntry '%s --help' for more information\n", st.msg, argv[0]);
         opts_destroy(&o);
         return MICAD_EXIT_BADOPTIONS;

@@ -44,6 +44,18 @@ static inline micad_t *micad_of(const wire_opctx_t *op)
 int micad_hello_reply(wire_opctx_t *op, const bson_t *cmd, bool legacy_names, bson_t *reply,
                       status_t *st);
 
+/* micad_check_generic_args -- transactions and readConcern as a standalone can give them
+ * (generic_args.c). */
+int micad_check_generic_args(const wire_opctx_t *op, status_t *st);
+
+/* micad_index_key_validate -- an index key pattern as MongoDB checks it (index_key.c). */
+int micad_index_key_validate(const bson_t *key, status_t *st);
+
+/* micad_storage_options -- storage.* options into the engine's (storage_options.c). */
+void micad_storage_options(const opts_t *o, stor_options_t *so);
+/* micad_storage_options_check -- BadValue for a compressor this build lacks (zstd). */
+int micad_storage_options_check(const opts_t *o, status_t *st);
+
 /* micad_check_session_list -- validate endSessions/killSessions' list (mongod/sessions.c). */
 int micad_check_session_list(const char *cmd_name, const bson_t *cmd, size_t *count, status_t *st);
 

@@ -307,6 +307,13 @@ typedef struct wire_cmd_table {
     const wire_command_t *cmds; /* the rows as given (listCommands order) */
     size_t n;
     const wire_command_t **sorted; /* by name, for binary search */
+    /*
+     * check -- optional, set by the binary after init: runs after the lookup
+     * and before every handler, for rules on the generic arguments that
+     * depend on the node's role (transactions on a standalone, readConcern
+     * levels). Returns 0 or a status code with st set.
+     */
+    int (*check)(const wire_opctx_t *op, status_t *st);
 } wire_cmd_table_t;
 
 /* wire_cmd_table_init -- index rows; fails (BadValue) on a duplicate or empty name. */
