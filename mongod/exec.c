@@ -142,6 +142,7 @@ struct micad_exec {
     size_t nbuf, capbuf, bufpos;
     bool sorted;
     qry_ext_sort_t *xsort; /* allowDiskUse and over the memory limit: spilling sort */
+    bool explain_write;    /* explained under UPDATE/DELETE: they stop by themselves (no LIMIT) */
     int64_t sorted_bytes;  /* everything that went into the sort (explain) */
     int64_t limit_left;    /* -1: none */
     int64_t skip_left;
@@ -1533,7 +1534,7 @@ static void emit_chain(micad_exec_t *ex, const pipe_t *p, bool full, bool stats,
             BSON_APPEND_DOCUMENT(d, "transformBy", &ex->q.projection);
             break;
         }
-        if (level == 1 && full && ex->q.limit > 0 && !need_sort) {
+        if (level == 1 && full && ex->q.limit > 0 && !need_sort && !ex->explain_write) {
             BSON_APPEND_UTF8(d, "stage", "LIMIT");
             if (stats)
                 stats_common(d, out, out, ex->limit_left == 0, x);
@@ -1578,6 +1579,8 @@ static void emit_chain(micad_exec_t *ex, const pipe_t *p, bool full, bool stats,
 void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, int64_t elapsed_ms,
                         bson_t *reply)
 {
+    ex->explain_write =
+        top_stage != NULL && (strcmp(top_stage, "UPDATE") == 0 || strcmp(top_stage, "DELETE") == 0);
     bson_t qp, wp, rej;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "queryPlanner", &qp);
     BSON_APPEND_UTF8(&qp, "namespace", ex->q.ns);

@@ -2,7 +2,7 @@
 
 A client runs a fixed sequence of catalog operations -- create, insert,
 createIndexes on a fresh collection, renameCollection, createIndexes over a
-20,000-document collection (a build that takes a while), dropIndexes and drop
+5,000-document collection (a build that takes a while), dropIndexes and drop
 -- and the server is killed with SIGKILL at a random moment, over several
 rounds on the same dbpath. After each restart the state must be exactly the
 one after the last acknowledged operation, or after the one in flight (it
@@ -29,8 +29,8 @@ from pymongo.errors import PyMongoError  # noqa: E402
 
 from harness import Server  # noqa: E402
 
-ROUNDS = 8
-BIG = 20000
+ROUNDS = 6
+BIG = 5000
 
 
 def ops_for_round(r, steps):
