@@ -431,6 +431,9 @@ int bsonu_type_by_name(const char *name);
  *     blocking sorts and $group (MongoDB's names); tests lower them to make a
  *     spill happen with little data.
  *   cursorTimeoutMillis -- idle cursors are killed after this (10 minutes).
+ *   enableTestCommands -- 1 turns on MongoDB's test-only commands that Mica has
+ *     (`echo`, the transport ceiling bench/ycsb measures); 0, the default, and
+ *     they answer CommandNotFound.
  */
 #define OPTS_PARAMS(X)                                                                             \
     X(ttlMonitorSleepSecs, 60, 1, 86400, "seconds between TTL monitor passes")                     \
@@ -438,7 +441,8 @@ int bsonu_type_by_name(const char *name);
       "memory limit of a blocking sort, bytes")                                                    \
     X(internalDocumentSourceGroupMaxMemoryBytes, 104857600, 1024, INT64_MAX,                       \
       "memory limit of a $group stage, bytes")                                                     \
-    X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")
+    X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")              \
+    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo)")
 
 typedef enum opts_param_id {
 #define X(name, def, min, max, help) OPTS_PARAM_##name,
@@ -470,7 +474,8 @@ typedef struct opts {
     bool quiet;                       /* systemLog.quiet */
     int verbosity;                    /* systemLog.verbosity, -v = 1, -vv = 2 ... */
     int slowms;                       /* operationProfiling.slowOpThresholdMs (100) */
-    char *repl_set;                   /* replication.replSetName (stored for later issues) */
+    char *repl_set;                   /* replication.replSetName (--replSet) */
+    int oplog_size_mb;                /* replication.oplogSizeMB (--oplogSize; 0: default) */
     char *cluster_role;               /* sharding.clusterRole ("shardsvr" | "configsvr") */
     char *key_file;                   /* security.keyFile */
     char *pid_file;                   /* processManagement.pidFilePath */

@@ -7,19 +7,28 @@
  * rather than quietly running the command without the guarantee, and so do
  * we: a client that sent startTransaction must never have its writes applied
  * at once with no way to abort them, and one that asked for linearizable or
- * snapshot reads must not believe it got them. When micad runs as a replica
- * set member these rules are where that role relaxes them.
+ * snapshot reads must not believe it got them. A replica set member lets a
+ * bare txnNumber through (retryable writes) but still refuses what is not
+ * built yet: multi-document transactions and snapshot/linearizable reads
+ * answer NotImplemented until their issue lands.
+ *
+ * micad_command_gate is the command table's one gate: these checks, then the
+ * replica-set member's (repl_command_gate: NotWritablePrimary, ...).
  */
 #include "mongod/micad.h"
+#include "mongod/repl/repl.h"
 
 #include <string.h>
 
 /* check_txn_args -- transaction numbers are for replica set members and routers only. */
-static int check_txn_args(const wire_opctx_t *op, status_t *st)
+static int check_txn_args(const wire_opctx_t *op, bool member, status_t *st)
 {
-    if (op->has_txn_number || op->has_autocommit || op->start_transaction)
+    if (!member && (op->has_txn_number || op->has_autocommit || op->start_transaction))
         return status_set(st, ERR_IllegalOperation,
                           "Transaction numbers are only allowed on a replica set member or mongos");
+    if (member && (op->has_autocommit || op->start_transaction))
+        return status_set(st, ERR_NotImplemented,
+                          "multi-document transactions are not implemented yet in Mica");
     return 0;
 }
 
@@ -28,7 +37,7 @@ static int check_txn_args(const wire_opctx_t *op, status_t *st)
  * what a standalone can honour ("local", "available", and "majority", which on
  * a standalone is the same as local: every write is committed).
  */
-static int check_read_concern(const wire_opctx_t *op, status_t *st)
+static int check_read_concern(const wire_opctx_t *op, bool member, status_t *st)
 {
     bson_iter_t it;
 
@@ -47,6 +56,9 @@ static int check_read_concern(const wire_opctx_t *op, status_t *st)
             if (strcmp(level, "local") == 0 || strcmp(level, "available") == 0 ||
                 strcmp(level, "majority") == 0)
                 continue;
+            if (member && (strcmp(level, "linearizable") == 0 || strcmp(level, "snapshot") == 0))
+                return status_set(st, ERR_NotImplemented,
+                                  "readConcern level '%s' is not implemented yet in Mica", level);
             if (strcmp(level, "linearizable") == 0)
                 return status_set(st, ERR_NotAReplicaSet,
                                   "node needs to be a replica set member to use read concern");
@@ -60,6 +72,8 @@ static int check_read_concern(const wire_opctx_t *op, status_t *st)
                               level);
         } else if (strcmp(k, "afterClusterTime") == 0 || strcmp(k, "atClusterTime") == 0 ||
                    strcmp(k, "afterOpTime") == 0) {
+            if (member)
+                continue; /* a member reads at or after its own last applied optime */
             return status_set(st, ERR_NotAReplicaSet,
                               "node needs to be a replica set member to use read concern");
         } else if (strcmp(k, "provenance") == 0) {
@@ -71,10 +85,13 @@ static int check_read_concern(const wire_opctx_t *op, status_t *st)
     return 0;
 }
 
-/* micad_check_generic_args -- the role-dependent checks, run before every command. */
-int micad_check_generic_args(const wire_opctx_t *op, status_t *st)
+/* micad_command_gate -- the role-dependent checks, run before every command. */
+int micad_command_gate(wire_opctx_t *op, const wire_command_t *cmd, status_t *st)
 {
-    ST_RET(check_txn_args(op, st));
-    ST_RET(check_read_concern(op, st));
+    bool member = repl_enabled();
+    ST_RET(check_txn_args(op, member, st));
+    ST_RET(check_read_concern(op, member, st));
+    if (member)
+        return repl_command_gate(op, cmd, st);
     return 0;
 }

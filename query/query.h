@@ -86,6 +86,13 @@ bool qry_match_eval(const qry_match_t *m, const bson_t *doc, qry_match_details_t
 /* qry_match_exec -- as qry_match_eval, reporting $expr evaluation errors in st. */
 int qry_match_exec(const qry_match_t *m, const bson_t *doc, qry_match_details_t *details,
                    bool *matched, status_t *st);
+/*
+ * qry_match_explain_failure -- why doc does not match m, as MongoDB's errInfo.details of
+ * DocumentValidationFailure ({operatorName, specifiedAs, reason, consideredValue, ...},
+ * nested through $and/$or/$nor/$not and $jsonSchema's schemaRulesNotSatisfied).
+ * details is initialised here; the caller destroys it. (query/match_explain.c)
+ */
+void qry_match_explain_failure(const qry_match_t *m, const bson_t *doc, bson_t *details);
 /* qry_match_filter -- the matcher's own copy of the filter it was parsed from. */
 const bson_t *qry_match_filter(const qry_match_t *m);
 

@@ -113,14 +113,20 @@ int stor__conn_config(const stor_engine_t *eng, char *out, size_t len, status_t 
         (void)snprintf(exts, sizeof(exts), "extensions=[%s%s%s],", ext[0], n > 1 ? "," : "",
                        n > 1 ? ext[1] : "");
     /*
-     * transaction_sync method=none: each commit's log record is written to the
-     * OS at commit (survives kill -9); fsync is log_flush on demand or every
-     * group_commit_ms. checkpoint is ours (housekeeper), not WT's timer.
+     * transaction_sync off: WT's commit leaves the log record in its buffers
+     * and stor_uow_commit hands it to the OS itself, in a group with every
+     * concurrent committer (stor__commit_written: one log_flush sync=off per
+     * round), so a kill -9 still loses no acknowledged commit. WT 3.2's own
+     * per-commit write (method=none) made each committer wait for the slots
+     * before it by spinning on sched_yield: with many clients on few cores
+     * throughput fell as clients were added. fsync is log_flush sync=on on
+     * demand (j:true) or every group_commit_ms. checkpoint is ours
+     * (housekeeper), not WT's timer.
      */
     int w = snprintf(out, len,
                      "create,cache_size=%" PRIu64 "M,session_max=20000,%s"
                      "log=(enabled=true,archive=true,path=journal,compressor=%s),"
-                     "transaction_sync=(enabled=true,method=none),"
+                     "transaction_sync=(enabled=false),"
                      "file_manager=(close_idle_time=600),statistics=(none)",
                      o->cache_size_mb, exts,
                      o->journal_compressor == NULL || uses(o->journal_compressor, "none")

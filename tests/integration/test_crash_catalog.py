@@ -110,7 +110,7 @@ def main():
         acked, stop = [0], threading.Event()
         t = threading.Thread(target=worker, args=(server.uri, ops, acked, stop))
         t.start()
-        time.sleep(rng.uniform(0.05, 1.5))
+        time.sleep(rng.uniform(0.05, 3.0))
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait()
         stop.set()

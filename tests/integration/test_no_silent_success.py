@@ -132,6 +132,45 @@ def test_huge_log_attribute_is_truncated():
     assert max(len(line) for line in log["log"]) < 64 * 1024
 
 
+def test_concurrent_upserts_of_one_new_key_all_succeed():
+    import threading
+    coll, coll2 = client.nss.ups, client.nss.ups2
+    coll.drop()
+    coll2.drop()
+    coll2.create_index("u", unique=True)
+    errors, keys, threads_n = [], 40, 6
+
+    def worker(w):
+        c = pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=5000)
+        try:
+            col = c.nss.ups
+            for k in range(keys):
+                if (k + w) % 2:
+                    col.update_one({"_id": k}, {"$inc": {"n": 1}}, upsert=True)
+                else:
+                    col.find_one_and_update({"_id": k}, {"$inc": {"n": 1}}, upsert=True)
+                # a unique secondary key in the query is retried too
+                c.nss.ups2.update_one({"u": k}, {"$inc": {"m": 1}}, upsert=True)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    for k in range(keys):
+        assert coll.find_one({"_id": k})["n"] == threads_n, coll.find_one({"_id": k})
+        assert coll2.find_one({"u": k})["m"] == threads_n, coll2.find_one({"u": k})
+    # a duplicate on another key than the query's is not retried: DuplicateKey
+    coll2.insert_one({"_id": "x", "u": "taken"})
+    assert code_of(lambda: coll2.update_one({"_id": "y"}, {"$set": {"u": "taken"}},
+                                            upsert=True)) == 11000
+
+
 def main():
     global server, client
     args = ["--setParameter", "internalQueryMaxBlockingSortMemoryUsageBytes=%d" % SORT_LIMIT,

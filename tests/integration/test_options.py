@@ -31,8 +31,6 @@ BAD_LINES = [
     (["positional"], "too many positional options"),
     (["--config", "/nonexistent/micad.yaml"], "Error reading config file"),
     # parsed but not carried out yet: refused, never ignored
-    (["--replSet", "rs0"], "--replSet is not implemented yet"),
-    (["--oplogSize", "64"], "--oplogSize is not implemented yet"),
     (["--keyFile", "/k"], "--keyFile is not implemented yet"),
     (["--auth"], "--auth is not implemented yet"),
     (["--tlsMode", "requireTLS"], "--tlsMode is not implemented yet"),

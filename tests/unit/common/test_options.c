@@ -154,7 +154,6 @@ static const yaml_case_t yaml_cases[] = {
      29000, "0.0.0.0", "/d", 100},
     {"profiling threshold", "operationProfiling:\n  slowOpThresholdMs: 7\n", 0, 27017, NULL, NULL,
      7},
-    {"replSetName is not implemented yet", "replication:\n  replSetName: rs0\n", ERR_BadValue},
     {"clusterRole is not implemented yet", "sharding:\n  clusterRole: shardsvr\n", ERR_BadValue},
     {"keyFile is not implemented yet", "security:\n  keyFile: /k\n", ERR_BadValue},
     {"authorization is not implemented yet", "security:\n  authorization: enabled\n", ERR_BadValue},
@@ -284,8 +283,6 @@ static void test_not_yet_options_refuse_naming_the_option(void **state)
     static const struct {
         const char *line, *named;
     } cases[] = {
-        {"--replSet rs0", "--replSet"},
-        {"--oplogSize 100", "--oplogSize"},
         {"--keyFile /k", "--keyFile"},
         {"--auth", "--auth"},
         {"--tlsMode requireTLS", "--tlsMode"},
