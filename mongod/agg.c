@@ -936,8 +936,10 @@ static int ds_stats(void *arg, qry_pl_stats_kind_t kind, const char *db, const c
         bson_t ixs = BSON_INITIALIZER;
         status_t ignored = STATUS_INIT;
         char host[300];
+        stor_collection_t *coll_h = NULL;
         host_name(env->m, host, sizeof(host));
-        if (stor_list_indexes(env->m->engine, ns, &ixs, &ignored) == 0) {
+        if (stor_list_indexes(env->m->engine, ns, &ixs, &ignored) == 0 &&
+            stor_collection_lookup(env->m->engine, ns, &coll_h, &ignored) == 0) {
             bson_iter_t ix;
             bson_iter_init(&ix, &ixs);
             while (bson_iter_next(&ix)) {
@@ -955,9 +957,15 @@ static int ds_stats(void *arg, qry_pl_stats_kind_t kind, const char *db, const c
                 if (bson_iter_init_find(&f, &sp, "key"))
                     bson_append_iter(d, "key", 3, &f);
                 BSON_APPEND_UTF8(d, "host", host);
+                int64_t ops = 0, since = env->m->start_ms;
+                stor_index_t *handle = NULL;
+                status_t lst = STATUS_INIT;
+                if (bson_iter_init_find(&f, &sp, "name") && BSON_ITER_HOLDS_UTF8(&f) &&
+                    stor_index_lookup(coll_h, bson_iter_utf8(&f, NULL), &handle, &lst) == 0)
+                    ops = stor_index_accesses(handle, &since);
                 BSON_APPEND_DOCUMENT_BEGIN(d, "accesses", &acc);
-                BSON_APPEND_INT64(&acc, "ops", 0);
-                BSON_APPEND_DATE_TIME(&acc, "since", env->m->start_ms);
+                BSON_APPEND_INT64(&acc, "ops", ops);
+                BSON_APPEND_DATE_TIME(&acc, "since", since);
                 bson_append_document_end(d, &acc);
                 BSON_APPEND_DOCUMENT(d, "spec", &sp);
             }

@@ -250,6 +250,27 @@ void qry_topk_free_docs(bson_t **docs, size_t n);
 /* qry_topk_destroy -- free the heap (NULL is a no-op). */
 void qry_topk_destroy(qry_topk_t *tk);
 
+/*
+ * External sort of (key, payload) pairs, for a blocking sort outside the
+ * pipeline (find with allowDiskUse): held in memory up to mem_limit bytes,
+ * then spilled as sorted runs to a temp file in tmp_dir (NULL: $TMPDIR or
+ * /tmp) and merged. Stable: equal keys keep the order they were added in.
+ */
+typedef struct qry_ext_sort qry_ext_sort_t;
+
+/* qry_ext_sort_new -- an empty sorter ordering keys from qry_sort_key(sort, ...). */
+qry_ext_sort_t *qry_ext_sort_new(const qry_sort_t *sort, size_t mem_limit, const char *tmp_dir);
+/* qry_ext_sort_add -- add a copy of (key, payload); may write a run to disk. */
+int qry_ext_sort_add(qry_ext_sort_t *x, const bson_t *key, const bson_t *payload, status_t *st);
+/* qry_ext_sort_finish -- the input is complete; call before qry_ext_sort_next. */
+int qry_ext_sort_finish(qry_ext_sort_t *x, status_t *st);
+/* qry_ext_sort_next -- the next payload in order (*payload initialised in every case). */
+int qry_ext_sort_next(qry_ext_sort_t *x, bson_t *payload, bool *eof, status_t *st);
+/* qry_ext_sort_runs -- runs written to disk (0: everything fitted in memory). */
+uint64_t qry_ext_sort_runs(const qry_ext_sort_t *x);
+/* qry_ext_sort_destroy -- free it and remove its temp file (NULL is a no-op). */
+void qry_ext_sort_destroy(qry_ext_sort_t *x);
+
 /* QRY_SORT_SECTION_END */
 
 /* QRY_UPDATE_SECTION_BEGIN -- update operators (query/update*.c) */

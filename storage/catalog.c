@@ -15,15 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* stor__table_config -- replicated mode keeps data tables unlogged (rollback_to_stable). */
-const char *stor__table_config(const stor_engine_t *eng, bool index)
-{
-    if (eng->opts.mode == STOR_MODE_REPLICATED)
-        return index ? "key_format=u,value_format=u,log=(enabled=false)"
-                     : "key_format=q,value_format=u,log=(enabled=false)";
-    return index ? "key_format=u,value_format=u" : "key_format=q,value_format=u";
-}
-
 /* stor__next_ident -- idents are never reused within a run; orphans are swept at start. */
 void stor__next_ident(stor_engine_t *eng, const char *kind, char out[STOR_IDENT_MAX])
 {
@@ -107,6 +98,7 @@ int stor__index_from_spec(stor_engine_t *eng, stor_collection_t *coll, const bso
     stor_index_t *idx = calloc(1, sizeof(*idx));
     INVARIANT(idx != NULL);
     idx->coll = coll;
+    idx->since_ms = time_now_ms();
     bson_init(&idx->multikey_paths);
     idx->name = strdup(name);
     bson_copy_to(spec, &idx->spec);

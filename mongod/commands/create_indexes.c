@@ -139,6 +139,7 @@ static int check_spec(const bson_t *in, bson_t *spec, status_t *st)
             ST_RET(micad_db_arg_doc(&it, "createIndexes.indexes", &key, st));
             if (bson_empty(&key))
                 return status_set(st, ERR_CannotCreateIndex, "Index keys cannot be empty.");
+            ST_RET(micad_index_key_validate(&key, st));
             has_key = true;
         } else if (strcmp(k, "name") == 0) {
             if (!BSON_ITER_HOLDS_UTF8(&it))

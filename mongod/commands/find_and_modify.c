@@ -221,6 +221,8 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         ret = micad_db_check_hint(m, coll, &it, st);
     if (ret == 0 && coll != NULL && !a.bypass)
         ret = micad_validator_load(coll, &val, st);
+    int upsert_attempt = 0;
+retry:
     for (int attempt = 0; ret == 0 && coll != NULL && !done && attempt < MICAD_FAM_RETRIES;
          attempt++) {
         int64_t *rids = NULL;
@@ -256,6 +258,14 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         if (has_errinfo)
             bson_destroy(&errinfo);
         has_inserted = ret == 0;
+        if (ret != 0 && upsert_attempt < MICAD_UPSERT_RETRIES &&
+            micad_upsert_should_retry(sess, &a.query, ret)) {
+            /* lost the insert race on our own key: the winner's document now matches */
+            upsert_attempt++;
+            status_reset(st);
+            ret = 0;
+            goto retry;
+        }
     }
     micad_db_unlock_ns(ns, false);
     if (ret != 0)

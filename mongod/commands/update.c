@@ -139,6 +139,8 @@ static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo,
                          "multi update is not supported for replacement-style update");
         goto err;
     }
+    int attempt = 0;
+retry:
     if (b->coll != NULL)
         ST_ERR(micad_db_find_rids(b->op, b->sess, b->coll, match, NULL, multi ? 0 : 1, &rids,
                                   &nrids, st));
@@ -175,6 +177,18 @@ static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo,
         ret = micad_upsert_insert(b->op, b->sess, b->coll, b->bypass ? NULL : &b->val, upd,
                                   pl != NULL ? micad_agg_update_transform : NULL, pl, &q, &inserted,
                                   errinfo, has_errinfo, st);
+        if (ret != 0 && attempt < MICAD_UPSERT_RETRIES &&
+            micad_upsert_should_retry(b->sess, &q, ret)) {
+            /* lost the insert race on our own key: the winner's document now matches */
+            attempt++;
+            bson_destroy(&inserted);
+            bson_free(rids);
+            rids = NULL;
+            nrids = 0;
+            status_reset(st);
+            ret = 0;
+            goto retry;
+        }
         if (ret == 0) {
             bson_iter_t id;
             char key[16];

@@ -13,7 +13,7 @@ import pymongo  # noqa: E402
 from pymongo import ReturnDocument  # noqa: E402
 from pymongo.errors import BulkWriteError, OperationFailure, WriteError  # noqa: E402
 
-from harness import Server, raw_command, run_tests  # noqa: E402
+from harness import Server, raw_command, collect_tests, run_tests  # noqa: E402
 
 server = None
 client = None
@@ -421,7 +421,7 @@ def main():
     with Server() as s:
         server = s
         client = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=5000)
-        tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+        tests = collect_tests(globals())
         failed = run_tests(tests, s)
         client.close()
     sys.exit(1 if failed else 0)
