@@ -160,6 +160,16 @@ const char *log_get_ctx(void);
 /* log_write -- write one line; attr may be NULL. Thread-safe; one write(2) per line. */
 void log_write(log_severity_t sev, log_component_t comp, int id, const char *msg,
                const bson_t *attr);
+/*
+ * LOG_MAX_ATTR_BYTES -- MongoDB's maxLogSizeKB default (10 KB): an attribute
+ * larger than this is truncated in the log line (log_truncate_attrs), so a
+ * large document never produces a multi-megabyte line and getLog's ring of
+ * recent lines stays small enough to return.
+ */
+#define LOG_MAX_ATTR_BYTES (10 * 1024)
+/* log_truncate_attrs -- cut attributes over max bytes; see log.c. */
+bool log_truncate_attrs(const bson_t *attr, size_t max, bson_t *out, bson_t *truncated,
+                        bson_t *sizes);
 /* log_format -- format one line into out (initialised by the caller); for tests. */
 void log_format(bson_string_t *out, log_severity_t sev, log_component_t comp, int id,
                 const char *ctx, const char *msg, const bson_t *attr);
@@ -522,7 +532,11 @@ typedef struct opts {
     bool bind_ip_all;                 /* net.bindIpAll */
     int max_conns;                    /* net.maxIncomingConnections (1000000) */
     char *dbpath;                     /* storage.dbPath ("/data/db") */
-    bool journal;                     /* storage.journal.enabled (accepted; always on) */
+    bool journal;                     /* storage.journal.enabled (true only; always on) */
+    int commit_interval_ms;           /* storage.journal.commitIntervalMs (100) */
+    double cache_size_gb;             /* ...engineConfig.cacheSizeGB (0: mongod's default) */
+    char *journal_compressor;         /* ...engineConfig.journalCompressor (NULL: snappy) */
+    char *block_compressor;           /* ...collectionConfig.blockCompressor (NULL: snappy) */
     char *engine;                     /* storage.engine ("wiredTiger" only) */
     char *logpath;                    /* systemLog.path (NULL: stderr) */
     bool logappend;                   /* systemLog.logAppend */

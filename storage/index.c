@@ -604,6 +604,20 @@ bool stor_index_is_multikey(const stor_index_t *idx)
     return mk;
 }
 
+/* stor_index_record_access -- one more query planned onto idx. */
+void stor_index_record_access(stor_index_t *idx)
+{
+    atomic_fetch_add_explicit(&idx->accesses, 1, memory_order_relaxed);
+}
+
+/* stor_index_accesses -- the count since since_ms. */
+int64_t stor_index_accesses(const stor_index_t *idx, int64_t *since_ms)
+{
+    if (since_ms != NULL)
+        *since_ms = idx->since_ms;
+    return atomic_load_explicit(&idx->accesses, memory_order_relaxed);
+}
+
 /* stor_index_multikey_paths -- a copy of {path: true}. */
 void stor_index_multikey_paths(const stor_index_t *idx, bson_t *out)
 {
