@@ -381,9 +381,10 @@ int micad_db_run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_
         int ret;
         ST_RET(stor_uow_begin(sess, 0, &uow, st));
         ret = fn(sess, arg, st);
-        if (ret == 0)
-            ret = FP_PAUSE(hangBeforeWriteCommit, NULL, op ? op->deadline_us : 0, st);
-        if (ret == 0)
+        /* only a client's command (op set): never the oplog applier or replication's own writes */
+        if (ret == 0 && op != NULL)
+            ret = FP_PAUSE(hangBeforeWriteCommit, NULL, op->deadline_us, st);
+        if (ret == 0 && op != NULL)
             ret = fail_write_commit(st);
         if (ret == 0)
             ret = stor_uow_commit(uow, 0, st);
