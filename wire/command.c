@@ -362,9 +362,11 @@ int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply
         return 0; /* the transport re-runs it later */
     if (!bson_has_field(reply, "ok"))
         BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+    wire_cmd_observe(cmd->name, 0);
     return 0;
 err:
     wire_error_reply(&st, op, reply);
+    wire_cmd_observe(cmd != NULL ? cmd->name : NULL, st.code);
     return st.code;
 }
 
