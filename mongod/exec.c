@@ -91,6 +91,7 @@ typedef struct xstats {
     int64_t works, keys, docs, scanned, dups, fetched, filtered, sort_in, skipped, returned;
     int64_t sort_bytes;
     int64_t yields;
+    int64_t time_us; /* spent producing results (executionTimeMillisEstimate) */
     bool eof;
 } xstats_t;
 
@@ -147,7 +148,10 @@ struct micad_exec {
     sitem_t *buf;
     size_t nbuf, capbuf, bufpos;
     bool sorted;
-    int64_t limit_left; /* -1: none */
+    qry_ext_sort_t *xsort; /* allowDiskUse and over the memory limit: spilling sort */
+    bool explain_write;    /* explained under UPDATE/DELETE: they stop by themselves (no LIMIT) */
+    int64_t sorted_bytes;  /* everything that went into the sort (explain) */
+    int64_t limit_left;    /* -1: none */
     int64_t skip_left;
     bool eof;
     int64_t works_since_yield;
@@ -706,6 +710,18 @@ static void pipe_open(micad_exec_t *ex, pipe_t *p, qry_plan_t *plan)
     }
 }
 
+/* record_index_use -- count the chosen plan's indexes for $indexStats (each once). */
+static void record_index_use(const pipe_t *p)
+{
+    for (size_t i = 0; i < p->nix; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+            seen = seen || p->ix[j].idx == p->ix[i].idx;
+        if (!seen && p->ix[i].idx != NULL)
+            stor_index_record_access(p->ix[i].idx);
+    }
+}
+
 static int pipe_save(pipe_t *p, status_t *st)
 {
     if (p->cur != NULL)
@@ -788,8 +804,23 @@ static int ixsrc_next(micad_exec_t *ex, ixsrc_t *s, xstats_t *xs, int64_t *rid, 
  * pipe_next -- the next document that passes the filter: *doc (owned copy),
  * rid, the matched array index, and the index key when want_key.
  */
+static int pipe_next_timed(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, bson_t **ixkey,
+                           int64_t *rid, int32_t *midx, bool *eof, int64_t deadline_us,
+                           status_t *st);
+
+/* pipe_next -- the next result of a pipeline, its time added to the pipeline's (explain). */
 static int pipe_next(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, bson_t **ixkey,
                      int64_t *rid, int32_t *midx, bool *eof, int64_t deadline_us, status_t *st)
+{
+    int64_t t0 = time_mono_us();
+    int ret = pipe_next_timed(ex, p, want_key, doc, ixkey, rid, midx, eof, deadline_us, st);
+    p->st.time_us += time_mono_us() - t0;
+    return ret;
+}
+
+static int pipe_next_timed(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, bson_t **ixkey,
+                           int64_t *rid, int32_t *midx, bool *eof, int64_t deadline_us,
+                           status_t *st)
 {
     *doc = NULL;
     *ixkey = NULL;
@@ -1171,6 +1202,7 @@ int micad_exec_create(micad_t *m, const wire_opctx_t *op, const micad_query_t *q
     if (ex->coll != NULL)
         ST_ERR(choose(ex, op, st));
     pipe_open(ex, &ex->run, ex->plans[ex->winner]);
+    record_index_use(&ex->run);
     ex->need_sort = has_sort(ex) && !ex->plans[ex->winner]->provides_sort;
     *out = ex;
     return 0;
@@ -1225,6 +1257,7 @@ void micad_exec_destroy(micad_exec_t *ex)
         pipe_close(&ex->cand[i]);
     free(ex->cand);
     buf_free(ex);
+    qry_ext_sort_destroy(ex->xsort);
     qry_plan_free_all(ex->plans, ex->nplans);
     for (size_t i = 0; i < ex->nix; i++) {
         bson_destroy(&ex->ixmkp[i]);
@@ -1263,7 +1296,8 @@ static int sitem_cmp(const void *a, const void *b)
 static void sort_prune(micad_exec_t *ex, size_t keep)
 {
     t_sort_ex = ex;
-    qsort(ex->buf, ex->nbuf, sizeof(sitem_t), sitem_cmp);
+    if (ex->nbuf > 1) /* buf is NULL while empty: qsort must not see it */
+        qsort(ex->buf, ex->nbuf, sizeof(sitem_t), sitem_cmp);
     for (size_t i = keep; i < ex->nbuf; i++) {
         bson_destroy(ex->buf[i].doc);
         bson_destroy(ex->buf[i].key);
@@ -1281,6 +1315,8 @@ static int64_t sat_add(int64_t a, int64_t b)
 }
 
 /* fill_sort -- drain the source into the sort buffer and sort it. */
+static int sort_spill(micad_exec_t *ex, status_t *st);
+
 static int fill_sort(micad_exec_t *ex, int64_t deadline_us, status_t *st)
 {
     pipe_t *p = &ex->run;
@@ -1319,21 +1355,86 @@ static int fill_sort(micad_exec_t *ex, int64_t deadline_us, status_t *st)
         it->midx = midx;
         it->seq = (size_t)p->st.sort_in++;
         p->st.sort_bytes += doc->len + it->key->len;
+        ex->sorted_bytes += doc->len + it->key->len;
         if (keep > 0 && keep < ((size_t)1 << 40) && ex->nbuf >= 2 * keep + 64) {
             sort_prune(ex, keep);
             p->st.sort_bytes = 0;
             for (size_t i = 0; i < ex->nbuf; i++)
                 p->st.sort_bytes += ex->buf[i].doc->len + ex->buf[i].key->len;
         }
-        if ((int64_t)p->st.sort_bytes > MICAD_SORT_MEM_LIMIT && !ex->q.allow_disk_use)
-            return status_set(st, ERR_QueryExceededMemoryLimitNoDiskUseAllowed,
-                              "Executor error during find command :: caused by :: Sort exceeded "
-                              "memory limit of %lld bytes, but did not opt in to external "
-                              "sorting.",
-                              (long long)MICAD_SORT_MEM_LIMIT);
+        if ((int64_t)p->st.sort_bytes > MICAD_SORT_MEM_LIMIT) {
+            if (!ex->q.allow_disk_use)
+                return status_set(st, ERR_QueryExceededMemoryLimitNoDiskUseAllowed,
+                                  "Executor error during find command :: caused by :: Sort "
+                                  "exceeded memory limit of %lld bytes, but did not opt in to "
+                                  "external sorting.",
+                                  (long long)MICAD_SORT_MEM_LIMIT);
+            ST_RET(sort_spill(ex, st));
+            p->st.sort_bytes = 0;
+        }
+    }
+    if (ex->xsort != NULL) {
+        ST_RET(sort_spill(ex, st));
+        ST_RET(qry_ext_sort_finish(ex->xsort, st));
+        ex->sorted = true;
+        return 0;
     }
     sort_prune(ex, keep > 0 ? keep : ex->nbuf);
     ex->sorted = true;
+    return 0;
+}
+
+/*
+ * sort_spill -- move the buffered results into the external sorter (made on
+ * first use), which writes sorted runs to disk past the memory limit: find's
+ * blocking sort with allowDiskUse stays within the limit as $sort does.
+ */
+static int sort_spill(micad_exec_t *ex, status_t *st)
+{
+    if (ex->xsort == NULL)
+        ex->xsort = qry_ext_sort_new(ex->sort, (size_t)MICAD_SORT_MEM_LIMIT, NULL);
+    for (size_t i = 0; i < ex->nbuf; i++) {
+        sitem_t *it = &ex->buf[i];
+        bson_t payload = BSON_INITIALIZER;
+        BSON_APPEND_DOCUMENT(&payload, "d", it->doc);
+        BSON_APPEND_INT64(&payload, "r", it->rid);
+        BSON_APPEND_INT32(&payload, "m", it->midx);
+        if (it->ixkey != NULL)
+            BSON_APPEND_DOCUMENT(&payload, "i", it->ixkey);
+        int ret = qry_ext_sort_add(ex->xsort, it->key, &payload, st);
+        bson_destroy(&payload);
+        if (ret != 0)
+            return ret;
+    }
+    buf_free(ex);
+    return 0;
+}
+
+/* sort_spilled_next -- the next result of the external sorter, as the buffer holds them. */
+static int sort_spilled_next(micad_exec_t *ex, bson_t **doc, bson_t **ixkey, int64_t *rid,
+                             int32_t *midx, bool *eof, status_t *st)
+{
+    bson_t payload;
+    bson_iter_t it;
+    ST_RET(qry_ext_sort_next(ex->xsort, &payload, eof, st));
+    if (!*eof) {
+        uint32_t len;
+        const uint8_t *data;
+        *doc = NULL;
+        *ixkey = NULL;
+        if (bson_iter_init_find(&it, &payload, "d") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            bson_iter_document(&it, &len, &data);
+            *doc = bson_new_from_data(data, len);
+        }
+        if (bson_iter_init_find(&it, &payload, "i") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            bson_iter_document(&it, &len, &data);
+            *ixkey = bson_new_from_data(data, len);
+        }
+        *rid = bson_iter_init_find(&it, &payload, "r") ? bson_iter_int64(&it) : 0;
+        *midx = bson_iter_init_find(&it, &payload, "m") ? bson_iter_int32(&it) : -1;
+        INVARIANT(*doc != NULL);
+    }
+    bson_destroy(&payload);
     return 0;
 }
 
@@ -1417,7 +1518,9 @@ static int exec_next(micad_exec_t *ex, int64_t deadline_us, bool raw, bson_t *ou
         if (ex->need_sort) {
             if (!ex->sorted)
                 ST_RET(fill_sort(ex, deadline_us, st));
-            if (ex->bufpos >= ex->nbuf) {
+            if (ex->xsort != NULL) {
+                ST_RET(sort_spilled_next(ex, &doc, &ixkey, &rid, &midx, &e, st));
+            } else if (ex->bufpos >= ex->nbuf) {
                 e = true;
             } else {
                 sitem_t *it = &ex->buf[ex->bufpos++];
@@ -1698,7 +1801,7 @@ static void append_parsed_query(micad_exec_t *ex, bson_t *out, const char *key)
 static void stats_common(bson_t *s, int64_t nret, int64_t works, bool eof, const xstats_t *x)
 {
     APPEND_N(s, "nReturned", nret);
-    BSON_APPEND_INT32(s, "executionTimeMillisEstimate", 0);
+    APPEND_N(s, "executionTimeMillisEstimate", x->time_us / 1000);
     APPEND_N(s, "works", works);
     APPEND_N(s, "advanced", nret);
     APPEND_N(s, "needTime", works > nret ? works - nret : 0);
@@ -1870,7 +1973,7 @@ static void emit_chain(micad_exec_t *ex, const pipe_t *p, bool full, bool stats,
             BSON_APPEND_DOCUMENT(d, "transformBy", &ex->q.projection);
             break;
         }
-        if (level == 1 && full && ex->q.limit > 0 && !need_sort) {
+        if (level == 1 && full && ex->q.limit > 0 && !need_sort && !ex->explain_write) {
             BSON_APPEND_UTF8(d, "stage", "LIMIT");
             if (stats)
                 stats_common(d, out, out, ex->limit_left == 0, x);
@@ -1889,9 +1992,10 @@ static void emit_chain(micad_exec_t *ex, const pipe_t *p, bool full, bool stats,
             if (stats) {
                 stats_common(d, full ? out + x->skipped : 0, x->sort_in, ex->sorted, x);
                 APPEND_N(d, "memLimit", MICAD_SORT_MEM_LIMIT);
-                APPEND_N(d, "totalDataSizeSorted", x->sort_bytes);
-                BSON_APPEND_BOOL(d, "usedDisk", false);
-                BSON_APPEND_INT32(d, "spills", 0);
+                APPEND_N(d, "totalDataSizeSorted", ex->sorted_bytes);
+                BSON_APPEND_BOOL(d, "usedDisk", ex->xsort != NULL);
+                APPEND_N(d, "spills",
+                         ex->xsort != NULL ? (int64_t)qry_ext_sort_runs(ex->xsort) : 0);
             }
             BSON_APPEND_DOCUMENT(d, "sortPattern", &ex->q.sort);
             BSON_APPEND_UTF8(d, "type", "simple");
@@ -1914,6 +2018,8 @@ static void emit_chain(micad_exec_t *ex, const pipe_t *p, bool full, bool stats,
 void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, int64_t elapsed_ms,
                         bson_t *reply)
 {
+    ex->explain_write =
+        top_stage != NULL && (strcmp(top_stage, "UPDATE") == 0 || strcmp(top_stage, "DELETE") == 0);
     bson_t qp, wp, rej;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "queryPlanner", &qp);
     BSON_APPEND_UTF8(&qp, "namespace", ex->q.ns);
@@ -2006,7 +2112,7 @@ void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, 
             bson_t d, s;
             bson_append_document_begin(&all, ik, -1, &d);
             APPEND_N(&d, "nReturned", c->st.filtered);
-            BSON_APPEND_INT32(&d, "executionTimeMillisEstimate", 0);
+            APPEND_N(&d, "executionTimeMillisEstimate", c->st.time_us / 1000);
             APPEND_N(&d, "totalKeysExamined", c->st.keys);
             APPEND_N(&d, "totalDocsExamined", c->st.docs);
             BSON_APPEND_DOCUMENT_BEGIN(&d, "executionStages", &s);
@@ -2115,13 +2221,7 @@ int micad_query_parse_find(const wire_opctx_t *op, const bson_t *cmd, micad_quer
             bool b;
             ST_RET(micad_db_arg_bool(&it, C, &b, st));
         } else if (strcmp(k, "collation") == 0) {
-            ST_RET(micad_db_arg_doc(&it, C, &d, st));
-            bson_iter_t l;
-            if (!bson_empty(&d) &&
-                !(bson_iter_init_find(&l, &d, "locale") && BSON_ITER_HOLDS_UTF8(&l) &&
-                  strcmp(bson_iter_utf8(&l, NULL), "simple") == 0))
-                return status_set(st, ERR_NotImplemented,
-                                  "collations other than the simple one are not supported");
+            ST_RET(micad_db_check_collation(&it, st));
         } else if (strcmp(k, "let") == 0) {
             ST_RET(micad_db_arg_doc(&it, C, &d, st));
             if (!bson_empty(&d)) {

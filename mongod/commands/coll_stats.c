@@ -9,6 +9,7 @@
  * The shared helpers for `scale` live here too (db_stats.c uses them).
  */
 #include "mongod/db.h"
+#include "mongod/views.h"
 
 #include <string.h>
 
@@ -74,6 +75,7 @@ int64_t micad_coll_index_sizes(stor_collection_t *coll, const char *ns, micad_t 
 /* micad_cmd_coll_stats -- see the file comment. */
 int micad_cmd_coll_stats(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1];
     int64_t scale;

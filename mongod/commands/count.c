@@ -5,6 +5,7 @@
  * picks a plan and the executor counts. Reply {n}.
  */
 #include "mongod/cursors.h"
+#include "mongod/views.h"
 
 #include <string.h>
 
@@ -47,9 +48,11 @@ int micad_count_parse(const wire_opctx_t *op, const bson_t *cmd, micad_query_t *
                           !(BSON_ITER_HOLDS_UTF8(&it) && q->hint.value.v_utf8.len == 0);
             if (!q->has_hint)
                 bson_value_destroy(&q->hint);
-        } else if (strcmp(k, "collation") == 0 || strcmp(k, "fields") == 0 ||
-                   strcmp(k, "query") == 0 || strcmp(k, "maxTimeMS") == 0 ||
-                   strcmp(k, "comment") == 0 || micad_db_is_generic_arg(k)) {
+        } else if (strcmp(k, "collation") == 0) {
+            ST_RET(micad_db_check_collation(&it, st));
+        } else if (strcmp(k, "fields") == 0 || strcmp(k, "query") == 0 ||
+                   strcmp(k, "maxTimeMS") == 0 || strcmp(k, "comment") == 0 ||
+                   micad_db_is_generic_arg(k)) {
             continue;
         } else {
             return micad_db_unknown_field(C, k, st);
@@ -93,6 +96,10 @@ err:
 /* micad_cmd_count -- the count command. */
 int micad_cmd_count(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    bool view_handled;
+    int view_ret = micad_view_dispatch(op, cmd, reply, &view_handled, st);
+    if (view_ret != 0 || view_handled)
+        return view_ret;
     micad_query_t q;
     micad_exec_t *ex = NULL;
     int64_t n = 0;

@@ -8,6 +8,8 @@
  * MongoDB's codes: IndexOptionsConflict 85, IndexKeySpecsConflict 86; an
  * identical existing index is not an error ("all indexes already exist").
  */
+#include "mongod/db.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -137,6 +139,7 @@ static int check_spec(const bson_t *in, bson_t *spec, status_t *st)
             ST_RET(micad_db_arg_doc(&it, "createIndexes.indexes", &key, st));
             if (bson_empty(&key))
                 return status_set(st, ERR_CannotCreateIndex, "Index keys cannot be empty.");
+            ST_RET(micad_index_key_validate(&key, st));
             has_key = true;
         } else if (strcmp(k, "name") == 0) {
             if (!BSON_ITER_HOLDS_UTF8(&it))
@@ -242,6 +245,7 @@ static int check_index_limit(micad_t *m, stor_collection_t *coll, const char *ns
 /* micad_cmd_create_indexes -- see the file comment. */
 int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
@@ -320,5 +324,6 @@ int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply,
 err:
     if (locked)
         micad_db_unlock_ns(ns, true);
+    micad_db_dup_key_reply(op, ret, st);
     return ret;
 }

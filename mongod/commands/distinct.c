@@ -7,6 +7,7 @@
  * returned in canonical order. Reply {values: [...]}; 16 MiB cap (17217).
  */
 #include "mongod/cursors.h"
+#include "mongod/views.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -140,8 +141,10 @@ int micad_distinct_parse(const wire_opctx_t *op, const bson_t *cmd, micad_query_
                           !(BSON_ITER_HOLDS_UTF8(&it) && q->hint.value.v_utf8.len == 0);
             if (!q->has_hint)
                 bson_value_destroy(&q->hint);
-        } else if (strcmp(k, "collation") == 0 || strcmp(k, "maxTimeMS") == 0 ||
-                   strcmp(k, "comment") == 0 || micad_db_is_generic_arg(k)) {
+        } else if (strcmp(k, "collation") == 0) {
+            ST_RET(micad_db_check_collation(&it, st));
+        } else if (strcmp(k, "maxTimeMS") == 0 || strcmp(k, "comment") == 0 ||
+                   micad_db_is_generic_arg(k)) {
             continue;
         } else {
             return micad_db_unknown_field(C, k, st);
@@ -229,6 +232,10 @@ err:
 /* micad_cmd_distinct -- the distinct command. */
 int micad_cmd_distinct(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    bool view_handled;
+    int view_ret = micad_view_dispatch(op, cmd, reply, &view_handled, st);
+    if (view_ret != 0 || view_handled)
+        return view_ret;
     micad_query_t q;
     micad_exec_t *ex = NULL;
     const char *key;

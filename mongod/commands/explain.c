@@ -10,6 +10,7 @@
  * UPDATE or DELETE stage; executionStats run that plan as a read only.
  */
 #include "mongod/agg.h"
+#include "mongod/views.h"
 
 #include <string.h>
 #include <strings.h>
@@ -194,6 +195,25 @@ int micad_cmd_explain(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status
     int64_t t0 = time_mono_us();
     bson_t scratch = BSON_INITIALIZER;
     const char *top = NULL;
+    if (BSON_ITER_HOLDS_UTF8(&f) &&
+        (strcmp(name, "find") == 0 || strcmp(name, "count") == 0 || strcmp(name, "distinct") == 0 ||
+         strcmp(name, "aggregate") == 0)) {
+        /* a read of a view explains the aggregation it becomes (mongod/views.c) */
+        char vns[MICAD_NS_MAX + 1];
+        micad_view_t v;
+        if (micad_db_make_ns(op->db, bson_iter_utf8(&f, NULL), vns, st) == 0) {
+            ST_ERR(micad_view_resolve(micad_of(op), vns, &v, st));
+            if (v.is_view) {
+                ret = micad_view_explain(op, &v, &inner, verbosity, reply, st);
+                micad_view_destroy(&v);
+                if (ret != 0)
+                    goto err;
+                goto command;
+            }
+            micad_view_destroy(&v);
+        }
+        status_reset(st);
+    }
     if (strcmp(name, "find") == 0) {
         micad_find_opts_t fo;
         ST_ERR(micad_query_parse_find(op, &inner, &q, &fo, st));

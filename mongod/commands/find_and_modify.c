@@ -11,6 +11,7 @@
  * MongoDB retries its plan.
  */
 #include "mongod/agg.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -155,6 +156,7 @@ static bool has_positional(const bson_t *fields)
 /* micad_cmd_find_and_modify -- see the file comment. */
 int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
@@ -219,6 +221,8 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         ret = micad_db_check_hint(m, coll, &it, st);
     if (ret == 0 && coll != NULL && !a.bypass)
         ret = micad_validator_load(coll, &val, st);
+    int upsert_attempt = 0;
+retry:
     for (int attempt = 0; ret == 0 && coll != NULL && !done && attempt < MICAD_FAM_RETRIES;
          attempt++) {
         int64_t *rids = NULL;
@@ -254,6 +258,14 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         if (has_errinfo)
             bson_destroy(&errinfo);
         has_inserted = ret == 0;
+        if (ret != 0 && upsert_attempt < MICAD_UPSERT_RETRIES &&
+            micad_upsert_should_retry(sess, &a.query, ret)) {
+            /* lost the insert race on our own key: the winner's document now matches */
+            upsert_attempt++;
+            status_reset(st);
+            ret = 0;
+            goto retry;
+        }
     }
     micad_db_unlock_ns(ns, false);
     if (ret != 0)
@@ -286,5 +298,6 @@ err:
     qry_update_destroy(upd);
     micad_agg_update_destroy(pl);
     qry_projection_destroy(proj);
+    micad_db_dup_key_reply(op, ret, st);
     return ret;
 }

@@ -11,6 +11,8 @@
  * in the same unit of work as the insert (write.c); capped inserts hold the
  * namespace exclusively so the oldest-first order and the size bound hold.
  */
+#include "mongod/db.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -69,6 +71,7 @@ static int any_insertable(const wire_opctx_t *op, const bson_t *cmd, bool ordere
 /* micad_cmd_insert -- see the file comment. */
 int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;

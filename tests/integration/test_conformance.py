@@ -19,7 +19,7 @@ from bson.raw_bson import RawBSONDocument  # noqa: E402
 from bson.son import SON  # noqa: E402
 from pymongo.errors import OperationFailure, WriteError  # noqa: E402
 
-from harness import Server, raw_command, run_tests  # noqa: E402
+from harness import Server, collect_tests, raw_command, run_tests  # noqa: E402
 
 server = None
 
@@ -579,31 +579,7 @@ def main():
     global server
     with Server() as s:
         server = s
-        failed = run_tests([
-            test_01_nested_array_paths,
-            test_02_slice_below_nested_arrays,
-            test_03_positional_and_ambiguous_field,
-            test_04_dbref_fields_in_updates,
-            test_05_replacement_upsert_id_parts,
-            test_06_explain_figures,
-            test_07_explain_huge_in,
-            test_08_explain_sort_memory_error,
-            test_09_database_differ_case,
-            test_10_index_limit,
-            test_11_validators,
-            test_12_upsert_too_large,
-            test_13_read_write_concern_and_getmore_max_time,
-            test_14_query_errors,
-            test_15_kill_cursors_bad_collection,
-            test_16_id_index_and_drop_dups,
-            test_17_failed_insert_creates_nothing,
-            test_18_find_and_modify_projection_and_filters,
-            test_19_stats_scale_undefined,
-            test_20_txn_number_outside_transactions,
-            test_21_api_strict,
-            test_23_server_status_counters,
-            test_26_covered_and_distinct_scan,
-        ], s)
+        failed = run_tests(collect_tests(globals()), s)
     sys.exit(1 if failed else 0)
 
 

@@ -434,10 +434,9 @@ static void test_comparison_boolean_conditional(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_framework),
-        cmocka_unit_test(test_arithmetic),
-        cmocka_unit_test(test_decimal),
-        cmocka_unit_test(test_comparison_boolean_conditional),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -661,8 +661,9 @@ static void test_objects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strings), cmocka_unit_test(test_arrays),  cmocka_unit_test(test_sets),
-        cmocka_unit_test(test_types),   cmocka_unit_test(test_objects), cmocka_unit_test(test_misc),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

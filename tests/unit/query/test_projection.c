@@ -240,10 +240,9 @@ static void test_positional_flag(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_projection_table),
-        cmocka_unit_test(test_meta_textscore_appended),
-        cmocka_unit_test(test_meta_without_callback_is_error),
-        cmocka_unit_test(test_positional_flag),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
