@@ -7,6 +7,7 @@
  * a moment: it always happens outside the table lock.
  */
 #include "mongod/cursors.h"
+#include "mongod/counters.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -472,5 +473,6 @@ int micad_batch_fill(micad_exec_t *ex, int64_t max_docs, int64_t deadline_us, bs
     }
 err:
     micad_exec_end_batch(ex);
+    micad_counters_returned(*n);
     return ret;
 }

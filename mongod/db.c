@@ -6,6 +6,7 @@
  * builds a whole reply.
  */
 #include "mongod/db.h"
+#include "mongod/counters.h"
 #include "mongod/exec.h"
 
 #include <pthread.h>
@@ -392,6 +393,7 @@ int micad_db_run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_
             stor_uow_abort(uow);
         if (ret != ERR_WriteConflict)
             return ret;
+        micad_counters_write_conflict();
         if (attempt == 100)
             LOG(INFO, WRITE, 21501, "Write conflicts keep happening; still retrying", "attempts",
                 BCON_INT32(attempt));

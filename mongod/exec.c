@@ -4,6 +4,7 @@
  * storage cursors, batches with save/restore, yields, deadlines, and explain.
  */
 #include "mongod/agg.h" /* micad_let_t: find's let */
+#include "mongod/counters.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -1244,6 +1245,9 @@ void micad_exec_destroy(micad_exec_t *ex)
     if (ex == NULL)
         return;
     micad_exec_end_batch(ex);
+    if (!ex->has_ext && ex->coll != NULL && ex->run.plan != NULL)
+        micad_counters_query(ex->run.st.keys, ex->run.st.docs,
+                             ex->run.plan->kind == QRY_PLAN_COLLSCAN, ex->q.tailable, ex->sorted);
     if (ex->has_ext && ex->ext.destroy != NULL)
         ex->ext.destroy(ex->ext.arg);
     if (ex->stash != NULL)

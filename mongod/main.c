@@ -7,6 +7,7 @@
  * taken, 100 the dbpath is missing or already in use, 1 anything else.
  */
 #include "mongod/cursors.h"
+#include "mongod/counters.h"
 #include "mongod/db.h"
 #include "mongod/micad.h"
 #include "mongod/repl/repl.h"
@@ -122,6 +123,7 @@ static int serve(micad_t *m, opts_t *o)
         code = 1;
         goto out;
     }
+    wire_cmd_set_observer(micad_counters_command); /* serverStatus metrics.commands */
     if (wire_cmd_table_init(&m->table, micad_commands, micad_n_commands, &st) != 0) {
         LOG(FATAL, CONTROL, 21008, "Bad command table", "error", BCON_UTF8(st.msg));
         code = 1;

@@ -8,6 +8,8 @@
  */
 #include "mongod/write.h"
 
+#include "mongod/counters.h"
+
 #include <string.h>
 
 /* ======================================================================== */
@@ -80,7 +82,9 @@ int micad_write_insert(stor_session_t *sess, stor_collection_t *coll, const bson
                               .ns = stor_collection_ns(coll),
                               .uuid = stor_collection_uuid(coll),
                               .doc = doc};
-    return observe(sess, &ev, st);
+    ST_RET(observe(sess, &ev, st));
+    micad_counters_inserted(1);
+    return 0;
 }
 
 /* micad_write_update -- replace, then the event with both images. */
@@ -93,7 +97,9 @@ int micad_write_update(stor_session_t *sess, stor_collection_t *coll, int64_t ri
                               .uuid = stor_collection_uuid(coll),
                               .doc = after,
                               .before = before};
-    return observe(sess, &ev, st);
+    ST_RET(observe(sess, &ev, st));
+    micad_counters_updated(1);
+    return 0;
 }
 
 /* micad_write_delete -- remove, then the event with the removed document. */
@@ -105,7 +111,9 @@ int micad_write_delete(stor_session_t *sess, stor_collection_t *coll, int64_t ri
                               .ns = stor_collection_ns(coll),
                               .uuid = stor_collection_uuid(coll),
                               .before = doc};
-    return observe(sess, &ev, st);
+    ST_RET(observe(sess, &ev, st));
+    micad_counters_deleted(1);
+    return 0;
 }
 
 /* ======================================================================== */

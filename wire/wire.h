@@ -453,6 +453,12 @@ bool wire_cmd_in_api_v1(const char *name);
 int wire_cmd_check_generic_rules(const wire_opctx_t *op, const char *name, status_t *st);
 /* wire_stage_check_api_strict -- APIStrictError (323) for an aggregation stage outside API v1. */
 int wire_stage_check_api_strict(const wire_opctx_t *op, const char *stage, status_t *st);
+/* wire_cmd_observer_fn -- told of every dispatched command: its name and result code (0: ok). */
+typedef void (*wire_cmd_observer_fn)(const char *name, int code);
+/* wire_cmd_set_observer -- install the observer (serverStatus's metrics.commands); NULL: none. */
+void wire_cmd_set_observer(wire_cmd_observer_fn fn);
+/* wire_cmd_observe -- called by dispatch once per command. */
+void wire_cmd_observe(const char *name, int code);
 
 /*
  * wire_error_reply -- THE function that turns a status into

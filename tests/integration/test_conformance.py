@@ -306,6 +306,35 @@ def test_08_explain_sort_memory_error():
         assert r["ok"] == 1 and es["executionSuccess"] is False, es
         assert es["errorCode"] == 292 and "errorMessage" in es, es
 
+# 23. serverStatus sections that move with every operation: opcounters,
+#     metrics.document/queryExecutor/operation/commands, storageEngine.
+def test_23_server_status_counters():
+    with client() as c:
+        db = c.conform
+        before = c.admin.command("serverStatus")
+        coll = fresh(c, "n23", [{"_id": i, "a": i} for i in range(20)])
+        coll.update_many({"a": {"$lt": 5}}, {"$set": {"b": 1}})
+        coll.delete_many({"a": {"$gte": 15}})
+        assert len(list(coll.find({"a": {"$gte": 0}}).sort("a", -1))) == 15
+        db.command("ping")
+        expect_code(lambda: db.command("find", "n23", filter={"$foo": 1}), 2)
+        after = c.admin.command("serverStatus")
+        d0, d1 = before["metrics"]["document"], after["metrics"]["document"]
+        assert d1["inserted"] - d0["inserted"] == 20, (d0, d1)
+        assert d1["updated"] - d0["updated"] == 5, (d0, d1)
+        assert d1["deleted"] - d0["deleted"] == 5, (d0, d1)
+        assert d1["returned"] - d0["returned"] >= 15, (d0, d1)
+        q0, q1 = before["metrics"]["queryExecutor"], after["metrics"]["queryExecutor"]
+        assert q1["scannedObjects"] > q0["scannedObjects"], (q0, q1)
+        assert q1["collectionScans"]["total"] > q0["collectionScans"]["total"], (q0, q1)
+        assert (after["metrics"]["operation"]["scanAndOrder"] >
+                before["metrics"]["operation"]["scanAndOrder"])
+        cm0, cm1 = before["metrics"]["commands"], after["metrics"]["commands"]
+        assert cm1["find"]["failed"] - cm0.get("find", {}).get("failed", 0) >= 1, cm1["find"]
+        assert cm1["ping"]["total"] > cm0.get("ping", {}).get("total", 0), cm1
+        assert after["opcounters"]["insert"] - before["opcounters"]["insert"] >= 1
+        assert after["storageEngine"]["name"] == "wiredTiger", after["storageEngine"]
+
 
 # 26. Covered plans and DISTINCT_SCAN; $match/$project pushed into the
 #     executor (jstests/core/query/covered_index_*.js, distinct_index1.js).
