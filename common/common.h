@@ -415,6 +415,76 @@ int bsonu_type_by_name(const char *name);
 /* BSONU_SECTION_END */
 
 /* ------------------------------------------------------------------------ */
+/* Failpoints (fp_): named hooks that tests turn on (configureFailPoint)     */
+/* ------------------------------------------------------------------------ */
+
+/* FAILPOINT_SECTION_BEGIN -- owned by common/failpoint.c */
+
+/* fp_id_t -- one per row of common/failpoint.def: FP_<name>. */
+typedef enum fp_id {
+#define X(name, help) FP_##name,
+#include "common/failpoint.def"
+#undef X
+    FP_COUNT
+} fp_id_t;
+
+/* fp__on -- non-zero while a failpoint's mode is not off; read without a lock. */
+extern int fp__on[FP_COUNT];
+
+/* fp_maybe -- the cheap check: one relaxed atomic load, false while the failpoint is off. */
+static inline bool fp_maybe(fp_id_t id)
+{
+    return __builtin_expect(__atomic_load_n(&fp__on[id], __ATOMIC_RELAXED) != 0, 0);
+}
+
+/*
+ * fp_fire -- evaluate failpoint id by its mode (alwaysOn, times, skip,
+ * activationProbability); true when it fires, which counts one entry
+ * (timesEntered). When ns is not NULL and the failpoint's data has a string
+ * field "ns" that differs, it neither fires nor counts nor uses up a `times`.
+ * When it fires and data is not NULL, *data is a copy of its data document
+ * (the caller destroys it). Use FP_FIRE, which checks fp_maybe first.
+ */
+bool fp_fire(fp_id_t id, const char *ns, bson_t *data);
+/*
+ * fp_pause -- MongoDB's pauseWhileSet: if the failpoint fires (one entry), wait
+ * while it keeps evaluating on (re-checked every 100 ms and on every
+ * configureFailPoint, without counting entries) or until deadline_us
+ * (time_mono_us; 0 = none): MaxTimeMSExpired. Returns 0 otherwise, also when
+ * fp_release_all runs (shutdown).
+ */
+int fp_pause(fp_id_t id, const char *ns, int64_t deadline_us, status_t *st);
+
+#define FP_FIRE(name, ns, data) (fp_maybe(FP_##name) && fp_fire(FP_##name, (ns), (data)))
+#define FP_PAUSE(name, ns, deadline_us, st)                                                        \
+    (fp_maybe(FP_##name) ? fp_pause(FP_##name, (ns), (deadline_us), (st)) : 0)
+
+/* fp_lookup -- the id of a failpoint name (case-sensitive), or -1. */
+int fp_lookup(const char *name);
+/* fp_name -- a failpoint's name. */
+const char *fp_name(fp_id_t id);
+/* fp_help -- a failpoint's one-line description. */
+const char *fp_help(fp_id_t id);
+/*
+ * fp_configure -- set a failpoint from a configureFailPoint command document
+ * ({mode: "off" | "alwaysOn" | {times: n} | {skip: n} | {activationProbability: p},
+ * data: {...}}), with MongoDB's errors. *times_entered is the count of entries
+ * before the change (configureFailPoint's reply `count`).
+ */
+int fp_configure(fp_id_t id, const bson_t *cmd, int64_t *times_entered, status_t *st);
+/*
+ * fp_wait_entered -- wait until the failpoint was entered at least n times in all
+ * (waitForFailPoint), or deadline_us (0 = none): MaxTimeMSExpired.
+ */
+int fp_wait_entered(fp_id_t id, int64_t n, int64_t deadline_us, status_t *st);
+/* fp_append_info -- append {mode, data, timesEntered} of a failpoint to out. */
+void fp_append_info(fp_id_t id, bson_t *out);
+/* fp_release_all -- turn every failpoint off and wake every pause (server shutdown). */
+void fp_release_all(void);
+
+/* FAILPOINT_SECTION_END */
+
+/* ------------------------------------------------------------------------ */
 /* Options (opts_): mongod-style command line + YAML config file             */
 /* ------------------------------------------------------------------------ */
 
@@ -432,8 +502,8 @@ int bsonu_type_by_name(const char *name);
  *     spill happen with little data.
  *   cursorTimeoutMillis -- idle cursors are killed after this (10 minutes).
  *   enableTestCommands -- 1 turns on MongoDB's test-only commands that Mica has
- *     (`echo`, the transport ceiling bench/ycsb measures); 0, the default, and
- *     they answer CommandNotFound.
+ *     (`echo`, the transport ceiling bench/ycsb measures; `configureFailPoint`
+ *     and `waitForFailPoint`); 0, the default, and they answer CommandNotFound.
  */
 #define OPTS_PARAMS(X)                                                                             \
     X(ttlMonitorSleepSecs, 60, 1, 86400, "seconds between TTL monitor passes")                     \
@@ -442,7 +512,7 @@ int bsonu_type_by_name(const char *name);
     X(internalDocumentSourceGroupMaxMemoryBytes, 104857600, 1024, INT64_MAX,                       \
       "memory limit of a $group stage, bytes")                                                     \
     X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")              \
-    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo)")
+    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo, failpoints)")
 
 typedef enum opts_param_id {
 #define X(name, def, min, max, help) OPTS_PARAM_##name,

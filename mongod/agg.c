@@ -12,6 +12,7 @@
  * $unionWith's sub-scan may stay open across getMores).
  */
 #include "mongod/agg.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <dirent.h>
@@ -542,8 +543,35 @@ static int ds_open(void *arg, const char *db, const char *coll, const bson_t *pi
     memset(out, 0, sizeof(*out));
     ST_RET(micad_db_make_ns(db, coll, ns, st));
     bson_t empty = BSON_INITIALIZER;
+    /* a view: its pipeline (mongod/views.c) runs before the stage's own */
+    micad_view_t v;
+    bson_t combined = BSON_INITIALIZER;
+    ST_RET(micad_view_resolve(env->m, ns, &v, st));
+    if (v.is_view) {
+        bson_iter_t it;
+        uint32_t n = 0;
+        bson_iter_init(&it, &v.pipeline);
+        while (bson_iter_next(&it)) {
+            char buf[16];
+            const char *key;
+            bson_uint32_to_string(n++, &key, buf, sizeof(buf));
+            bson_append_iter(&combined, key, -1, &it);
+        }
+        if (pipeline != NULL && bson_iter_init(&it, pipeline)) {
+            while (bson_iter_next(&it)) {
+                char buf[16];
+                const char *key;
+                bson_uint32_to_string(n++, &key, buf, sizeof(buf));
+                bson_append_iter(&combined, key, -1, &it);
+            }
+        }
+        coll = v.backing_coll;
+        pipeline = &combined;
+    }
     int ret = src_open(env, db, coll, pipeline != NULL ? pipeline : &empty, let_vars, NULL, false,
                        &s, st);
+    micad_view_destroy(&v);
+    bson_destroy(&combined);
     bson_destroy(&empty);
     if (ret != 0)
         return ret;
@@ -701,6 +729,8 @@ static int ds_write(void *arg, qry_pl_write_op_t op, const char *db, const char 
     int ret = 0;
     ST_RET(micad_db_make_ns(db, coll, ns, st));
     ST_RET(micad_db_check_user_write(db, coll, st));
+    if (op == QRY_PL_WRITE_OUT_BEGIN || op == QRY_PL_WRITE_INSERT)
+        ST_RET(micad_view_refuse(env->m, ns, st)); /* $out/$merge into a view */
     ST_RET(micad_db_session(env->m, &sess, st));
     switch (op) {
     case QRY_PL_WRITE_INSERT:

@@ -11,6 +11,34 @@
 
 #include "common/common.h"
 
+/* ------------------------------------------------------------------------ */
+/* Collations (query/collation.c): ICU behind this interface only            */
+/* ------------------------------------------------------------------------ */
+
+/* qry_collation_t -- a parsed, validated collation; NULL means "simple" (byte order). */
+typedef struct qry_collation qry_collation_t;
+
+/*
+ * qry_collation_parse -- validate a collation document as MongoDB does
+ * (locale, caseLevel, caseFirst, strength, numericOrdering, alternate,
+ * maxVariable, normalization, backwards, version) and build its collator;
+ * {locale: "simple"} gives *out == NULL. Errors: BadValue (locale, bad
+ * combinations), FailedToParse (enumerations, unknown fields), TypeMismatch,
+ * IncompatibleCollationVersion.
+ */
+int qry_collation_parse(const bson_t *spec, qry_collation_t **out, status_t *st);
+/* qry_collation_destroy -- NULL-safe. */
+void qry_collation_destroy(qry_collation_t *c);
+/* qry_collation_spec -- the full specification (defaults filled in) appended to out. */
+void qry_collation_spec(const qry_collation_t *c, bson_t *out);
+/* qry_collation_compare -- <0, 0, >0 for two UTF-8 strings under c (NULL: bytes). */
+int qry_collation_compare(const qry_collation_t *c, const char *a, size_t alen, const char *b,
+                          size_t blen);
+/* qry_collation_sort_key -- c's sort key of s into out (at most cap bytes written); returns
+ * its full length. memcmp of sort keys orders as qry_collation_compare does. */
+size_t qry_collation_sort_key(const qry_collation_t *c, const char *s, size_t len, uint8_t *out,
+                              size_t cap);
+
 /* QRY_MATCH_SECTION_BEGIN -- match expressions (query/match*.c) */
 
 /*

@@ -23,6 +23,7 @@
  * other than "simple".
  */
 #include "mongod/agg.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -245,6 +246,12 @@ static int parse_args(const bson_t *cmd, bool *ordered, bool *bypass, bson_t *le
 /* micad_cmd_update -- see the file comment. */
 int micad_cmd_update(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    static const char *const stmt_fields[] = {
+        "q",    "u",         "multi", "upsert",         "arrayFilters",
+        "hint", "collation", "c",     "upsertSupplied", "sampleId",
+        NULL};
+    ST_RET(micad_check_statement_fields(op, cmd, "updates", stmt_fields, "update.updates", st));
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
     bool ordered;

@@ -95,9 +95,9 @@ def test_collmod_missing_collection_is_namespace_not_found():
     expect_code(lambda: client.test.command("collMod", "cm_missing", validator={}), 26)
 
 
-def test_collmod_views_are_not_implemented():
+def test_collmod_view_options_need_a_view():
     fresh("cm6")
-    expect_code(lambda: client.test.command("collMod", "cm6", viewOn="x", pipeline=[]), 238)
+    expect_code(lambda: client.test.command("collMod", "cm6", viewOn="x", pipeline=[]), 72)
 
 
 def test_collmod_capped_size_only_for_capped():

@@ -278,8 +278,9 @@ def test_create_existing():
     assert d["errmsg"] == "Collection test.cr already exists."
 
 
-def test_create_views_not_implemented():
-    expect_code(lambda: client.test.command("create", "vw", viewOn="cr", pipeline=[]), 238)
+def test_create_view_is_read_only():
+    client.test.command("create", "vw", viewOn="cr", pipeline=[])  # views: test_views.py
+    expect_code(lambda: client.test.vw.insert_one({}), 166)
 
 
 def test_validator_rejects_and_bypass():
