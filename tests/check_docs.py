@@ -28,7 +28,7 @@ for line in open(os.path.join(root, "docs", "commands.md")):
             documented.update(re.findall(r"`([A-Za-z_$][A-Za-z0-9_]*)`", cells[0]))
         continue
     in_command_table = False
-    for names in re.findall(r"^((?:\*\*[A-Za-z_$][A-Za-z0-9_]*\*\*[, ]*(?:and |or )?)+)", line):
+    for names in re.findall(r"^((?:\*\*[A-Za-z_$][A-Za-z0-9_]*\*\*[, /]*(?:and |or )?)+)", line):
         documented.update(re.findall(r"\*\*([A-Za-z_$][A-Za-z0-9_]*)\*\*", names))
 
 missing = sorted(table - documented)

@@ -284,6 +284,17 @@ int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply,
                                   "expected type 'object'",
                                   bson_iter_key(&c), micad_db_bson_type_name(bson_iter_type(&c)));
             nspecs++;
+            /* key patterns first: a refused one creates no collection either */
+            bson_iter_t spec_it, key_it;
+            if (bson_iter_recurse(&c, &spec_it) && bson_iter_find(&spec_it, "key") &&
+                BSON_ITER_HOLDS_DOCUMENT(&spec_it) && bson_iter_recurse(&spec_it, &key_it)) {
+                uint32_t klen;
+                const uint8_t *kdata;
+                bson_t key;
+                bson_iter_document(&spec_it, &klen, &kdata);
+                if (bson_init_static(&key, kdata, klen))
+                    ST_RET(micad_index_key_validate(&key, st));
+            }
         }
     }
     if (nspecs == 0)

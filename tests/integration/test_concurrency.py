@@ -16,7 +16,7 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 from pymongo import WriteConcern  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 S = None
 N_THREADS = 16
@@ -116,11 +116,7 @@ def main():
     global S
     with Server() as s:
         S = s
-        failed = run_tests([
-            test_hot_document_increments_are_all_applied,
-            test_concurrent_inserts_all_acknowledged_documents_exist,
-            test_blocked_awaitdata_does_not_stall_other_clients,
-        ], s)
+        failed = run_tests(collect_tests(globals()), s)
     sys.exit(1 if failed else 0)
 
 

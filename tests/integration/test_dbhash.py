@@ -19,7 +19,7 @@ from bson.raw_bson import RawBSONDocument  # noqa: E402
 from bson.son import SON  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 
@@ -136,6 +136,4 @@ def test_collections_filter_and_errors():
 
 
 if __name__ == "__main__":
-    sys.exit(1 if run_tests([test_shape_and_same_data_same_hash, test_md5_is_over_bson_in_id_order,
-                             test_changes_change_the_hash_and_restart_does_not,
-                             test_collections_filter_and_errors]) else 0)
+    sys.exit(1 if run_tests(collect_tests(globals())) else 0)

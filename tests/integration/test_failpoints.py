@@ -17,7 +17,7 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 from pymongo.errors import OperationFailure, PyMongoError  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 TEST_ARGS = ["--setParameter", "enableTestCommands=1"]
 CLIENT = None  # the shared server's client, set by main
@@ -187,16 +187,12 @@ def test_shutdown_while_paused():
 
 
 def main():
-    failed = run_tests([test_commands_are_not_found_without_enable_test_commands])
+    # every test_* in order; those that need other options start their own server
     with Server(TEST_ARGS) as s:
         global CLIENT
         CLIENT = pymongo.MongoClient(s.uri)
-        failed += run_tests([test_bad_arguments, test_times_skip_count_and_error_code,
-                             test_pause_a_write_before_commit, test_max_time_ms_ends_a_pause,
-                             test_index_build_pause], s)
+        failed = run_tests(collect_tests(globals()), s)
         CLIENT.close()
-    failed += run_tests([test_catalog_ns_filter_and_kill_before_and_after_commit,
-                         test_shutdown_while_paused])
     return 1 if failed else 0
 
 

@@ -17,7 +17,7 @@ warnings.simplefilter("ignore")
 
 import pymongo  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 SET = "rs0"
 servers = []
@@ -231,15 +231,7 @@ def main():
         s = Server(["--replSet", SET])
         s.start()
         servers.append(s)
-    failed = run_tests([
-        test_initiate_three,
-        test_status_all_healthy,
-        test_writes_replicate,
-        test_secondary_refuses_writes_and_unflagged_reads,
-        test_write_concern,
-        test_step_down_and_freeze,
-        test_failover,
-    ])
+    failed = run_tests(collect_tests(globals()))
     for s in servers:
         if failed:
             s.failed = True

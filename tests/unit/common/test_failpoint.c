@@ -160,11 +160,9 @@ static void test_pause_until_turned_off(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_modes_fire_as_mongodb_says),
-        cmocka_unit_test(test_count_is_entries_before_the_change),
-        cmocka_unit_test(test_ns_filter_and_data),
-        cmocka_unit_test(test_configure_errors),
-        cmocka_unit_test(test_pause_until_turned_off),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,9 +148,9 @@ static void test_full_spec_has_locale_defaults(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_validation),
-        cmocka_unit_test(test_compare_and_sort_keys),
-        cmocka_unit_test(test_full_spec_has_locale_defaults),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -485,20 +485,9 @@ static void test_config_validation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_vote_per_term),
-        cmocka_unit_test(test_vote_only_for_up_to_date_log),
-        cmocka_unit_test(test_dry_run_does_not_take_the_term),
-        cmocka_unit_test(test_election_and_term_noop),
-        cmocka_unit_test(test_commit_point_needs_durable_majority),
-        cmocka_unit_test(test_higher_term_steps_primary_down),
-        cmocka_unit_test(test_lost_majority_steps_down),
-        cmocka_unit_test(test_no_election_while_primary_alive),
-        cmocka_unit_test(test_frozen_and_priority_zero_do_not_stand),
-        cmocka_unit_test(test_sync_source),
-        cmocka_unit_test(test_step_down),
-        cmocka_unit_test(test_priority_takeover),
-        cmocka_unit_test(test_secondary_commit_point_bounded_by_applied),
-        cmocka_unit_test(test_config_validation),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
