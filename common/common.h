@@ -458,7 +458,10 @@ typedef struct opts {
     int slowms;                       /* operationProfiling.slowOpThresholdMs (100) */
     char *repl_set;                   /* replication.replSetName (stored for later issues) */
     char *cluster_role;               /* sharding.clusterRole ("shardsvr" | "configsvr") */
-    char *key_file;                   /* security.keyFile */
+    char *key_file;                   /* security.keyFile (implies authorization) */
+    bool auth;                        /* --auth */
+    char *authorization;              /* security.authorization: "enabled" | "disabled" */
+    char *cluster_auth_mode;          /* security.clusterAuthMode: "keyFile" */
     char *pid_file;                   /* processManagement.pidFilePath */
     char *config_path;                /* --config / -f */
     bool help;                        /* --help / -h: print opts_help and exit 0 */

@@ -76,6 +76,12 @@ static const opt_spec_t opt_table[] = {
      "shardsvr or configsvr"},
     {"keyFile", NULL, "security.keyFile", OPT_STRING, F(key_file), 0, 0,
      "private key for cluster authentication"},
+    {"auth", NULL, NULL, OPT_FLAG, F(auth), 0, 0,
+     "run with access control (security.authorization: enabled)"},
+    {NULL, NULL, "security.authorization", OPT_STRING, F(authorization), 0, 0,
+     "\"enabled\" or \"disabled\" (access control)"},
+    {"clusterAuthMode", NULL, "security.clusterAuthMode", OPT_STRING, F(cluster_auth_mode), 0, 0,
+     "authentication between members: keyFile"},
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
     /* --shardsvr / --configsvr are spelled as flags that set sharding.clusterRole. */
@@ -652,6 +658,24 @@ int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
     if (o->cluster_role != NULL && strcmp(o->cluster_role, "shardsvr") != 0 &&
         strcmp(o->cluster_role, "configsvr") != 0)
         ST_ERR(status_set(st, ERR_BadValue, "sharding.clusterRole must be shardsvr or configsvr"));
+    if (o->auth) { /* --auth is reported as mongod does: security.authorization: enabled */
+        bson_free(o->authorization);
+        o->authorization = bson_strdup("enabled");
+        o->set_mask |= 1ull << find_yaml("security.authorization");
+    }
+    if (o->authorization != NULL && strcmp(o->authorization, "enabled") != 0 &&
+        strcmp(o->authorization, "disabled") != 0)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.authorization must be \"enabled\" or \"disabled\", not \"%s\"",
+                          o->authorization));
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") != 0)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.clusterAuthMode \"%s\" is not supported (only keyFile)",
+                          o->cluster_auth_mode));
+    if (o->cluster_auth_mode != NULL && o->key_file == NULL)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.clusterAuthMode keyFile requires "
+                          "security.keyFile"));
     build_parsed(o);
 err:
     bson_free(text);

@@ -6,6 +6,7 @@
  * Exit codes follow mongod's: 0 clean stop, 2 bad options, 48 the port is
  * taken, 100 the dbpath is missing or already in use, 1 anything else.
  */
+#include "mongod/auth.h"
 #include "mongod/cursors.h"
 #include "mongod/db.h"
 #include "mongod/micad.h"
@@ -57,6 +58,30 @@ static int write_pid_file(const char *path, status_t *st)
     return 0;
 }
 
+/*
+ * setup_auth -- access control: on with --auth / security.authorization:
+ * enabled, or implied by a keyFile (loaded and checked here; a bad one stops
+ * the start, as in mongod).
+ */
+static int setup_auth(const opts_t *o)
+{
+    status_t st = STATUS_INIT;
+    char *secret = NULL;
+    bool enabled = o->authorization != NULL && strcmp(o->authorization, "enabled") == 0;
+
+    if (o->key_file != NULL) {
+        if (micad_auth_load_keyfile(o->key_file, &secret, &st) != 0) {
+            LOG(FATAL, ACCESS, 20254, "Unable to acquire security key[s]", "error",
+                BCON_UTF8(st.msg));
+            fprintf(stderr, "%s\n", st.msg);
+            return 1;
+        }
+        enabled = enabled || o->authorization == NULL; /* a keyFile implies --auth */
+    }
+    micad_auth_config(enabled, secret);
+    return 0;
+}
+
 /* serve -- everything between a checked configuration and the exit code. */
 static int serve(micad_t *m, opts_t *o)
 {
@@ -98,11 +123,13 @@ static int serve(micad_t *m, opts_t *o)
         code = 1;
         goto out;
     }
-    if (o->key_file == NULL)
+    if ((code = setup_auth(o)) != 0)
+        goto out;
+    if (!micad_auth_enabled())
         LOG(WARNING, CONTROL, 22120,
             "Access control is not enabled for the database. Read and write access to data and "
             "configuration is unrestricted");
-    if (o->bind_ip_all)
+    if (o->bind_ip_all && !micad_auth_enabled())
         LOG(WARNING, CONTROL, 21007,
             "This server is bound to all interfaces and access control is not enabled");
 
@@ -111,6 +138,8 @@ static int serve(micad_t *m, opts_t *o)
         code = 1;
         goto out;
     }
+    m->table.authorize = micad_authorize;
+    micad_auth_check_table(&m->table);
     wire_server_config_t cfg = {
         .bind_ip = o->bind_ip,
         .bind_ip_all = o->bind_ip_all,
@@ -150,6 +179,7 @@ out:
             code = 1;
     }
     m->engine = NULL;
+    micad_auth_shutdown();
     if (o->pid_file != NULL)
         (void)unlink(o->pid_file);
     return code;

@@ -190,6 +190,7 @@ static void on_closed(uv_handle_t *h)
         c->loop->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    wire_auth_session_free(c->info.auth);
     bson_free(c->frame);
     bson_free(c->stash);
     bson_free(c);
@@ -491,10 +492,12 @@ void wire__conn_accept(wire_loop_t *l, uv_stream_t *listener)
             struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
             uv_ip6_name(a, ip, sizeof(ip));
             port = ntohs(a->sin6_port);
+            c->info.loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
         } else {
             struct sockaddr_in *a = (struct sockaddr_in *)&ss;
             uv_ip4_name(a, ip, sizeof(ip));
             port = ntohs(a->sin_port);
+            c->info.loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
         }
         (void)snprintf(c->info.remote, sizeof(c->info.remote), "%s:%d", ip, port);
     }
