@@ -103,6 +103,8 @@ static int serve(micad_t *m, opts_t *o)
         BCON_UTF8(MICA_VERSION));
     LOG(INFO, CONTROL, 21003, "Options set by command line", "options", BCON_DOCUMENT(&o->parsed));
 
+    if ((code = setup_auth(o)) != 0) /* a bad keyFile stops the start before storage opens */
+        return code;
     if (stat(dbpath, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         LOG(FATAL, STORAGE, 21004, "Data directory not found", "dbPath", BCON_UTF8(dbpath));
         fprintf(stderr,
@@ -123,8 +125,6 @@ static int serve(micad_t *m, opts_t *o)
         code = 1;
         goto out;
     }
-    if ((code = setup_auth(o)) != 0)
-        goto out;
     if (!micad_auth_enabled())
         LOG(WARNING, CONTROL, 22120,
             "Access control is not enabled for the database. Read and write access to data and "

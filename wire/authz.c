@@ -527,6 +527,22 @@ void wire_builtin_role_names(const char *db, bson_t *arr)
     }
 }
 
+/* wire_redact_command -- secrets out, everything else as it came. */
+void wire_redact_command(const bson_t *cmd, bson_t *out)
+{
+    bson_iter_t it;
+    if (!bson_iter_init(&it, cmd))
+        return;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "pwd") == 0 || strcmp(k, "payload") == 0 ||
+            strcmp(k, "speculativeAuthenticate") == 0)
+            BSON_APPEND_UTF8(out, k, "xxx");
+        else
+            bson_append_iter(out, NULL, 0, &it);
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Sessions                                                                  */
 /* ------------------------------------------------------------------------ */

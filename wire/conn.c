@@ -71,9 +71,12 @@ static void log_slow(wire_job_t *job, int64_t micros, int code)
     if (!log_enabled(LOG_SEV_INFO, LOG_C_COMMAND))
         return;
     (void)snprintf(ns, sizeof(ns), "%s.$cmd", job->op.db);
+    bson_t redacted = BSON_INITIALIZER; /* no password or SASL payload in a log line */
+    wire_redact_command(&job->op.body, &redacted);
     bson_t *attr = BCON_NEW("type", BCON_UTF8("command"), "ns", BCON_UTF8(ns), "command",
-                            BCON_DOCUMENT(&job->op.body), "ok", BCON_INT32(code == 0 ? 1 : 0),
+                            BCON_DOCUMENT(&redacted), "ok", BCON_INT32(code == 0 ? 1 : 0),
                             "durationMillis", BCON_INT64(ms));
+    bson_destroy(&redacted);
     if (code != 0)
         BSON_APPEND_INT32(attr, "errCode", code);
     LOG_DOC(INFO, COMMAND, 51803, "Slow query", attr);
@@ -154,9 +157,13 @@ void wire__job_run(wire_job_t *job)
         bson_reinit(&job->reply);
         job->op.park_ms = 0;
     }
-    if (!job->op.resumed)
+    if (!job->op.resumed && log_enabled(LOG_SEV_DEBUG2, LOG_C_COMMAND)) {
+        bson_t redacted = BSON_INITIALIZER;
+        wire_redact_command(&job->op.body, &redacted);
         LOG(DEBUG2, COMMAND, 20003, "About to run the command", "db", BCON_UTF8(job->op.db),
-            "commandArgs", BCON_DOCUMENT(&job->op.body));
+            "commandArgs", BCON_DOCUMENT(&redacted));
+        bson_destroy(&redacted);
+    }
     code = wire_cmd_dispatch(srv->cfg.table, &job->op, &job->reply);
     if (job->op.park_ms > 0 && !job->op.resumed) {
         post_back(job); /* parked: no reply yet */

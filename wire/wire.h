@@ -676,6 +676,14 @@ bool wire_builtin_role(const char *role, const char *db, wire_privset_t *privs);
 /* wire_builtin_role_names -- the built-in role names valid on db, as an array into arr. */
 void wire_builtin_role_names(const char *db, bson_t *arr);
 
+/*
+ * wire_redact_command -- cmd copied into out (initialised by the caller) with
+ * every secret replaced by "xxx": top-level pwd (createUser, updateUser),
+ * payload (saslStart, saslContinue) and speculativeAuthenticate (hello), as
+ * MongoDB redacts before logging or reporting a command.
+ */
+void wire_redact_command(const bson_t *cmd, bson_t *out);
+
 /* wire_auth_session_t -- one connection's authentication state. */
 typedef struct wire_auth_session {
     bool authenticated;
