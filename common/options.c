@@ -82,6 +82,17 @@ static const opt_spec_t opt_table[] = {
      "\"enabled\" or \"disabled\" (access control)"},
     {"clusterAuthMode", NULL, "security.clusterAuthMode", OPT_STRING, F(cluster_auth_mode), 0, 0,
      "authentication between members: keyFile"},
+    {"tlsMode", NULL, "net.tls.mode", OPT_STRING, F(tls_mode), 0, 0,
+     "disabled, allowTLS, preferTLS or requireTLS"},
+    {"tlsCertificateKeyFile", NULL, "net.tls.certificateKeyFile", OPT_STRING,
+     F(tls_certificate_key_file), 0, 0, "PEM file with the server's certificate and key"},
+    {"tlsCAFile", NULL, "net.tls.CAFile", OPT_STRING, F(tls_ca_file), 0, 0,
+     "certificate authority file, to verify client certificates"},
+    {"tlsAllowInvalidCertificates", NULL, "net.tls.allowInvalidCertificates", OPT_FLAG,
+     F(tls_allow_invalid_certificates), 0, 0, "accept client certificates that fail validation"},
+    {"tlsAllowConnectionsWithoutCertificates", NULL, "net.tls.allowConnectionsWithoutCertificates",
+     OPT_FLAG, F(tls_allow_connections_without_certificates), 0, 0,
+     "clients need not present a certificate"},
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
     /* --shardsvr / --configsvr are spelled as flags that set sharding.clusterRole. */
@@ -668,6 +679,14 @@ int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
         ST_ERR(status_set(st, ERR_BadValue,
                           "security.authorization must be \"enabled\" or \"disabled\", not \"%s\"",
                           o->authorization));
+    if (o->tls_mode != NULL && strcmp(o->tls_mode, "disabled") != 0 &&
+        strcmp(o->tls_mode, "allowTLS") != 0 && strcmp(o->tls_mode, "preferTLS") != 0 &&
+        strcmp(o->tls_mode, "requireTLS") != 0)
+        ST_ERR(status_set(st, ERR_BadValue, "Invalid value for tlsMode: %s", o->tls_mode));
+    if (o->tls_mode != NULL && strcmp(o->tls_mode, "disabled") != 0 &&
+        o->tls_certificate_key_file == NULL)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "need tlsCertificateKeyFile or certificateSelector when TLS is enabled"));
     if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") != 0)
         ST_ERR(status_set(st, ERR_BadValue,
                           "security.clusterAuthMode \"%s\" is not supported (only keyFile)",

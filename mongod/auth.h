@@ -124,6 +124,9 @@ bool micad_auth_is_self(const wire_opctx_t *op, const char *user, const char *db
  * reply; a failure is simply left out, as MongoDB does.
  */
 void micad_sasl_speculative(wire_opctx_t *op, const bson_t *sasl_start, bson_t *reply);
+/* micad_x509_login -- MONGODB-X509 on db (authenticate, or hello's speculative form). */
+int micad_x509_login(wire_opctx_t *op, const bson_t *cmd, const char *db, bson_t *reply,
+                     status_t *st);
 /* micad_sasl_supported_mechs -- hello's saslSupportedMechs ("<db>.<user>") answered in reply. */
 void micad_sasl_supported_mechs(wire_opctx_t *op, const bson_iter_t *it, bson_t *reply);
 

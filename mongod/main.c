@@ -140,6 +140,14 @@ static int serve(micad_t *m, opts_t *o)
     }
     m->table.authorize = micad_authorize;
     micad_auth_check_table(&m->table);
+    wire_tls_config_t tls = {
+        .mode =
+            o->tls_mode ? (wire_tls_mode_t)wire_tls_mode_by_name(o->tls_mode) : WIRE_TLS_DISABLED,
+        .certificate_key_file = o->tls_certificate_key_file,
+        .ca_file = o->tls_ca_file,
+        .allow_invalid_certificates = o->tls_allow_invalid_certificates,
+        .allow_connections_without_certificates = o->tls_allow_connections_without_certificates,
+    };
     wire_server_config_t cfg = {
         .bind_ip = o->bind_ip,
         .bind_ip_all = o->bind_ip_all,
@@ -149,6 +157,7 @@ static int serve(micad_t *m, opts_t *o)
         .handle_signals = true,
         .table = &m->table,
         .app = m,
+        .tls = &tls,
     };
     if (wire_server_create(&cfg, &m->server, &st) != 0) {
         LOG(ERROR, NETWORK, 21009, "Failed to set up listener", "error", BCON_UTF8(st.msg));

@@ -198,6 +198,8 @@ static void on_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     wire_auth_session_free(c->info.auth);
+    wire__tls_free(c->tls);
+    bson_free(c->info.tls_subject);
     bson_free(c->frame);
     bson_free(c->stash);
     bson_free(c);
@@ -250,7 +252,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (n == 0)
         return;
     __atomic_add_fetch(&c->loop->srv->bytes_in, n, __ATOMIC_RELAXED);
-    feed(c, (const uint8_t *)buf->base, (size_t)n);
+    if (c->tls != NULL) /* ciphertext: tls.c decrypts, then feeds */
+        wire__tls_on_read(c, (const uint8_t *)buf->base, (size_t)n);
+    else if (c->loop->srv->tls_ctx != NULL && !c->tls_decided)
+        wire__tls_first_bytes(c, (const uint8_t *)buf->base, (size_t)n);
+    else
+        feed(c, (const uint8_t *)buf->base, (size_t)n);
 }
 
 /* start_reading -- (re)start reading when the stash has room. */
@@ -423,10 +430,21 @@ static void finish_job(wire_conn_t *c, wire_job_t *job)
         wire__loop_finish_drain(l);
 }
 
+/* wire__conn_feed -- plaintext from tls.c into the same read path. */
+void wire__conn_feed(wire_conn_t *c, const uint8_t *data, size_t n)
+{
+    feed(c, data, n);
+}
+
 /* on_write -- the reply is out (or the peer is gone). */
 static void on_write(uv_write_t *w, int status)
 {
-    wire_job_t *job = w->data;
+    wire__conn_write_done(w->data, status);
+}
+
+/* wire__conn_write_done -- after a reply's write, plain or TLS. */
+void wire__conn_write_done(wire_job_t *job, int status)
+{
     wire_conn_t *c = job->conn;
     if (status == 0)
         __atomic_add_fetch(&c->loop->srv->bytes_out, (int64_t)job->out.len, __ATOMIC_RELAXED);
@@ -460,6 +478,13 @@ void wire__conn_job_done(wire_job_t *job)
     }
     if (c->closing || job->no_reply || job->out.len == 0) {
         finish_job(c, job);
+        return;
+    }
+    if (c->tls != NULL) {
+        if (wire__tls_write(c, job) != 0) {
+            wire__conn_close(c);
+            finish_job(c, job);
+        }
         return;
     }
     uv_buf_t b = uv_buf_init((char *)job->out.data, (unsigned)job->out.len);

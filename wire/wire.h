@@ -242,10 +242,12 @@ typedef struct wire_conn_info {
     char remote[64];        /* "127.0.0.1:53122" */
     uint8_t compressors[3]; /* negotiated in hello, the client's order */
     uint8_t n_compressors;
-    bool hello_done; /* a hello/isMaster was answered on it */
-    bool loopback;   /* the peer is 127.0.0.0/8 or ::1 (the localhost exception) */
-    struct wire_auth_session
-        *auth; /* who is authenticated, SASL state (wire/authz.c); NULL: nobody */
+    bool hello_done;   /* a hello/isMaster was answered on it */
+    bool loopback;     /* the peer is 127.0.0.0/8 or ::1 (the localhost exception) */
+    bool tls;          /* the connection completed a TLS handshake */
+    char *tls_subject; /* verified client certificate subject (RFC 2253), or NULL */
+    /* who is authenticated, SASL state (wire/authz.c); NULL: nobody */
+    struct wire_auth_session *auth;
 } wire_conn_info_t;
 
 /*
@@ -368,6 +370,26 @@ int wire_negotiate_compression(wire_opctx_t *op, const bson_t *hello, bson_t *re
 
 typedef struct wire_server wire_server_t;
 
+/* wire_tls_mode_t -- net.tls.mode. */
+typedef enum wire_tls_mode {
+    WIRE_TLS_DISABLED = 0,
+    WIRE_TLS_ALLOW,
+    WIRE_TLS_PREFER,
+    WIRE_TLS_REQUIRE,
+} wire_tls_mode_t;
+
+/* wire_tls_config_t -- the TLS options (wire/tls.c tells the rules). */
+typedef struct wire_tls_config {
+    wire_tls_mode_t mode;
+    const char *certificate_key_file; /* PEM: certificate chain and private key */
+    const char *ca_file;              /* verify client certificates against it */
+    bool allow_invalid_certificates;
+    bool allow_connections_without_certificates;
+} wire_tls_config_t;
+
+/* wire_tls_mode_by_name -- "disabled", "allowTLS", "preferTLS", "requireTLS"; -1 if unknown. */
+int wire_tls_mode_by_name(const char *name);
+
 /* wire_server_config_t -- how to listen and what to run. */
 typedef struct wire_server_config {
     const char *bind_ip; /* comma list of addresses or host names */
@@ -380,7 +402,8 @@ typedef struct wire_server_config {
     int slow_ms;         /* "Slow query" threshold; < 0 logs none */
     bool handle_signals; /* SIGINT/SIGTERM stop wire_server_run */
     const wire_cmd_table_t *table;
-    void *app; /* passed to handlers as op->app */
+    void *app;                    /* passed to handlers as op->app */
+    const wire_tls_config_t *tls; /* NULL or mode disabled: plain only */
 } wire_server_config_t;
 
 /* wire_server_stats_t -- counters for serverStatus (a snapshot). */

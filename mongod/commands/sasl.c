@@ -212,8 +212,13 @@ void micad_sasl_speculative(wire_opctx_t *op, const bson_t *doc, bson_t *reply)
 
     if (bson_iter_init_find(&it, doc, "db") && BSON_ITER_HOLDS_UTF8(&it))
         db = bson_iter_utf8(&it, NULL);
+    if (bson_iter_init_find(&it, doc, "authenticate")) { /* MONGODB-X509 */
+        if (micad_x509_login(op, doc, db, &sub, &st) == 0)
+            BSON_APPEND_DOCUMENT(reply, "speculativeAuthenticate", &sub);
+        goto out;
+    }
     if (!bson_iter_init_find(&it, doc, "saslStart"))
-        goto out; /* MONGODB-X509's {authenticate: 1}: not offered without TLS */
+        goto out;
     if (sasl_start(op, db, doc, &sub, &st) == 0)
         BSON_APPEND_DOCUMENT(reply, "speculativeAuthenticate", &sub);
 out:
