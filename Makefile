@@ -2,7 +2,7 @@
 #
 #   make build   release build (-O2) into build/, binaries in build/bin/
 #   make run     install deps, release build, start micad on 127.0.0.1:27017 (data in ./data)
-#   make test    install deps, test build (ASan+UBSan, -Werror) into build/test, run ctest
+#   make test    lint, install deps, test build (ASan+UBSan, -Werror) into build/test, run ctest
 #   make bench   release build, run the benchmarks under bench/
 #   make fuzz    build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make format  clang-format every C source in place
@@ -36,7 +36,11 @@ test-build: deps
 	@CC=$(TEST_CC) cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Test >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 
-test: test-build
+# The formatting check runs first so that it cannot rot: an unformatted tree
+# fails `make test` before anything is built.
+test:
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory test-build
 	@cd $(TEST_DIR) && ctest --no-tests=error --output-on-failure -j $(JOBS)
 
 bench: build
@@ -56,6 +60,8 @@ format:
 
 lint:
 	@clang-format --dry-run --Werror $(SOURCES)
+	@echo "lint: $(words $(SOURCES)) files formatted"
+
 
 clean:
 	rm -rf build

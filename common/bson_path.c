@@ -291,15 +291,39 @@ static void set_special(bson_value_t *v, bson_type_t t)
     v->value_type = t;
 }
 
+/*
+ * ambiguous_positional -- whether a document element of array a has a field
+ * named like the numeric component c. An index path component that names
+ * both a position of the array and a field of one of its documents is
+ * MongoDB's "ambiguous field name" (16746): refuse the key, and so the write.
+ */
+static bool ambiguous_positional(const bson_value_t *a, const path_comp_t *c)
+{
+    bson_iter_t it, f;
+
+    if (!bson_iter_init_from_data(&it, a->value.v_doc.data, a->value.v_doc.data_len))
+        return false;
+    while (bson_iter_next(&it)) {
+        const uint8_t *d;
+        uint32_t l;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+            continue;
+        bson_iter_document(&it, &l, &d);
+        if (find_comp(&f, d, l, c))
+            return true;
+    }
+    return false;
+}
+
 /* advance -- move a pending field down its path until done or at an array. */
-static void advance(keygen_t *g, int f, kstate_t *s)
+static int advance(keygen_t *g, int f, kstate_t *s)
 {
     while (s->kind == KS_PENDING) {
         const path_comp_t *c;
         bson_iter_t it;
         if (s->ci == g->ncomp[f]) {
             s->kind = s->v.value_type == BSON_TYPE_ARRAY ? KS_ARR_TERM : KS_DONE;
-            return;
+            return 0;
         }
         c = &g->comps[f][s->ci];
         if (s->v.value_type == BSON_TYPE_ARRAY) {
@@ -307,30 +331,37 @@ static void advance(keygen_t *g, int f, kstate_t *s)
             if (s->from_expansion) {
                 set_special(&s->v, BSON_TYPE_NULL);
                 s->kind = KS_DONE;
-                return;
+                return 0;
             }
             /* A numeric component on an array is positional when that element exists. */
             if (comp_index(c) >= 0 &&
                 find_comp(&it, s->v.value.v_doc.data, s->v.value.v_doc.data_len, c)) {
+                if (ambiguous_positional(&s->v, c))
+                    return status_set(g->st, 16746,
+                                      "Ambiguous field name found in array (do not use numeric "
+                                      "field names in embedded elements in an array), field: "
+                                      "'%.*s' for array: %s",
+                                      (int)c->len, c->s, s->name);
                 s->name = bson_iter_key(&it);
                 s->v = *bson_iter_value(&it);
                 s->ci++;
                 continue;
             }
             s->kind = KS_ARR_MID;
-            return;
+            return 0;
         }
         if (s->v.value_type != BSON_TYPE_DOCUMENT ||
             !find_comp(&it, s->v.value.v_doc.data, s->v.value.v_doc.data_len, c)) {
             set_special(&s->v, BSON_TYPE_NULL);
             s->kind = KS_DONE;
-            return;
+            return 0;
         }
         s->name = bson_iter_key(&it);
         s->v = *bson_iter_value(&it);
         s->from_expansion = false;
         s->ci++;
     }
+    return 0;
 }
 
 /* gen -- emit the keys for the field states (recursing once per expanded array). */
@@ -345,7 +376,7 @@ static int gen(keygen_t *g, const kstate_t *in, int depth)
         return status_set(g->st, ERR_BadValue, "index key generation: arrays nested too deeply");
     memcpy(s, in, sizeof(kstate_t) * (size_t)g->nfields);
     for (int f = 0; f < g->nfields; f++) {
-        advance(g, f, &s[f]);
+        ST_RET(advance(g, f, &s[f]));
         if (s[f].kind != KS_DONE && first < 0)
             first = f;
     }

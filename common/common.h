@@ -421,6 +421,9 @@ int bsonu_type_by_name(const char *name);
  *     blocking sorts and $group (MongoDB's names); tests lower them to make a
  *     spill happen with little data.
  *   cursorTimeoutMillis -- idle cursors are killed after this (10 minutes).
+ *   enableTestCommands -- 1 turns on MongoDB's test-only commands that Mica has
+ *     (`echo`, the transport ceiling bench/ycsb measures); 0, the default, and
+ *     they answer CommandNotFound.
  */
 #define OPTS_PARAMS(X)                                                                             \
     X(ttlMonitorSleepSecs, 60, 1, 86400, "seconds between TTL monitor passes")                     \
@@ -428,7 +431,8 @@ int bsonu_type_by_name(const char *name);
       "memory limit of a blocking sort, bytes")                                                    \
     X(internalDocumentSourceGroupMaxMemoryBytes, 104857600, 1024, INT64_MAX,                       \
       "memory limit of a $group stage, bytes")                                                     \
-    X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")
+    X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")              \
+    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo)")
 
 typedef enum opts_param_id {
 #define X(name, def, min, max, help) OPTS_PARAM_##name,
@@ -456,7 +460,8 @@ typedef struct opts {
     bool quiet;                          /* systemLog.quiet */
     int verbosity;                       /* systemLog.verbosity, -v = 1, -vv = 2 ... */
     int slowms;                          /* operationProfiling.slowOpThresholdMs (100) */
-    char *repl_set;                      /* replication.replSetName (stored for later issues) */
+    char *repl_set;                      /* replication.replSetName (--replSet) */
+    int oplog_size_mb;                   /* replication.oplogSizeMB (--oplogSize; 0: default) */
     char *cluster_role;                  /* sharding.clusterRole ("shardsvr" | "configsvr") */
     char *key_file;                      /* security.keyFile (implies authorization) */
     bool auth;                           /* --auth */
@@ -466,17 +471,16 @@ typedef struct opts {
     char *tls_certificate_key_file;      /* net.tls.certificateKeyFile */
     char *tls_ca_file;                   /* net.tls.CAFile */
     bool tls_allow_invalid_certificates; /* net.tls.allowInvalidCertificates */
-    bool tls_allow_connections_without_certificates; /* net.tls.allowConnectionsWithoutCertificates
-                                                      */
-    char *pid_file;                                  /* processManagement.pidFilePath */
-    char *config_path;                               /* --config / -f */
-    bool help;                                       /* --help / -h: print opts_help and exit 0 */
-    bool version;                                    /* --version: print the version and exit 0 */
-    uint64_t set_mask;                /* bit i: table entry i was given (file or command line) */
-    int64_t params[OPTS_PARAM_COUNT]; /* server parameters (defaults unless set) */
-    uint32_t params_set;              /* bit i: params[i] was given */
-    bson_t argv;                      /* the command line as an array of strings */
-    bson_t parsed;                    /* {config, net: {...}, storage: {...}, ...} */
+    bool tls_allow_no_certificates;      /* net.tls.allowConnectionsWithoutCertificates */
+    char *pid_file;                      /* processManagement.pidFilePath */
+    char *config_path;                   /* --config / -f */
+    bool help;                           /* --help / -h: print opts_help and exit 0 */
+    bool version;                        /* --version: print the version and exit 0 */
+    uint64_t set_mask;                   /* bit i: table entry i was given (file or command line) */
+    int64_t params[OPTS_PARAM_COUNT];    /* server parameters (defaults unless set) */
+    uint32_t params_set;                 /* bit i: params[i] was given */
+    bson_t argv;                         /* the command line as an array of strings */
+    bson_t parsed;                       /* {config, net: {...}, storage: {...}, ...} */
 } opts_t;
 
 /* opts_init -- defaults; always pair with opts_destroy. */

@@ -72,6 +72,8 @@ static const opt_spec_t opt_table[] = {
     {"slowms", NULL, "operationProfiling.slowOpThresholdMs", OPT_INT, F(slowms), INT_MIN, INT_MAX,
      "operations slower than this many ms are logged (100)"},
     {"replSet", NULL, "replication.replSetName", OPT_STRING, F(repl_set), 0, 0, "replica set name"},
+    {"oplogSize", NULL, "replication.oplogSizeMB", OPT_INT, F(oplog_size_mb), 1, 1024 * 1024,
+     "size to use (in MB) for replication op log (default: 192 MB here)"},
     {NULL, NULL, "sharding.clusterRole", OPT_STRING, F(cluster_role), 0, 0,
      "shardsvr or configsvr"},
     {"keyFile", NULL, "security.keyFile", OPT_STRING, F(key_file), 0, 0,
@@ -91,8 +93,7 @@ static const opt_spec_t opt_table[] = {
     {"tlsAllowInvalidCertificates", NULL, "net.tls.allowInvalidCertificates", OPT_FLAG,
      F(tls_allow_invalid_certificates), 0, 0, "accept client certificates that fail validation"},
     {"tlsAllowConnectionsWithoutCertificates", NULL, "net.tls.allowConnectionsWithoutCertificates",
-     OPT_FLAG, F(tls_allow_connections_without_certificates), 0, 0,
-     "clients need not present a certificate"},
+     OPT_FLAG, F(tls_allow_no_certificates), 0, 0, "clients need not present a certificate"},
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
     /* --shardsvr / --configsvr are spelled as flags that set sharding.clusterRole. */

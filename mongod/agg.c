@@ -12,6 +12,7 @@
  * $unionWith's sub-scan may stay open across getMores).
  */
 #include "mongod/agg.h"
+#include "mongod/write.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -552,18 +553,6 @@ static int ds_open(void *arg, const char *db, const char *coll, const bson_t *pi
     return 0;
 }
 
-typedef struct insert_job {
-    stor_collection_t *coll;
-    const bson_t *doc;
-} insert_job_t;
-
-static int insert_fn(stor_session_t *sess, void *arg, status_t *st)
-{
-    insert_job_t *j = arg;
-    int64_t rid;
-    return stor_record_insert(sess, j->coll, j->doc, &rid, st);
-}
-
 /* write_insert -- one document into ns (created on first write), checked and validated. */
 static int write_insert(agg_env_t *env, stor_session_t *sess, const char *ns, const bson_t *doc,
                         status_t *st)
@@ -572,11 +561,18 @@ static int write_insert(agg_env_t *env, stor_session_t *sess, const char *ns, co
     micad_validator_t val = {0};
     bool created;
     bson_t stored, errinfo;
-    bool has_errinfo = false;
+    bool has_errinfo = false, exclusive = false;
     int ret = 0;
     bson_init(&stored);
     micad_db_lock_ns(ns, false);
-    ST_ERR(micad_db_get_or_create(env->m, sess, ns, &coll, &created, st));
+    ST_ERR(micad_write_get_or_create(env->m, sess, ns, &coll, &created, st));
+    if (micad_write_is_capped(coll)) {
+        /* capped inserts trim the oldest records: serialised, as the insert command does */
+        micad_db_unlock_ns(ns, false);
+        micad_db_lock_ns(ns, true);
+        exclusive = true;
+        ST_ERR(micad_db_get_collection(env->m, ns, &coll, st));
+    }
     if (!env->bypass_validation)
         ST_ERR(micad_validator_load(coll, &val, st));
     bson_destroy(&stored);
@@ -586,10 +582,9 @@ static int write_insert(agg_env_t *env, stor_session_t *sess, const char *ns, co
         bson_destroy(&errinfo);
     if (ret != 0)
         goto err;
-    insert_job_t job = {coll, &stored};
-    ret = micad_db_run_uow(env->op, sess, insert_fn, &job, st);
+    ret = micad_write_insert_one(env->op, sess, coll, &stored, st);
 err:
-    micad_db_unlock_ns(ns, false);
+    micad_db_unlock_ns(ns, exclusive);
     micad_validator_destroy(&val);
     bson_destroy(&stored);
     return ret;
@@ -658,8 +653,8 @@ static int out_begin(agg_env_t *env, stor_session_t *sess, const char *db, const
                               target);
     }
     micad_db_lock_ns(tmp, true);
-    ST_ERR(
-        stor_collection_create(sess, tmp, tc != NULL ? stor_collection_options(tc) : NULL, &c, st));
+    ST_ERR(micad_write_create_collection(sess, tmp, tc != NULL ? stor_collection_options(tc) : NULL,
+                                         &c, st));
     if (tc != NULL && stor_list_indexes(env->m->engine, target, &ixs, &ignored) == 0) {
         bson_iter_t ix;
         bson_iter_init(&ix, &ixs);
@@ -675,14 +670,14 @@ static int out_begin(agg_env_t *env, stor_session_t *sess, const char *db, const
             if (bson_iter_init_find(&nm, &spec, "name") && BSON_ITER_HOLDS_UTF8(&nm) &&
                 strcmp(bson_iter_utf8(&nm, NULL), "_id_") == 0)
                 continue;
-            ret = stor_index_create(sess, c, &spec, NULL, st);
+            ret = micad_write_create_index(sess, c, &spec, st);
             if (ret == ERR_IndexAlreadyExists) {
                 status_reset(st);
                 ret = 0;
             }
             if (ret != 0) {
                 status_t s2 = STATUS_INIT;
-                (void)stor_collection_drop(sess, tmp, &s2);
+                (void)micad_write_drop_collection(sess, tmp, &s2);
                 goto err;
             }
         }
@@ -724,12 +719,12 @@ static int ds_write(void *arg, qry_pl_write_op_t op, const char *db, const char 
         if (!env->out_active)
             return status_set(st, ERR_InternalError, "$out commit without a begin");
         micad_db_lock_ns_pair(env->out_tmp, env->out_target);
-        ret = stor_collection_rename(sess, env->out_tmp, env->out_target, true, st);
+        ret = micad_write_rename_collection(sess, env->out_tmp, env->out_target, true, st);
         micad_db_unlock_ns_pair(env->out_tmp, env->out_target);
         if (ret != 0) {
             status_t s2 = STATUS_INIT;
             micad_db_lock_ns(env->out_tmp, true);
-            (void)stor_collection_drop(sess, env->out_tmp, &s2);
+            (void)micad_write_drop_collection(sess, env->out_tmp, &s2);
             micad_db_unlock_ns(env->out_tmp, true);
         }
         micad_plan_cache_clear(env->out_target);
@@ -739,7 +734,7 @@ static int ds_write(void *arg, qry_pl_write_op_t op, const char *db, const char 
         if (env->out_active) {
             status_t s2 = STATUS_INIT;
             micad_db_lock_ns(env->out_tmp, true);
-            (void)stor_collection_drop(sess, env->out_tmp, &s2);
+            (void)micad_write_drop_collection(sess, env->out_tmp, &s2);
             micad_db_unlock_ns(env->out_tmp, true);
             env->out_active = false;
         }
@@ -1007,7 +1002,7 @@ void micad_agg_destroy(micad_agg_t *a)
         status_t s2 = STATUS_INIT;
         if (micad_db_session(a->env.m, &sess, &s2) == 0) {
             micad_db_lock_ns(a->env.out_tmp, true);
-            (void)stor_collection_drop(sess, a->env.out_tmp, &s2);
+            (void)micad_write_drop_collection(sess, a->env.out_tmp, &s2);
             micad_db_unlock_ns(a->env.out_tmp, true);
         }
     }
@@ -1157,6 +1152,13 @@ void micad_agg_update_destroy(micad_upd_pipeline_t *u)
     qry_pipeline_destroy(u->pl);
     bson_destroy(u->let);
     free(u);
+}
+
+/* micad_agg_update_transform -- the write path calls pipeline updates through this. */
+int micad_agg_update_transform(const void *arg, const bson_t *doc, qry_update_result_t *res,
+                               status_t *st)
+{
+    return micad_agg_update_apply(arg, doc, res, st);
 }
 
 /* micad_agg_update_apply -- see agg.h. */

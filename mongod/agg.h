@@ -96,6 +96,9 @@ int micad_agg_update_parse(const bson_t *pipeline, const bson_t *constants,
  */
 int micad_agg_update_apply(const micad_upd_pipeline_t *u, const bson_t *doc,
                            qry_update_result_t *res, status_t *st);
+/* micad_agg_update_transform -- micad_agg_update_apply as the write path's transform (arg: u). */
+int micad_agg_update_transform(const void *arg, const bson_t *doc, qry_update_result_t *res,
+                               status_t *st);
 /* micad_agg_update_destroy -- free (NULL-safe). */
 void micad_agg_update_destroy(micad_upd_pipeline_t *u);
 

@@ -243,32 +243,6 @@ int micad_db_get_collection(micad_t *m, const char *ns, stor_collection_t **out,
     return 0;
 }
 
-/* micad_db_get_or_create -- lookup; create on miss; a lost race reads the winner's. */
-int micad_db_get_or_create(micad_t *m, stor_session_t *sess, const char *ns,
-                           stor_collection_t **out, bool *created, status_t *st)
-{
-    status_t ignored = STATUS_INIT;
-    *created = false;
-    if (stor_collection_lookup(m->engine, ns, out, &ignored) == 0)
-        return 0;
-    char db[128];
-    const char *coll;
-    ST_RET(micad_db_split_ns(ns, db, &coll, st));
-    if (micad_db_is_system(coll) && strcmp(coll, "system.js") != 0)
-        return status_set(st, ERR_InvalidNamespace, "cannot write to '%s'", ns);
-    int ret = stor_collection_create(sess, ns, NULL, out, st);
-    if (ret == ERR_NamespaceExists) {
-        status_reset(st);
-        return micad_db_get_collection(m, ns, out, st);
-    }
-    if (ret == 0) {
-        *created = true;
-        LOG(INFO, STORAGE, 21500, "Collection created implicitly by a write", "namespace",
-            BCON_UTF8(ns));
-    }
-    return ret;
-}
-
 /*
  * Namespace locks. MICAD_NS_LOCKS stripes: enough that unrelated collections
  * rarely share one (a shared stripe only delays a DDL behind the other's
@@ -739,9 +713,12 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
 /* micad_db_wait_write_concern -- the journal flush for j / majority. */
 int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, status_t *st)
 {
-    if (wc->journal)
-        return stor_wait_durable(sess, st);
-    return 0;
+    if (!wc->journal)
+        return 0;
+    wire_worker_block_begin(); /* an fsync: let another worker use the CPU meanwhile */
+    int ret = stor_wait_durable(sess, st);
+    wire_worker_block_end();
+    return ret;
 }
 
 /* micad_db_finish_write -- writeConcernError instead of failing the command. */
@@ -1131,10 +1108,9 @@ int micad_validator_check(const micad_validator_t *v, const char *ns, const bson
         bson_append_iter(errinfo, "failingDocumentId", -1, &id);
     {
         bson_t details;
-        BSON_APPEND_DOCUMENT_BEGIN(errinfo, "details", &details);
-        BSON_APPEND_UTF8(&details, "operatorName", "$and");
-        BSON_APPEND_DOCUMENT(&details, "specifiedAs", qry_match_filter(v->match));
-        bson_append_document_end(errinfo, &details);
+        qry_match_explain_failure(v->match, doc, &details);
+        BSON_APPEND_DOCUMENT(errinfo, "details", &details);
+        bson_destroy(&details);
     }
     return status_set(st, ERR_DocumentValidationFailure, "Document failed validation");
 }

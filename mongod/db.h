@@ -68,14 +68,6 @@ int micad_db_cmd_ns(const wire_opctx_t *op, const bson_t *cmd, char *ns, status_
 /* micad_db_get_collection -- the live collection ns; NamespaceNotFound 26 "ns not found". */
 int micad_db_get_collection(micad_t *m, const char *ns, stor_collection_t **out, status_t *st);
 /*
- * micad_db_get_or_create -- the collection ns, created (with its _id_ index)
- * if missing, as MongoDB does on a first write; *created says which. Two
- * racing creators both succeed with the same collection.
- */
-int micad_db_get_or_create(micad_t *m, stor_session_t *sess, const char *ns,
-                           stor_collection_t **out, bool *created, status_t *st);
-
-/*
  * Per-collection locks: writers of documents hold the namespace shared;
  * catalog changes that must not race with writers (index builds, drop,
  * rename) hold it exclusive. Locks are by namespace (hashed onto a fixed
@@ -261,45 +253,6 @@ void micad_validator_destroy(micad_validator_t *v);
  */
 int micad_validator_check(const micad_validator_t *v, const char *ns, const bson_t *doc,
                           const bson_t *old, bson_t *errinfo, bool *has_errinfo, status_t *st);
-
-/* ---- updates shared by update and findAndModify (commands/update.c) ------ */
-
-/* micad_update_job_t -- one document's update: inputs, then what happened. */
-typedef struct micad_update_job {
-    stor_collection_t *coll;
-    const qry_match_t *match;
-    const qry_update_t *upd;
-    const struct micad_upd_pipeline *pipeline; /* pipeline-style update (mongod/agg.c), or NULL */
-    const micad_validator_t *val;              /* NULL: bypassDocumentValidation */
-    int64_t rid;
-    /* results of the last (committed) run */
-    bool matched;  /* the document still existed and matched */
-    bool modified; /* and the update changed it */
-    bson_t before, after;
-    bool has_errinfo; /* DocumentValidationFailure details */
-    bson_t errinfo;
-} micad_update_job_t;
-
-/* micad_update_job_init / _destroy -- empty documents; destroy frees them. */
-void micad_update_job_init(micad_update_job_t *j);
-void micad_update_job_destroy(micad_update_job_t *j);
-/* micad_update_one -- update j->rid in a unit of work (re-read, re-match, apply, write). */
-int micad_update_one(const wire_opctx_t *op, stor_session_t *sess, micad_update_job_t *j,
-                     status_t *st);
-/*
- * micad_upsert_insert -- the upsert document for q and upd (or, when pl is
- * not NULL, q's equalities run through the update pipeline pl), checked
- * (micad_db_prepare_insert, validator) and inserted; inserted is
- * initialised here and holds what was stored.
- */
-int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
-                        const micad_validator_t *val, const qry_update_t *upd,
-                        const struct micad_upd_pipeline *pl, const bson_t *q, bson_t *inserted,
-                        bson_t *errinfo, bool *has_errinfo, status_t *st);
-
-/* micad_delete_rid -- delete rid in a unit of work if it still matches (commands/delete.c). */
-int micad_delete_rid(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
-                     const qry_match_t *match, int64_t rid, bool *deleted, status_t *st);
 
 /*
  * micad_db_cursor_reply -- {cursor: {id: 0, ns, firstBatch: docs}}: the whole

@@ -1082,7 +1082,7 @@ static int exec_next(micad_exec_t *ex, int64_t deadline_us, bool raw, bson_t *ou
             return 0;
         }
         ST_RET(ex->ext.next(ex->ext.arg, deadline_us, out, eof, st));
-        ex->eof = *eof;
+        ex->eof = *eof && !ex->ext.tailable;
         return 0;
     }
     for (;;) {

@@ -110,6 +110,7 @@ typedef struct micad_exec_ext {
     int (*next)(void *arg, int64_t deadline_us, bson_t *out, bool *eof, status_t *st);
     void (*destroy)(void *arg);
     void *arg;
+    bool tailable; /* an EOF from next is for now only (a tailable cursor stays open) */
 } micad_exec_ext_t;
 /* micad_exec_create_ext -- an executor over ext for ns (ext->arg is owned from here on). */
 void micad_exec_create_ext(micad_t *m, const char *ns, const micad_exec_ext_t *ext,

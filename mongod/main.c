@@ -10,6 +10,7 @@
 #include "mongod/cursors.h"
 #include "mongod/db.h"
 #include "mongod/micad.h"
+#include "mongod/repl/repl.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -41,7 +42,14 @@ static int open_storage(micad_t *m, const char *dbpath, status_t *st)
 {
     stor_options_t so;
     stor_options_init(&so);
+    /*
+     * A replica-set member keeps every table logged for now: recovery from the
+     * stable checkpoint plus oplog replay (STOR_MODE_REPLICATED) comes with the
+     * applier (mongod/repl/README.md).
+     */
     so.mode = STOR_MODE_STANDALONE;
+    if (m->opts->oplog_size_mb > 0)
+        so.oplog_max_bytes = (int64_t)m->opts->oplog_size_mb * 1024 * 1024;
     micad_db_matcher_ops(&so.matcher_ops); /* partial indexes filter with query/'s matcher */
     return stor_engine_open(dbpath, &so, &m->engine, st);
 }
@@ -133,6 +141,13 @@ static int serve(micad_t *m, opts_t *o)
         LOG(WARNING, CONTROL, 21007,
             "This server is bound to all interfaces and access control is not enabled");
 
+    if (repl_start(m, &st) != 0) {
+        LOG(FATAL, REPL, 21014, "Cannot start replication", "error", BCON_UTF8(st.msg), "code",
+            BCON_INT32(st.code));
+        fprintf(stderr, "%s\n", st.msg);
+        code = 1;
+        goto out;
+    }
     if (wire_cmd_table_init(&m->table, micad_commands, micad_n_commands, &st) != 0) {
         LOG(FATAL, CONTROL, 21008, "Bad command table", "error", BCON_UTF8(st.msg));
         code = 1;
@@ -146,8 +161,10 @@ static int serve(micad_t *m, opts_t *o)
         .certificate_key_file = o->tls_certificate_key_file,
         .ca_file = o->tls_ca_file,
         .allow_invalid_certificates = o->tls_allow_invalid_certificates,
-        .allow_connections_without_certificates = o->tls_allow_connections_without_certificates,
+        .allow_connections_without_certificates = o->tls_allow_no_certificates,
     };
+    if (repl_enabled())
+        m->table.gate = repl_command_gate;
     wire_server_config_t cfg = {
         .bind_ip = o->bind_ip,
         .bind_ip_all = o->bind_ip_all,
@@ -178,6 +195,7 @@ out:
     wire_server_destroy(m->server);
     m->server = NULL;
     wire_cmd_table_destroy(&m->table);
+    repl_stop();
     micad_ttl_stop();         /* its thread's storage session closes as it exits */
     micad_cursors_shutdown(); /* parked cursors hold storage sessions of their own */
     micad_db_shutdown();      /* worker sessions must be closed before the engine */

@@ -15,7 +15,7 @@
  * scan survives. Work is done in batches of TTL_BATCH so a large expiry
  * neither pins one snapshot for long nor holds the lock between batches.
  */
-#include "mongod/db.h"
+#include "mongod/write.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -117,7 +117,7 @@ static int expire_index(stor_session_t *sess, stor_collection_t *coll, const cha
         ret = collect(sess, idx, descending, cutoff, rids, &n, st);
         for (size_t i = 0; ret == 0 && i < n; i++) {
             bool d = false;
-            ret = micad_delete_rid(NULL, sess, coll, match, rids[i], &d, st);
+            ret = micad_delete_rid(NULL, sess, coll, match, rids[i], &d, NULL, st);
             gone += d;
         }
         micad_db_unlock_ns(ns, false);

@@ -9,74 +9,14 @@
  * format, id) are refused with FailedToParse rather than silently ignored.
  * The schema tree holds views into the matcher's copy of the filter.
  */
-#include "query/query_int.h"
+#include "query/jsonschema_int.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct prop {
-    const char *name;
-    qry__schema_t *schema;
-} prop_t;
-
-typedef struct pattern_prop {
-    qry__regex_t *re;
-    qry__schema_t *schema;
-} pattern_prop_t;
-
-typedef struct dependency {
-    const char *name;
-    qry__schema_t *schema; /* schema dependency, or NULL for a property list */
-    const char **required;
-    size_t nrequired;
-} dependency_t;
-
-typedef struct schema_list {
-    qry__schema_t **items;
-    size_t n;
-} schema_list_t;
-
-struct qry__schema {
-    bool has_type;
-    uint8_t types[32];
-    bool all_numbers;
-
-    const bson_value_t *minimum, *maximum;
-    bson_value_t min_v, max_v;
-    bool exclusive_min, exclusive_max;
-
-    int64_t min_length, max_length; /* -1: unset */
-    qry__regex_t *pattern;
-
-    prop_t *props;
-    size_t nprops;
-    const char **required;
-    size_t nrequired;
-    int additional; /* 0: any, 1: false, 2: schema */
-    qry__schema_t *additional_schema;
-    pattern_prop_t *pattern_props;
-    size_t npattern_props;
-    int64_t min_props, max_props;
-    dependency_t *deps;
-    size_t ndeps;
-
-    qry__schema_t *items; /* one schema for every element */
-    schema_list_t tuple;  /* items as an array: one schema per position */
-    bool has_tuple;
-    int additional_items; /* 0: any, 1: false, 2: schema */
-    qry__schema_t *additional_items_schema;
-    int64_t min_items, max_items;
-    bool unique_items;
-
-    bson_value_t *enum_vals;
-    size_t nenum;
-
-    schema_list_t all_of, any_of, one_of;
-    qry__schema_t *not_schema;
-};
-
 static int parse_schema(const bson_t *doc, int depth, bool top, qry__schema_t **out, status_t *st);
-static bool validate(const qry__schema_t *s, const bson_value_t *v, int depth);
+#define validate qry__schema_validate
 
 /* qry__schema_free -- free a schema tree. */
 void qry__schema_free(qry__schema_t *s)
@@ -434,6 +374,20 @@ static int parse_keyword(qry__schema_t *s, const bson_iter_t *it, int depth, sta
         }
         return 0;
     }
+    if (strcmp(kw, "multipleOf") == 0) {
+        if (!bsonu_is_number(v->value_type))
+            return status_set(st, ERR_TypeMismatch,
+                              "$jsonSchema keyword 'multipleOf' must be a number");
+        bson_value_t zero = {.value_type = BSON_TYPE_INT32};
+        zero.value.v_int32 = 0;
+        double d = 0;
+        if (bsonu_compare_value(v, &zero) <= 0 || (bsonu_number_as_double(v, &d) && d != d))
+            return status_set(st, ERR_FailedToParse,
+                              "$jsonSchema keyword 'multipleOf' must have a positive value");
+        s->mult_v = *v;
+        s->multiple_of = &s->mult_v;
+        return 0;
+    }
     if (strcmp(kw, "exclusiveMinimum") == 0 || strcmp(kw, "exclusiveMaximum") == 0) {
         if (!BSON_ITER_HOLDS_BOOL(it))
             return status_set(st, ERR_TypeMismatch, "$jsonSchema keyword '%s' must be a boolean",
@@ -538,6 +492,8 @@ static int parse_schema(const bson_t *doc, int depth, bool top, qry__schema_t **
     s->min_length = s->max_length = -1;
     s->min_props = s->max_props = -1;
     s->min_items = s->max_items = -1;
+    s->src = bson_get_data(doc);
+    s->src_len = doc->len;
     int ret = 0;
     if (!bson_iter_init(&it, doc)) {
         ret = status_set(st, ERR_InvalidBSON, "invalid BSON in $jsonSchema");
@@ -571,8 +527,8 @@ int qry__schema_parse(const bson_t *schema, qry__schema_t **out, status_t *st)
     return parse_schema(schema, 0, true, out, st);
 }
 
-/* Length of a UTF-8 string in code points, as JSON Schema counts it. */
-static int64_t utf8_len(const char *s, uint32_t len)
+/* qry__schema_utf8_len -- length of a UTF-8 string in code points, as JSON Schema counts it. */
+int64_t qry__schema_utf8_len(const char *s, uint32_t len)
 {
     int64_t n = 0;
     for (uint32_t i = 0; i < len; i++)
@@ -592,8 +548,8 @@ static bool view_of(const bson_value_t *v, bson_t *out)
     return true;
 }
 
-/* Whether v equals e for enum/uniqueItems: same canonical type and equal. */
-static bool same_value(const bson_value_t *a, const bson_value_t *b)
+/* qry__schema_same_value -- v equals e for enum/uniqueItems: same canonical type and equal. */
+bool qry__schema_same_value(const bson_value_t *a, const bson_value_t *b)
 {
     return bsonu_canonical_type(a->value_type) == bsonu_canonical_type(b->value_type) &&
            bsonu_equal_value(a, b);
@@ -686,15 +642,15 @@ static bool validate_array(const qry__schema_t *s, const bson_t *arr, int depth)
             bson_iter_t prev;
             bson_iter_init(&prev, arr);
             for (size_t j = 0; j < i && bson_iter_next(&prev); j++)
-                if (same_value(bson_iter_value(&prev), v))
+                if (qry__schema_same_value(bson_iter_value(&prev), v))
                     return false;
         }
     }
     return true;
 }
 
-/* validate -- whether v satisfies s. */
-static bool validate(const qry__schema_t *s, const bson_value_t *v, int depth)
+/* qry__schema_validate -- whether v satisfies s. */
+bool qry__schema_validate(const qry__schema_t *s, const bson_value_t *v, int depth)
 {
     if (depth > QRY__MATCH_MAX_DEPTH * 2)
         return false;
@@ -711,9 +667,11 @@ static bool validate(const qry__schema_t *s, const bson_value_t *v, int depth)
             if (c > 0 || (c == 0 && s->exclusive_max))
                 return false;
         }
+        if (s->multiple_of != NULL && !qry__schema_multiple_ok(s, v))
+            return false;
     }
     if (v->value_type == BSON_TYPE_UTF8) {
-        int64_t len = utf8_len(v->value.v_utf8.str, v->value.v_utf8.len);
+        int64_t len = qry__schema_utf8_len(v->value.v_utf8.str, v->value.v_utf8.len);
         if (s->min_length >= 0 && len < s->min_length)
             return false;
         if (s->max_length >= 0 && len > s->max_length)
@@ -735,7 +693,7 @@ static bool validate(const qry__schema_t *s, const bson_value_t *v, int depth)
     if (s->nenum > 0) {
         bool found = false;
         for (size_t i = 0; i < s->nenum && !found; i++)
-            found = same_value(&s->enum_vals[i], v);
+            found = qry__schema_same_value(&s->enum_vals[i], v);
         if (!found)
             return false;
     }
@@ -759,6 +717,18 @@ static bool validate(const qry__schema_t *s, const bson_value_t *v, int depth)
     if (s->not_schema != NULL && validate(s->not_schema, v, depth + 1))
         return false;
     return true;
+}
+
+/* qry__schema_multiple_ok -- v / multipleOf is a whole number (as doubles, as MongoDB's fmod). */
+bool qry__schema_multiple_ok(const qry__schema_t *s, const bson_value_t *v)
+{
+    double x = 0, m = 1;
+    if (s->multiple_of == NULL || !bsonu_number_as_double(v, &x) ||
+        !bsonu_number_as_double(s->multiple_of, &m))
+        return true;
+    if (isnan(x) || isinf(x))
+        return false;
+    return fmod(x, m) == 0.0;
 }
 
 /* qry__schema_matches -- whether the root document satisfies the schema. */

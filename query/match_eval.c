@@ -380,6 +380,15 @@ static bool walk_array(walk_t *w, const bson_value_t *arrv, const char *rest, in
         } else if (offset_match && entire) {
             if (yield(w, x, off))
                 return true;
+        } else if (offset_match && x->value_type == BSON_TYPE_ARRAY) {
+            /*
+             * A positional component reaching a nested array: the rest of the
+             * path traverses that array as its own (documents and positions),
+             * as MongoDB's BSONElementIterator does -- "a.0.b" finds b in
+             * a: [[{b: 1}]] and "a.0.0" finds 0 in a: [[0]].
+             */
+            if (walk_array(w, x, rest + nlen + 1, off, level + 1))
+                return true;
         }
     }
     return false;
@@ -498,6 +507,15 @@ int qry_match_exec(const qry_match_t *m, const bson_t *doc, qry_match_details_t 
         return e.err;
     }
     return 0;
+}
+
+/* qry__node_matches -- one node of m's tree on doc (an $expr error reads as no match). */
+bool qry__node_matches(const qry_match_t *m, const qry_match_node_t *n, const bson_t *doc)
+{
+    status_t st = STATUS_INIT;
+    ectx_t e = {qry__match_hooks(m), &st, 0};
+    bool r = eval_node(&e, n, doc, NULL, 0);
+    return e.err == 0 && r;
 }
 
 /* qry_match_eval -- whether doc matches (an $expr error reads as no match). */

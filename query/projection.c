@@ -357,6 +357,13 @@ typedef struct papply {
     const qry_projection_ctx_t *ctx;
     const bson_t *root_doc;
     status_t *st;
+    /*
+     * Inside an array nested in an array: inclusions and exclusions still
+     * recurse there (find's policy), but $slice applies only along the path
+     * through documents and leaves nested arrays whole, as MongoDB's find
+     * $slice does ({a: [[{b: [..]}]]} has no value at "a.b").
+     */
+    int nested_arrays;
 } papply_t;
 
 /* append_slice -- the $slice of array v (non-arrays pass through). */
@@ -429,7 +436,10 @@ static int project_array(papply_t *a, const pnode_t *node, const bson_value_t *v
             ST_RET(ret);
             k++;
         } else if (BSON_ITER_HOLDS_ARRAY(&it)) {
-            ST_RET(project_array(a, node, bson_iter_value(&it), &child, ik, depth + 1));
+            a->nested_arrays++;
+            int ret = project_array(a, node, bson_iter_value(&it), &child, ik, depth + 1);
+            a->nested_arrays--;
+            ST_RET(ret);
             k++;
         } else if (!incl) {
             bson_append_value(&child, ik, -1, bson_iter_value(&it));
@@ -452,7 +462,10 @@ static int project_field(papply_t *a, const pnode_t *n, bson_iter_t *it, bson_t 
     case P_EXCLUDE:
         return 0;
     case P_SLICE:
-        append_slice(out, key, n, v);
+        if (a->nested_arrays > 0)
+            bson_append_value(out, key, -1, v);
+        else
+            append_slice(out, key, n, v);
         return 0;
     case P_LITERAL:
         bson_append_value(out, key, -1, &n->lit);
@@ -586,7 +599,7 @@ int qry_projection_apply(const qry_projection_t *p, const bson_t *doc,
                          const qry_projection_ctx_t *ctx, bson_t *out, status_t *st)
 {
     static const qry_projection_ctx_t defctx = QRY_PROJECTION_CTX_INIT;
-    papply_t a = {p, ctx ? ctx : &defctx, doc, st};
+    papply_t a = {p, ctx ? ctx : &defctx, doc, st, 0};
     bson_init(out);
     int ret = project_doc(&a, p->root, doc, out, true, 0);
     if (ret) {

@@ -32,20 +32,20 @@ typedef enum qry_match_kind {
     QRY_MATCH_LTE,
     QRY_MATCH_GT,
     QRY_MATCH_GTE,
-    QRY_MATCH_IN,                 /* operand: the array (regex members match as $regex) */
-    QRY_MATCH_EXISTS,             /* operand: true */
-    QRY_MATCH_TYPE,               /* operand: the $type argument */
-    QRY_MATCH_MOD,                /* operand: [divisor, remainder] */
-    QRY_MATCH_REGEX,              /* operand: a BSON regex (pattern, options) */
-    QRY_MATCH_SIZE,               /* operand: the size (int64) */
-    QRY_MATCH_ELEM_MATCH_OBJECT,  /* one child, a filter over each element document */
-    QRY_MATCH_ELEM_MATCH_VALUE,   /* children with path "", applied to each element */
-    QRY_MATCH_BITS_ALL_SET,       /* operand: the mask as given */
+    QRY_MATCH_IN,                /* operand: the array (regex members match as $regex) */
+    QRY_MATCH_EXISTS,            /* operand: true */
+    QRY_MATCH_TYPE,              /* operand: the $type argument */
+    QRY_MATCH_MOD,               /* operand: [divisor, remainder] */
+    QRY_MATCH_REGEX,             /* operand: a BSON regex (pattern, options) */
+    QRY_MATCH_SIZE,              /* operand: the size (int64) */
+    QRY_MATCH_ELEM_MATCH_OBJECT, /* one child, a filter over each element document */
+    QRY_MATCH_ELEM_MATCH_VALUE,  /* children with path "", applied to each element */
+    QRY_MATCH_BITS_ALL_SET,      /* operand: the mask as given */
     QRY_MATCH_BITS_ALL_CLEAR,
     QRY_MATCH_BITS_ANY_SET,
     QRY_MATCH_BITS_ANY_CLEAR,
-    QRY_MATCH_EXPR,               /* operand: the $expr argument (pathless) */
-    QRY_MATCH_JSON_SCHEMA,        /* operand: the schema document (pathless) */
+    QRY_MATCH_EXPR,        /* operand: the $expr argument (pathless) */
+    QRY_MATCH_JSON_SCHEMA, /* operand: the schema document (pathless) */
 } qry_match_kind_t;
 
 typedef struct qry_match qry_match_t;
@@ -86,6 +86,13 @@ bool qry_match_eval(const qry_match_t *m, const bson_t *doc, qry_match_details_t
 /* qry_match_exec -- as qry_match_eval, reporting $expr evaluation errors in st. */
 int qry_match_exec(const qry_match_t *m, const bson_t *doc, qry_match_details_t *details,
                    bool *matched, status_t *st);
+/*
+ * qry_match_explain_failure -- why doc does not match m, as MongoDB's errInfo.details of
+ * DocumentValidationFailure ({operatorName, specifiedAs, reason, consideredValue, ...},
+ * nested through $and/$or/$nor/$not and $jsonSchema's schemaRulesNotSatisfied).
+ * details is initialised here; the caller destroys it. (query/match_explain.c)
+ */
+void qry_match_explain_failure(const qry_match_t *m, const bson_t *doc, bson_t *details);
 /* qry_match_filter -- the matcher's own copy of the filter it was parsed from. */
 const bson_t *qry_match_filter(const qry_match_t *m);
 
@@ -145,7 +152,10 @@ typedef struct qry_projection_ctx {
     void *meta_arg;
 } qry_projection_ctx_t;
 
-#define QRY_PROJECTION_CTX_INIT {-1, NULL, NULL}
+#define QRY_PROJECTION_CTX_INIT                                                                    \
+    {                                                                                              \
+        -1, NULL, NULL                                                                             \
+    }
 
 /* qry_projection_parse -- parse a find projection spec; *out is NULL on failure. */
 int qry_projection_parse(const bson_t *spec, qry_projection_t **out, status_t *st);
@@ -237,13 +247,16 @@ typedef struct qry_update_ctx {
     uint32_t ts_t, ts_i;
 } qry_update_ctx_t;
 
-#define QRY_UPDATE_CTX_INIT {-1, false, 0, 0, 0}
+#define QRY_UPDATE_CTX_INIT                                                                        \
+    {                                                                                              \
+        -1, false, 0, 0, 0                                                                         \
+    }
 
 /* What qry_update_apply produced. */
 typedef struct qry_update_result {
-    bson_t doc;     /* the updated document (initialised by apply, even on failure) */
-    bool changed;   /* the document differs from the input */
-    char **paths;   /* dotted paths changed, array indexes resolved ("a.2.b") */
+    bson_t doc;   /* the updated document (initialised by apply, even on failure) */
+    bool changed; /* the document differs from the input */
+    char **paths; /* dotted paths changed, array indexes resolved ("a.2.b") */
     size_t npaths;
 } qry_update_result_t;
 
@@ -330,17 +343,17 @@ typedef enum qry_plan_kind {
 /* qry_plan_t -- a candidate plan (a tree only for OR). */
 typedef struct qry_plan {
     qry_plan_kind_t kind;
-    int direction;               /* COLLSCAN / IXSCAN: 1 forward, -1 backward */
-    size_t index;                /* IXSCAN: position in the request's index list */
-    qry_oil_t *bounds;           /* IXSCAN: per key-pattern field (for explain) */
+    int direction;     /* COLLSCAN / IXSCAN: 1 forward, -1 backward */
+    size_t index;      /* IXSCAN: position in the request's index list */
+    qry_oil_t *bounds; /* IXSCAN: per key-pattern field (for explain) */
     size_t nfields;
-    qry_ixrange_t *ranges;       /* IXSCAN: the ranges to scan, in scan order */
+    qry_ixrange_t *ranges; /* IXSCAN: the ranges to scan, in scan order */
     size_t nranges;
-    bool dedup;                  /* the scan can return a RecordId twice (multikey, OR) */
-    struct qry_plan **children;  /* OR: one IXSCAN per branch */
+    bool dedup;                 /* the scan can return a RecordId twice (multikey, OR) */
+    struct qry_plan **children; /* OR: one IXSCAN per branch */
     size_t nchildren;
-    bool provides_sort;          /* root: the requested sort needs no SORT stage */
-    char summary[256];           /* e.g. "IXSCAN a_1" -- the plan cache's identity */
+    bool provides_sort; /* root: the requested sort needs no SORT stage */
+    char summary[256];  /* e.g. "IXSCAN a_1" -- the plan cache's identity */
 } qry_plan_t;
 
 /* Cap on ranges one IXSCAN explodes into ($in x $in ...); past it later fields stay open. */
@@ -348,10 +361,10 @@ typedef struct qry_plan {
 
 /* qry_plan_request_t -- what to plan. */
 typedef struct qry_plan_request {
-    const qry_match_t *filter;       /* required */
-    const bson_t *sort;              /* NULL or {} : none */
-    const bson_value_t *hint;        /* NULL: none; a string (name) or a document */
-    const bson_t *min, *max;         /* find's min/max (need a hint); NULL: none */
+    const qry_match_t *filter; /* required */
+    const bson_t *sort;        /* NULL or {} : none */
+    const bson_value_t *hint;  /* NULL: none; a string (name) or a document */
+    const bson_t *min, *max;   /* find's min/max (need a hint); NULL: none */
     const qry_index_info_t *indexes;
     size_t nindexes;
 } qry_plan_request_t;
@@ -362,8 +375,7 @@ typedef struct qry_plan_request {
  * Errors: BadValue for a hint naming no index, 51173 for min/max without a
  * hint, 51174/51176 for min/max that do not fit the hinted index.
  */
-int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_t *n,
-                       status_t *st);
+int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_t *n, status_t *st);
 /* qry_plan_free -- free a plan (NULL is a no-op). */
 void qry_plan_free(qry_plan_t *p);
 /* qry_plan_free_all -- free plans[0..n) and the array. */
@@ -478,8 +490,8 @@ const bson_value_t *qry_expr_spec(const qry_expr_t *e);
  */
 typedef struct qry_expr_deps {
     bool whole_doc;
-    bool uses_now;   /* $$NOW, $$CLUSTER_TIME or $rand: not a pure function of the document */
-    char **paths;    /* owned, distinct, in first-use order */
+    bool uses_now; /* $$NOW, $$CLUSTER_TIME or $rand: not a pure function of the document */
+    char **paths;  /* owned, distinct, in first-use order */
     size_t npaths;
     size_t cap;
 } qry_expr_deps_t;
@@ -589,11 +601,11 @@ typedef struct qry_doc_source {
 
 /* Writes of $out and $merge, one callback call each. */
 typedef enum qry_pl_write_op {
-    QRY_PL_WRITE_INSERT,      /* insert doc into ns (DuplicateKey is the caller's status) */
-    QRY_PL_WRITE_REPLACE,     /* replace the one document matching filter by doc */
-    QRY_PL_WRITE_OUT_BEGIN,   /* $out: start writing a new version of ns (a temp collection) */
-    QRY_PL_WRITE_OUT_COMMIT,  /* $out: atomically replace ns by what was inserted */
-    QRY_PL_WRITE_OUT_ABORT,   /* $out: drop what was written */
+    QRY_PL_WRITE_INSERT,     /* insert doc into ns (DuplicateKey is the caller's status) */
+    QRY_PL_WRITE_REPLACE,    /* replace the one document matching filter by doc */
+    QRY_PL_WRITE_OUT_BEGIN,  /* $out: start writing a new version of ns (a temp collection) */
+    QRY_PL_WRITE_OUT_COMMIT, /* $out: atomically replace ns by what was inserted */
+    QRY_PL_WRITE_OUT_ABORT,  /* $out: drop what was written */
 } qry_pl_write_op_t;
 
 /* Stats callback kinds. */
@@ -632,14 +644,14 @@ typedef struct qry_pl_datasource {
 
 /* qry_pl_ctx_t -- what a pipeline run knows of its surroundings (all borrowed). */
 typedef struct qry_pl_ctx {
-    const char *db;          /* the namespace's database */
-    const char *coll;        /* the source collection (NULL: collectionless, $documents) */
-    const bson_t *let;       /* the command's let {name: expression}, evaluated at open */
-    int64_t now_ms;          /* $$NOW (0: read the clock once at open) */
-    size_t mem_limit;        /* bytes per blocking stage (QRY_PL_MEM_LIMIT_DEFAULT) */
-    bool allow_disk_use;     /* spill when over mem_limit (default true, as 6.0+) */
-    const char *tmp_dir;     /* where spills go (NULL: $TMPDIR or /tmp) */
-    uint64_t seed;           /* $sample / $rand seed (0: from the clock) */
+    const char *db;      /* the namespace's database */
+    const char *coll;    /* the source collection (NULL: collectionless, $documents) */
+    const bson_t *let;   /* the command's let {name: expression}, evaluated at open */
+    int64_t now_ms;      /* $$NOW (0: read the clock once at open) */
+    size_t mem_limit;    /* bytes per blocking stage (QRY_PL_MEM_LIMIT_DEFAULT) */
+    bool allow_disk_use; /* spill when over mem_limit (default true, as 6.0+) */
+    const char *tmp_dir; /* where spills go (NULL: $TMPDIR or /tmp) */
+    uint64_t seed;       /* $sample / $rand seed (0: from the clock) */
     /* deadline -- maxTimeMS check called between documents; non-zero stops the run. */
     int (*deadline)(void *arg, status_t *st);
     void *deadline_arg;
@@ -651,15 +663,15 @@ void qry_pl_ctx_init(qry_pl_ctx_t *ctx);
 
 /* What one stage declares about itself (for the optimiser, explain and the router). */
 typedef struct qry_pl_stage_info {
-    const char *name;         /* "$match" */
-    const bson_t *spec;       /* {$match: {...}}: the stage as it now stands */
-    bool blocking;            /* consumes all input before its first output */
-    bool merger_only;         /* must run once over the merged stream (router split) */
-    bool needs_whole_doc;     /* reads the document as a whole ($$ROOT, $out, ...) */
-    bool replaces_doc;        /* output documents are new ($group, inclusion $project) */
-    size_t nreads;            /* dotted paths it reads */
+    const char *name;     /* "$match" */
+    const bson_t *spec;   /* {$match: {...}}: the stage as it now stands */
+    bool blocking;        /* consumes all input before its first output */
+    bool merger_only;     /* must run once over the merged stream (router split) */
+    bool needs_whole_doc; /* reads the document as a whole ($$ROOT, $out, ...) */
+    bool replaces_doc;    /* output documents are new ($group, inclusion $project) */
+    size_t nreads;        /* dotted paths it reads */
     const char *const *reads;
-    size_t nwrites;           /* dotted paths it adds or changes (modifying stages) */
+    size_t nwrites; /* dotted paths it adds or changes (modifying stages) */
     const char *const *writes;
 } qry_pl_stage_info_t;
 
@@ -693,11 +705,11 @@ int qry_pipeline_optimize(qry_pipeline_t *p, status_t *st);
 /* qry_pl_pushdown_t -- what the executor can hand its planner. */
 typedef struct qry_pl_pushdown {
     bool has_filter;
-    bson_t filter;   /* the leading $match stages, merged (initialised always) */
+    bson_t filter; /* the leading $match stages, merged (initialised always) */
     bool has_sort;
-    bson_t sort;     /* a $sort right after them (initialised always) */
-    int64_t limit;   /* the sort's coalesced limit (-1: none) */
-    size_t nstages;  /* leading stages these stand for */
+    bson_t sort;    /* a $sort right after them (initialised always) */
+    int64_t limit;  /* the sort's coalesced limit (-1: none) */
+    size_t nstages; /* leading stages these stand for */
 } qry_pl_pushdown_t;
 
 /* qry_pipeline_pushdown -- describe the leading $match/$sort (pd initialised here). */

@@ -86,6 +86,8 @@ const qry_match_hooks_t *qry__match_hooks(const qry_match_t *m);
 qry_match_node_t *qry__node_new(qry_match_kind_t kind, const char *path);
 /* qry__node_add -- append child to parent. */
 void qry__node_add(qry_match_node_t *parent, qry_match_node_t *child);
+/* qry__node_matches -- whether one node of m's tree matches doc ($expr errors: no match). */
+bool qry__node_matches(const qry_match_t *m, const qry_match_node_t *n, const bson_t *doc);
 /* qry__node_free -- free a node tree (NULL-safe); hooks free $expr payloads. */
 void qry__node_free(qry_match_node_t *n, const qry_match_hooks_t *hooks);
 
@@ -103,6 +105,9 @@ bool qry__type_test(const uint8_t types[32], bool all_numbers, bson_type_t t);
 int qry__schema_parse(const bson_t *schema, qry__schema_t **out, status_t *st);
 /* qry__schema_matches -- whether the root document satisfies the schema. */
 bool qry__schema_matches(const qry__schema_t *s, const bson_t *doc);
+/* qry__schema_explain -- the $jsonSchema node's errInfo.details for doc, appended into out
+ * (query/jsonschema_explain.c); inverted: the schema matched under a negation. */
+void qry__schema_explain(const qry__schema_t *s, const bson_t *doc, bool inverted, bson_t *out);
 /* qry__schema_free -- free (NULL-safe). */
 void qry__schema_free(qry__schema_t *s);
 

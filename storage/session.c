@@ -66,6 +66,12 @@ void stor_session_close(stor_session_t *sess)
     pthread_mutex_unlock(&eng->pool_lock);
 }
 
+/* stor_session_engine -- the owner. */
+stor_engine_t *stor_session_engine(const stor_session_t *sess)
+{
+    return sess->eng;
+}
+
 /* stor__session_close_cursors -- idle cached cursors only; in-use ones belong to a scan. */
 void stor__session_close_cursors(stor_session_t *sess, const char *uri)
 {
@@ -294,7 +300,13 @@ int stor_uow_commit(stor_uow_t *uow, uint64_t commit_ts, status_t *st)
     bool committed = wret == 0;
     if (committed) {
         uow_publish(uow);
-        stor__note_commit(sess->eng);
+        /*
+         * Committed in WT: the outcome cannot change any more, but the caller
+         * acknowledges it only once the record is in the OS. A failed write
+         * is reported as the commit's error (the data may or may not be there
+         * after a crash, as with any I/O error on commit).
+         */
+        ret = stor__commit_written(sess, st);
     } else {
         ret = stor__wt_status(st, wret, "commit_transaction");
     }

@@ -184,6 +184,8 @@ int stor_engine_recover_to_stable(stor_engine_t *eng, status_t *st);
 int stor_session_open(stor_engine_t *eng, stor_session_t **out, status_t *st);
 /* stor_session_close -- back to the cache; aborts an open unit of work. NULL is a no-op. */
 void stor_session_close(stor_session_t *sess);
+/* stor_session_engine -- the engine sess belongs to. */
+stor_engine_t *stor_session_engine(const stor_session_t *sess);
 
 /* Units of work ---------------------------------------------------------- */
 

@@ -103,7 +103,8 @@ struct stor_session {
     stor_engine_t *eng;
     WT_SESSION *wt;
     stor_cached_cursor_t cache[STOR_CURSOR_CACHE];
-    uint64_t epoch; /* the engine's drop epoch the cache was checked against */
+    uint64_t epoch;           /* the engine's drop epoch the cache was checked against */
+    uint64_t last_commit_seq; /* this session's newest commit (what j:true waits for) */
     stor_uow_t uow;
     bool has_dup;
     bson_t dup_pattern;
@@ -117,6 +118,20 @@ typedef struct stor_pending_drop {
     char uri[STOR_URI_MAX];
     struct stor_pending_drop *next;
 } stor_pending_drop_t;
+
+/*
+ * stor_group_t -- one level of group commit (engine.c): `done` covers every
+ * commit numbered <= it; while `busy`, a leader's flush covers up to `upto`.
+ * Waiters that flush will cover sleep on cond[round & 1], later ones on the
+ * other, so a finished round wakes exactly the waiters it made durable.
+ */
+typedef struct stor_group {
+    pthread_cond_t cond[2];
+    int waiting[2];
+    uint64_t done, upto, round;
+    uint64_t flushes; /* flushes done */
+    bool busy;
+} stor_group_t;
 
 struct stor_engine {
     char *dbpath;
@@ -139,14 +154,17 @@ struct stor_engine {
     _Atomic uint64_t drop_epoch;
     stor_pending_drop_t *pending_drops;
 
-    /* durability: leader/follower journal flush */
+    /*
+     * durability: two group commits (engine.c). Every commit gets a sequence
+     * number; `written` hands the journal to the OS (log_flush sync=off, what
+     * each commit waits for), `synced` fsyncs it (sync=on: j:true and the
+     * periodic flusher). One leader flushes for every waiter whose commit
+     * came before its flush began; the others sleep on the round's condition.
+     */
     pthread_mutex_t dur_lock;
-    pthread_cond_t dur_cond;
-    uint64_t commit_seq;  /* commits handed to the OS so far */
-    uint64_t flushed_seq; /* commits known fsynced */
-    uint64_t flushes;     /* journal fsyncs done */
-    bool flushing;
-    WT_SESSION *flush_wt; /* used only by the current flush leader */
+    _Atomic uint64_t commit_seq; /* commits so far (log records in WT's buffers) */
+    stor_group_t written;
+    stor_group_t synced;
 
     /* background threads */
     pthread_mutex_t bg_lock;
@@ -203,8 +221,12 @@ int stor__uow_add_delta(stor_uow_t *uow, stor_collection_t *coll, int64_t count,
 int stor__uow_add_multikey(stor_uow_t *uow, stor_index_t *idx, const char *path, status_t *st);
 /* stor__uow_has_multikey -- whether this unit already recorded path for idx. */
 bool stor__uow_has_multikey(stor_uow_t *uow, stor_index_t *idx, const char *path);
-/* stor__note_commit -- count a commit for the group-commit flusher. */
-void stor__note_commit(stor_engine_t *eng);
+/*
+ * stor__commit_written -- number a commit that WT just accepted and wait
+ * until its log record is in the OS (one write(2) for every committer
+ * waiting meanwhile): from then a process crash cannot lose it.
+ */
+int stor__commit_written(stor_session_t *sess, status_t *st);
 /* stor__drop_uri -- drop a WT table now or, if busy, later; never fails the caller. */
 void stor__drop_uri(stor_engine_t *eng, WT_SESSION *wt, const char *uri);
 /* stor__retry_pending_drops -- retry the deferred drops (background and close). */

@@ -342,12 +342,16 @@ int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply
                    cmd->name);
         goto err;
     }
+    if (wire_cmd_check_generic_rules(op, cmd->name, &st) != 0)
+        goto err;
     if ((cmd->flags & WIRE_CMD_ADMIN_ONLY) && strcmp(op->db, "admin") != 0) {
         status_set(&st, ERR_Unauthorized, "%s may only be run against the admin database.",
                    cmd->name);
         goto err;
     }
     if (t->authorize != NULL && !op->resumed && t->authorize(op, &st) != 0)
+        goto err;
+    if (t->gate != NULL && t->gate(op, cmd, &st) != 0)
         goto err;
     bson_reinit(reply);
     ret = cmd->fn(op, &op->body, reply, &st);

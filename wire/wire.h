@@ -205,6 +205,102 @@ int wire_bson_check(const uint8_t *doc, size_t avail, size_t max_len, size_t *do
                     status_t *st);
 
 /* ======================================================================== */
+/* Intra-cluster client (wire/client.c, wire/client_conn.c)                  */
+/* ======================================================================== */
+
+/*
+ * One pool per process role (replication, routing, ...): a single I/O thread
+ * runs a libuv loop that owns every connection; callers on any thread hand it
+ * requests. Connections are pooled per host ("host:port"), one request in
+ * flight on each. See wire/README.md, "Intra-cluster client".
+ */
+typedef struct wire_client_pool wire_client_pool_t;
+
+/* wire_client_opts_t -- pool settings; zero values take the defaults noted. */
+typedef struct wire_client_opts {
+    const char *bind_ip;    /* bind before connect (numeric address), NULL = any */
+    int max_per_host;       /* connections per host, 0 = 16 */
+    int connect_timeout_ms; /* TCP connect + hello + auth, 0 = 10000 */
+    const char *app_name;   /* client.application.name in hello, NULL = none */
+} wire_client_opts_t;
+
+/* wire_client_pool_create -- start a pool and its I/O thread. BadValue for a bad bind_ip. */
+int wire_client_pool_create(const wire_client_opts_t *o, wire_client_pool_t **out, status_t *st);
+/*
+ * wire_client_pool_destroy -- fail every outstanding call with ShutdownInProgress
+ * (their callbacks run), close every connection, join the I/O thread. NULL-safe.
+ * Never call it from the pool's own I/O thread (a callback).
+ */
+void wire_client_pool_destroy(wire_client_pool_t *p);
+
+/*
+ * wire_client_run -- run one command on host "h:p" and block the calling thread until the
+ * reply or deadline_us (absolute, time_mono_us clock). *reply is always initialised by the
+ * callee and destroyed by the caller. Network errors: HostUnreachable(6)/NetworkTimeout(89);
+ * a reply with ok:0 returns its code as the status, and *reply still holds the document.
+ * A malformed reply is its parse error (InvalidBSON, ProtocolError, ...). `$db` is appended
+ * to cmd unless it has one. Safe from any thread but the pool's I/O thread (IllegalOperation).
+ */
+int wire_client_run(wire_client_pool_t *p, const char *host, const char *db, const bson_t *cmd,
+                    int64_t deadline_us, bson_t *reply, status_t *st);
+
+/* async variant: cb runs on the pool's own I/O thread */
+typedef void (*wire_client_cb)(void *arg, const bson_t *reply, const status_t *st);
+/*
+ * wire_client_run_async -- as wire_client_run, but returns at once: 0 when the call
+ * was queued (then cb runs exactly once, on the I/O thread, with the reply -- an empty
+ * document after a network error -- borrowed for the call, and the status as
+ * wire_client_run would return it), or an error (BadValue, ShutdownInProgress) and
+ * cb never runs. cb must not block: it may queue more calls, never wait for one.
+ */
+int wire_client_run_async(wire_client_pool_t *p, const char *host, const char *db,
+                          const bson_t *cmd, int64_t deadline_us, wire_client_cb cb, void *arg,
+                          status_t *st);
+
+/*
+ * wire_client_auth_t -- an exchange (keyFile / SCRAM) run on every new connection
+ * after its hello and before its first command. step runs on the I/O thread: first
+ * with the hello reply and *state NULL, then with the reply to each command it asked
+ * for. It either appends the next command to next_cmd (empty on entry; `$db` defaults
+ * to "admin"), leaves next_cmd empty when the connection is authenticated, or returns
+ * an error code (the connection is closed, and the calls waiting for that host fail
+ * with that status). A reply with ok:0 fails the connection before step sees it.
+ * free_state (may be NULL) runs once per connection that had a non-NULL *state.
+ */
+typedef struct wire_client_auth {
+    int (*step)(void *arg, void **state, const char *host, const bson_t *reply, bson_t *next_cmd,
+                status_t *st);
+    void (*free_state)(void *arg, void *state);
+    void *arg;
+} wire_client_auth_t;
+
+/* wire_client_pool_set_auth -- use auth (copied; NULL removes it) on connections made from now. */
+void wire_client_pool_set_auth(wire_client_pool_t *p, const wire_client_auth_t *auth);
+
+/*
+ * wire_client_drop_host -- close host's idle connections now and its busy ones as
+ * their calls finish (after a member left the set, or a failed call that leaves the
+ * connection's state unknown). Asynchronous; later calls open fresh connections.
+ */
+void wire_client_drop_host(wire_client_pool_t *p, const char *host);
+
+/* wire_client_stats_t -- counters for serverStatus / connPoolStats (a snapshot). */
+typedef struct wire_client_stats {
+    int64_t hosts;           /* hosts the pool has dialled */
+    int64_t conns_in_use;    /* a call in flight (MongoDB's totalInUse) */
+    int64_t conns_idle;      /* pooled, ready (totalAvailable) */
+    int64_t conns_setup;     /* connecting / hello / auth (totalRefreshing) */
+    int64_t conns_created;   /* ever completed setup (totalCreated) */
+    int64_t conns_failed;    /* setups that failed */
+    int64_t calls;           /* calls completed */
+    int64_t calls_failed;    /* ... with a network, protocol or shutdown error */
+    int64_t calls_timed_out; /* ... of which deadline expiries */
+} wire_client_stats_t;
+
+/* wire_client_pool_stats -- a snapshot of the counters (any thread). */
+void wire_client_pool_stats(wire_client_pool_t *p, wire_client_stats_t *out);
+
+/* ======================================================================== */
 /* Transport and command machinery -- see the sections below                 */
 /* ======================================================================== */
 
@@ -318,6 +414,9 @@ typedef struct wire_cmd_table {
      * a non-zero return (Unauthorized 13) is the reply. NULL: everything runs.
      */
     int (*authorize)(struct wire_opctx *op, status_t *st);
+    /* gate (optional): checked before every handler (a replica-set member's
+     * NotWritablePrimary / NotPrimaryNoSecondaryOk); set after init */
+    int (*gate)(wire_opctx_t *op, const struct wire_command *cmd, status_t *st);
 } wire_cmd_table_t;
 
 /* wire_cmd_table_init -- index rows; fails (BadValue) on a duplicate or empty name. */
@@ -347,6 +446,18 @@ int wire_opctx_parse_body(wire_opctx_t *op, const char *db, const bson_t *body, 
  * Returns 0 or the command's error code.
  */
 int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply);
+
+/* wire_cmd_in_api_v1 -- whether the command is part of the Stable API version 1 (cmd_rules.c). */
+bool wire_cmd_in_api_v1(const char *name);
+/*
+ * wire_cmd_check_generic_rules -- checks before any command-specific
+ * validation: a txnNumber outside a transaction on a command that is not a
+ * retryable write (50768), apiStrict on a command outside API version 1 (323),
+ * a writeConcern on a read command (72).
+ */
+int wire_cmd_check_generic_rules(const wire_opctx_t *op, const char *name, status_t *st);
+/* wire_stage_check_api_strict -- APIStrictError (323) for an aggregation stage outside API v1. */
+int wire_stage_check_api_strict(const wire_opctx_t *op, const char *stage, status_t *st);
 
 /*
  * wire_error_reply -- THE function that turns a status into
@@ -436,6 +547,16 @@ void wire_server_stats(const wire_server_t *srv, wire_server_stats_t *out);
 int wire_server_max_conns(const wire_server_t *srv);
 /* wire_server_destroy -- free a server that is not running; NULL-safe. */
 void wire_server_destroy(wire_server_t *srv);
+
+/*
+ * wire_worker_block_begin / _end -- bracket a wait that is not CPU work (a
+ * journal fsync, awaitData, write concern, a remote call) on a worker
+ * thread. The pool keeps a fixed number of *runnable* workers and grows only
+ * to replace blocked ones, so an unmarked long wait holds a slot until the
+ * pool's stall monitor (50 ms) adds a worker. No-ops off the pool's threads.
+ */
+void wire_worker_block_begin(void);
+void wire_worker_block_end(void);
 
 /* WIRE_TRANSPORT_SECTION_END */
 

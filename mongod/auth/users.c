@@ -9,12 +9,14 @@
  * document: {_id: "<db>.<role>", role, db, privileges: [{resource, actions}],
  * roles: [{role, db}]}. These collections are small; reads scan them.
  *
- * Every change bumps a generation counter; a connection whose privileges were
- * resolved at an older generation resolves them again before its next
- * command, so a revoked role takes effect at once, as in MongoDB.
+ * Writes go through the one write path (mongod/write.c), so they are observed
+ * (and replicated) like any other. Every change bumps a generation counter; a connection whose
+ * privileges were resolved at an older generation resolves them again before its next command, so a
+ * revoked role takes effect at once, as in MongoDB.
  */
 #include "mongod/auth.h"
 #include "mongod/db.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -158,6 +160,7 @@ static int put_fn(stor_session_t *sess, void *arg, status_t *st)
     put_job_t *j = arg;
     stor_cursor_t *cur = NULL;
     int64_t found_rid = -1, rid;
+    bson_t before = BSON_INITIALIZER;
     int ret = 0;
 
     *j->exists = false;
@@ -170,6 +173,8 @@ static int put_fn(stor_session_t *sess, void *arg, status_t *st)
             break;
         if (id_is(&doc, j->id)) {
             found_rid = rid;
+            bson_destroy(&before);
+            bson_copy_to(&doc, &before);
             break;
         }
     }
@@ -177,13 +182,14 @@ static int put_fn(stor_session_t *sess, void *arg, status_t *st)
     cur = NULL;
     if (found_rid >= 0) {
         *j->exists = true;
-        if (j->must_be_new)
-            return 0;
-        return stor_record_update(sess, j->coll, found_rid, j->doc, st);
+        if (!j->must_be_new)
+            ret = micad_write_update(sess, j->coll, found_rid, &before, j->doc, st);
+    } else {
+        ret = micad_write_insert(sess, j->coll, j->doc, &rid, st);
     }
-    return stor_record_insert(sess, j->coll, j->doc, &rid, st);
 err:
     stor_cursor_close(cur);
+    bson_destroy(&before);
     return ret;
 }
 
@@ -194,7 +200,7 @@ static int auth_coll(micad_t *m, stor_session_t *sess, const char *ns, stor_coll
     status_t ignored = STATUS_INIT;
     if (stor_collection_lookup(m->engine, ns, coll, &ignored) == 0)
         return 0;
-    int ret = stor_collection_create(sess, ns, NULL, coll, st);
+    int ret = micad_write_create_collection(sess, ns, NULL, coll, st);
     if (ret == ERR_NamespaceExists) {
         status_reset(st);
         return stor_collection_lookup(m->engine, ns, coll, st);
@@ -242,6 +248,7 @@ static int del_fn(stor_session_t *sess, void *arg, status_t *st)
     del_job_t *j = arg;
     stor_cursor_t *cur = NULL;
     int64_t *rids = NULL;
+    bson_t *docs = NULL;
     size_t n = 0, cap = 0;
     int ret = 0;
 
@@ -259,16 +266,21 @@ static int del_fn(stor_session_t *sess, void *arg, status_t *st)
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             rids = bson_realloc(rids, cap * sizeof(*rids));
+            docs = bson_realloc(docs, cap * sizeof(*docs));
         }
+        bson_copy_to(&doc, &docs[n]);
         rids[n++] = rid;
     }
     stor_cursor_close(cur);
     cur = NULL;
     for (size_t i = 0; i < n; i++)
-        ST_ERR(stor_record_delete(sess, j->coll, rids[i], st));
+        ST_ERR(micad_write_delete(sess, j->coll, rids[i], &docs[i], st));
     j->n = (int64_t)n;
 err:
     stor_cursor_close(cur);
+    for (size_t i = 0; i < n; i++)
+        bson_destroy(&docs[i]);
+    bson_free(docs);
     bson_free(rids);
     return ret;
 }

@@ -81,6 +81,19 @@ static int check_collectionless(const bson_t *pipeline, status_t *st)
 }
 
 /* parse_args -- the command's fields, IDL-strict (unknown fields are 40415). */
+/* check_api_strict -- apiStrict: true refuses the stages outside API version 1 (323). */
+static int check_api_strict(const wire_opctx_t *op, const bson_t *pipeline, status_t *st)
+{
+    bson_iter_t it, s;
+    if (!op->api_strict)
+        return 0;
+    bson_iter_init(&it, pipeline);
+    while (bson_iter_next(&it))
+        if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &s) && bson_iter_next(&s))
+            ST_RET(wire_stage_check_api_strict(op, bson_iter_key(&s), st));
+    return 0;
+}
+
 static int parse_args(const wire_opctx_t *op, const bson_t *cmd, agg_args_t *a, status_t *st)
 {
     bson_iter_t it;
@@ -155,6 +168,7 @@ static int parse_args(const wire_opctx_t *op, const bson_t *cmd, agg_args_t *a, 
                           "The 'cursor' option is required, except for aggregate with the "
                           "explain argument");
     a->o.max_time_ms = op->max_time_ms;
+    ST_RET(check_api_strict(op, &a->pipeline, st));
     if (a->coll == NULL)
         ST_RET(check_collectionless(&a->pipeline, st));
     return 0;

@@ -8,7 +8,7 @@
  * unique/prepareUnique conversions and pre/post images answer NotImplemented
  * (238); anything else unknown is InvalidOptions (72), as MongoDB does.
  */
-#include "mongod/db.h"
+#include "mongod/write.h"
 
 #include <math.h>
 #include <string.h>
@@ -326,10 +326,9 @@ int micad_cmd_coll_mod(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
     if (ret == 0)
         ret = collection_changes(coll, &r, &opts, &opts_changed, st);
     /* both checked before either is applied, so a bad request changes nothing */
-    if (ret == 0 && opts_changed)
-        ret = stor_collection_set_options(sess, coll, &opts, st);
-    if (ret == 0 && spec_changed)
-        ret = stor_index_set_spec(sess, idx, &spec, st);
+    if (ret == 0 && (opts_changed || spec_changed))
+        ret = micad_write_coll_mod(sess, coll, opts_changed ? &opts : NULL, idx,
+                                   spec_changed ? &spec : NULL, st);
     if (ret == 0 && (opts_changed || spec_changed))
         LOG(INFO, COMMAND, 21560, "collMod", "namespace", BCON_UTF8(ns), "index",
             BCON_UTF8(idx ? stor_index_name(idx) : ""));

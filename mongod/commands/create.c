@@ -5,7 +5,7 @@
  * options succeeds; with other options it is NamespaceExists (48). Views,
  * time series and clustered collections answer NotImplemented (238).
  */
-#include "mongod/db.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -111,7 +111,7 @@ int micad_cmd_create(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     ST_ERR(micad_db_write_concern(op, &wc, st));
     ST_ERR(micad_db_session(m, &sess, st));
     micad_db_lock_ns(ns, true);
-    ret = stor_collection_create(sess, ns, &opts, NULL, st);
+    ret = micad_write_create_collection(sess, ns, &opts, NULL, st);
     if (ret == ERR_NamespaceExists) {
         stor_collection_t *coll;
         status_t ignored = STATUS_INIT;

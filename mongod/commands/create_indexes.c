@@ -8,7 +8,7 @@
  * MongoDB's codes: IndexOptionsConflict 85, IndexKeySpecsConflict 86; an
  * identical existing index is not an error ("all indexes already exist").
  */
-#include "mongod/db.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -197,14 +197,14 @@ int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply,
 
     micad_db_lock_ns(ns, true);
     locked = true;
-    ST_ERR(micad_db_get_or_create(m, sess, ns, &coll, &created, st));
+    ST_ERR(micad_write_get_or_create(m, sess, ns, &coll, &created, st));
     before = created ? 1 : count_indexes(m, ns);
     while (bson_iter_next(&ix)) {
         bson_t in, spec;
         ST_ERR(micad_db_arg_doc(&ix, "createIndexes", &in, st));
         ret = check_spec(&in, &spec, st);
         if (ret == 0) {
-            ret = stor_index_create(sess, coll, &spec, NULL, st);
+            ret = micad_write_create_index(sess, coll, &spec, st);
             if (ret == ERR_IndexAlreadyExists) {
                 status_reset(st);
                 ret = 0;

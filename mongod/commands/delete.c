@@ -9,42 +9,9 @@
  * deletes nothing, as in MongoDB.
  */
 #include "mongod/agg.h"
+#include "mongod/write.h"
 
 #include <string.h>
-
-typedef struct del_job {
-    stor_collection_t *coll;
-    const qry_match_t *match;
-    int64_t rid;
-    bool deleted;
-} del_job_t;
-
-/* delete_fn -- re-read, re-match, delete. */
-static int delete_fn(stor_session_t *sess, void *arg, status_t *st)
-{
-    del_job_t *j = arg;
-    bson_t doc;
-    bool found;
-    j->deleted = false;
-    ST_RET(stor_record_get(sess, j->coll, j->rid, &doc, &found, st));
-    bool match = found && qry_match_eval(j->match, &doc, NULL);
-    bson_destroy(&doc);
-    if (!match)
-        return 0;
-    ST_RET(stor_record_delete(sess, j->coll, j->rid, st));
-    j->deleted = true;
-    return 0;
-}
-
-/* micad_delete_rid -- delete rid if it still matches; *deleted says whether it did. */
-int micad_delete_rid(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
-                     const qry_match_t *match, int64_t rid, bool *deleted, status_t *st)
-{
-    del_job_t j = {coll, match, rid, false};
-    int ret = micad_db_run_uow(op, sess, delete_fn, &j, st);
-    *deleted = ret == 0 && j.deleted;
-    return ret;
-}
 
 /* run_stmt -- one element of "deletes". */
 static int run_stmt(wire_opctx_t *op, micad_t *m, stor_session_t *sess, stor_collection_t *coll,
@@ -95,7 +62,7 @@ static int run_stmt(wire_opctx_t *op, micad_t *m, stor_session_t *sess, stor_col
         ST_ERR(micad_db_find_rids(op, sess, coll, match, NULL, limit, &rids, &nrids, st));
     for (size_t i = 0; i < nrids; i++) {
         bool deleted;
-        ST_ERR(micad_delete_rid(op, sess, coll, match, rids[i], &deleted, st));
+        ST_ERR(micad_delete_rid(op, sess, coll, match, rids[i], &deleted, NULL, st));
         if (deleted)
             (*n)++;
     }

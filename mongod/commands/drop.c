@@ -3,7 +3,7 @@
  * ns}. As in MongoDB 7.0, dropping a collection that does not exist succeeds
  * with an empty reply (earlier versions answered NamespaceNotFound "ns not found").
  */
-#include "mongod/db.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -35,7 +35,7 @@ int micad_cmd_drop(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t 
             nidx = (int)bson_count_keys(&list);
             bson_destroy(&list);
         }
-        ret = stor_collection_drop(sess, ns, st);
+        ret = micad_write_drop_collection(sess, ns, st);
         if (ret == 0) {
             BSON_APPEND_INT32(reply, "nIndexesWas", nidx);
             BSON_APPEND_UTF8(reply, "ns", ns);

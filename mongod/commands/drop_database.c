@@ -3,7 +3,7 @@
  * database. Reply {dropped: "<db>"}. Dropping "admin" is refused as MongoDB
  * refuses it; "local" and "config" may be dropped on a standalone.
  */
-#include "mongod/db.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -36,7 +36,7 @@ int micad_cmd_drop_database(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
             if (strcmp(ns, "local.oplog.rs") == 0)
                 continue; /* managed by storage's oplog API */
             micad_db_lock_ns(ns, true);
-            ret = stor_collection_drop(sess, ns, st);
+            ret = micad_write_drop_collection(sess, ns, st);
             if (ret == ERR_NamespaceNotFound) {
                 status_reset(st);
                 ret = 0;

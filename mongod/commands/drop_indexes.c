@@ -4,7 +4,7 @@
  * index is InvalidOptions (72) "cannot drop _id index"; a missing one is
  * IndexNotFound (27) with MongoDB's messages.
  */
-#include "mongod/db.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -59,7 +59,7 @@ static int drop_all(stor_session_t *sess, micad_t *m, const char *ns, stor_colle
         if (micad_db_arg_doc(&it, "dropIndexes", &spec, st) == 0 &&
             bson_iter_init_find(&f, &spec, "name") && BSON_ITER_HOLDS_UTF8(&f) &&
             strcmp(bson_iter_utf8(&f, NULL), "_id_") != 0)
-            ret = stor_index_drop(sess, coll, bson_iter_utf8(&f, NULL), st);
+            ret = micad_write_drop_index(sess, coll, bson_iter_utf8(&f, NULL), st);
     }
     bson_destroy(&list);
     return ret;
@@ -117,7 +117,7 @@ int micad_cmd_drop_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, s
         if (strcmp(name, "*") == 0)
             ret = drop_all(sess, m, ns, coll, st);
         else
-            ret = stor_index_drop(sess, coll, name, st);
+            ret = micad_write_drop_index(sess, coll, name, st);
     } else if (BSON_ITER_HOLDS_DOCUMENT(&idx)) {
         bson_t key;
         char name[1024];
@@ -125,7 +125,7 @@ int micad_cmd_drop_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, s
         if (ret == 0)
             ret = name_for_key(m, ns, &key, name, sizeof(name), st);
         if (ret == 0)
-            ret = stor_index_drop(sess, coll, name, st);
+            ret = micad_write_drop_index(sess, coll, name, st);
     } else {
         /* a list: every name must exist before any is dropped, as MongoDB checks */
         bson_iter_t a;
@@ -141,7 +141,7 @@ int micad_cmd_drop_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, s
         }
         bson_iter_recurse(&idx, &a);
         while (ret == 0 && bson_iter_next(&a))
-            ret = stor_index_drop(sess, coll, bson_iter_utf8(&a, NULL), st);
+            ret = micad_write_drop_index(sess, coll, bson_iter_utf8(&a, NULL), st);
     }
 out:
     micad_db_unlock_ns(ns, true);

@@ -9,6 +9,9 @@
  * result. Reply: {cursor: {firstBatch: [...], id, ns}}.
  */
 #include "mongod/cursors.h"
+#include "mongod/repl/repl.h"
+
+#include <string.h>
 
 /* micad_cmd_find -- the find command. */
 int micad_cmd_find(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
@@ -21,7 +24,10 @@ int micad_cmd_find(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t 
     micad_query_init(&q);
     ST_ERR(micad_query_parse_find(op, cmd, &q, &fo, st));
     micad_query_natural_sort(&q);
-    ST_ERR(micad_exec_create(m, op, &q, &ex, st));
+    if (strcmp(q.ns, "local.oplog.rs") == 0) /* not a catalog collection: repl reads it */
+        ST_ERR(repl_oplog_find(m, &q, &ex, st));
+    else
+        ST_ERR(micad_exec_create(m, op, &q, &ex, st));
 
     int64_t first = fo.batch_size >= 0 ? fo.batch_size : MICAD_FIRST_BATCH_DOCS;
     if (fo.single_batch && fo.batch_size < 0)

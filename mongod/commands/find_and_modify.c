@@ -11,6 +11,7 @@
  * MongoDB retries its plan.
  */
 #include "mongod/agg.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -108,33 +109,6 @@ static int parse_args(micad_t *m, const bson_t *cmd, fam_args_t *a, status_t *st
 }
 
 /* A remove: read, re-match, keep a copy, delete. */
-typedef struct rm_job {
-    stor_collection_t *coll;
-    const qry_match_t *match;
-    int64_t rid;
-    bool removed;
-    bson_t doc;
-} rm_job_t;
-
-static int remove_fn(stor_session_t *sess, void *arg, status_t *st)
-{
-    rm_job_t *j = arg;
-    bson_t doc;
-    bool found;
-    j->removed = false;
-    bson_reinit(&j->doc);
-    ST_RET(stor_record_get(sess, j->coll, j->rid, &doc, &found, st));
-    if (!found || !qry_match_eval(j->match, &doc, NULL)) {
-        bson_destroy(&doc);
-        return 0;
-    }
-    bson_concat(&j->doc, &doc);
-    bson_destroy(&doc);
-    ST_RET(stor_record_delete(sess, j->coll, j->rid, st));
-    j->removed = true;
-    return 0;
-}
-
 /* append_value -- "value": the document projected with fields, or null. */
 static int append_value(const qry_projection_t *proj, const bson_t *doc, bson_t *reply,
                         status_t *st)
@@ -174,7 +148,7 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
     micad_let_t *let = NULL;
     qry_projection_t *proj = NULL;
     micad_update_job_t job;
-    rm_job_t rm;
+    bson_t removed;
     status_t ignored = STATUS_INIT;
     bson_iter_t it;
     bson_t lerr, inserted;
@@ -182,7 +156,7 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
     int ret = 0;
 
     micad_update_job_init(&job);
-    bson_init(&rm.doc);
+    bson_init(&removed);
     bson_init(&inserted);
     ST_ERR(micad_db_cmd_ns(op, cmd, ns, st));
     ST_ERR(micad_db_split_ns(ns, db, &cname, st));
@@ -211,7 +185,7 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
     micad_db_lock_ns(ns, false);
     if (micad_db_get_collection(m, ns, &coll, &ignored) != 0 && a.upsert) {
         bool created;
-        ret = micad_db_get_or_create(m, sess, ns, &coll, &created, st);
+        ret = micad_write_get_or_create(m, sess, ns, &coll, &created, st);
     }
     if (ret == 0 && coll != NULL && bson_iter_init_find(&it, cmd, "hint"))
         ret = micad_db_check_hint(m, coll, &it, st);
@@ -227,16 +201,14 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
             break;
         }
         if (a.remove) {
-            rm.coll = coll;
-            rm.match = match;
-            rm.rid = rids[0];
-            ret = micad_db_run_uow(op, sess, remove_fn, &rm, st);
-            done = ret == 0 && rm.removed;
+            bson_destroy(&removed);
+            ret = micad_delete_rid(op, sess, coll, match, rids[0], &done, &removed, st);
         } else {
             job.coll = coll;
             job.match = match;
             job.upd = upd;
-            job.pipeline = pl;
+            job.transform = pl != NULL ? micad_agg_update_transform : NULL;
+            job.transform_arg = pl;
             job.val = a.bypass ? NULL : &val;
             job.rid = rids[0];
             ret = micad_update_one(op, sess, &job, st);
@@ -248,7 +220,8 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         bson_t errinfo;
         bool has_errinfo = false;
         bson_destroy(&inserted);
-        ret = micad_upsert_insert(op, sess, coll, a.bypass ? NULL : &val, upd, pl, &a.query,
+        ret = micad_upsert_insert(op, sess, coll, a.bypass ? NULL : &val, upd,
+                                  pl != NULL ? micad_agg_update_transform : NULL, pl, &a.query,
                                   &inserted, &errinfo, &has_errinfo, st);
         if (has_errinfo)
             bson_destroy(&errinfo);
@@ -266,7 +239,7 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         bson_append_iter(&lerr, "upserted", -1, &it);
     bson_append_document_end(reply, &lerr);
     if (a.remove)
-        ret = append_value(proj, done ? &rm.doc : NULL, reply, st);
+        ret = append_value(proj, done ? &removed : NULL, reply, st);
     else if (done)
         ret = append_value(proj, a.new_ ? &job.after : &job.before, reply, st);
     else
@@ -275,7 +248,7 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         micad_db_finish_write(sess, &wc, reply);
 err:
     micad_update_job_destroy(&job);
-    bson_destroy(&rm.doc);
+    bson_destroy(&removed);
     bson_destroy(&inserted);
     micad_validator_destroy(&val);
     qry_match_destroy(match);

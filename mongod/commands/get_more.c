@@ -23,6 +23,7 @@ int micad_cmd_get_more(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
     const char *C = "getMore";
     bson_iter_t it;
     int64_t id = 0, batch = -1;
+    bool has_max_time = false;
     const char *coll = NULL;
     char ns[MICAD_NS_MAX + 1];
 
@@ -43,9 +44,10 @@ int micad_cmd_get_more(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
                 return status_set(st, 51024,
                                   "BSON field 'batchSize' value must be >= 0, actual value '%lld'",
                                   (long long)batch);
+        } else if (strcmp(k, "maxTimeMS") == 0) {
+            has_max_time = true;
         } else if (strcmp(k, "term") == 0 || strcmp(k, "lastKnownCommittedOpTime") == 0 ||
-                   strcmp(k, "maxTimeMS") == 0 || strcmp(k, "comment") == 0 ||
-                   micad_db_is_generic_arg(k)) {
+                   strcmp(k, "comment") == 0 || micad_db_is_generic_arg(k)) {
             continue;
         } else {
             return micad_db_unknown_field(C, k, st);
@@ -65,6 +67,12 @@ int micad_cmd_get_more(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
 
     micad_cursor_t *c = NULL;
     ST_RET(micad_cursors_checkout(id, ns, op, &c, st));
+    if (has_max_time && !c->await_data) {
+        /* MongoDB refuses it before touching the cursor, which stays open. */
+        micad_cursors_checkin(c);
+        return status_set(st, ERR_BadValue,
+                          "cannot set maxTimeMS on getMore command for a non-awaitData cursor");
+    }
     int64_t max_docs = batch > 0 ? batch : c->batch_size;
     int64_t n = 0;
     int ret = 0;
@@ -82,7 +90,9 @@ int micad_cmd_get_more(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
         if (ret != 0 || n > 0 || !c->await_data || time_mono_us() >= wait_until ||
             (op->server != NULL && wire_server_stopping(op->server)))
             break;
+        wire_worker_block_begin(); /* awaitData: the worker waits, another takes the queue */
         usleep(AWAIT_POLL_US);
+        wire_worker_block_end();
     }
     bson_append_array_end(&cur, &arr);
     if (ret != 0) {

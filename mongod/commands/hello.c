@@ -9,8 +9,8 @@
  * is up or the topology changes, without holding a worker meanwhile.
  */
 #include "mongod/auth.h"
-
 #include "mongod/db.h"
+#include "mongod/repl/repl.h"
 
 #include <string.h>
 
@@ -132,7 +132,10 @@ int micad_hello_reply(wire_opctx_t *op, const bson_t *cmd, bool legacy_names, bs
 
     if (hello_ok)
         BSON_APPEND_BOOL(reply, "helloOk", true);
-    BSON_APPEND_BOOL(reply, legacy_names ? "ismaster" : "isWritablePrimary", true);
+    if (repl_enabled())
+        repl_hello_append(m, reply, legacy_names); /* the replica-set fields */
+    else
+        BSON_APPEND_BOOL(reply, legacy_names ? "ismaster" : "isWritablePrimary", true);
     {
         bson_t tv;
         BSON_APPEND_DOCUMENT_BEGIN(reply, "topologyVersion", &tv);

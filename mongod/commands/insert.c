@@ -8,81 +8,12 @@
  * Reply {n, writeErrors?: [{index, code, errmsg, keyPattern?, keyValue?}]}.
  *
  * Capped collections ({capped, size, max}) are trimmed from the oldest record
- * in the same unit of work as the insert; capped inserts hold the namespace
- * exclusively so the oldest-first order and the size bound hold.
+ * in the same unit of work as the insert (write.c); capped inserts hold the
+ * namespace exclusively so the oldest-first order and the size bound hold.
  */
-#include "mongod/db.h"
+#include "mongod/write.h"
 
 #include <string.h>
-
-/* Capped-collection limits read from the collection's options. */
-typedef struct capped {
-    bool on;
-    int64_t size; /* bytes */
-    int64_t max;  /* documents, 0: none */
-} capped_t;
-
-static void capped_read(stor_collection_t *coll, capped_t *c)
-{
-    const bson_t *o = stor_collection_options(coll);
-    bson_iter_t it;
-    memset(c, 0, sizeof(*c));
-    if (o == NULL || !bson_iter_init_find(&it, o, "capped") || !bson_iter_as_bool(&it))
-        return;
-    c->on = true;
-    if (bson_iter_init_find(&it, o, "size"))
-        c->size = bson_iter_as_int64(&it);
-    if (bson_iter_init_find(&it, o, "max"))
-        c->max = bson_iter_as_int64(&it);
-}
-
-typedef struct insert_job {
-    stor_collection_t *coll;
-    const bson_t *doc;
-    const capped_t *capped;
-} insert_job_t;
-
-/*
- * trim -- delete the oldest records while the collection (with the record
- * just inserted, not yet in the committed counters) is over its limits. The
- * new record itself is never removed.
- */
-static int trim(stor_session_t *sess, stor_collection_t *coll, const capped_t *c, int64_t new_rid,
-                int64_t added_bytes, status_t *st)
-{
-    int64_t count = stor_collection_count(coll) + 1;
-    int64_t size = stor_collection_data_size(coll) + added_bytes;
-    if (!((c->max > 0 && count > c->max) || (c->size > 0 && size > c->size)))
-        return 0;
-    stor_cursor_t *cur = NULL;
-    int ret = 0;
-    ST_RET(stor_cursor_open(sess, coll, true, &cur, st));
-    while ((c->max > 0 && count > c->max) || (c->size > 0 && size > c->size)) {
-        int64_t rid;
-        bson_t doc;
-        bool eof;
-        ST_ERR(stor_cursor_next(cur, &rid, &doc, &eof, st));
-        if (eof || rid == new_rid)
-            break;
-        int64_t len = doc.len;
-        ST_ERR(stor_record_delete(sess, coll, rid, st));
-        count--;
-        size -= len;
-    }
-err:
-    stor_cursor_close(cur);
-    return ret;
-}
-
-static int insert_one(stor_session_t *sess, void *arg, status_t *st)
-{
-    insert_job_t *j = arg;
-    int64_t rid;
-    ST_RET(stor_record_insert(sess, j->coll, j->doc, &rid, st));
-    if (j->capped->on)
-        ST_RET(trim(sess, j->coll, j->capped, rid, j->doc->len, st));
-    return 0;
-}
 
 /* parse_args -- the command's own fields; anything unknown is an error, as IDL makes it. */
 static int parse_args(const bson_t *cmd, bool *ordered, bool *bypass, status_t *st)
@@ -124,7 +55,6 @@ int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     stor_collection_t *coll = NULL;
     micad_validator_t val = {0};
     micad_write_errors_t we;
-    capped_t capped;
     int64_t n = 0;
     int32_t index = 0;
     bson_t doc;
@@ -145,9 +75,8 @@ int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     micad_write_errors_init(&we);
     micad_db_lock_ns(ns, false);
     locked = true;
-    ST_ERR(micad_db_get_or_create(m, sess, ns, &coll, &created, st));
-    capped_read(coll, &capped);
-    if (capped.on) {
+    ST_ERR(micad_write_get_or_create(m, sess, ns, &coll, &created, st));
+    if (micad_write_is_capped(coll)) {
         /* capped inserts are serialised: re-take the lock exclusively */
         micad_db_unlock_ns(ns, false);
         micad_db_lock_ns(ns, true);
@@ -165,8 +94,7 @@ int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
         if (r == 0)
             r = micad_validator_check(&val, ns, &stored, NULL, &errinfo, &has_errinfo, &es);
         if (r == 0) {
-            insert_job_t job = {coll, &stored, &capped};
-            r = micad_db_run_uow(op, sess, insert_one, &job, &es);
+            r = micad_write_insert_one(op, sess, coll, &stored, &es);
         }
         bson_destroy(&stored);
         if (r == 0) {

@@ -15,9 +15,13 @@ int micad_cmd_kill_cursors(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, s
     char ns[MICAD_NS_MAX + 1];
     bson_iter_t it, ids;
     bool have = false;
-    ST_RET(micad_db_cmd_ns(op, cmd, ns, st));
     bson_iter_init(&it, cmd);
     bson_iter_next(&it);
+    /* MongoDB's killCursors parser answers BadValue for a non-string collection. */
+    if (!BSON_ITER_HOLDS_UTF8(&it))
+        return status_set(st, ERR_BadValue, "collection name has invalid type %s",
+                          micad_db_bson_type_name(bson_iter_type(&it)));
+    ST_RET(micad_db_cmd_ns(op, cmd, ns, st));
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
         if (strcmp(k, "cursors") == 0) {

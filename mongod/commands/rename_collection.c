@@ -6,7 +6,7 @@
  * not exist", NamespaceExists "target namespace exists", IllegalOperation
  * for renaming onto itself.
  */
-#include "mongod/db.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -80,7 +80,7 @@ int micad_cmd_rename_collection(wire_opctx_t *op, const bson_t *cmd, bson_t *rep
     if (micad_db_get_collection(m, from, &c, &ignored) != 0)
         ret = status_set(st, ERR_NamespaceNotFound, "Source collection %s does not exist", from);
     else
-        ret = stor_collection_rename(sess, from, to, drop_target, st);
+        ret = micad_write_rename_collection(sess, from, to, drop_target, st);
     micad_db_unlock_ns_pair(from, to);
     if (ret == 0)
         micad_db_finish_write(sess, &wc, reply);

@@ -7,11 +7,11 @@
  * index for {_id: v}, else a scan), then updates each one in its own unit of
  * work: the document is read again there and re-matched (it may have changed
  * since the scan), the update applied with query/'s qry_update_apply, the
- * result validated and written with stor_record_update, which maintains
- * every index. A write conflict re-runs that document's unit. With upsert and
- * no match, the document qry_update_upsert builds is inserted.
+ * result validated and written through the write path (mongod/write.c),
+ * which maintains every index and observes the write. A write conflict re-runs that document's
+ * unit. With upsert and no match, the document qry_update_upsert builds is inserted.
  *
- * micad_update_one and micad_upsert_insert are shared with findAndModify.
+ * micad_update_one and micad_upsert_insert (write.c) are shared with findAndModify.
  *
  * A pipeline-style update (u: [{$set: ...}, ...], with `c` constants) runs
  * through mongod/agg.c's micad_agg_update_apply in the same unit of work.
@@ -23,138 +23,9 @@
  * other than "simple".
  */
 #include "mongod/agg.h"
+#include "mongod/write.h"
 
 #include <string.h>
-
-/* update_doc_fn -- the unit of work for one document. */
-static int update_doc_fn(stor_session_t *sess, void *arg, status_t *st)
-{
-    micad_update_job_t *j = arg;
-    bson_t doc;
-    bool found;
-    int ret = 0;
-    qry_match_details_t det = {0};
-
-    j->matched = j->modified = false;
-    bson_destroy(&j->before);
-    bson_destroy(&j->after);
-    bson_init(&j->before);
-    bson_init(&j->after);
-    ST_RET(stor_record_get(sess, j->coll, j->rid, &doc, &found, st));
-    if (!found || !qry_match_eval(j->match, &doc, &det)) {
-        bson_destroy(&doc);
-        return 0; /* deleted or changed since the scan: no longer ours */
-    }
-    j->matched = true;
-    qry_update_ctx_t ctx = QRY_UPDATE_CTX_INIT;
-    ctx.matched_index = det.has_elem_match_key ? (int32_t)det.elem_match_key : -1;
-    qry_update_result_t res;
-    if (j->pipeline != NULL)
-        ret = micad_agg_update_apply(j->pipeline, &doc, &res, st);
-    else
-        ret = qry_update_apply(j->upd, &doc, &ctx, &res, st);
-    if (ret == 0 && res.changed) {
-        bson_t errinfo;
-        bool has_errinfo = false;
-        ret = micad_db_check_stored_size(&res.doc, st);
-        if (ret == 0 && j->val != NULL) {
-            ret = micad_validator_check(j->val, stor_collection_ns(j->coll), &res.doc, &doc,
-                                        &errinfo, &has_errinfo, st);
-            if (has_errinfo) {
-                bson_destroy(&j->errinfo);
-                bson_copy_to(&errinfo, &j->errinfo);
-                j->has_errinfo = true;
-                bson_destroy(&errinfo);
-            }
-        }
-        if (ret == 0)
-            ret = stor_record_update(sess, j->coll, j->rid, &res.doc, st);
-        if (ret == 0)
-            j->modified = true;
-    }
-    if (ret == 0) {
-        bson_concat(&j->before, &doc);
-        bson_concat(&j->after, res.changed ? &res.doc : &doc);
-    }
-    qry_update_result_destroy(&res);
-    bson_destroy(&doc);
-    return ret;
-}
-
-/* micad_update_one -- update rid under the job's plan; sets matched/modified/before/after. */
-int micad_update_one(const wire_opctx_t *op, stor_session_t *sess, micad_update_job_t *j,
-                     status_t *st)
-{
-    return micad_db_run_uow(op, sess, update_doc_fn, j, st);
-}
-
-void micad_update_job_init(micad_update_job_t *j)
-{
-    memset(j, 0, sizeof(*j));
-    bson_init(&j->before);
-    bson_init(&j->after);
-    bson_init(&j->errinfo);
-}
-
-void micad_update_job_destroy(micad_update_job_t *j)
-{
-    bson_destroy(&j->before);
-    bson_destroy(&j->after);
-    bson_destroy(&j->errinfo);
-}
-
-typedef struct upsert_job {
-    stor_collection_t *coll;
-    const bson_t *doc;
-} upsert_job_t;
-
-static int upsert_fn(stor_session_t *sess, void *arg, status_t *st)
-{
-    upsert_job_t *u = arg;
-    int64_t rid;
-    return stor_record_insert(sess, u->coll, u->doc, &rid, st);
-}
-
-/* micad_upsert_insert -- build the upsert document from q and upd, check it, insert it. */
-int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_collection_t *coll,
-                        const micad_validator_t *val, const qry_update_t *upd,
-                        const struct micad_upd_pipeline *pl, const bson_t *q, bson_t *inserted,
-                        bson_t *errinfo, bool *has_errinfo, status_t *st)
-{
-    qry_update_result_t res;
-    qry_update_ctx_t ctx = QRY_UPDATE_CTX_INIT;
-    int ret;
-    ctx.is_insert = true;
-    *has_errinfo = false;
-    bson_init(inserted);
-    if (pl != NULL) {
-        /* MongoDB's rule: the query's equalities, then the pipeline over them */
-        bson_t seed;
-        memset(&res, 0, sizeof(res));
-        bson_init(&res.doc);
-        ret = qry_update_upsert_seed(q, &seed, st);
-        if (ret == 0) {
-            bson_destroy(&res.doc);
-            ret = micad_agg_update_apply(pl, &seed, &res, st);
-        }
-        bson_destroy(&seed);
-    } else {
-        ret = qry_update_upsert(upd, q, &ctx, &res, st);
-    }
-    if (ret == 0) {
-        bson_destroy(inserted);
-        ret = micad_db_prepare_insert(&res.doc, inserted, st);
-    }
-    qry_update_result_destroy(&res);
-    if (ret == 0 && val != NULL)
-        ret = micad_validator_check(val, stor_collection_ns(coll), inserted, NULL, errinfo,
-                                    has_errinfo, st);
-    if (ret == 0) {
-        upsert_job_t u = {coll, inserted};
-        ret = micad_db_run_uow(op, sess, upsert_fn, &u, st);
-    }
-    return ret;
-}
 
 /* Per-batch state. */
 typedef struct batch {
@@ -274,7 +145,8 @@ static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo,
     job.coll = b->coll;
     job.match = match;
     job.upd = upd;
-    job.pipeline = pl;
+    job.transform = pl != NULL ? micad_agg_update_transform : NULL;
+    job.transform_arg = pl;
     job.val = b->bypass ? NULL : &b->val;
     for (size_t i = 0; i < nrids; i++) {
         job.rid = rids[i];
@@ -295,12 +167,13 @@ static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo,
     if (matched == 0 && upsert) {
         bson_t inserted;
         if (b->coll == NULL) {
-            ST_ERR(micad_db_get_or_create(b->m, b->sess, b->ns, &b->coll, &created, st));
+            ST_ERR(micad_write_get_or_create(b->m, b->sess, b->ns, &b->coll, &created, st));
             if (!b->bypass)
                 ST_ERR(micad_validator_load(b->coll, &b->val, st));
         }
-        ret = micad_upsert_insert(b->op, b->sess, b->coll, b->bypass ? NULL : &b->val, upd, pl, &q,
-                                  &inserted, errinfo, has_errinfo, st);
+        ret = micad_upsert_insert(b->op, b->sess, b->coll, b->bypass ? NULL : &b->val, upd,
+                                  pl != NULL ? micad_agg_update_transform : NULL, pl, &q, &inserted,
+                                  errinfo, has_errinfo, st);
         if (ret == 0) {
             bson_iter_t id;
             char key[16];

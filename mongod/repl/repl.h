@@ -1,0 +1,150 @@
+/*
+ * repl.h -- private to mongod/: replication as the rest of micad sees it.
+ *
+ *   - the cluster clock (clock.c): a hybrid logical clock of MongoDB
+ *     Timestamps (seconds << 32 | increment) that never goes back;
+ *   - the oplog writer (oplog.c): the write path's observer, which turns
+ *     every write into its local.oplog.rs entry inside the write's storage
+ *     transaction, and the oplog reader behind find/getMore on local.oplog.rs;
+ *   - the member's replica-set state (state.c): the config kept in
+ *     local.system.replset, the member state and term, for hello,
+ *     replSetInitiate, replSetGetConfig and replSetGetStatus.
+ *
+ * mongod/repl/README.md tells the design; the pure decision logic (elections,
+ * commit point, sync source) lives in topology.h.
+ */
+#ifndef MICA_MONGOD_REPL_H
+#define MICA_MONGOD_REPL_H
+
+#include "mongod/exec.h"
+#include "mongod/micad.h"
+
+/* ---- the cluster clock (clock.c) ----------------------------------------- */
+
+/* repl_ts_secs / repl_ts_inc -- the parts of a Timestamp. */
+static inline uint32_t repl_ts_secs(uint64_t ts)
+{
+    return (uint32_t)(ts >> 32);
+}
+static inline uint32_t repl_ts_inc(uint64_t ts)
+{
+    return (uint32_t)ts;
+}
+/* repl_ts_make -- secs and inc into a Timestamp. */
+static inline uint64_t repl_ts_make(uint32_t secs, uint32_t inc)
+{
+    return ((uint64_t)secs << 32) | inc;
+}
+
+/* repl_clock_now -- the newest cluster time issued or seen (0 before any). */
+uint64_t repl_clock_now(void);
+/*
+ * repl_clock_tick -- a new cluster time, above every one issued or seen: the
+ * wall clock's seconds with increment 1 if that is later, else the last one
+ * plus one increment. The wall clock only keeps the numbers readable; order
+ * comes from the counter, so a clock stepping back changes nothing.
+ */
+uint64_t repl_clock_tick(void);
+/* repl_clock_advance -- a cluster time seen elsewhere ($clusterTime, an oplog entry). */
+void repl_clock_advance(uint64_t ts);
+
+/* repl_optime_t -- (term, timestamp): ordered by term, then timestamp. */
+typedef struct repl_optime {
+    int64_t term;
+    uint64_t ts;
+} repl_optime_t;
+
+/* repl_optime_cmp -- <0, 0, >0 as a is before, equal to, after b. */
+static inline int repl_optime_cmp(repl_optime_t a, repl_optime_t b)
+{
+    if (a.term != b.term)
+        return a.term < b.term ? -1 : 1;
+    return a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0;
+}
+
+/* repl_append_optime -- {ts: Timestamp, t: long} under key. */
+void repl_append_optime(bson_t *doc, const char *key, repl_optime_t o);
+
+/* ---- the oplog writer (oplog.c) ------------------------------------------ */
+
+/*
+ * repl_oplog_start -- make the cluster clock start above the newest oplog
+ * entry and install the oplog writer as the write path's observer. Called at
+ * start-up with --replSet, before the listener opens.
+ */
+int repl_oplog_start(micad_t *m, status_t *st);
+/*
+ * repl_oplog_enable -- whether document writes and catalog changes produce
+ * oplog entries from now on (the set is initiated and this node writes as
+ * primary), and the term the entries carry.
+ */
+void repl_oplog_enable(bool on, int64_t term);
+/*
+ * repl_oplog_noop -- append a no-op entry {op: "n", ns: "", o: {msg}} in its
+ * own unit of work at a fresh timestamp (initiation, a new primary's first
+ * entry in its term); *at receives its optime.
+ */
+int repl_oplog_noop(micad_t *m, const char *msg, int64_t term, repl_optime_t *at, status_t *st);
+/* repl_oplog_last -- the newest visible entry's optime ({0, 0} when empty). */
+int repl_oplog_last(micad_t *m, repl_optime_t *out, status_t *st);
+
+/*
+ * repl_oplog_find -- an executor over local.oplog.rs for find: the filter
+ * (its top-level `ts` bound picks the start), forward or $natural: -1,
+ * limit, tailable (never EOF for good; awaitData waits in getMore).
+ */
+int repl_oplog_find(micad_t *m, const micad_query_t *q, micad_exec_t **out, status_t *st);
+
+/* ---- replica-set state (state.c) ----------------------------------------- */
+
+/* repl_member_state_t -- MongoDB's member states (replSetGetStatus `state`). */
+typedef enum repl_member_state {
+    REPL_STARTUP = 0,
+    REPL_PRIMARY = 1,
+    REPL_SECONDARY = 2,
+    REPL_RECOVERING = 3,
+    REPL_STARTUP2 = 5,
+    REPL_UNKNOWN = 6,
+    REPL_ARBITER = 7,
+    REPL_DOWN = 8,
+    REPL_ROLLBACK = 9,
+    REPL_REMOVED = 10,
+} repl_member_state_t;
+
+/* repl_state_str -- "PRIMARY", "SECONDARY", ... */
+const char *repl_state_str(repl_member_state_t s);
+
+/* repl_enabled -- whether micad runs with --replSet. */
+bool repl_enabled(void);
+/*
+ * repl_start -- with --replSet: load local.system.replset (a config found
+ * means this member was initiated: it takes up its role again), start the
+ * oplog writer. Before the listener opens.
+ */
+int repl_start(micad_t *m, status_t *st);
+/* repl_stop -- stop replication's threads (after the transport stopped). */
+void repl_stop(void);
+
+/* repl_is_writable_primary -- whether this node accepts writes (always true standalone). */
+bool repl_is_writable_primary(void);
+/* repl_can_read -- whether reads are allowed (primary, or secondaryOk on a secondary). */
+bool repl_can_read(bool secondary_ok);
+
+/*
+ * repl_command_gate -- the command table's gate on a member: writes only on
+ * the primary (NotWritablePrimary 10107; the local database excepted), reads
+ * of data on a secondary only with secondaryOk / a non-primary read
+ * preference (NotPrimaryNoSecondaryOk 13435), and in other states
+ * NotPrimaryOrSecondary 13436.
+ */
+int repl_command_gate(wire_opctx_t *op, const wire_command_t *cmd, status_t *st);
+
+/* repl_hello_append -- the replica-set fields of hello (and isWritablePrimary/secondary). */
+void repl_hello_append(micad_t *m, bson_t *reply, bool legacy_names);
+
+/* The commands' bodies (mongod/commands/repl_set_*.c parse, these act). */
+int repl_initiate(micad_t *m, const bson_t *config, bool has_config, bson_t *reply, status_t *st);
+int repl_get_config(micad_t *m, bool commitment_status, bson_t *reply, status_t *st);
+int repl_get_status(micad_t *m, bson_t *reply, status_t *st);
+
+#endif /* MICA_MONGOD_REPL_H */

@@ -1,0 +1,738 @@
+/*
+ * state.c -- this member's replica-set state: the configuration (kept in
+ * local.system.replset), the member state, the term (kept with the last vote
+ * in local.replset.election), what hello, replSetInitiate, replSetGetConfig
+ * and replSetGetStatus show, and the gate that keeps writes off a node that
+ * is not primary.
+ *
+ * One mutex (g.lock) guards the state; it is never held across storage
+ * calls that take the namespace locks, except the start-up load.
+ *
+ * What this step does not do yet (mongod/repl/README.md): members other
+ * than this node are not contacted (no heartbeats, no elections among
+ * several members, no oplog fetching), so only a set whose only electable
+ * voter is this node elects a primary; the others wait as SECONDARY.
+ */
+#include "mongod/repl/config.h"
+#include "mongod/repl/repl.h"
+#include "mongod/write.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NS_REPLSET  "local.system.replset"
+#define NS_ELECTION "local.replset.election"
+
+static struct {
+    pthread_mutex_t lock;
+    bool enabled;
+    micad_t *m;
+    bool has_config;
+    repl_config_t config;
+    int self; /* index in config.members, -1: not in it */
+    repl_member_state_t state;
+    int64_t term;
+    int primary; /* index of the primary known, -1 */
+    int64_t election_ms;
+    repl_optime_t election_optime;
+    int64_t state_since_ms;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .self = -1, .primary = -1, .state = REPL_STARTUP};
+
+static atomic_int g_state = REPL_STARTUP; /* lock-free copy for the per-command gate */
+
+/* repl_state_str -- MongoDB's stateStr. */
+const char *repl_state_str(repl_member_state_t s)
+{
+    switch (s) {
+    case REPL_STARTUP:
+        return "STARTUP";
+    case REPL_PRIMARY:
+        return "PRIMARY";
+    case REPL_SECONDARY:
+        return "SECONDARY";
+    case REPL_RECOVERING:
+        return "RECOVERING";
+    case REPL_STARTUP2:
+        return "STARTUP2";
+    case REPL_ARBITER:
+        return "ARBITER";
+    case REPL_DOWN:
+        return "(not reachable/healthy)";
+    case REPL_ROLLBACK:
+        return "ROLLBACK";
+    case REPL_REMOVED:
+        return "REMOVED";
+    default:
+        return "UNKNOWN";
+    }
+}
+
+bool repl_enabled(void)
+{
+    return g.enabled;
+}
+
+/* topology_changed -- bump topologyVersion and wake awaitable hellos. */
+static void topology_changed(micad_t *m)
+{
+    __atomic_add_fetch(&m->topology_counter, 1, __ATOMIC_RELEASE);
+    if (m->server != NULL)
+        wire_server_wake(m->server);
+}
+
+/* set_state -- under g.lock. */
+static void set_state(repl_member_state_t s)
+{
+    if (g.state != s)
+        LOG(INFO, REPL, 21358, "Replica set state transition", "newState",
+            BCON_UTF8(repl_state_str(s)), "oldState", BCON_UTF8(repl_state_str(g.state)));
+    g.state = s;
+    g.state_since_ms = time_now_ms();
+    atomic_store(&g_state, (int)s);
+}
+
+/* ======================================================================== */
+/* local.* documents                                                         */
+/* ======================================================================== */
+
+typedef struct put_job {
+    stor_collection_t *coll;
+    const bson_t *doc;
+} put_job_t;
+
+/* put_fn -- the collection holds exactly doc afterwards. */
+static int put_fn(stor_session_t *sess, void *arg, status_t *st)
+{
+    put_job_t *j = arg;
+    stor_cursor_t *cur;
+    int ret = 0;
+    ST_RET(stor_cursor_open(sess, j->coll, true, &cur, st));
+    for (;;) {
+        int64_t rid;
+        bson_t view, copy;
+        bool eof;
+        ST_ERR(stor_cursor_next(cur, &rid, &view, &eof, st));
+        if (eof)
+            break;
+        bson_copy_to(&view, &copy);
+        ret = micad_write_delete(sess, j->coll, rid, &copy, st);
+        bson_destroy(&copy);
+        if (ret != 0)
+            goto err;
+    }
+    stor_cursor_close(cur);
+    cur = NULL;
+    return micad_write_insert(sess, j->coll, j->doc, NULL, st);
+err:
+    stor_cursor_close(cur);
+    return ret;
+}
+
+/* put_local -- make ns (a local collection) hold only doc. */
+static int put_local(micad_t *m, const char *ns, const bson_t *doc, status_t *st)
+{
+    stor_session_t *sess;
+    stor_collection_t *coll = NULL;
+    int ret = 0;
+    ST_RET(micad_db_session(m, &sess, st));
+    micad_db_lock_ns(ns, false);
+    /* a system collection of local: created here, not by the user-facing implicit create */
+    status_t ignored = STATUS_INIT;
+    if (stor_collection_lookup(m->engine, ns, &coll, &ignored) != 0) {
+        ret = micad_write_create_collection(sess, ns, NULL, &coll, st);
+        if (ret == ERR_NamespaceExists) {
+            status_reset(st);
+            ret = micad_db_get_collection(m, ns, &coll, st);
+        }
+    }
+    if (ret == 0) {
+        put_job_t j = {coll, doc};
+        ret = micad_db_run_uow(NULL, sess, put_fn, &j, st);
+    }
+    micad_db_unlock_ns(ns, false);
+    if (ret == 0)
+        ret = stor_wait_durable(sess, st); /* a config or a vote must survive a crash */
+    return ret;
+}
+
+/* get_local -- the first document of ns into out (initialised here); *found. */
+static int get_local(micad_t *m, const char *ns, bson_t *out, bool *found, status_t *st)
+{
+    stor_session_t *sess;
+    stor_collection_t *coll;
+    stor_cursor_t *cur = NULL;
+    status_t ignored = STATUS_INIT;
+    int ret = 0;
+    bson_init(out);
+    *found = false;
+    if (stor_collection_lookup(m->engine, ns, &coll, &ignored) != 0)
+        return 0;
+    ST_RET(micad_db_session(m, &sess, st));
+    stor_uow_t *uow;
+    ST_RET(stor_uow_begin(sess, 0, &uow, st));
+    ST_ERR(stor_cursor_open(sess, coll, true, &cur, st));
+    int64_t rid;
+    bson_t view;
+    bool eof;
+    ST_ERR(stor_cursor_next(cur, &rid, &view, &eof, st));
+    if (!eof) {
+        bson_concat(out, &view);
+        *found = true;
+    }
+err:
+    stor_cursor_close(cur);
+    stor_uow_abort(uow);
+    return ret;
+}
+
+/* save_vote -- local.replset.election {_id, term, candidateIndex}. */
+static int save_term(micad_t *m, int64_t term, int candidate, status_t *st)
+{
+    bson_t d = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&d, "_id", "lastVote");
+    BSON_APPEND_INT64(&d, "term", term);
+    BSON_APPEND_INT32(&d, "candidateIndex", candidate);
+    int ret = put_local(m, NS_ELECTION, &d, st);
+    bson_destroy(&d);
+    return ret;
+}
+
+/* ======================================================================== */
+/* Who am I                                                                  */
+/* ======================================================================== */
+
+/*
+ * is_self -- whether host:port names this process: the port is ours and the
+ * host is a loopback name, this machine's name, or one of our bind addresses.
+ */
+static bool is_self(micad_t *m, const char *hostport)
+{
+    const char *colon = strrchr(hostport, ':');
+    if (colon == NULL || atoi(colon + 1) != m->opts->port)
+        return false;
+    char host[256];
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - hostport), hostport);
+    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "127.0.0.1") == 0 ||
+        strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0)
+        return true;
+    char me[256] = "";
+    (void)gethostname(me, sizeof(me) - 1);
+    if (strcasecmp(host, me) == 0)
+        return true;
+    const char *b = m->opts->bind_ip;
+    while (b != NULL && *b) {
+        const char *e = strchr(b, ',');
+        size_t n = e ? (size_t)(e - b) : strlen(b);
+        while (n > 0 && *b == ' ') {
+            b++;
+            n--;
+        }
+        if (n == strlen(host) && strncasecmp(b, host, n) == 0)
+            return true;
+        b = e ? e + 1 : NULL;
+    }
+    return false;
+}
+
+/* find_self -- the index of this node in c, or -1. */
+static int find_self(micad_t *m, const repl_config_t *c)
+{
+    for (int i = 0; i < c->nmembers; i++)
+        if (is_self(m, c->members[i].host))
+            return i;
+    return -1;
+}
+
+/* only_electable_voter -- this node is the set's only electable voter and a majority alone. */
+static bool can_elect_alone(const repl_config_t *c, int self)
+{
+    if (self < 0)
+        return false;
+    const repl_member_cfg_t *me = &c->members[self];
+    return me->votes == 1 && me->priority > 0 && !me->arbiter_only && repl_config_majority(c) <= 1;
+}
+
+/*
+ * become_primary -- a new term, recorded before anything is written in it;
+ * then the no-op that opens the term, and only then writes are accepted
+ * (a new primary writes in its own term before it counts the commit point).
+ * Called with g.lock held.
+ */
+static int become_primary(micad_t *m, status_t *st)
+{
+    int64_t term = g.term + 1;
+    ST_RET(save_term(m, term, g.self, st));
+    g.term = term;
+    repl_optime_t at;
+    ST_RET(repl_oplog_noop(m, "new primary", term, &at, st));
+    g.election_ms = time_now_ms();
+    g.election_optime = at;
+    g.primary = g.self;
+    repl_oplog_enable(true, term);
+    set_state(REPL_PRIMARY);
+    LOG(INFO, ELECTION, 21450, "Transitioned to primary", "term", BCON_INT64(term));
+    topology_changed(m);
+    return 0;
+}
+
+/* take_up_config -- install c (moved in) and take the role it gives this node. */
+static int take_up_config(micad_t *m, repl_config_t *c, int self, status_t *st)
+{
+    if (g.has_config)
+        repl_config_destroy(&g.config);
+    repl_config_move(&g.config, c);
+    g.has_config = true;
+    g.self = self;
+    g.primary = -1;
+    if (self < 0) {
+        set_state(REPL_REMOVED);
+        topology_changed(m);
+        return 0;
+    }
+    if (g.config.members[self].arbiter_only) {
+        set_state(REPL_ARBITER);
+        topology_changed(m);
+        return 0;
+    }
+    set_state(REPL_SECONDARY);
+    topology_changed(m);
+    if (can_elect_alone(&g.config, self))
+        return become_primary(m, st);
+    return 0;
+}
+
+/* ======================================================================== */
+/* Start, stop                                                               */
+/* ======================================================================== */
+
+/* repl_start -- see repl.h. */
+int repl_start(micad_t *m, status_t *st)
+{
+    bson_t doc;
+    bool found;
+    int ret = 0;
+    if (m->opts->repl_set == NULL)
+        return 0;
+    g.enabled = true;
+    g.m = m;
+    ST_RET(repl_oplog_start(m, st));
+    /* the term: the last vote, or the newest entry's, whichever is later */
+    repl_optime_t last;
+    ST_RET(repl_oplog_last(m, &last, st));
+    ST_RET(get_local(m, NS_ELECTION, &doc, &found, st));
+    bson_iter_t it;
+    int64_t term = last.term;
+    if (found && bson_iter_init_find(&it, &doc, "term") && BSON_ITER_HOLDS_INT64(&it) &&
+        bson_iter_int64(&it) > term)
+        term = bson_iter_int64(&it);
+    bson_destroy(&doc);
+    ST_RET(get_local(m, NS_REPLSET, &doc, &found, st));
+    pthread_mutex_lock(&g.lock);
+    g.term = term;
+    set_state(REPL_STARTUP);
+    if (found) {
+        repl_config_t c;
+        repl_config_init(&c);
+        ret = repl_config_parse(&doc, &c, st);
+        if (ret == 0 && strcmp(c.set_name, m->opts->repl_set) != 0)
+            ret = status_set(st, ERR_InvalidReplicaSetConfig,
+                             "local.system.replset holds the config of set '%s' but this node "
+                             "runs with --replSet %s",
+                             c.set_name, m->opts->repl_set);
+        if (ret == 0) {
+            LOG(INFO, REPL, 21359, "Loaded the replica set config", "config",
+                BCON_DOCUMENT(&c.raw));
+            ret = take_up_config(m, &c, find_self(m, &c), st);
+            repl_config_destroy(&c); /* emptied by the move */
+        } else {
+            repl_config_destroy(&c);
+        }
+    }
+    pthread_mutex_unlock(&g.lock);
+    bson_destroy(&doc);
+    return ret;
+}
+
+/* repl_stop -- no threads yet; the state stays for a restart in tests. */
+void repl_stop(void)
+{
+    pthread_mutex_lock(&g.lock);
+    repl_oplog_enable(false, g.term);
+    pthread_mutex_unlock(&g.lock);
+}
+
+/* ======================================================================== */
+/* The gates                                                                 */
+/* ======================================================================== */
+
+bool repl_is_writable_primary(void)
+{
+    return !g.enabled || atomic_load(&g_state) == REPL_PRIMARY;
+}
+
+bool repl_can_read(bool secondary_ok)
+{
+    if (!g.enabled)
+        return true;
+    int s = atomic_load(&g_state);
+    return s == REPL_PRIMARY || (secondary_ok && s == REPL_SECONDARY);
+}
+
+/* ======================================================================== */
+/* hello                                                                     */
+/* ======================================================================== */
+
+/* append_hosts -- hosts / passives / arbiters as MongoDB groups them. */
+static void append_hosts(bson_t *reply)
+{
+    const char *names[3] = {"hosts", "passives", "arbiters"};
+    for (int kind = 0; kind < 3; kind++) {
+        bson_t arr;
+        uint32_t n = 0;
+        bool any = false;
+        for (int i = 0; i < g.config.nmembers; i++) {
+            const repl_member_cfg_t *mc = &g.config.members[i];
+            int k = mc->arbiter_only ? 2 : mc->priority == 0 ? 1 : 0;
+            if (mc->hidden || k != kind)
+                continue;
+            if (!any) {
+                BSON_APPEND_ARRAY_BEGIN(reply, names[kind], &arr);
+                any = true;
+            }
+            char key[16];
+            const char *ks;
+            bson_uint32_to_string(n++, &ks, key, sizeof(key));
+            BSON_APPEND_UTF8(&arr, ks, mc->host);
+        }
+        if (any)
+            bson_append_array_end(reply, &arr);
+    }
+}
+
+/* election_id -- MongoDB's OID::fromTerm: 7fffffff then the term, big-endian. */
+static void election_id(int64_t term, bson_oid_t *oid)
+{
+    memset(oid, 0, sizeof(*oid));
+    oid->bytes[0] = 0x7f;
+    oid->bytes[1] = oid->bytes[2] = oid->bytes[3] = 0xff;
+    for (int i = 0; i < 8; i++)
+        oid->bytes[4 + i] = (uint8_t)((uint64_t)term >> (56 - 8 * i));
+}
+
+/* repl_hello_append -- see repl.h. */
+void repl_hello_append(micad_t *m, bson_t *reply, bool legacy_names)
+{
+    pthread_mutex_lock(&g.lock);
+    bool primary = g.state == REPL_PRIMARY;
+    BSON_APPEND_BOOL(reply, legacy_names ? "ismaster" : "isWritablePrimary", primary);
+    BSON_APPEND_BOOL(reply, "secondary", g.state == REPL_SECONDARY);
+    if (!g.has_config) {
+        BSON_APPEND_UTF8(reply, "info", "Does not have a valid replica set config");
+        BSON_APPEND_BOOL(reply, "isreplicaset", true);
+        pthread_mutex_unlock(&g.lock);
+        return;
+    }
+    append_hosts(reply);
+    BSON_APPEND_UTF8(reply, "setName", g.config.set_name);
+    BSON_APPEND_INT32(reply, "setVersion", (int32_t)g.config.version);
+    if (g.primary >= 0)
+        BSON_APPEND_UTF8(reply, "primary", g.config.members[g.primary].host);
+    if (g.self >= 0) {
+        const repl_member_cfg_t *me = &g.config.members[g.self];
+        if (me->arbiter_only)
+            BSON_APPEND_BOOL(reply, "arbiterOnly", true);
+        if (me->priority == 0 && !me->arbiter_only)
+            BSON_APPEND_BOOL(reply, "passive", true);
+        if (me->hidden)
+            BSON_APPEND_BOOL(reply, "hidden", true);
+        if (!bson_empty(&me->tags))
+            BSON_APPEND_DOCUMENT(reply, "tags", &me->tags);
+        BSON_APPEND_UTF8(reply, "me", me->host);
+    }
+    if (primary) {
+        bson_oid_t oid;
+        election_id(g.term, &oid);
+        BSON_APPEND_OID(reply, "electionId", &oid);
+    }
+    pthread_mutex_unlock(&g.lock);
+    repl_optime_t last;
+    status_t ignored = STATUS_INIT;
+    if (repl_oplog_last(m, &last, &ignored) == 0) {
+        bson_t lw;
+        int64_t ms = (int64_t)repl_ts_secs(last.ts) * 1000;
+        BSON_APPEND_DOCUMENT_BEGIN(reply, "lastWrite", &lw);
+        repl_append_optime(&lw, "opTime", last);
+        BSON_APPEND_DATE_TIME(&lw, "lastWriteDate", ms);
+        /* a set whose majority is this node alone commits what it wrote */
+        repl_append_optime(&lw, "majorityOpTime", last);
+        BSON_APPEND_DATE_TIME(&lw, "majorityWriteDate", ms);
+        bson_append_document_end(reply, &lw);
+    }
+}
+
+/* ======================================================================== */
+/* replSetInitiate / replSetGetConfig / replSetGetStatus                     */
+/* ======================================================================== */
+
+static int check_enabled(status_t *st)
+{
+    if (!g.enabled)
+        return status_set(st, ERR_NoReplicationEnabled,
+                          "This node was not started with replication "
+                          "enabled.");
+    return 0;
+}
+
+/* repl_initiate -- see repl.h. */
+int repl_initiate(micad_t *m, const bson_t *config, bool has_config, bson_t *reply, status_t *st)
+{
+    repl_config_t c;
+    bson_t doc = BSON_INITIALIZER;
+    int ret = 0;
+    ST_RET(check_enabled(st));
+    repl_config_init(&c);
+    if (has_config) {
+        bson_concat(&doc, config);
+    } else {
+        /* a one-member set on this node's own host:port, as MongoDB makes it */
+        bson_t arr, mem;
+        BSON_APPEND_UTF8(&doc, "_id", m->opts->repl_set);
+        BSON_APPEND_INT32(&doc, "version", 1);
+        BSON_APPEND_ARRAY_BEGIN(&doc, "members", &arr);
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &mem);
+        BSON_APPEND_INT32(&mem, "_id", 0);
+        BSON_APPEND_UTF8(&mem, "host", m->host);
+        bson_append_document_end(&arr, &mem);
+        bson_append_array_end(&doc, &arr);
+        BSON_APPEND_UTF8(reply, "info2",
+                         "no configuration specified. Using a default "
+                         "configuration for the set");
+        BSON_APPEND_UTF8(reply, "me", m->host);
+    }
+    pthread_mutex_lock(&g.lock);
+    if (g.has_config) {
+        ret = status_set(st, ERR_AlreadyInitialized, "already initialized");
+        goto out;
+    }
+    ST_ERR(repl_config_parse(&doc, &c, st));
+    if (strcmp(c.set_name, m->opts->repl_set) != 0) {
+        ret = status_set(st, ERR_InvalidReplicaSetConfig,
+                         "Attempting to initiate a replica set with name %s, but command line "
+                         "reports %s; rejecting",
+                         c.set_name, m->opts->repl_set);
+        goto err;
+    }
+    int self = find_self(m, &c);
+    if (self < 0) {
+        ret = status_set(st, ERR_InvalidReplicaSetConfig,
+                         "No host described in new configuration with {version: %lld, term: 0} "
+                         "for replica set %s maps to this node",
+                         (long long)c.version, c.set_name);
+        goto err;
+    }
+    if (c.members[self].arbiter_only) {
+        ret = status_set(st, ERR_InvalidReplicaSetConfig,
+                         "This node cannot be an arbiter in the config it initiates");
+        goto err;
+    }
+    if (c.nmembers > 1) {
+        /* MongoDB first checks by heartbeat that every other member is up and empty */
+        ret = status_set(st, ERR_NotImplemented,
+                         "initiating a set with more than one member needs heartbeats, which are "
+                         "not built yet; initiate a one-member set");
+        goto err;
+    }
+    /* the config carries the term it was made in, and a replicaSetId of its own */
+    if (!c.has_replica_set_id) {
+        bson_oid_init(&c.replica_set_id, NULL);
+        c.has_replica_set_id = true;
+    }
+    c.term = g.term;
+    repl_config_normalise(&c);
+    ST_ERR(put_local(m, NS_REPLSET, &c.raw, st));
+    {
+        repl_optime_t at;
+        ST_ERR(repl_oplog_noop(m, "initiating set", g.term, &at, st));
+    }
+    LOG(INFO, REPL, 21360, "replSetInitiate config object", "config", BCON_DOCUMENT(&c.raw));
+    ret = take_up_config(m, &c, self, st);
+    repl_config_destroy(&c); /* emptied by the move */
+    goto out;
+err:
+    repl_config_destroy(&c);
+out:
+    pthread_mutex_unlock(&g.lock);
+    bson_destroy(&doc);
+    return ret;
+}
+
+/* repl_get_config -- {config: {...}} (+ commitmentStatus). */
+int repl_get_config(micad_t *m, bool commitment_status, bson_t *reply, status_t *st)
+{
+    (void)m;
+    ST_RET(check_enabled(st));
+    pthread_mutex_lock(&g.lock);
+    if (!g.has_config) {
+        pthread_mutex_unlock(&g.lock);
+        return status_set(st, ERR_NotYetInitialized, "no replset config has been received");
+    }
+    BSON_APPEND_DOCUMENT(reply, "config", &g.config.raw);
+    if (commitment_status) {
+        if (g.state != REPL_PRIMARY) {
+            pthread_mutex_unlock(&g.lock);
+            return status_set(st, ERR_NotWritablePrimary,
+                              "commitmentStatus is only supported on primary.");
+        }
+        BSON_APPEND_BOOL(reply, "commitmentStatus", true);
+    }
+    pthread_mutex_unlock(&g.lock);
+    return 0;
+}
+
+/* repl_get_status -- the set as this member sees it. */
+int repl_get_status(micad_t *m, bson_t *reply, status_t *st)
+{
+    repl_optime_t last;
+    ST_RET(check_enabled(st));
+    ST_RET(repl_oplog_last(m, &last, st));
+    int64_t now = time_now_ms();
+    int64_t last_ms = (int64_t)repl_ts_secs(last.ts) * 1000;
+    pthread_mutex_lock(&g.lock);
+    if (!g.has_config) {
+        pthread_mutex_unlock(&g.lock);
+        return status_set(st, ERR_NotYetInitialized, "no replset config has been received");
+    }
+    const repl_config_t *c = &g.config;
+    int voters = repl_config_voters(c), majority = repl_config_majority(c);
+    BSON_APPEND_UTF8(reply, "set", c->set_name);
+    BSON_APPEND_DATE_TIME(reply, "date", now);
+    BSON_APPEND_INT32(reply, "myState", (int32_t)g.state);
+    BSON_APPEND_INT64(reply, "term", g.term);
+    BSON_APPEND_UTF8(reply, "syncSourceHost", "");
+    BSON_APPEND_INT32(reply, "syncSourceId", -1);
+    BSON_APPEND_INT64(reply, "heartbeatIntervalMillis", c->heartbeat_interval_ms);
+    BSON_APPEND_INT32(reply, "majorityVoteCount", majority);
+    BSON_APPEND_INT32(reply, "writeMajorityCount", majority);
+    BSON_APPEND_INT32(reply, "votingMembersCount", voters);
+    BSON_APPEND_INT32(reply, "writableVotingMembersCount", voters);
+    /* only a set this node can commit alone has a commit point here yet */
+    bool commits = g.state == REPL_PRIMARY && can_elect_alone(c, g.self);
+    repl_optime_t committed = commits ? last : (repl_optime_t){0, 0};
+    int64_t committed_ms = commits ? last_ms : 0;
+    {
+        bson_t o;
+        BSON_APPEND_DOCUMENT_BEGIN(reply, "optimes", &o);
+        repl_append_optime(&o, "lastCommittedOpTime", committed);
+        BSON_APPEND_DATE_TIME(&o, "lastCommittedWallTime", committed_ms);
+        repl_append_optime(&o, "readConcernMajorityOpTime", committed);
+        repl_append_optime(&o, "appliedOpTime", last);
+        repl_append_optime(&o, "durableOpTime", last);
+        BSON_APPEND_DATE_TIME(&o, "lastAppliedWallTime", last_ms);
+        BSON_APPEND_DATE_TIME(&o, "lastDurableWallTime", last_ms);
+        bson_append_document_end(reply, &o);
+    }
+    BSON_APPEND_TIMESTAMP(reply, "lastStableRecoveryTimestamp", 0, 0);
+    if (g.state == REPL_PRIMARY) {
+        bson_t e;
+        BSON_APPEND_DOCUMENT_BEGIN(reply, "electionCandidateMetrics", &e);
+        BSON_APPEND_UTF8(&e, "lastElectionReason", "electionTimeout");
+        BSON_APPEND_DATE_TIME(&e, "lastElectionDate", g.election_ms);
+        BSON_APPEND_INT64(&e, "electionTerm", g.term);
+        repl_append_optime(&e, "lastCommittedOpTimeAtElection", (repl_optime_t){0, 0});
+        repl_append_optime(&e, "lastSeenOpTimeAtElection", g.election_optime);
+        BSON_APPEND_INT32(&e, "numVotesNeeded", majority);
+        BSON_APPEND_DOUBLE(&e, "priorityAtElection", c->members[g.self].priority);
+        BSON_APPEND_INT64(&e, "electionTimeoutMillis", c->election_timeout_ms);
+        repl_append_optime(&e, "newTermStartDate", g.election_optime);
+        bson_append_document_end(reply, &e);
+    }
+    bson_t arr;
+    BSON_APPEND_ARRAY_BEGIN(reply, "members", &arr);
+    for (int i = 0; i < c->nmembers; i++) {
+        const repl_member_cfg_t *mc = &c->members[i];
+        bool self = i == g.self;
+        char key[16];
+        const char *k;
+        bson_t e;
+        bson_uint32_to_string((uint32_t)i, &k, key, sizeof(key));
+        bson_append_document_begin(&arr, k, -1, &e);
+        BSON_APPEND_INT32(&e, "_id", mc->id);
+        BSON_APPEND_UTF8(&e, "name", mc->host);
+        /* other members are not contacted yet: their health is unknown */
+        BSON_APPEND_DOUBLE(&e, "health", self ? 1.0 : 0.0);
+        repl_member_state_t s = self ? g.state : REPL_UNKNOWN;
+        BSON_APPEND_INT32(&e, "state", (int32_t)s);
+        BSON_APPEND_UTF8(&e, "stateStr", repl_state_str(s));
+        if (self) {
+            BSON_APPEND_INT64(&e, "uptime", (now - m->start_ms) / 1000);
+            repl_append_optime(&e, "optime", last);
+            BSON_APPEND_DATE_TIME(&e, "optimeDate", last_ms);
+            BSON_APPEND_DATE_TIME(&e, "lastAppliedWallTime", last_ms);
+            BSON_APPEND_DATE_TIME(&e, "lastDurableWallTime", last_ms);
+            BSON_APPEND_UTF8(&e, "syncSourceHost", "");
+            BSON_APPEND_INT32(&e, "syncSourceId", -1);
+            BSON_APPEND_UTF8(&e, "infoMessage", "");
+            if (g.state == REPL_PRIMARY) {
+                BSON_APPEND_TIMESTAMP(&e, "electionTime", repl_ts_secs(g.election_optime.ts),
+                                      repl_ts_inc(g.election_optime.ts));
+                BSON_APPEND_DATE_TIME(&e, "electionDate", g.election_ms);
+            }
+            BSON_APPEND_INT32(&e, "configVersion", (int32_t)c->version);
+            BSON_APPEND_INT64(&e, "configTerm", c->term);
+            BSON_APPEND_BOOL(&e, "self", true);
+            BSON_APPEND_UTF8(&e, "lastHeartbeatMessage", "");
+        } else {
+            BSON_APPEND_INT64(&e, "uptime", 0);
+            BSON_APPEND_UTF8(&e, "lastHeartbeatMessage", "heartbeats are not built yet");
+            BSON_APPEND_INT32(&e, "configVersion", -1);
+        }
+        bson_append_document_end(&arr, &e);
+    }
+    bson_append_array_end(reply, &arr);
+    pthread_mutex_unlock(&g.lock);
+    return 0;
+}
+
+/* is_opt_in_read -- commands that read data: a secondary serves them only with secondaryOk. */
+static bool is_opt_in_read(const char *name)
+{
+    static const char *const reads[] = {
+        "find",        "count",     "distinct",      "aggregate", "listCollections",
+        "listIndexes", "collStats", "dbStats",       "dataSize",  "datasize",
+        "explain",     "validate",  "listDatabases", NULL,
+    };
+    for (int i = 0; reads[i]; i++)
+        if (strcmp(name, reads[i]) == 0)
+            return true;
+    return false;
+}
+
+/* secondary_ok -- a $readPreference whose mode is not "primary". */
+static bool secondary_ok(const wire_opctx_t *op)
+{
+    bson_iter_t it;
+    if (!op->has_read_pref || !bson_iter_init_find(&it, &op->read_pref, "mode") ||
+        !BSON_ITER_HOLDS_UTF8(&it))
+        return false;
+    return strcmp(bson_iter_utf8(&it, NULL), "primary") != 0;
+}
+
+/* repl_command_gate -- see repl.h. */
+int repl_command_gate(wire_opctx_t *op, const wire_command_t *cmd, status_t *st)
+{
+    int s = atomic_load(&g_state);
+    if (!g.enabled || s == REPL_PRIMARY || strcmp(op->db, "local") == 0)
+        return 0;
+    if (cmd->flags & WIRE_CMD_WRITE)
+        return status_set(st, ERR_NotWritablePrimary, "not primary");
+    if (!is_opt_in_read(cmd->name))
+        return 0;
+    if (s == REPL_SECONDARY) {
+        if (secondary_ok(op))
+            return 0;
+        return status_set(st, ERR_NotPrimaryNoSecondaryOk, "not primary and secondaryOk=false");
+    }
+    return status_set(st, ERR_NotPrimaryOrSecondary, "node is not in primary or recovering state");
+}
