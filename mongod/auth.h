@@ -103,6 +103,12 @@ int micad_auth_scram_cred(micad_t *m, const char *user, const char *db, wire_scr
  * connection) before its first real command. A no-op without a keyFile.
  */
 int micad_auth_internal_authenticate(wire_scram_call_fn call, void *ctx, status_t *st);
+/*
+ * micad_auth_internal_client_auth -- the same as a wire_client_auth_t for
+ * wire_client_pool_set_auth (*enabled false without a keyFile: nothing to
+ * set). Destroy with wire_scram_client_auth_destroy after the pool.
+ */
+int micad_auth_internal_client_auth(wire_client_auth_t *out, bool *enabled, status_t *st);
 
 /* ---- the dispatch hook (mongod/auth/authorize.c) ---- */
 

@@ -788,3 +788,127 @@ err:
     wire_scram_client_destroy(&c);
     return ret;
 }
+
+/* ------------------------------------------------------------------------ */
+/* The client conversation as a wire_client_auth_t (intra-cluster pools)     */
+/* ------------------------------------------------------------------------ */
+
+/* auth_arg_t -- who to be: shared by every connection of a pool. */
+typedef struct auth_arg {
+    wire_scram_mech_t mech;
+    char db[64];
+    char user[WIRE_SCRAM_MAX_USER + 1];
+    char *password_input;
+} auth_arg_t;
+
+/* auth_state_t -- one connection's conversation. */
+typedef struct auth_state {
+    wire_scram_client_t c;
+    int32_t conv;
+    int step; /* 1 saslStart sent, 2 proof sent, 3 closing round sent */
+} auth_state_t;
+
+/* sasl_cmd -- saslStart or saslContinue with a payload. */
+static void sasl_cmd(const auth_arg_t *a, const auth_state_t *s, const char *payload, bson_t *cmd)
+{
+    if (s->step == 0) {
+        bson_t opts;
+        BSON_APPEND_INT32(cmd, "saslStart", 1);
+        BSON_APPEND_UTF8(cmd, "mechanism", wire_scram_mech_name(a->mech));
+        BSON_APPEND_BINARY(cmd, "payload", BSON_SUBTYPE_BINARY, (const uint8_t *)payload,
+                           (uint32_t)strlen(payload));
+        BSON_APPEND_DOCUMENT_BEGIN(cmd, "options", &opts);
+        BSON_APPEND_BOOL(&opts, "skipEmptyExchange", true);
+        bson_append_document_end(cmd, &opts);
+    } else {
+        BSON_APPEND_INT32(cmd, "saslContinue", 1);
+        BSON_APPEND_INT32(cmd, "conversationId", s->conv);
+        BSON_APPEND_BINARY(cmd, "payload", BSON_SUBTYPE_BINARY, (const uint8_t *)payload,
+                           (uint32_t)strlen(payload));
+    }
+    BSON_APPEND_UTF8(cmd, "$db", a->db);
+}
+
+/* auth_step -- wire_client_auth_t.step: one SCRAM round per reply. */
+static int auth_step(void *arg, void **state, const char *host, const bson_t *reply,
+                     bson_t *next_cmd, status_t *st)
+{
+    auth_arg_t *a = arg;
+    auth_state_t *s = *state;
+    const uint8_t *payload;
+    uint32_t plen;
+    char *out = NULL;
+    bool done;
+    int ret = 0;
+
+    (void)host;
+    if (s == NULL) { /* the hello reply: start */
+        s = bson_malloc0(sizeof(*s));
+        *state = s;
+        ST_RET(wire_scram_client_init_input(&s->c, a->mech, a->password_input, st));
+        ST_RET(wire_scram_client_first(&s->c, a->user, NULL, &out, st));
+        sasl_cmd(a, s, out, next_cmd);
+        bson_free(out);
+        s->step = 1;
+        return 0;
+    }
+    ST_RET(reply_payload(reply, &s->conv, &done, &payload, &plen, st));
+    switch (s->step) {
+    case 1:
+        ST_RET(wire_scram_client_final(&s->c, payload, plen, &out, st));
+        sasl_cmd(a, s, out, next_cmd);
+        wire_scram_wipe_free(out);
+        s->step = 2;
+        return 0;
+    case 2:
+        ST_RET(wire_scram_client_verify(&s->c, payload, plen, st));
+        if (done)
+            return 0; /* authenticated: next_cmd stays empty */
+        sasl_cmd(a, s, "", next_cmd);
+        s->step = 3;
+        return 0;
+    default:
+        if (!done)
+            ret = status_set(st, ERR_ProtocolError, "SASL conversation did not finish");
+        return ret;
+    }
+}
+
+/* auth_free_state -- a connection's conversation is over. */
+static void auth_free_state(void *arg, void *state)
+{
+    auth_state_t *s = state;
+    (void)arg;
+    wire_scram_client_destroy(&s->c);
+    bson_free(s);
+}
+
+/* wire_scram_client_auth_init -- a wire_client_auth_t that logs every new connection in. */
+int wire_scram_client_auth_init(wire_client_auth_t *out, wire_scram_mech_t mech, const char *db,
+                                const char *user, const char *password_input, status_t *st)
+{
+    auth_arg_t *a;
+    memset(out, 0, sizeof(*out));
+    if (strlen(db) >= sizeof(a->db) || strlen(user) > WIRE_SCRAM_MAX_USER)
+        return status_set(st, ERR_BadValue, "user or database name too long");
+    a = bson_malloc0(sizeof(*a));
+    a->mech = mech;
+    memcpy(a->db, db, strlen(db) + 1);
+    memcpy(a->user, user, strlen(user) + 1);
+    a->password_input = bson_strdup(password_input);
+    out->step = auth_step;
+    out->free_state = auth_free_state;
+    out->arg = a;
+    return 0;
+}
+
+/* wire_scram_client_auth_destroy -- after the pools using it are gone; wipes the password. */
+void wire_scram_client_auth_destroy(wire_client_auth_t *auth)
+{
+    auth_arg_t *a = auth ? auth->arg : NULL;
+    if (a == NULL)
+        return;
+    wire_scram_wipe_free(a->password_input);
+    bson_free(a);
+    auth->arg = NULL;
+}

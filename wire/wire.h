@@ -722,6 +722,16 @@ int wire_scram_authenticate(wire_scram_mech_t mech, const char *db, const char *
                             const char *password_input, wire_scram_call_fn call, void *ctx,
                             status_t *st);
 
+/*
+ * wire_scram_client_auth_init -- the same conversation as a wire_client_auth_t
+ * step machine, for wire_client_pool_set_auth: every new intra-cluster
+ * connection logs in (as __system@local with the keyFile) before its first
+ * command. The password input is copied; destroy wipes it (after the pools).
+ */
+int wire_scram_client_auth_init(wire_client_auth_t *out, wire_scram_mech_t mech, const char *db,
+                                const char *user, const char *password_input, status_t *st);
+void wire_scram_client_auth_destroy(wire_client_auth_t *auth);
+
 /* ======================================================================== */
 /* Authorization: actions, resources, privileges, built-in roles (authz.c)   */
 /* ======================================================================== */

@@ -637,3 +637,18 @@ int micad_auth_internal_authenticate(wire_scram_call_fn call, void *ctx, status_
     wire_scram_wipe_free(input);
     return ret;
 }
+
+/* micad_auth_internal_client_auth -- the keyFile conversation for wire_client_pool_set_auth. */
+int micad_auth_internal_client_auth(wire_client_auth_t *out, bool *enabled, status_t *st)
+{
+    char *input = NULL;
+    int ret;
+    memset(out, 0, sizeof(*out));
+    *enabled = g_keyfile_secret != NULL;
+    if (!*enabled)
+        return 0;
+    ST_RET(wire_scram_password_input(WIRE_SCRAM_SHA256, "__system", g_keyfile_secret, &input, st));
+    ret = wire_scram_client_auth_init(out, WIRE_SCRAM_SHA256, "local", "__system", input, st);
+    wire_scram_wipe_free(input);
+    return ret;
+}

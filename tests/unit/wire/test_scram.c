@@ -282,6 +282,72 @@ static void bad_server_first(void **state)
     }
 }
 
+/* server_reply -- what saslStart/saslContinue would answer, from our server state machine. */
+static void server_reply(wire_scram_server_t *srv, const wire_scram_cred_t *cred, const bson_t *cmd,
+                         bson_t *reply)
+{
+    bson_iter_t it;
+    const uint8_t *p;
+    uint32_t len;
+    bson_subtype_t sub;
+    char *out = NULL;
+    status_t st = STATUS_INIT;
+    bool start = bson_iter_init_find(&it, cmd, "saslStart");
+
+    assert_true(bson_iter_init_find(&it, cmd, "$db"));
+    assert_string_equal(bson_iter_utf8(&it, NULL), "local");
+    assert_true(bson_iter_init_find(&it, cmd, "payload"));
+    bson_iter_binary(&it, &sub, &len, &p);
+    if (start) {
+        assert_int_equal(wire_scram_server_parse_first(srv, p, len, &st), 0);
+        assert_int_equal(wire_scram_server_first(srv, cred, NULL, &out, &st), 0);
+    } else {
+        assert_int_equal(wire_scram_server_final(srv, p, len, &out, &st), 0);
+    }
+    BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+    BSON_APPEND_INT32(reply, "conversationId", 1);
+    BSON_APPEND_BOOL(reply, "done", !start); /* skipEmptyExchange: done with the signature */
+    BSON_APPEND_BINARY(reply, "payload", BSON_SUBTYPE_BINARY, (uint8_t *)out,
+                       (uint32_t)strlen(out));
+    bson_free(out);
+}
+
+/* client_auth_step_machine -- the wire_client_auth_t form logs in against our server. */
+static void client_auth_step_machine(void **state)
+{
+    wire_client_auth_t auth;
+    wire_scram_cred_t cred;
+    wire_scram_server_t srv;
+    status_t st = STATUS_INIT;
+    void *conn_state = NULL;
+    bson_t reply = BSON_INITIALIZER, next;
+    int rounds = 0;
+    (void)state;
+    assert_int_equal(
+        wire_scram_cred_new(WIRE_SCRAM_SHA256, "__system", "k3yf1le", 4096, &cred, &st), 0);
+    wire_scram_server_init(&srv, WIRE_SCRAM_SHA256);
+    assert_int_equal(
+        wire_scram_client_auth_init(&auth, WIRE_SCRAM_SHA256, "local", "__system", "k3yf1le", &st),
+        0);
+    for (;;) {
+        bson_init(&next);
+        assert_int_equal(auth.step(auth.arg, &conn_state, "h:1", &reply, &next, &st), 0);
+        bson_reinit(&reply);
+        if (bson_empty(&next)) {
+            bson_destroy(&next);
+            break;
+        }
+        server_reply(&srv, &cred, &next, &reply);
+        bson_destroy(&next);
+        assert_true(++rounds <= 3);
+    }
+    assert_int_equal(rounds, 2);
+    auth.free_state(auth.arg, conn_state);
+    wire_scram_client_auth_destroy(&auth);
+    wire_scram_server_destroy(&srv);
+    bson_destroy(&reply);
+}
+
 /* base64_strict -- canonical base64 only. */
 static void base64_strict(void **state)
 {
@@ -302,10 +368,11 @@ static void base64_strict(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rfc_vectors_client_side), cmocka_unit_test(rfc_vectors_server_side),
-        cmocka_unit_test(mongodb_sha1_digest),     cmocka_unit_test(round_trip_and_wrong_password),
-        cmocka_unit_test(bad_client_first),        cmocka_unit_test(bad_client_final),
-        cmocka_unit_test(bad_server_first),        cmocka_unit_test(base64_strict),
+        cmocka_unit_test(rfc_vectors_client_side),  cmocka_unit_test(rfc_vectors_server_side),
+        cmocka_unit_test(mongodb_sha1_digest),      cmocka_unit_test(round_trip_and_wrong_password),
+        cmocka_unit_test(bad_client_first),         cmocka_unit_test(bad_client_final),
+        cmocka_unit_test(bad_server_first),         cmocka_unit_test(base64_strict),
+        cmocka_unit_test(client_auth_step_machine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
