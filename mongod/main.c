@@ -51,6 +51,7 @@ static int open_storage(micad_t *m, const char *dbpath, status_t *st)
     if (m->opts->oplog_size_mb > 0)
         so.oplog_max_bytes = (int64_t)m->opts->oplog_size_mb * 1024 * 1024;
     micad_db_matcher_ops(&so.matcher_ops); /* partial indexes filter with query/'s matcher */
+    micad_storage_options(m->opts, &so);
     return stor_engine_open(dbpath, &so, &m->engine, st);
 }
 
@@ -163,8 +164,7 @@ static int serve(micad_t *m, opts_t *o)
         .allow_invalid_certificates = o->tls_allow_invalid_certificates,
         .allow_connections_without_certificates = o->tls_allow_no_certificates,
     };
-    if (repl_enabled())
-        m->table.gate = repl_command_gate;
+    m->table.gate = micad_command_gate; /* generic arguments, then the replica-set gate */
     wire_server_config_t cfg = {
         .bind_ip = o->bind_ip,
         .bind_ip_all = o->bind_ip_all,
@@ -223,6 +223,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN); /* a vanished client is an error code, not a signal */
     opts_init(&o);
     if (opts_parse(&o, argc, argv, &st) != 0) {
+        fprintf(stderr, "%s\ntry '%s --help' for more information\n", st.msg, argv[0]);
+        opts_destroy(&o);
+        return MICAD_EXIT_BADOPTIONS;
+    }
+    if (micad_storage_options_check(&o, &st) != 0) {
         fprintf(stderr, "%s\ntry '%s --help' for more information\n", st.msg, argv[0]);
         opts_destroy(&o);
         return MICAD_EXIT_BADOPTIONS;

@@ -232,6 +232,21 @@ static int update_doc_fn(stor_session_t *sess, void *arg, status_t *st)
         ret = j->transform(j->transform_arg, &doc, &res, st);
     else
         ret = qry_update_apply(j->upd, &doc, &ctx, &res, st);
+    /* a replacement is validated even when it changes nothing, as in MongoDB */
+    bool validate_noop = ret == 0 && !res.changed && j->upd != NULL && j->transform == NULL &&
+                         qry_update_is_replacement(j->upd) && j->val != NULL;
+    if (validate_noop) {
+        bson_t errinfo;
+        bool has_errinfo = false;
+        ret = micad_validator_check(j->val, stor_collection_ns(j->coll), &doc, NULL, &errinfo,
+                                    &has_errinfo, st);
+        if (has_errinfo) {
+            bson_destroy(&j->errinfo);
+            bson_copy_to(&errinfo, &j->errinfo);
+            j->has_errinfo = true;
+            bson_destroy(&errinfo);
+        }
+    }
     if (ret == 0 && res.changed) {
         bson_t errinfo;
         bool has_errinfo = false;
@@ -309,6 +324,9 @@ int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_colle
     } else {
         ret = qry_update_upsert(upd, q, &ctx, &res, st);
     }
+    /* MongoDB's upsert reports a too large result as 17420, whichever step found it */
+    if ((ret == 0 && res.doc.len > WIRE_MAX_BSON_BYTES) || ret == ERR_BSONObjectTooLarge)
+        ret = status_set(st, 17420, "Document to upsert is larger than %d", WIRE_MAX_BSON_BYTES);
     if (ret == 0) {
         bson_destroy(inserted);
         ret = micad_db_prepare_insert(&res.doc, inserted, st);

@@ -216,6 +216,8 @@ int wire_server_run(wire_server_t *srv, status_t *st)
 /* wire_server_stop -- thread-safe stop request. */
 void wire_server_stop(wire_server_t *srv, const char *reason)
 {
+    /* a command paused at a failpoint must not hold the drain up */
+    fp_release_all();
     pthread_mutex_lock(&srv->lock);
     if (!srv->stopping) {
         __atomic_store_n(&srv->stopping, true, __ATOMIC_RELAXED); /* read without the lock */

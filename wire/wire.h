@@ -390,6 +390,10 @@ typedef struct wire_opctx {
      * sooner when wire_server_wake is called (topology change, shutdown). */
     int64_t park_ms;
     bool resumed;
+    /* fields a failing handler adds to its error reply after codeName (MongoDB's
+     * ErrorExtraInfo, e.g. DuplicateKey's keyPattern/keyValue): set through
+     * wire_opctx_error_info, appended by wire_error_reply, freed by dispatch */
+    bson_t *error_info;
 } wire_opctx_t;
 
 /* wire_cmd_fn -- a handler: fill reply (initialised by the caller) or return an error. */
@@ -435,6 +439,8 @@ void wire_opctx_init(wire_opctx_t *op, wire_conn_info_t *conn, struct wire_serve
  * for "<db>.$cmd" only. Errors are statuses for an error reply.
  */
 int wire_opctx_parse(wire_opctx_t *op, const wire_request_t *req, status_t *st);
+/* wire_opctx_error_info -- the (created on first use) extra fields of op's error reply. */
+bson_t *wire_opctx_error_info(wire_opctx_t *op);
 /* wire_opctx_parse_body -- as wire_opctx_parse for a body and database alone (tests, micas). */
 int wire_opctx_parse_body(wire_opctx_t *op, const char *db, const bson_t *body, status_t *st);
 

@@ -4,6 +4,8 @@
  * index is InvalidOptions (72) "cannot drop _id index"; a missing one is
  * IndexNotFound (27) with MongoDB's messages.
  */
+#include "mongod/db.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -68,6 +70,7 @@ static int drop_all(stor_session_t *sess, micad_t *m, const char *ns, stor_colle
 /* micad_cmd_drop_indexes -- see the file comment. */
 int micad_cmd_drop_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1];
     micad_wc_t wc;
