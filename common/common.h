@@ -527,36 +527,44 @@ typedef enum opts_param_id {
  * only the options that were set, nested by their YAML path.
  */
 typedef struct opts {
-    int port;                         /* net.port (27017) */
-    char *bind_ip;                    /* net.bindIp, comma list ("127.0.0.1") */
-    bool bind_ip_all;                 /* net.bindIpAll */
-    int max_conns;                    /* net.maxIncomingConnections (1000000) */
-    char *dbpath;                     /* storage.dbPath ("/data/db") */
-    bool journal;                     /* storage.journal.enabled (true only; always on) */
-    int commit_interval_ms;           /* storage.journal.commitIntervalMs (100) */
-    double cache_size_gb;             /* ...engineConfig.cacheSizeGB (0: mongod's default) */
-    char *journal_compressor;         /* ...engineConfig.journalCompressor (NULL: snappy) */
-    char *block_compressor;           /* ...collectionConfig.blockCompressor (NULL: snappy) */
-    char *engine;                     /* storage.engine ("wiredTiger" only) */
-    char *logpath;                    /* systemLog.path (NULL: stderr) */
-    bool logappend;                   /* systemLog.logAppend */
-    char *log_dest;                   /* systemLog.destination ("file"; NULL: stderr) */
-    bool quiet;                       /* systemLog.quiet */
-    int verbosity;                    /* systemLog.verbosity, -v = 1, -vv = 2 ... */
-    int slowms;                       /* operationProfiling.slowOpThresholdMs (100) */
-    char *repl_set;                   /* replication.replSetName (--replSet) */
-    int oplog_size_mb;                /* replication.oplogSizeMB (--oplogSize; 0: default) */
-    char *cluster_role;               /* sharding.clusterRole ("shardsvr" | "configsvr") */
-    char *key_file;                   /* security.keyFile */
-    char *pid_file;                   /* processManagement.pidFilePath */
-    char *config_path;                /* --config / -f */
-    bool help;                        /* --help / -h: print opts_help and exit 0 */
-    bool version;                     /* --version: print the version and exit 0 */
-    uint64_t set_mask;                /* bit i: table entry i was given (file or command line) */
-    int64_t params[OPTS_PARAM_COUNT]; /* server parameters (defaults unless set) */
-    uint32_t params_set;              /* bit i: params[i] was given */
-    bson_t argv;                      /* the command line as an array of strings */
-    bson_t parsed;                    /* {config, net: {...}, storage: {...}, ...} */
+    int port;                            /* net.port (27017) */
+    char *bind_ip;                       /* net.bindIp, comma list ("127.0.0.1") */
+    bool bind_ip_all;                    /* net.bindIpAll */
+    int max_conns;                       /* net.maxIncomingConnections (1000000) */
+    char *dbpath;                        /* storage.dbPath ("/data/db") */
+    bool journal;                        /* storage.journal.enabled (true only; always on) */
+    int commit_interval_ms;              /* storage.journal.commitIntervalMs (100) */
+    double cache_size_gb;                /* ...engineConfig.cacheSizeGB (0: mongod's default) */
+    char *journal_compressor;            /* ...engineConfig.journalCompressor (NULL: snappy) */
+    char *block_compressor;              /* ...collectionConfig.blockCompressor (NULL: snappy) */
+    char *engine;                        /* storage.engine ("wiredTiger" only) */
+    char *logpath;                       /* systemLog.path (NULL: stderr) */
+    bool logappend;                      /* systemLog.logAppend */
+    char *log_dest;                      /* systemLog.destination ("file"; NULL: stderr) */
+    bool quiet;                          /* systemLog.quiet */
+    int verbosity;                       /* systemLog.verbosity, -v = 1, -vv = 2 ... */
+    int slowms;                          /* operationProfiling.slowOpThresholdMs (100) */
+    char *repl_set;                      /* replication.replSetName (--replSet) */
+    int oplog_size_mb;                   /* replication.oplogSizeMB (--oplogSize; 0: default) */
+    char *cluster_role;                  /* sharding.clusterRole ("shardsvr" | "configsvr") */
+    char *key_file;                      /* security.keyFile (implies authorization) */
+    bool auth;                           /* --auth */
+    char *authorization;                 /* security.authorization: "enabled" | "disabled" */
+    char *cluster_auth_mode;             /* security.clusterAuthMode: "keyFile" */
+    char *tls_mode;                      /* net.tls.mode ("disabled" when NULL) */
+    char *tls_certificate_key_file;      /* net.tls.certificateKeyFile */
+    char *tls_ca_file;                   /* net.tls.CAFile */
+    bool tls_allow_invalid_certificates; /* net.tls.allowInvalidCertificates */
+    bool tls_allow_no_certificates;      /* net.tls.allowConnectionsWithoutCertificates */
+    char *pid_file;                      /* processManagement.pidFilePath */
+    char *config_path;                   /* --config / -f */
+    bool help;                           /* --help / -h: print opts_help and exit 0 */
+    bool version;                        /* --version: print the version and exit 0 */
+    uint64_t set_mask;                   /* bit i: table entry i was given (file or command line) */
+    int64_t params[OPTS_PARAM_COUNT];    /* server parameters (defaults unless set) */
+    uint32_t params_set;                 /* bit i: params[i] was given */
+    bson_t argv;                         /* the command line as an array of strings */
+    bson_t parsed;                       /* {config, net: {...}, storage: {...}, ...} */
 } opts_t;
 
 /* opts_init -- defaults; always pair with opts_destroy. */

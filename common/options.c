@@ -98,16 +98,23 @@ static const opt_spec_t opt_table[] = {
     {NULL, NULL, "sharding.clusterRole", OPT_STRING, F(cluster_role), 0, 0, "shardsvr or configsvr",
      NOT_YET},
     {"keyFile", NULL, "security.keyFile", OPT_STRING, F(key_file), 0, 0,
-     "private key for cluster authentication", NOT_YET},
-    {"auth", NULL, NULL, OPT_FLAG, NO_FIELD, 0, 0, "run with access control", NOT_YET},
-    {NULL, NULL, "security.authorization", OPT_STRING, NO_FIELD, 0, 0, "enabled or disabled",
-     NOT_YET},
-    {"tlsMode", NULL, "net.tls.mode", OPT_STRING, NO_FIELD, 0, 0,
-     "disabled, allowTLS, preferTLS or requireTLS", NOT_YET},
-    {"tlsCertificateKeyFile", NULL, "net.tls.certificateKeyFile", OPT_STRING, NO_FIELD, 0, 0,
-     "PEM file with the server's certificate and key", NOT_YET},
-    {"tlsCAFile", NULL, "net.tls.CAFile", OPT_STRING, NO_FIELD, 0, 0,
-     "PEM file with the certificate authorities", NOT_YET},
+     "private key for cluster authentication"},
+    {"auth", NULL, NULL, OPT_FLAG, F(auth), 0, 0,
+     "run with access control (security.authorization: enabled)"},
+    {NULL, NULL, "security.authorization", OPT_STRING, F(authorization), 0, 0,
+     "\"enabled\" or \"disabled\" (access control)"},
+    {"clusterAuthMode", NULL, "security.clusterAuthMode", OPT_STRING, F(cluster_auth_mode), 0, 0,
+     "authentication between members: keyFile"},
+    {"tlsMode", NULL, "net.tls.mode", OPT_STRING, F(tls_mode), 0, 0,
+     "disabled, allowTLS, preferTLS or requireTLS"},
+    {"tlsCertificateKeyFile", NULL, "net.tls.certificateKeyFile", OPT_STRING,
+     F(tls_certificate_key_file), 0, 0, "PEM file with the server's certificate and key"},
+    {"tlsCAFile", NULL, "net.tls.CAFile", OPT_STRING, F(tls_ca_file), 0, 0,
+     "certificate authority file, to verify client certificates"},
+    {"tlsAllowInvalidCertificates", NULL, "net.tls.allowInvalidCertificates", OPT_FLAG,
+     F(tls_allow_invalid_certificates), 0, 0, "accept client certificates that fail validation"},
+    {"tlsAllowConnectionsWithoutCertificates", NULL, "net.tls.allowConnectionsWithoutCertificates",
+     OPT_FLAG, F(tls_allow_no_certificates), 0, 0, "clients need not present a certificate"},
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
     /* --shardsvr / --configsvr are spelled as flags that set sharding.clusterRole. */
@@ -727,6 +734,32 @@ int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
     if (o->cluster_role != NULL && strcmp(o->cluster_role, "shardsvr") != 0 &&
         strcmp(o->cluster_role, "configsvr") != 0)
         ST_ERR(status_set(st, ERR_BadValue, "sharding.clusterRole must be shardsvr or configsvr"));
+    if (o->auth) { /* --auth is reported as mongod does: security.authorization: enabled */
+        bson_free(o->authorization);
+        o->authorization = bson_strdup("enabled");
+        o->set_mask |= 1ull << find_yaml("security.authorization");
+    }
+    if (o->authorization != NULL && strcmp(o->authorization, "enabled") != 0 &&
+        strcmp(o->authorization, "disabled") != 0)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.authorization must be \"enabled\" or \"disabled\", not \"%s\"",
+                          o->authorization));
+    if (o->tls_mode != NULL && strcmp(o->tls_mode, "disabled") != 0 &&
+        strcmp(o->tls_mode, "allowTLS") != 0 && strcmp(o->tls_mode, "preferTLS") != 0 &&
+        strcmp(o->tls_mode, "requireTLS") != 0)
+        ST_ERR(status_set(st, ERR_BadValue, "Invalid value for tlsMode: %s", o->tls_mode));
+    if (o->tls_mode != NULL && strcmp(o->tls_mode, "disabled") != 0 &&
+        o->tls_certificate_key_file == NULL)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "need tlsCertificateKeyFile or certificateSelector when TLS is enabled"));
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") != 0)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.clusterAuthMode \"%s\" is not supported (only keyFile)",
+                          o->cluster_auth_mode));
+    if (o->cluster_auth_mode != NULL && o->key_file == NULL)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.clusterAuthMode keyFile requires "
+                          "security.keyFile"));
     build_parsed(o);
 err:
     bson_free(text);

@@ -359,6 +359,8 @@ int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply
                    cmd->name);
         goto err;
     }
+    if (t->authorize != NULL && !op->resumed && t->authorize(op, &st) != 0)
+        goto err;
     if (t->gate != NULL && t->gate(op, cmd, &st) != 0)
         goto err;
     bson_reinit(reply);
