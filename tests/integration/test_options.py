@@ -31,9 +31,6 @@ BAD_LINES = [
     (["positional"], "too many positional options"),
     (["--config", "/nonexistent/micad.yaml"], "Error reading config file"),
     # parsed but not carried out yet: refused, never ignored
-    (["--keyFile", "/k"], "--keyFile is not implemented yet"),
-    (["--auth"], "--auth is not implemented yet"),
-    (["--tlsMode", "requireTLS"], "--tlsMode is not implemented yet"),
     (["--shardsvr"], "--shardsvr is not implemented yet"),
     (["--configsvr"], "--configsvr is not implemented yet"),
     # storage options: checked before anything starts

@@ -155,9 +155,6 @@ static const yaml_case_t yaml_cases[] = {
     {"profiling threshold", "operationProfiling:\n  slowOpThresholdMs: 7\n", 0, 27017, NULL, NULL,
      7},
     {"clusterRole is not implemented yet", "sharding:\n  clusterRole: shardsvr\n", ERR_BadValue},
-    {"keyFile is not implemented yet", "security:\n  keyFile: /k\n", ERR_BadValue},
-    {"authorization is not implemented yet", "security:\n  authorization: enabled\n", ERR_BadValue},
-    {"tls is not implemented yet", "net:\n  tls:\n    mode: requireTLS\n", ERR_BadValue},
     {"journal accepted", "storage:\n  journal:\n    enabled: true\n", 0, 27017, NULL, NULL, 100},
     {"unknown key", "net:\n  nosuch: 1\n", ERR_BadValue},
     {"bad integer", "net:\n  port: eighty\n", ERR_BadValue},
@@ -283,11 +280,6 @@ static void test_not_yet_options_refuse_naming_the_option(void **state)
     static const struct {
         const char *line, *named;
     } cases[] = {
-        {"--keyFile /k", "--keyFile"},
-        {"--auth", "--auth"},
-        {"--tlsMode requireTLS", "--tlsMode"},
-        {"--tlsCertificateKeyFile /c.pem", "--tlsCertificateKeyFile"},
-        {"--tlsCAFile /ca.pem", "--tlsCAFile"},
         {"--shardsvr", "--shardsvr"},
         {"--configsvr", "--configsvr"},
     };

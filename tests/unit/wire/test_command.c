@@ -140,7 +140,7 @@ static const dispatch_case_t dispatch_cases[] = {
      "APIVersionError", NULL},
     {"good generic arguments", "test",
      "{\"ping\": 1, \"maxTimeMS\": 100, \"comment\": [1], \"readConcern\": {\"level\": "
-     "\"local\"}, \"lsid\": {\"id\": 1}, \"txnNumber\": {\"$numberLong\": \"3\"}, "
+     "\"local\"}, \"lsid\": {\"id\": 1}, "
      "\"apiVersion\": \"1\", \"apiStrict\": false}",
      0, NULL, NULL},
 };
