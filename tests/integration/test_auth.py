@@ -23,7 +23,7 @@ import bson  # noqa: E402
 import pymongo  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-from harness import Server, micad_path, op_msg, read_reply, run_tests  # noqa: E402
+from harness import Server, collect_tests, micad_path, op_msg, read_reply, run_tests  # noqa: E402
 
 ROOT_PW = "r00t-S3cret-pw"
 SRV = None
@@ -466,28 +466,14 @@ def main():
     global SRV
     with Server(["--auth"]) as s:
         SRV = s
-        failed = run_tests([
-            test_unauthenticated_client_runs_only_the_handshake,
-            test_localhost_exception_only_creates_a_user_on_admin,
-            test_localhost_exception_closes_once_a_user_exists,
-            test_scram_sha256_sha1_and_default_log_in,
-            test_wrong_password_and_unknown_user_fail_alike,
-            test_mongosh_logs_in_with_sha256_and_sha1,
-            test_hello_saslSupportedMechs,
-            test_speculative_authentication_in_hello,
-            test_sasl_protocol_errors,
-            test_each_builtin_role_allowed_and_refused,
-            test_connection_status_shows_privileges,
-            test_logout_drops_privileges,
-            test_revoked_role_takes_effect_on_an_open_connection,
-            test_user_and_role_management_errors,
-            test_custom_role_on_one_collection,
-            test_users_info_of_oneself_needs_no_privilege,
-            test_backup_and_restore_roles_run_dump_and_restore_commands,
-            test_no_secret_in_log_or_getCmdLineOpts,
-        ], s)
-    failed += run_tests([test_bad_key_files_refuse_to_start,
-                         test_key_file_implies_auth_and_authenticates_system])
+        tests = collect_tests(globals())
+        # these two start servers of their own (with --keyFile)
+        own = (test_bad_key_files_refuse_to_start,
+               test_key_file_implies_auth_and_authenticates_system)
+        shared = [t for t in tests if t not in own]
+        failed = run_tests(shared, s)
+    separate = [t for t in tests if t in own]
+    failed += run_tests(separate)
     sys.exit(1 if failed else 0)
 
 

@@ -41,7 +41,7 @@ static int run(mongoc_client_t *c, const char *db, bson_t *cmd)
 }
 
 /* first_user_then_scram -- the whole story in order. */
-static void first_user_then_scram(void **state)
+static void test_first_user_then_scram(void **state)
 {
     mongoc_client_t *anon = itest_client(&server, NULL);
     (void)state;
@@ -86,7 +86,11 @@ static void first_user_then_scram(void **state)
 int main(void)
 {
     static const char *const args[] = {"--auth", NULL};
-    const struct CMUnitTest tests[] = {cmocka_unit_test(first_user_then_scram)};
+    const struct CMUnitTest tests[] = {
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
+    };
     int failed;
 
     mongoc_init();

@@ -167,7 +167,7 @@ static const err_case_t err_cases[] = {
      "{\"saslStart\": 1, \"mechanism\": \"SCRAM-SHA-256\", "
      "\"payload\": {\"$binary\": {\"base64\": \"\", "
      "\"subType\": \"00\"}}}",
-     18, "AuthenticationFailed", "Authentication failed."},
+     2, "BadValue", NULL},
     {"unknown mechanism", "admin", "{\"saslStart\": 1, \"mechanism\": \"GSSAPI\"}", 334,
      "MechanismUnavailable", NULL},
     {"bad session list", "admin", "{\"endSessions\": 1}", 14, "TypeMismatch", NULL},

@@ -22,7 +22,7 @@ from pymongo.errors import OperationFailure, PyMongoError  # noqa: E402
 
 import time  # noqa: E402
 
-from harness import Server, micad_path, op_msg, read_reply, run_tests  # noqa: E402
+from harness import Server, collect_tests, micad_path, op_msg, read_reply, run_tests  # noqa: E402
 
 CERTS = None
 CLIENT_SUBJECT = "CN=client,OU=tests,O=Mica"
@@ -244,15 +244,7 @@ def test_bad_tls_options_refuse_to_start():
 def main():
     make_certs()
     try:
-        failed = run_tests([
-            test_require_tls_serves_tls_and_refuses_plain,
-            test_allow_and_prefer_tls_serve_both_on_one_port,
-            test_tls_1_2_is_the_floor_and_big_replies_cross,
-            test_client_certificates_required_optional_invalid,
-            test_scram_over_tls_and_x509,
-            test_mongosh_over_tls,
-            test_bad_tls_options_refuse_to_start,
-        ])
+        failed = run_tests(collect_tests(globals()))
     finally:
         shutil.rmtree(CERTS, ignore_errors=True)
     sys.exit(1 if failed else 0)

@@ -23,7 +23,7 @@ static wire_resource_t res(wire_res_kind_t kind, const char *db, const char *col
 }
 
 /* pattern_matching -- MongoDB's ResourcePattern rules, one row per case. */
-static void pattern_matching(void **state)
+static void test_pattern_matching(void **state)
 {
     static const struct {
         wire_res_kind_t pk;
@@ -62,7 +62,7 @@ static void pattern_matching(void **state)
 }
 
 /* privsets_union_actions -- actions of several matching patterns add up; merge by pattern. */
-static void privsets_union_actions(void **state)
+static void test_privsets_union_actions(void **state)
 {
     wire_privset_t p;
     wire_actions_t a, want;
@@ -85,7 +85,7 @@ static void privsets_union_actions(void **state)
 }
 
 /* every_builtin_role_expands -- and the database roles stay in their database. */
-static void every_builtin_role_expands(void **state)
+static void test_every_builtin_role_expands(void **state)
 {
     static const char *const roles[] = {"read",
                                         "readWrite",
@@ -132,7 +132,7 @@ static void every_builtin_role_expands(void **state)
 }
 
 /* privileges_from_bson -- the shapes of system.roles and their errors. */
-static void privileges_from_bson(void **state)
+static void test_privileges_from_bson(void **state)
 {
     static const struct {
         const char *json;
@@ -171,7 +171,7 @@ static void privileges_from_bson(void **state)
 }
 
 /* redaction -- passwords and SASL payloads never reach a log line. */
-static void redaction(void **state)
+static void test_redaction(void **state)
 {
     bson_t out = BSON_INITIALIZER;
     bson_t *in = BCON_NEW("createUser", "u", "pwd", "secret", "roles", "[", "]");
@@ -189,11 +189,9 @@ static void redaction(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pattern_matching),
-        cmocka_unit_test(privsets_union_actions),
-        cmocka_unit_test(every_builtin_role_expands),
-        cmocka_unit_test(privileges_from_bson),
-        cmocka_unit_test(redaction),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

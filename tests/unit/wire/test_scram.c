@@ -56,7 +56,7 @@ static void cred_for(const vector_t *v, wire_scram_cred_t *cred)
 }
 
 /* rfc_vectors_client_side -- the client produces exactly the published messages. */
-static void rfc_vectors_client_side(void **state)
+static void test_rfc_vectors_client_side(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
@@ -81,7 +81,7 @@ static void rfc_vectors_client_side(void **state)
 }
 
 /* rfc_vectors_server_side -- the server accepts the published proof and signs as published. */
-static void rfc_vectors_server_side(void **state)
+static void test_rfc_vectors_server_side(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
@@ -109,7 +109,7 @@ static void rfc_vectors_server_side(void **state)
 }
 
 /* mongodb_sha1_digest -- SCRAM-SHA-1 salts hex(MD5("user:mongo:pencil")). */
-static void mongodb_sha1_digest(void **state)
+static void test_mongodb_sha1_digest(void **state)
 {
     status_t st = STATUS_INIT;
     char *d = NULL;
@@ -153,7 +153,7 @@ err:
 }
 
 /* round_trip_and_wrong_password -- fresh credentials; a wrong password is AuthenticationFailed. */
-static void round_trip_and_wrong_password(void **state)
+static void test_round_trip_and_wrong_password(void **state)
 {
     static const wire_scram_mech_t mechs[] = {WIRE_SCRAM_SHA1, WIRE_SCRAM_SHA256};
     static const char *const users[] = {"alice", "we,ird=name"};
@@ -181,7 +181,7 @@ static void round_trip_and_wrong_password(void **state)
 }
 
 /* bad_client_first -- malformed client-first-messages the server refuses (BadValue). */
-static void bad_client_first(void **state)
+static void test_bad_client_first(void **state)
 {
     static const char *const cases[] = {
         "",                        /* empty */
@@ -214,7 +214,7 @@ static void bad_client_first(void **state)
 }
 
 /* bad_client_final -- after a good first round, malformed finals are refused. */
-static void bad_client_final(void **state)
+static void test_bad_client_final(void **state)
 {
     const vector_t *v = &vectors[1];
     static const char *const cases[] = {
@@ -253,7 +253,7 @@ static void bad_client_final(void **state)
 }
 
 /* bad_server_first -- the client refuses a server that lowers iterations or swaps nonces. */
-static void bad_server_first(void **state)
+static void test_bad_server_first(void **state)
 {
     static const char *const cases[] = {
         "r=fyko+d2lbbFgONRv9qkxdawL3rfc,s=QSXCR+Q6sek8bf92,i=4095", /* too few iterations */
@@ -313,7 +313,7 @@ static void server_reply(wire_scram_server_t *srv, const wire_scram_cred_t *cred
 }
 
 /* client_auth_step_machine -- the wire_client_auth_t form logs in against our server. */
-static void client_auth_step_machine(void **state)
+static void test_client_auth_step_machine(void **state)
 {
     wire_client_auth_t auth;
     wire_scram_cred_t cred;
@@ -349,7 +349,7 @@ static void client_auth_step_machine(void **state)
 }
 
 /* base64_strict -- canonical base64 only. */
-static void base64_strict(void **state)
+static void test_base64_strict(void **state)
 {
     uint8_t out[16];
     size_t n;
@@ -368,11 +368,9 @@ static void base64_strict(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rfc_vectors_client_side),  cmocka_unit_test(rfc_vectors_server_side),
-        cmocka_unit_test(mongodb_sha1_digest),      cmocka_unit_test(round_trip_and_wrong_password),
-        cmocka_unit_test(bad_client_first),         cmocka_unit_test(bad_client_final),
-        cmocka_unit_test(bad_server_first),         cmocka_unit_test(base64_strict),
-        cmocka_unit_test(client_auth_step_machine),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
