@@ -2,6 +2,7 @@
 #
 #   make build   release build (-O2) into build/, binaries in build/bin/
 #   make run     install deps, release build, start micad on 127.0.0.1:27017 (data in ./data)
+#   make replset release build, a three-member replica set on 27017-27019 (./data/rs{0,1,2})
 #   make test    lint, install deps, test build (ASan+UBSan, -Werror) into build/test, run ctest
 #   make bench   release build, run the benchmarks under bench/
 #   make fuzz    build the libFuzzer targets and run each for FUZZ_SECONDS
@@ -17,7 +18,7 @@ FUZZ_SECONDS ?= 60
 TEST_CC     ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo cc)
 SOURCES      = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build run cluster test test-build bench fuzz format lint clean
+.PHONY: all deps build run replset cluster test test-build bench fuzz format lint clean
 
 all: build
 
@@ -31,6 +32,9 @@ build: deps
 run: build
 	@mkdir -p data
 	./$(BUILD_DIR)/bin/micad --port 27017 --bind_ip 127.0.0.1 --dbpath ./data
+
+replset: build
+	@bash scripts/replset.sh $(BUILD_DIR)/bin/micad
 
 test-build: deps
 	@CC=$(TEST_CC) cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Test >/dev/null

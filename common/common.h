@@ -168,6 +168,16 @@ const char *log_get_ctx(void);
 /* log_write -- write one line; attr may be NULL. Thread-safe; one write(2) per line. */
 void log_write(log_severity_t sev, log_component_t comp, int id, const char *msg,
                const bson_t *attr);
+/*
+ * LOG_MAX_ATTR_BYTES -- MongoDB's maxLogSizeKB default (10 KB): an attribute
+ * larger than this is truncated in the log line (log_truncate_attrs), so a
+ * large document never produces a multi-megabyte line and getLog's ring of
+ * recent lines stays small enough to return.
+ */
+#define LOG_MAX_ATTR_BYTES (10 * 1024)
+/* log_truncate_attrs -- cut attributes over max bytes; see log.c. */
+bool log_truncate_attrs(const bson_t *attr, size_t max, bson_t *out, bson_t *truncated,
+                        bson_t *sizes);
 /* log_format -- format one line into out (initialised by the caller); for tests. */
 void log_format(bson_string_t *out, log_severity_t sev, log_component_t comp, int id,
                 const char *ctx, const char *msg, const bson_t *attr);
@@ -413,6 +423,76 @@ int bsonu_type_by_name(const char *name);
 /* BSONU_SECTION_END */
 
 /* ------------------------------------------------------------------------ */
+/* Failpoints (fp_): named hooks that tests turn on (configureFailPoint)     */
+/* ------------------------------------------------------------------------ */
+
+/* FAILPOINT_SECTION_BEGIN -- owned by common/failpoint.c */
+
+/* fp_id_t -- one per row of common/failpoint.def: FP_<name>. */
+typedef enum fp_id {
+#define X(name, help) FP_##name,
+#include "common/failpoint.def"
+#undef X
+    FP_COUNT
+} fp_id_t;
+
+/* fp__on -- non-zero while a failpoint's mode is not off; read without a lock. */
+extern int fp__on[FP_COUNT];
+
+/* fp_maybe -- the cheap check: one relaxed atomic load, false while the failpoint is off. */
+static inline bool fp_maybe(fp_id_t id)
+{
+    return __builtin_expect(__atomic_load_n(&fp__on[id], __ATOMIC_RELAXED) != 0, 0);
+}
+
+/*
+ * fp_fire -- evaluate failpoint id by its mode (alwaysOn, times, skip,
+ * activationProbability); true when it fires, which counts one entry
+ * (timesEntered). When ns is not NULL and the failpoint's data has a string
+ * field "ns" that differs, it neither fires nor counts nor uses up a `times`.
+ * When it fires and data is not NULL, *data is a copy of its data document
+ * (the caller destroys it). Use FP_FIRE, which checks fp_maybe first.
+ */
+bool fp_fire(fp_id_t id, const char *ns, bson_t *data);
+/*
+ * fp_pause -- MongoDB's pauseWhileSet: if the failpoint fires (one entry), wait
+ * while it keeps evaluating on (re-checked every 100 ms and on every
+ * configureFailPoint, without counting entries) or until deadline_us
+ * (time_mono_us; 0 = none): MaxTimeMSExpired. Returns 0 otherwise, also when
+ * fp_release_all runs (shutdown).
+ */
+int fp_pause(fp_id_t id, const char *ns, int64_t deadline_us, status_t *st);
+
+#define FP_FIRE(name, ns, data) (fp_maybe(FP_##name) && fp_fire(FP_##name, (ns), (data)))
+#define FP_PAUSE(name, ns, deadline_us, st)                                                        \
+    (fp_maybe(FP_##name) ? fp_pause(FP_##name, (ns), (deadline_us), (st)) : 0)
+
+/* fp_lookup -- the id of a failpoint name (case-sensitive), or -1. */
+int fp_lookup(const char *name);
+/* fp_name -- a failpoint's name. */
+const char *fp_name(fp_id_t id);
+/* fp_help -- a failpoint's one-line description. */
+const char *fp_help(fp_id_t id);
+/*
+ * fp_configure -- set a failpoint from a configureFailPoint command document
+ * ({mode: "off" | "alwaysOn" | {times: n} | {skip: n} | {activationProbability: p},
+ * data: {...}}), with MongoDB's errors. *times_entered is the count of entries
+ * before the change (configureFailPoint's reply `count`).
+ */
+int fp_configure(fp_id_t id, const bson_t *cmd, int64_t *times_entered, status_t *st);
+/*
+ * fp_wait_entered -- wait until the failpoint was entered at least n times in all
+ * (waitForFailPoint), or deadline_us (0 = none): MaxTimeMSExpired.
+ */
+int fp_wait_entered(fp_id_t id, int64_t n, int64_t deadline_us, status_t *st);
+/* fp_append_info -- append {mode, data, timesEntered} of a failpoint to out. */
+void fp_append_info(fp_id_t id, bson_t *out);
+/* fp_release_all -- turn every failpoint off and wake every pause (server shutdown). */
+void fp_release_all(void);
+
+/* FAILPOINT_SECTION_END */
+
+/* ------------------------------------------------------------------------ */
 /* Options (opts_): mongod-style command line + YAML config file             */
 /* ------------------------------------------------------------------------ */
 
@@ -430,8 +510,8 @@ int bsonu_type_by_name(const char *name);
  *     spill happen with little data.
  *   cursorTimeoutMillis -- idle cursors are killed after this (10 minutes).
  *   enableTestCommands -- 1 turns on MongoDB's test-only commands that Mica has
- *     (`echo`, the transport ceiling bench/ycsb measures); 0, the default, and
- *     they answer CommandNotFound.
+ *     (`echo`, the transport ceiling bench/ycsb measures; `configureFailPoint`
+ *     and `waitForFailPoint`); 0, the default, and they answer CommandNotFound.
  */
 #define OPTS_PARAMS(X)                                                                             \
     X(ttlMonitorSleepSecs, 60, 1, 86400, "seconds between TTL monitor passes")                     \
@@ -440,7 +520,7 @@ int bsonu_type_by_name(const char *name);
     X(internalDocumentSourceGroupMaxMemoryBytes, 104857600, 1024, INT64_MAX,                       \
       "memory limit of a $group stage, bytes")                                                     \
     X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")              \
-    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo)")
+    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo, failpoints)")
 
 typedef enum opts_param_id {
 #define X(name, def, min, max, help) OPTS_PARAM_##name,
@@ -455,34 +535,46 @@ typedef enum opts_param_id {
  * only the options that were set, nested by their YAML path.
  */
 typedef struct opts {
-    int port;                         /* net.port (27017) */
-    char *bind_ip;                    /* net.bindIp, comma list ("127.0.0.1") */
-    bool bind_ip_all;                 /* net.bindIpAll */
-    int max_conns;                    /* net.maxIncomingConnections (1000000) */
-    char *dbpath;                     /* storage.dbPath ("/data/db") */
-    bool journal;                     /* storage.journal.enabled (accepted; always on) */
-    char *engine;                     /* storage.engine ("wiredTiger" only) */
-    char *logpath;                    /* systemLog.path (NULL: stderr) */
-    bool logappend;                   /* systemLog.logAppend */
-    char *log_dest;                   /* systemLog.destination ("file"; NULL: stderr) */
-    bool quiet;                       /* systemLog.quiet */
-    int verbosity;                    /* systemLog.verbosity, -v = 1, -vv = 2 ... */
-    int slowms;                       /* operationProfiling.slowOpThresholdMs (100) */
-    char *repl_set;                   /* replication.replSetName (--replSet) */
-    int oplog_size_mb;                /* replication.oplogSizeMB (--oplogSize; 0: default) */
-    char *cluster_role;               /* sharding.clusterRole ("shardsvr" | "configsvr") */
-    char *key_file;                   /* security.keyFile */
-    char *pid_file;                   /* processManagement.pidFilePath */
-    int metrics_port;                 /* metrics.port: Prometheus /metrics (0: off) */
-    char *metrics_bind_ip;            /* metrics.bindIp ("127.0.0.1") */
-    char *config_path;                /* --config / -f */
-    bool help;                        /* --help / -h: print opts_help and exit 0 */
-    bool version;                     /* --version: print the version and exit 0 */
-    uint64_t set_mask;                /* bit i: table entry i was given (file or command line) */
-    int64_t params[OPTS_PARAM_COUNT]; /* server parameters (defaults unless set) */
-    uint32_t params_set;              /* bit i: params[i] was given */
-    bson_t argv;                      /* the command line as an array of strings */
-    bson_t parsed;                    /* {config, net: {...}, storage: {...}, ...} */
+    int port;                            /* net.port (27017) */
+    char *bind_ip;                       /* net.bindIp, comma list ("127.0.0.1") */
+    bool bind_ip_all;                    /* net.bindIpAll */
+    int max_conns;                       /* net.maxIncomingConnections (1000000) */
+    char *dbpath;                        /* storage.dbPath ("/data/db") */
+    bool journal;                        /* storage.journal.enabled (true only; always on) */
+    int commit_interval_ms;              /* storage.journal.commitIntervalMs (100) */
+    double cache_size_gb;                /* ...engineConfig.cacheSizeGB (0: mongod's default) */
+    char *journal_compressor;            /* ...engineConfig.journalCompressor (NULL: snappy) */
+    char *block_compressor;              /* ...collectionConfig.blockCompressor (NULL: snappy) */
+    char *engine;                        /* storage.engine ("wiredTiger" only) */
+    char *logpath;                       /* systemLog.path (NULL: stderr) */
+    bool logappend;                      /* systemLog.logAppend */
+    char *log_dest;                      /* systemLog.destination ("file"; NULL: stderr) */
+    bool quiet;                          /* systemLog.quiet */
+    int verbosity;                       /* systemLog.verbosity, -v = 1, -vv = 2 ... */
+    int slowms;                          /* operationProfiling.slowOpThresholdMs (100) */
+    char *repl_set;                      /* replication.replSetName (--replSet) */
+    int oplog_size_mb;                   /* replication.oplogSizeMB (--oplogSize; 0: default) */
+    char *cluster_role;                  /* sharding.clusterRole ("shardsvr" | "configsvr") */
+    char *key_file;                      /* security.keyFile (implies authorization) */
+    bool auth;                           /* --auth */
+    char *authorization;                 /* security.authorization: "enabled" | "disabled" */
+    char *cluster_auth_mode;             /* security.clusterAuthMode: "keyFile" */
+    char *tls_mode;                      /* net.tls.mode ("disabled" when NULL) */
+    char *tls_certificate_key_file;      /* net.tls.certificateKeyFile */
+    char *tls_ca_file;                   /* net.tls.CAFile */
+    bool tls_allow_invalid_certificates; /* net.tls.allowInvalidCertificates */
+    bool tls_allow_no_certificates;      /* net.tls.allowConnectionsWithoutCertificates */
+    int metrics_port;                    /* metrics.port: Prometheus /metrics (0: off) */
+    char *metrics_bind_ip;               /* metrics.bindIp ("127.0.0.1") */
+    char *pid_file;                      /* processManagement.pidFilePath */
+    char *config_path;                   /* --config / -f */
+    bool help;                           /* --help / -h: print opts_help and exit 0 */
+    bool version;                        /* --version: print the version and exit 0 */
+    uint64_t set_mask;                   /* bit i: table entry i was given (file or command line) */
+    int64_t params[OPTS_PARAM_COUNT];    /* server parameters (defaults unless set) */
+    uint32_t params_set;                 /* bit i: params[i] was given */
+    bson_t argv;                         /* the command line as an array of strings */
+    bson_t parsed;                       /* {config, net: {...}, storage: {...}, ...} */
 } opts_t;
 
 /* opts_init -- defaults; always pair with opts_destroy. */

@@ -166,6 +166,94 @@ static void append_json_string(bson_string_t *out, const char *s)
     bson_free(esc);
 }
 
+/* append_json_doc -- ,"name":{...} */
+static void append_json_doc(bson_string_t *out, const char *name, const bson_t *doc)
+{
+    size_t len;
+    char *json = bson_as_relaxed_extended_json(doc, &len);
+    if (json != NULL) {
+        bson_string_append_printf(out, ",\"%s\":", name);
+        bson_string_append(out, json);
+        bson_free(json);
+    }
+}
+
+/* utf8_cut -- the longest prefix of s[0..len) of at most max bytes ending on a character. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+    size_t n = len < max ? len : max;
+    while (n > 0 && n < len && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+/*
+ * log_truncate_attrs -- MongoDB's maxLogSizeKB: an attribute whose value is
+ * over max bytes is cut down to about max (a document or array keeps its
+ * first elements that fit, a string its first max bytes) so that one large
+ * document never makes a huge log line. Returns whether anything was cut;
+ * then out holds the attributes as logged, truncated {attr: {omitted: n}} the
+ * elements (or bytes) left out, and sizes {attr: original size}.
+ */
+bool log_truncate_attrs(const bson_t *attr, size_t max, bson_t *out, bson_t *truncated,
+                        bson_t *sizes)
+{
+    bson_iter_t it;
+    bool cut = false;
+
+    if (!bson_iter_init(&it, attr))
+        return false;
+    while (bson_iter_next(&it)) {
+        const char *key = bson_iter_key(&it);
+        size_t size = it.next_off - it.off;
+        if (size <= max) {
+            bson_append_iter(out, key, -1, &it);
+            continue;
+        }
+        cut = true;
+        int64_t omitted = 0;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
+            bson_iter_t child;
+            bson_t sub;
+            size_t kept = 0;
+            bool array = BSON_ITER_HOLDS_ARRAY(&it);
+            bson_iter_recurse(&it, &child);
+            if (array)
+                bson_append_array_begin(out, key, -1, &sub);
+            else
+                bson_append_document_begin(out, key, -1, &sub);
+            while (bson_iter_next(&child)) {
+                size_t csize = child.next_off - child.off;
+                if (omitted == 0 && kept + csize <= max) {
+                    bson_append_iter(&sub, bson_iter_key(&child), -1, &child);
+                    kept += csize;
+                } else {
+                    omitted++;
+                }
+            }
+            if (array)
+                bson_append_array_end(out, &sub);
+            else
+                bson_append_document_end(out, &sub);
+        } else if (BSON_ITER_HOLDS_UTF8(&it)) {
+            uint32_t len;
+            const char *str = bson_iter_utf8(&it, &len);
+            size_t keep = utf8_cut(str, len, max);
+            bson_append_utf8(out, key, -1, str, (int)keep);
+            omitted = (int64_t)(len - keep);
+        } else {
+            omitted = 1;
+            BSON_APPEND_UTF8(out, key, "(omitted: too large to log)");
+        }
+        bson_t t;
+        BSON_APPEND_DOCUMENT_BEGIN(truncated, key, &t);
+        BSON_APPEND_INT64(&t, "omitted", omitted);
+        bson_append_document_end(truncated, &t);
+        BSON_APPEND_INT64(sizes, key, (int64_t)size);
+    }
+    return cut;
+}
+
 /* log_format -- one line (with the trailing newline) into out. */
 void log_format(bson_string_t *out, log_severity_t sev, log_component_t comp, int id,
                 const char *ctx, const char *msg, const bson_t *attr)
@@ -190,13 +278,16 @@ void log_format(bson_string_t *out, log_severity_t sev, log_component_t comp, in
     bson_string_append(out, ",\"msg\":");
     append_json_string(out, msg);
     if (attr != NULL && !bson_empty(attr)) {
-        size_t len;
-        char *json = bson_as_relaxed_extended_json(attr, &len);
-        if (json != NULL) {
-            bson_string_append(out, ",\"attr\":");
-            bson_string_append(out, json);
-            bson_free(json);
+        bson_t small = BSON_INITIALIZER, truncated = BSON_INITIALIZER, sizes = BSON_INITIALIZER;
+        bool cut = log_truncate_attrs(attr, LOG_MAX_ATTR_BYTES, &small, &truncated, &sizes);
+        append_json_doc(out, "attr", cut ? &small : attr);
+        if (cut) {
+            append_json_doc(out, "truncated", &truncated);
+            append_json_doc(out, "size", &sizes);
         }
+        bson_destroy(&small);
+        bson_destroy(&truncated);
+        bson_destroy(&sizes);
     }
     bson_string_append(out, "}\n");
 }

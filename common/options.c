@@ -23,6 +23,7 @@ typedef enum opt_type {
     OPT_STRING,  /* any string */
     OPT_FLAG,    /* on the command line takes no value; in YAML a boolean */
     OPT_BOOL,    /* takes true/false everywhere */
+    OPT_DOUBLE,  /* a number within [min, max] (fractions allowed) */
     OPT_VERBOSE, /* -v, -vv, ...: a level; in YAML systemLog.verbosity: int */
     OPT_PARAM    /* --setParameter name=value (repeatable); YAML setParameter: {name: value} */
 } opt_type_t;
@@ -35,7 +36,17 @@ typedef struct opt_spec {
     size_t off; /* offset of the field in opts_t */
     int min, max;
     const char *help;
+    /*
+     * not_yet -- Mica parses the option but does not carry it out yet: giving
+     * it refuses to start (exit 2) with a message naming it, rather than
+     * starting without what the operator asked for. The issue that implements
+     * an option clears its flag.
+     */
+    bool not_yet;
 } opt_spec_t;
+
+#define NOT_YET  true /* the last field of a row: see opt_spec_t.not_yet */
+#define NO_FIELD 0    /* the offset of a row that has no field in opts_t (yet) */
 
 #define F(field) offsetof(opts_t, field)
 
@@ -66,7 +77,17 @@ static const opt_spec_t opt_table[] = {
     {"dbpath", NULL, "storage.dbPath", OPT_STRING, F(dbpath), 0, 0,
      "directory for datafiles (/data/db)"},
     {NULL, NULL, "storage.journal.enabled", OPT_BOOL, F(journal), 0, 0,
-     "accepted; the journal is always on"},
+     "true only: the journal is always on"},
+    {NULL, NULL, "storage.journal.commitIntervalMs", OPT_INT, F(commit_interval_ms), 1, 500,
+     "milliseconds between journal flushes (100)"},
+    {"wiredTigerCacheSizeGB", NULL, "storage.wiredTiger.engineConfig.cacheSizeGB", OPT_DOUBLE,
+     F(cache_size_gb), 0, 10000,
+     "WiredTiger cache size in GB, 0.25 to 10000 (50% of (RAM - 1 GB), at least 0.25)"},
+    {"wiredTigerJournalCompressor", NULL, "storage.wiredTiger.engineConfig.journalCompressor",
+     OPT_STRING, F(journal_compressor), 0, 0, "journal compressor: snappy (default), zlib, none"},
+    {"wiredTigerCollectionBlockCompressor", NULL,
+     "storage.wiredTiger.collectionConfig.blockCompressor", OPT_STRING, F(block_compressor), 0, 0,
+     "collection block compressor: snappy (default), zlib, none"},
     {"storageEngine", NULL, "storage.engine", OPT_STRING, F(engine), 0, 0,
      "storage engine (wiredTiger)"},
     {"slowms", NULL, "operationProfiling.slowOpThresholdMs", OPT_INT, F(slowms), INT_MIN, INT_MAX,
@@ -74,10 +95,26 @@ static const opt_spec_t opt_table[] = {
     {"replSet", NULL, "replication.replSetName", OPT_STRING, F(repl_set), 0, 0, "replica set name"},
     {"oplogSize", NULL, "replication.oplogSizeMB", OPT_INT, F(oplog_size_mb), 1, 1024 * 1024,
      "size to use (in MB) for replication op log (default: 192 MB here)"},
-    {NULL, NULL, "sharding.clusterRole", OPT_STRING, F(cluster_role), 0, 0,
-     "shardsvr or configsvr"},
+    {NULL, NULL, "sharding.clusterRole", OPT_STRING, F(cluster_role), 0, 0, "shardsvr or configsvr",
+     NOT_YET},
     {"keyFile", NULL, "security.keyFile", OPT_STRING, F(key_file), 0, 0,
      "private key for cluster authentication"},
+    {"auth", NULL, NULL, OPT_FLAG, F(auth), 0, 0,
+     "run with access control (security.authorization: enabled)"},
+    {NULL, NULL, "security.authorization", OPT_STRING, F(authorization), 0, 0,
+     "\"enabled\" or \"disabled\" (access control)"},
+    {"clusterAuthMode", NULL, "security.clusterAuthMode", OPT_STRING, F(cluster_auth_mode), 0, 0,
+     "authentication between members: keyFile"},
+    {"tlsMode", NULL, "net.tls.mode", OPT_STRING, F(tls_mode), 0, 0,
+     "disabled, allowTLS, preferTLS or requireTLS"},
+    {"tlsCertificateKeyFile", NULL, "net.tls.certificateKeyFile", OPT_STRING,
+     F(tls_certificate_key_file), 0, 0, "PEM file with the server's certificate and key"},
+    {"tlsCAFile", NULL, "net.tls.CAFile", OPT_STRING, F(tls_ca_file), 0, 0,
+     "certificate authority file, to verify client certificates"},
+    {"tlsAllowInvalidCertificates", NULL, "net.tls.allowInvalidCertificates", OPT_FLAG,
+     F(tls_allow_invalid_certificates), 0, 0, "accept client certificates that fail validation"},
+    {"tlsAllowConnectionsWithoutCertificates", NULL, "net.tls.allowConnectionsWithoutCertificates",
+     OPT_FLAG, F(tls_allow_no_certificates), 0, 0, "clients need not present a certificate"},
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
     {"metricsPort", NULL, "metrics.port", OPT_INT, F(metrics_port), 0, 65535,
@@ -86,9 +123,10 @@ static const opt_spec_t opt_table[] = {
      "address the /metrics listener binds to (127.0.0.1)"},
     /* --shardsvr / --configsvr are spelled as flags that set sharding.clusterRole. */
     {"setParameter", NULL, NULL, OPT_PARAM, 0, 0, 0, "set a server parameter: name=value"},
-    {"shardsvr", NULL, NULL, OPT_FLAG, 0, 0, 0, "member of a shard (clusterRole: shardsvr)"},
+    {"shardsvr", NULL, NULL, OPT_FLAG, 0, 0, 0, "member of a shard (clusterRole: shardsvr)",
+     NOT_YET},
     {"configsvr", NULL, NULL, OPT_FLAG, 0, 0, 0,
-     "member of the config servers (clusterRole: configsvr)"},
+     "member of the config servers (clusterRole: configsvr)", NOT_YET},
 };
 
 #define OPT_COUNT (sizeof(opt_table) / sizeof(opt_table[0]))
@@ -101,6 +139,7 @@ void opts_init(opts_t *o)
     o->max_conns = 1000000;
     o->slowms = 100;
     o->journal = true;
+    o->commit_interval_ms = 100;
     {
         static const int64_t defaults[OPTS_PARAM_COUNT] = {
 #define X(name, def, min, max, help) def,
@@ -119,7 +158,7 @@ void opts_destroy(opts_t *o)
     if (o == NULL)
         return;
     for (size_t i = 0; i < OPT_COUNT; i++) {
-        if (opt_table[i].type == OPT_STRING) {
+        if (opt_table[i].type == OPT_STRING && opt_table[i].off != NO_FIELD) {
             char **p = (char **)((char *)o + opt_table[i].off);
             bson_free(*p);
             *p = NULL;
@@ -250,6 +289,11 @@ static int opt_apply(opts_t *o, size_t idx, const char *value, const char *shown
     const opt_spec_t *sp = &opt_table[idx];
     void *field = (char *)o + sp->off;
 
+    if (sp->not_yet)
+        return status_set(st, ERR_BadValue,
+                          "%s is not implemented yet in Mica: refusing to start rather than run "
+                          "without it",
+                          shown);
     switch (sp->type) {
     case OPT_INT:
     case OPT_VERBOSE: {
@@ -258,6 +302,19 @@ static int opt_apply(opts_t *o, size_t idx, const char *value, const char *shown
             return status_set(st, ERR_BadValue, "the argument ('%s') for option '%s' is invalid",
                               value, shown);
         *(int *)field = v;
+        break;
+    }
+    case OPT_DOUBLE: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        /* the cache floor is mongod's: 0.25 GB */
+        if (*value == '\0' || *end != '\0' || errno != 0 || !(v >= 0.25 && v <= sp->max))
+            return status_set(st, ERR_BadValue,
+                              "the argument ('%s') for option '%s' is invalid: a number from "
+                              "0.25 to %d",
+                              value, shown, sp->max);
+        *(double *)field = v;
         break;
     }
     case OPT_STRING:
@@ -529,6 +586,9 @@ static void append_value(bson_t *doc, const char *key, const opts_t *o, const op
     case OPT_BOOL:
         BSON_APPEND_BOOL(doc, key, *(const bool *)field);
         break;
+    case OPT_DOUBLE:
+        BSON_APPEND_DOUBLE(doc, key, *(const double *)field);
+        break;
     case OPT_PARAM: /* reported by build_parsed as its own section */
         break;
     }
@@ -613,6 +673,20 @@ static void build_parsed(opts_t *o)
     }
 }
 
+/* check_compressor -- one of the names mongod knows (whether this build has it is storage's). */
+static int check_compressor(const char *v, const char *opt, status_t *st)
+{
+    static const char *const names[] = {"snappy", "zlib", "zstd", "none"};
+    if (v == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(v, names[i]) == 0)
+            return 0;
+    return status_set(st, ERR_BadValue,
+                      "the argument ('%s') for option '%s' is invalid: snappy, zlib, zstd or none",
+                      v, opt);
+}
+
 /* opts_parse -- the command line and its config file; command line wins. */
 int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
 {
@@ -650,6 +724,12 @@ int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
     if (o->log_dest != NULL && o->logpath == NULL)
         ST_ERR(status_set(st, ERR_BadValue,
                           "systemLog.path is required if systemLog.destination is to a file"));
+    if (!o->journal)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "storage.journal.enabled: false is not supported: Mica always keeps "
+                          "the journal"));
+    ST_ERR(check_compressor(o->journal_compressor, "wiredTigerJournalCompressor", st));
+    ST_ERR(check_compressor(o->block_compressor, "wiredTigerCollectionBlockCompressor", st));
     if (o->engine != NULL && strcmp(o->engine, "wiredTiger") != 0)
         ST_ERR(status_set(st, ERR_BadValue, "unsupported storage engine: %s", o->engine));
     if (o->bind_ip != NULL && o->bind_ip_all)
@@ -658,6 +738,32 @@ int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
     if (o->cluster_role != NULL && strcmp(o->cluster_role, "shardsvr") != 0 &&
         strcmp(o->cluster_role, "configsvr") != 0)
         ST_ERR(status_set(st, ERR_BadValue, "sharding.clusterRole must be shardsvr or configsvr"));
+    if (o->auth) { /* --auth is reported as mongod does: security.authorization: enabled */
+        bson_free(o->authorization);
+        o->authorization = bson_strdup("enabled");
+        o->set_mask |= 1ull << find_yaml("security.authorization");
+    }
+    if (o->authorization != NULL && strcmp(o->authorization, "enabled") != 0 &&
+        strcmp(o->authorization, "disabled") != 0)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.authorization must be \"enabled\" or \"disabled\", not \"%s\"",
+                          o->authorization));
+    if (o->tls_mode != NULL && strcmp(o->tls_mode, "disabled") != 0 &&
+        strcmp(o->tls_mode, "allowTLS") != 0 && strcmp(o->tls_mode, "preferTLS") != 0 &&
+        strcmp(o->tls_mode, "requireTLS") != 0)
+        ST_ERR(status_set(st, ERR_BadValue, "Invalid value for tlsMode: %s", o->tls_mode));
+    if (o->tls_mode != NULL && strcmp(o->tls_mode, "disabled") != 0 &&
+        o->tls_certificate_key_file == NULL)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "need tlsCertificateKeyFile or certificateSelector when TLS is enabled"));
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") != 0)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.clusterAuthMode \"%s\" is not supported (only keyFile)",
+                          o->cluster_auth_mode));
+    if (o->cluster_auth_mode != NULL && o->key_file == NULL)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.clusterAuthMode keyFile requires "
+                          "security.keyFile"));
     build_parsed(o);
 err:
     bson_free(text);
@@ -680,7 +786,8 @@ void opts_help(bson_string_t *out, const char *prog)
         else
             (void)snprintf(left, sizeof(left), "--%s%s", sp->name,
                            sp->type == OPT_FLAG || sp->type == OPT_VERBOSE ? "" : " arg");
-        bson_string_append_printf(out, "  %-28s %s\n", left, sp->help);
+        bson_string_append_printf(out, "  %-28s %s%s\n", left, sp->help,
+                                  sp->not_yet ? " (not implemented yet: refused)" : "");
     }
     bson_string_append(out, "\nConfiguration file keys (YAML):\n");
     for (size_t i = 0; i < OPT_COUNT; i++)

@@ -13,6 +13,7 @@
  */
 #include "mongod/agg.h"
 #include "mongod/ops.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <dirent.h>
@@ -544,8 +545,35 @@ static int ds_open(void *arg, const char *db, const char *coll, const bson_t *pi
     memset(out, 0, sizeof(*out));
     ST_RET(micad_db_make_ns(db, coll, ns, st));
     bson_t empty = BSON_INITIALIZER;
+    /* a view: its pipeline (mongod/views.c) runs before the stage's own */
+    micad_view_t v;
+    bson_t combined = BSON_INITIALIZER;
+    ST_RET(micad_view_resolve(env->m, ns, &v, st));
+    if (v.is_view) {
+        bson_iter_t it;
+        uint32_t n = 0;
+        bson_iter_init(&it, &v.pipeline);
+        while (bson_iter_next(&it)) {
+            char buf[16];
+            const char *key;
+            bson_uint32_to_string(n++, &key, buf, sizeof(buf));
+            bson_append_iter(&combined, key, -1, &it);
+        }
+        if (pipeline != NULL && bson_iter_init(&it, pipeline)) {
+            while (bson_iter_next(&it)) {
+                char buf[16];
+                const char *key;
+                bson_uint32_to_string(n++, &key, buf, sizeof(buf));
+                bson_append_iter(&combined, key, -1, &it);
+            }
+        }
+        coll = v.backing_coll;
+        pipeline = &combined;
+    }
     int ret = src_open(env, db, coll, pipeline != NULL ? pipeline : &empty, let_vars, NULL, false,
                        &s, st);
+    micad_view_destroy(&v);
+    bson_destroy(&combined);
     bson_destroy(&empty);
     if (ret != 0)
         return ret;
@@ -703,6 +731,8 @@ static int ds_write(void *arg, qry_pl_write_op_t op, const char *db, const char 
     int ret = 0;
     ST_RET(micad_db_make_ns(db, coll, ns, st));
     ST_RET(micad_db_check_user_write(db, coll, st));
+    if (op == QRY_PL_WRITE_OUT_BEGIN || op == QRY_PL_WRITE_INSERT)
+        ST_RET(micad_view_refuse(env->m, ns, st)); /* $out/$merge into a view */
     ST_RET(micad_db_session(env->m, &sess, st));
     switch (op) {
     case QRY_PL_WRITE_INSERT:
@@ -950,8 +980,10 @@ static int ds_stats(void *arg, qry_pl_stats_kind_t kind, const char *db, const c
         bson_t ixs = BSON_INITIALIZER;
         status_t ignored = STATUS_INIT;
         char host[300];
+        stor_collection_t *coll_h = NULL;
         host_name(env->m, host, sizeof(host));
-        if (stor_list_indexes(env->m->engine, ns, &ixs, &ignored) == 0) {
+        if (stor_list_indexes(env->m->engine, ns, &ixs, &ignored) == 0 &&
+            stor_collection_lookup(env->m->engine, ns, &coll_h, &ignored) == 0) {
             bson_iter_t ix;
             bson_iter_init(&ix, &ixs);
             while (bson_iter_next(&ix)) {
@@ -969,9 +1001,15 @@ static int ds_stats(void *arg, qry_pl_stats_kind_t kind, const char *db, const c
                 if (bson_iter_init_find(&f, &sp, "key"))
                     bson_append_iter(d, "key", 3, &f);
                 BSON_APPEND_UTF8(d, "host", host);
+                int64_t ops = 0, since = env->m->start_ms;
+                stor_index_t *handle = NULL;
+                status_t lst = STATUS_INIT;
+                if (bson_iter_init_find(&f, &sp, "name") && BSON_ITER_HOLDS_UTF8(&f) &&
+                    stor_index_lookup(coll_h, bson_iter_utf8(&f, NULL), &handle, &lst) == 0)
+                    ops = stor_index_accesses(handle, &since);
                 BSON_APPEND_DOCUMENT_BEGIN(d, "accesses", &acc);
-                BSON_APPEND_INT64(&acc, "ops", 0);
-                BSON_APPEND_DATE_TIME(&acc, "since", env->m->start_ms);
+                BSON_APPEND_INT64(&acc, "ops", ops);
+                BSON_APPEND_DATE_TIME(&acc, "since", since);
                 bson_append_document_end(d, &acc);
                 BSON_APPEND_DOCUMENT(d, "spec", &sp);
             }

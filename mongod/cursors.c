@@ -7,6 +7,7 @@
  * a moment: it always happens outside the table lock.
  */
 #include "mongod/cursors.h"
+#include "mongod/counters.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -384,13 +385,46 @@ void micad_cursors_shutdown(void)
     }
 }
 
-/* micad_query_natural_sort -- see cursors.h. */
-void micad_query_natural_sort(micad_query_t *q)
+/* has_natural -- whether doc names $natural; *alone when it is its only field. */
+static bool has_natural(const bson_t *doc, bool *alone)
 {
     bson_iter_t it;
-    if (!q->has_sort || !bson_iter_init(&it, &q->sort) || !bson_iter_next(&it) ||
-        strcmp(bson_iter_key(&it), "$natural") != 0)
-        return;
+    bool found = false;
+    uint32_t n = 0;
+    if (bson_iter_init(&it, doc))
+        while (bson_iter_next(&it)) {
+            n++;
+            if (strcmp(bson_iter_key(&it), "$natural") == 0)
+                found = true;
+        }
+    *alone = found && n == 1;
+    return found;
+}
+
+/* micad_query_natural_sort -- see cursors.h. */
+int micad_query_natural_sort(micad_query_t *q, status_t *st)
+{
+    bson_iter_t it;
+    bool hint_natural = false, alone = false;
+    if (q->has_hint && q->hint.value_type == BSON_TYPE_DOCUMENT) {
+        bson_t h;
+        if (bson_init_static(&h, q->hint.value.v_doc.data, q->hint.value.v_doc.data_len) &&
+            has_natural(&h, &alone)) {
+            if (!alone)
+                return status_set(st, ERR_BadValue,
+                                  "$natural hint cannot be combined with other hint fields");
+            hint_natural = true;
+        }
+    }
+    if (!q->has_sort || !has_natural(&q->sort, &alone))
+        return 0;
+    if (!alone)
+        return status_set(st, ERR_BadValue,
+                          "$natural sort cannot be combined with other sort fields");
+    if (q->has_hint && !hint_natural)
+        return status_set(st, ERR_BadValue, "$natural sort cannot be set with an index hint");
+    bson_iter_init(&it, &q->sort);
+    bson_iter_next(&it);
     double d = 1;
     (void)bsonu_number_as_double(bson_iter_value(&it), &d);
     if (!q->has_hint) {
@@ -407,6 +441,7 @@ void micad_query_natural_sort(micad_query_t *q)
     }
     bson_reinit(&q->sort);
     q->has_sort = false;
+    return 0;
 }
 
 /* micad_batch_fill -- see cursors.h. */
@@ -438,5 +473,6 @@ int micad_batch_fill(micad_exec_t *ex, int64_t max_docs, int64_t deadline_us, bs
     }
 err:
     micad_exec_end_batch(ex);
+    micad_counters_returned(*n);
     return ret;
 }

@@ -107,9 +107,10 @@ int micad_batch_fill(micad_exec_t *ex, int64_t max_docs, int64_t deadline_us, bs
  * micad_query_natural_sort -- find's sort {$natural: +-1} is not a field sort
  * but the collection scan's direction: turn it into the hint {$natural: +-1}
  * (an explicit hint wins) and drop the sort. Call after parsing, before
- * micad_exec_create (find and explain of find).
+ * micad_exec_create (find and explain of find). BadValue for a $natural
+ * combined with other sort or hint fields, or a $natural sort with an index hint.
  */
-void micad_query_natural_sort(micad_query_t *q);
+int micad_query_natural_sort(micad_query_t *q, status_t *st);
 
 /*
  * micad_cursors_shutdown -- stop the reaper and destroy every cursor (their

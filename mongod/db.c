@@ -7,10 +7,11 @@
  */
 #include "mongod/db.h"
 #include "mongod/ops.h"
+#include "mongod/counters.h"
 #include "mongod/exec.h"
 
 #include <pthread.h>
-#include <sched.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -334,22 +335,48 @@ int micad_db_check_deadline(const wire_opctx_t *op, status_t *st)
 }
 
 /*
- * backoff -- MongoDB's writeConflictRetry backs off the same way: the first
- * few retries at once (a conflict is usually a single racing writer that
- * has already committed), then yield, then sleep up to 100 ms so a hot
- * document under many writers does not burn the CPU both share.
+ * backoff -- after a write conflict. The first retry is at once (a conflict
+ * is usually one racing writer that has already committed); after that each
+ * retry sleeps a random time in [0, min(100 ms, 20 us << attempt)] -- capped
+ * exponential back-off with full jitter, so writers that collided on a hot
+ * document spread out instead of colliding again in lock step (live-lock),
+ * and none burns the CPU the winner needs (no sched_yield spinning). The
+ * sleep is a marked wait: the worker pool lets another worker run meanwhile.
  */
 static void backoff(int attempt)
 {
-    if (attempt < 4)
+    static __thread uint64_t seed;
+    if (attempt < 1)
         return;
-    if (attempt < 10) {
-        sched_yield();
-        return;
-    }
-    int ms = attempt < 110 ? attempt - 9 : 100;
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    if (seed == 0)
+        seed = (uint64_t)time_mono_us() * 2654435761u + (uint64_t)(uintptr_t)&seed;
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    int64_t cap_us = attempt >= 13 ? 100000 : (int64_t)20 << attempt;
+    if (cap_us > 100000)
+        cap_us = 100000;
+    int64_t us = (int64_t)(seed % (uint64_t)(cap_us + 1));
+    struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000L};
+    wire_worker_block_begin();
     nanosleep(&ts, NULL);
+    wire_worker_block_end();
+}
+
+/* fail_write_commit -- the failWriteCommit failpoint: data.errorCode (UnknownError 8). */
+static int fail_write_commit(status_t *st)
+{
+    bson_t data;
+    bson_iter_t it;
+    int64_t code = ERR_UnknownError;
+
+    if (!FP_FIRE(failWriteCommit, NULL, &data))
+        return 0;
+    if (bson_iter_init_find(&it, &data, "errorCode") &&
+        bsonu_number_as_int64(bson_iter_value(&it), &code) && (code <= 0 || code > INT32_MAX))
+        code = ERR_UnknownError;
+    bson_destroy(&data);
+    return status_set(st, (int)code, "Failing write commit due to failpoint failWriteCommit");
 }
 
 /* micad_db_run_uow -- begin, fn, commit; retry on WriteConflict. */
@@ -362,12 +389,18 @@ int micad_db_run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_
         int ret;
         ST_RET(stor_uow_begin(sess, 0, &uow, st));
         ret = fn(sess, arg, st);
+        /* only a client's command (op set): never the oplog applier or replication's own writes */
+        if (ret == 0 && op != NULL)
+            ret = FP_PAUSE(hangBeforeWriteCommit, NULL, op->deadline_us, st);
+        if (ret == 0 && op != NULL)
+            ret = fail_write_commit(st);
         if (ret == 0)
             ret = stor_uow_commit(uow, 0, st);
         else
             stor_uow_abort(uow);
         if (ret != ERR_WriteConflict)
             return ret;
+        micad_counters_write_conflict();
         if (attempt == 100)
             LOG(INFO, WRITE, 21501, "Write conflicts keep happening; still retrying", "attempts",
                 BCON_INT32(attempt));
@@ -628,32 +661,57 @@ int micad_db_check_hint(micad_t *m, stor_collection_t *coll, const bson_iter_t *
     return status_set(st, ERR_BadValue, "hint provided does not correspond to an existing index");
 }
 
-/* micad_db_check_collation -- simple only. */
+/*
+ * micad_db_check_collation -- validate the collation document as MongoDB does
+ * (query/collation.c); only the simple collation is applied so far, so a valid
+ * non-simple one is NotImplemented rather than silently compared bytewise.
+ */
 int micad_db_check_collation(const bson_iter_t *collation, status_t *st)
 {
     bson_t c;
-    bson_iter_t it;
+    qry_collation_t *coll = NULL;
     ST_RET(micad_db_arg_doc(collation, "collation", &c, st));
     if (bson_empty(&c))
         return 0;
-    if (bson_iter_init_find(&it, &c, "locale") && BSON_ITER_HOLDS_UTF8(&it) &&
-        strcmp(bson_iter_utf8(&it, NULL), "simple") == 0 && bson_count_keys(&c) == 1)
+    ST_RET(qry_collation_parse(&c, &coll, st));
+    if (coll == NULL)
         return 0;
-    return status_set(st, ERR_NotImplemented, "collations other than simple are not supported");
+    qry_collation_destroy(coll);
+    return status_set(st, ERR_NotImplemented, "collations other than simple are not supported yet");
 }
 
 /* ======================================================================== */
 /* Write concern                                                             */
 /* ======================================================================== */
 
+/*
+ * The replica-set waiter (mongod/repl installs it on a member): w > 1,
+ * w: "majority" and the set's default majority wait there; a standalone has
+ * none. Set once at start-up before the listener opens.
+ */
+static micad_wc_waiter_fn g_wc_waiter;
+
+/* micad_db_set_wc_waiter -- see db.h. */
+void micad_db_set_wc_waiter(micad_wc_waiter_fn fn)
+{
+    g_wc_waiter = fn;
+}
+
 /* micad_db_write_concern -- see db.h. */
 int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
 {
     bson_iter_t it;
+    bool has_w = false;
     wc->acknowledged = true;
     wc->journal = false;
     wc->w = 1;
     wc->wtimeout = 0;
+    if (g_wc_waiter != NULL &&
+        (!op->has_write_concern || !bson_iter_init_find(&it, &op->write_concern, "w"))) {
+        /* MongoDB 5.0+: a replica set's implicit default is w: "majority" (journaled) */
+        wc->w = -1;
+        wc->journal = true;
+    }
     if (!op->has_write_concern)
         return 0;
     if (!bson_iter_init(&it, &op->write_concern))
@@ -674,6 +732,11 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
                 wc->w = (int64_t)d;
             } else if (BSON_ITER_HOLDS_UTF8(&it)) {
                 const char *mode = bson_iter_utf8(&it, NULL);
+                if (strcmp(mode, "majority") != 0 && g_wc_waiter != NULL)
+                    return status_set(st, ERR_UnknownReplWriteConcern,
+                                      "No write concern mode named '%s' found in replica set "
+                                      "configuration",
+                                      mode);
                 if (strcmp(mode, "majority") != 0)
                     return status_set(st, ERR_BadValue,
                                       "cannot use non-majority 'w' mode \"%s\" when a host is "
@@ -710,21 +773,28 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
             return status_set(st, ERR_FailedToParse, "unrecognized write concern field: %s", k);
         }
     }
-    if (wc->w > 1)
+    (void)has_w;
+    if (wc->w > 1 && g_wc_waiter == NULL)
         return status_set(st, ERR_BadValue, "cannot use 'w' > 1 when a host is not replicated");
     if (wc->w == 0 && !wc->journal)
         wc->acknowledged = false;
     return 0;
 }
 
-/* micad_db_wait_write_concern -- the journal flush for j / majority. */
+/* micad_db_wait_write_concern -- the journal flush for j / majority, then the set. */
 int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, status_t *st)
 {
-    if (!wc->journal)
-        return 0;
-    wire_worker_block_begin(); /* an fsync: let another worker use the CPU meanwhile */
-    int ret = stor_wait_durable(sess, st);
-    wire_worker_block_end();
+    int ret = 0;
+    if (wc->journal) {
+        wire_worker_block_begin(); /* an fsync: let another worker use the CPU meanwhile */
+        ret = stor_wait_durable(sess, st);
+        wire_worker_block_end();
+    }
+    if (ret == 0 && g_wc_waiter != NULL && (wc->w == -1 || wc->w > 1)) {
+        wire_worker_block_begin(); /* waiting for other members, not for the CPU */
+        ret = g_wc_waiter(wc, st);
+        wire_worker_block_end();
+    }
     return ret;
 }
 
@@ -1042,6 +1112,24 @@ void micad_write_errors_add(micad_write_errors_t *we, int32_t index, const statu
     bson_append_document_end(&we->arr, &e);
     we->bytes = we->arr.len;
     we->n++;
+}
+
+/* micad_db_dup_key_reply -- a command failing with DuplicateKey: keyPattern and keyValue
+ * beside codeName, from this thread's storage session (which raised it). */
+void micad_db_dup_key_reply(wire_opctx_t *op, int ret, const status_t *st)
+{
+    stor_session_t *sess;
+    status_t ignore = STATUS_INIT;
+    if (op == NULL || ret != ERR_DuplicateKey || st->code != ERR_DuplicateKey ||
+        micad_db_session(micad_of(op), &sess, &ignore) != 0)
+        return;
+    bson_t kp, kv;
+    stor_session_dup_key(sess, &kp, &kv);
+    bson_t *info = wire_opctx_error_info(op);
+    BSON_APPEND_DOCUMENT(info, "keyPattern", &kp);
+    BSON_APPEND_DOCUMENT(info, "keyValue", &kv);
+    bson_destroy(&kp);
+    bson_destroy(&kv);
 }
 
 /* micad_write_errors_append -- only when non-empty, as mongod. */

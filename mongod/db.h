@@ -143,6 +143,17 @@ typedef struct micad_wc {
  * BadValue (MongoDB's messages); FailedToParse for out-of-range w.
  */
 int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st);
+/*
+ * micad_wc_waiter_fn -- a replica-set member's wait for wc (w > 1 or
+ * "majority") after a write: 0, or WriteConcernFailed 64 on wtimeout.
+ */
+typedef int (*micad_wc_waiter_fn)(const micad_wc_t *wc, status_t *st);
+/*
+ * micad_db_set_wc_waiter -- install the waiter (mongod/repl on a member, at
+ * start-up). With one installed, w > 1 is allowed and a write without a w
+ * defaults to "majority", as in a MongoDB replica set.
+ */
+void micad_db_set_wc_waiter(micad_wc_waiter_fn fn);
 /* micad_db_wait_write_concern -- honour wc after the writes: j -> stor_wait_durable. */
 int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, status_t *st);
 /*
@@ -198,6 +209,13 @@ int micad_db_arg_int64(const bson_iter_t *it, const char *cmd, int64_t *out, sta
 /* micad_db_type_error -- TypeMismatch "BSON field 'cmd.field' is the wrong type 'x', expected type
  * 'y'". */
 int micad_db_type_error(const bson_iter_t *it, const char *cmd, const char *expected, status_t *st);
+/*
+ * micad_check_statement_fields -- Location40415 for the first field of any
+ * element of cmd's array (updates, deletes) not in names, before the batch
+ * runs, as MongoDB's IDL parse of the whole command does (stmt_fields.c).
+ */
+int micad_check_statement_fields(const wire_opctx_t *op, const bson_t *cmd, const char *array,
+                                 const char *const *names, const char *where, status_t *st);
 /* micad_db_unknown_field -- Location40415 "BSON field 'cmd.field' is an unknown field." */
 int micad_db_unknown_field(const char *cmd, const char *field, status_t *st);
 /* micad_db_is_generic_arg -- whether field is a generic command argument dispatch handled. */
@@ -217,6 +235,9 @@ typedef struct micad_write_errors {
 /* micad_write_errors_init / _destroy -- an empty list; destroy is NULL-safe. */
 void micad_write_errors_init(micad_write_errors_t *we);
 void micad_write_errors_destroy(micad_write_errors_t *we);
+/* micad_db_dup_key_reply -- if ret is DuplicateKey, add keyPattern/keyValue to op's error
+ * reply (findAndModify, aggregate's $merge, createIndexes). */
+void micad_db_dup_key_reply(wire_opctx_t *op, int ret, const status_t *st);
 /*
  * micad_write_errors_add -- append {index, code, codeName?, errmsg} for st;
  * DuplicateKey adds keyPattern and keyValue (from sess, which must not have

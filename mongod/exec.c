@@ -4,6 +4,7 @@
  * storage cursors, batches with save/restore, yields, deadlines, and explain.
  */
 #include "mongod/agg.h" /* micad_let_t: find's let */
+#include "mongod/counters.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -80,6 +81,9 @@ typedef struct ixsrc {
     size_t range;            /* current range */
     stor_index_cursor_t *ic; /* open on ranges[range] */
     bool eof;
+    /* DISTINCT_SCAN: after a key, the next cursor starts past every key with its first value */
+    bool has_skip;
+    bson_t *skip_start; /* heap: a bson_t member would need 128-byte alignment */
 } ixsrc_t;
 
 /* Statistics of one pipeline (one candidate plan). */
@@ -87,6 +91,7 @@ typedef struct xstats {
     int64_t works, keys, docs, scanned, dups, fetched, filtered, sort_in, skipped, returned;
     int64_t sort_bytes;
     int64_t yields;
+    int64_t time_us; /* spent producing results (executionTimeMillisEstimate) */
     bool eof;
 } xstats_t;
 
@@ -103,6 +108,9 @@ typedef struct sitem {
 /* A pipeline: the source, the filter, and (for the winner) sort/skip/limit/projection. */
 typedef struct pipe {
     qry_plan_t *plan;
+    bool
+        covered; /* IXSCAN whose keys answer filter and projection: no fetch (PROJECTION_COVERED) */
+    bool distinct;      /* DISTINCT_SCAN for distinct's key (covered too) */
     stor_cursor_t *cur; /* COLLSCAN */
     ixsrc_t *ix;        /* IXSCAN: 1; OR: nchildren */
     size_t nix, cur_ix;
@@ -140,7 +148,10 @@ struct micad_exec {
     sitem_t *buf;
     size_t nbuf, capbuf, bufpos;
     bool sorted;
-    int64_t limit_left; /* -1: none */
+    qry_ext_sort_t *xsort; /* allowDiskUse and over the memory limit: spilling sort */
+    bool explain_write;    /* explained under UPDATE/DELETE: they stop by themselves (no LIMIT) */
+    int64_t sorted_bytes;  /* everything that went into the sort (explain) */
+    int64_t limit_left;    /* -1: none */
     int64_t skip_left;
     bool eof;
     int64_t works_since_yield;
@@ -148,7 +159,11 @@ struct micad_exec {
     micad_let_t *let;           /* q.let evaluated: the $expr hooks' variables */
     char summary[256];          /* planSummary of the winner */
     int64_t rep_keys, rep_docs; /* stats already charged to operations (report_stats) */
-    bool has_ext;               /* results come from ext (micad_exec_create_ext), not storage */
+    /* what a count did (micad_exec_set_counted), for its explain */
+    bool count_fast;
+    int64_t n_counted, n_count_skipped;
+    status_t run_error; /* code 0: the explained run succeeded */
+    bool has_ext;       /* results come from ext (micad_exec_create_ext), not storage */
     micad_exec_ext_t ext;
 };
 
@@ -181,6 +196,8 @@ void micad_query_destroy(micad_query_t *q)
     if (q->let != NULL)
         bson_destroy(q->let);
     q->let = NULL;
+    free(q->distinct_key);
+    q->distinct_key = NULL;
 }
 
 static void query_copy(micad_query_t *dst, const micad_query_t *src)
@@ -207,6 +224,7 @@ static void query_copy(micad_query_t *dst, const micad_query_t *src)
     dst->allow_disk_use = src->allow_disk_use;
     dst->tailable = src->tailable;
     dst->let = src->let != NULL ? bson_copy(src->let) : NULL;
+    dst->distinct_key = src->distinct_key != NULL ? strdup(src->distinct_key) : NULL;
 }
 
 /* ------------------------------------------------------------------ plan cache */
@@ -298,6 +316,12 @@ size_t micad_plan_cache_size(void)
     size_t n = pc_n;
     pthread_mutex_unlock(&pc_lock);
     return n;
+}
+
+/* has_sort_q -- whether q has a non-empty sort. */
+static bool has_sort_q(const micad_query_t *q)
+{
+    return q->has_sort && !bson_empty(&q->sort);
 }
 
 /* ------------------------------------------------------------------ indexes */
@@ -413,14 +437,248 @@ static int load_indexes(micad_exec_t *ex, status_t *st)
     return 0;
 }
 
+/* ------------------------------------------------------------------ covered plans */
+
+/*
+ * A plan is covered when its index keys answer the filter, the sort and the
+ * projection without reading the document (MongoDB's PROJECTION_COVERED):
+ * an IXSCAN over a plain (not multikey, ascending/descending) index whose
+ * fields include every path the filter, sort and projection name. The
+ * document seen by the filter and the projection is rebuilt from the key.
+ * A key value of null or undefined may stand for a missing field, so such an
+ * entry falls back to fetching its document: answers never differ.
+ */
+
+/* ix_field -- the position of path among the index's fields, or -1. */
+static int ix_field(const bson_t *key_pattern, const char *path)
+{
+    bson_iter_t it;
+    int i = 0;
+    if (path == NULL || !bson_iter_init(&it, key_pattern))
+        return -1;
+    while (bson_iter_next(&it)) {
+        if (strcmp(bson_iter_key(&it), path) == 0)
+            return i;
+        i++;
+    }
+    return -1;
+}
+
+/* filter_covered -- every leaf of n reads an index field (no pathless $expr/$jsonSchema). */
+static bool filter_covered(const qry_match_node_t *n, const bson_t *kp, int depth)
+{
+    if (n == NULL)
+        return true;
+    if (depth > 100)
+        return false;
+    switch (qry_match_node_kind(n)) {
+    case QRY_MATCH_AND:
+    case QRY_MATCH_OR:
+    case QRY_MATCH_NOR:
+    case QRY_MATCH_NOT:
+        for (size_t i = 0; i < qry_match_node_nchildren(n); i++)
+            if (!filter_covered(qry_match_node_child(n, i), kp, depth + 1))
+                return false;
+        return true;
+    case QRY_MATCH_ALWAYS_FALSE:
+        return true;
+    case QRY_MATCH_EXPR:
+    case QRY_MATCH_JSON_SCHEMA:
+    case QRY_MATCH_ELEM_MATCH_OBJECT:
+    case QRY_MATCH_ELEM_MATCH_VALUE:
+        return false;
+    default:
+        return ix_field(kp, qry_match_node_path(n)) >= 0;
+    }
+}
+
+/* plain_index -- every field ascending or descending (no hashed/text/2d), none a prefix of
+ * another (the key must rebuild into one document). */
+static bool plain_index(const bson_t *kp)
+{
+    bson_iter_t it, jt;
+    if (!bson_iter_init(&it, kp))
+        return false;
+    while (bson_iter_next(&it)) {
+        if (!bsonu_is_number(bson_iter_type(&it)))
+            return false;
+        const char *a = bson_iter_key(&it);
+        size_t al = strlen(a);
+        bson_iter_init(&jt, kp);
+        while (bson_iter_next(&jt)) {
+            const char *b = bson_iter_key(&jt);
+            if (strncmp(a, b, al) == 0 && b[al] == '.')
+                return false;
+        }
+    }
+    return true;
+}
+
+/* projection_covered -- an inclusion of index fields only, _id excluded unless indexed. */
+static bool projection_covered(const micad_exec_t *ex, const bson_t *kp)
+{
+    bson_iter_t it;
+    bool id_seen = false;
+    if (ex->proj == NULL || ex->q.return_key || ex->q.show_record_id ||
+        !bson_iter_init(&it, &ex->q.projection))
+        return false;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        bool on;
+        if (BSON_ITER_HOLDS_BOOL(&it))
+            on = bson_iter_bool(&it);
+        else if (bsonu_is_number(bson_iter_type(&it)))
+            on = bson_iter_as_double(&it) != 0;
+        else
+            return false;
+        if (strcmp(k, "_id") == 0) {
+            id_seen = true;
+            if (on && ix_field(kp, "_id") < 0)
+                return false;
+            continue;
+        }
+        if (!on || strchr(k, '$') != NULL || ix_field(kp, k) < 0)
+            return false;
+    }
+    return id_seen || ix_field(kp, "_id") >= 0;
+}
+
+/* sort_covered -- every sort field is an index field. */
+static bool sort_covered(const micad_exec_t *ex, const bson_t *kp)
+{
+    bson_iter_t it;
+    if (!ex->q.has_sort || bson_empty(&ex->q.sort))
+        return true;
+    if (!bson_iter_init(&it, &ex->q.sort))
+        return false;
+    while (bson_iter_next(&it))
+        if (!bsonu_is_number(bson_iter_type(&it)) || ix_field(kp, bson_iter_key(&it)) < 0)
+            return false;
+    return true;
+}
+
+/* plan_covered -- whether plan can run from its index keys alone (see above). */
+static bool plan_covered(const micad_exec_t *ex, const qry_plan_t *plan)
+{
+    if (plan->kind != QRY_PLAN_IXSCAN || ex->q.tailable)
+        return false;
+    const qry_index_info_t *ii = &ex->ixinfo[plan->index];
+    const bson_t *kp = ii->key_pattern;
+    return !ii->multikey && plain_index(kp) && projection_covered(ex, kp) && sort_covered(ex, kp) &&
+           filter_covered(qry_match_root(ex->match), kp, 0);
+}
+
+/* plan_distinct -- a covered plan whose index starts with distinct's key, read forward. */
+static bool plan_distinct(const micad_exec_t *ex, const qry_plan_t *plan)
+{
+    bson_iter_t it;
+    if (ex->q.distinct_key == NULL || plan->kind != QRY_PLAN_IXSCAN || plan->direction < 0 ||
+        ex->q.skip > 0 || ex->q.limit > 0 || has_sort_q(&ex->q) || !plan_covered(ex, plan))
+        return false;
+    const qry_index_info_t *ii = &ex->ixinfo[plan->index];
+    return ii->partial == NULL && !ii->sparse && bson_iter_init(&it, ii->key_pattern) &&
+           bson_iter_next(&it) && strcmp(bson_iter_key(&it), ex->q.distinct_key) == 0;
+}
+
+/* put_path -- value v at dotted path in the document being built (parents made as needed). */
+static bool key_doc_build(const bson_t *named, bson_t *out, const char *prefix, size_t plen,
+                          int depth)
+{
+    bson_iter_t it;
+    char done[BSONU_INDEX_MAX_FIELDS][128];
+    int ndone = 0;
+    if (depth > BSONU_INDEX_MAX_FIELDS || !bson_iter_init(&it, named))
+        return false;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (plen > 0 && (strncmp(k, prefix, plen) != 0 || k[plen] != '.'))
+            continue;
+        const char *rest = plen > 0 ? k + plen + 1 : k;
+        const char *dot = strchr(rest, '.');
+        if (dot == NULL) {
+            bson_append_value(out, rest, -1, bson_iter_value(&it));
+            continue;
+        }
+        size_t cl = (size_t)(dot - rest);
+        char comp[128];
+        if (cl >= sizeof(comp))
+            return false;
+        memcpy(comp, rest, cl);
+        comp[cl] = '\0';
+        bool seen = false;
+        for (int i = 0; i < ndone; i++)
+            seen = seen || strcmp(done[i], comp) == 0;
+        if (seen)
+            continue;
+        if (ndone >= BSONU_INDEX_MAX_FIELDS)
+            return false;
+        snprintf(done[ndone++], sizeof(done[0]), "%s", comp);
+        bson_t sub;
+        bson_append_document_begin(out, comp, -1, &sub);
+        bool ok = key_doc_build(named, &sub, k, (size_t)(dot - k), depth + 1);
+        bson_append_document_end(out, &sub);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * key_doc -- the document an index key stands for ({"a.b": 1, c: 2} gives
+ * {a: {b: 1}, c: 2}); NULL when a value is null or undefined (maybe missing:
+ * the caller fetches the document instead).
+ */
+static bson_t *key_doc(const bson_t *named)
+{
+    bson_iter_t it;
+    if (!bson_iter_init(&it, named))
+        return NULL;
+    while (bson_iter_next(&it))
+        if (BSON_ITER_HOLDS_NULL(&it) || BSON_ITER_HOLDS_UNDEFINED(&it))
+            return NULL;
+    bson_t *d = bson_new();
+    if (!key_doc_build(named, d, "", 0, 0)) {
+        bson_destroy(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* distinct_skip -- after a key with first value v, start the next scan past every (v, ...). */
+static void distinct_skip(ixsrc_t *s, const bson_t *named)
+{
+    bson_iter_t it, kp;
+    if (s->has_skip)
+        bson_destroy(s->skip_start);
+    s->skip_start = bson_new();
+    s->has_skip = true;
+    bson_iter_init(&it, named);
+    bson_iter_next(&it);
+    bson_append_value(s->skip_start, "", 0, bson_iter_value(&it));
+    bson_iter_init(&kp, stor_index_key_pattern(s->idx));
+    bson_iter_next(&kp);
+    while (bson_iter_next(&kp)) {
+        /* the largest key of the rest, in index order: MaxKey ascending, MinKey descending */
+        if (bson_iter_as_double(&kp) < 0)
+            bson_append_minkey(s->skip_start, "", 0);
+        else
+            bson_append_maxkey(s->skip_start, "", 0);
+    }
+    stor_index_cursor_close(s->ic);
+    s->ic = NULL;
+}
+
 /* ------------------------------------------------------------------ pipelines */
 
 static void pipe_close(pipe_t *p)
 {
     stor_cursor_close(p->cur);
     p->cur = NULL;
-    for (size_t i = 0; i < p->nix; i++)
+    for (size_t i = 0; i < p->nix; i++) {
         stor_index_cursor_close(p->ix[i].ic);
+        if (p->ix[i].has_skip)
+            bson_destroy(p->ix[i].skip_start);
+    }
     free(p->ix);
     p->ix = NULL;
     p->nix = 0;
@@ -440,6 +698,8 @@ static void pipe_open(micad_exec_t *ex, pipe_t *p, qry_plan_t *plan)
 {
     memset(p, 0, sizeof(*p));
     p->plan = plan;
+    p->covered = ex->coll != NULL && plan_covered(ex, plan);
+    p->distinct = p->covered && plan_distinct(ex, plan);
     if (plan->kind == QRY_PLAN_IXSCAN) {
         p->ix = calloc(1, sizeof(ixsrc_t));
         p->nix = 1;
@@ -449,6 +709,18 @@ static void pipe_open(micad_exec_t *ex, pipe_t *p, qry_plan_t *plan)
         p->nix = plan->nchildren;
         for (size_t i = 0; i < plan->nchildren; i++)
             ixsrc_init(ex, &p->ix[i], plan->children[i]);
+    }
+}
+
+/* record_index_use -- count the chosen plan's indexes for $indexStats (each once). */
+static void record_index_use(const pipe_t *p)
+{
+    for (size_t i = 0; i < p->nix; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+            seen = seen || p->ix[j].idx == p->ix[i].idx;
+        if (!seen && p->ix[i].idx != NULL)
+            stor_index_record_access(p->ix[i].idx);
     }
 }
 
@@ -485,8 +757,10 @@ static int ixsrc_next(micad_exec_t *ex, ixsrc_t *s, xstats_t *xs, int64_t *rid, 
         if (s->ic == NULL) {
             const qry_ixrange_t *r = &s->plan->ranges[s->range];
             stor_index_bounds_t b = {
-                .start = r->has_start ? &r->start : NULL,
-                .start_inclusive = r->start_incl,
+                .start = s->has_skip    ? s->skip_start
+                         : r->has_start ? &r->start
+                                        : NULL,
+                .start_inclusive = s->has_skip ? false : r->start_incl,
                 .end = r->has_end ? &r->end : NULL,
                 .end_inclusive = r->end_incl,
                 .forward = s->plan->direction > 0,
@@ -519,6 +793,10 @@ static int ixsrc_next(micad_exec_t *ex, ixsrc_t *s, xstats_t *xs, int64_t *rid, 
             bson_destroy(&k);
         stor_index_cursor_close(s->ic);
         s->ic = NULL;
+        if (s->has_skip) {
+            bson_destroy(s->skip_start);
+            s->has_skip = false;
+        }
         if (++s->range >= s->plan->nranges)
             s->eof = true;
     }
@@ -528,8 +806,23 @@ static int ixsrc_next(micad_exec_t *ex, ixsrc_t *s, xstats_t *xs, int64_t *rid, 
  * pipe_next -- the next document that passes the filter: *doc (owned copy),
  * rid, the matched array index, and the index key when want_key.
  */
+static int pipe_next_timed(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, bson_t **ixkey,
+                           int64_t *rid, int32_t *midx, bool *eof, int64_t deadline_us,
+                           status_t *st);
+
+/* pipe_next -- the next result of a pipeline, its time added to the pipeline's (explain). */
 static int pipe_next(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, bson_t **ixkey,
                      int64_t *rid, int32_t *midx, bool *eof, int64_t deadline_us, status_t *st)
+{
+    int64_t t0 = time_mono_us();
+    int ret = pipe_next_timed(ex, p, want_key, doc, ixkey, rid, midx, eof, deadline_us, st);
+    p->st.time_us += time_mono_us() - t0;
+    return ret;
+}
+
+static int pipe_next_timed(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, bson_t **ixkey,
+                           int64_t *rid, int32_t *midx, bool *eof, int64_t deadline_us,
+                           status_t *st)
 {
     *doc = NULL;
     *ixkey = NULL;
@@ -580,7 +873,8 @@ static int pipe_next(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, b
             bson_t key;
             bool e = false;
             ixsrc_t *s = &p->ix[p->cur_ix];
-            ST_RET(ixsrc_next(ex, s, &p->st, rid, want_key ? &key : NULL, &e, st));
+            bool need_key = want_key || p->covered;
+            ST_RET(ixsrc_next(ex, s, &p->st, rid, need_key ? &key : NULL, &e, st));
             if (e) {
                 if (++p->cur_ix >= p->nix) {
                     p->src_eof = true;
@@ -594,16 +888,40 @@ static int pipe_next(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, b
             if (p->plan->dedup || s->plan->dedup) {
                 if (!ridset_add(&p->seen, *rid)) {
                     p->st.dups++;
-                    if (want_key)
+                    if (need_key)
                         bson_destroy(&key);
                     continue;
                 }
+            }
+            bson_t *kd = p->covered ? key_doc(&key) : NULL;
+            if (kd != NULL) {
+                /* covered: the key is the document; no fetch */
+                bool ok = false;
+                if (p->distinct)
+                    distinct_skip(s, &key);
+                int ret = qry_match_exec(ex->match, kd, &det, &ok, st);
+                if (ret != 0 || !ok) {
+                    bson_destroy(kd);
+                    bson_destroy(&key);
+                    if (ret != 0)
+                        return ret;
+                    continue;
+                }
+                *doc = kd;
+                if (want_key)
+                    *ixkey = bson_copy(&key);
+                bson_destroy(&key);
+                goto matched;
+            }
+            if (p->covered && !want_key) {
+                bson_destroy(&key);
+                need_key = false;
             }
             bson_t d;
             bool found = false;
             int ret = stor_record_get(ex->sess, ex->coll, *rid, &d, &found, st);
             if (ret != 0) {
-                if (want_key)
+                if (need_key)
                     bson_destroy(&key);
                 return ret;
             }
@@ -611,21 +929,22 @@ static int pipe_next(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **doc, b
             bool ok = false;
             if (found && (ret = qry_match_exec(ex->match, &d, &det, &ok, st)) != 0) {
                 bson_destroy(&d);
-                if (want_key)
+                if (need_key)
                     bson_destroy(&key);
                 return ret;
             }
             if (!found || !ok) {
                 bson_destroy(&d);
-                if (want_key)
+                if (need_key)
                     bson_destroy(&key);
                 continue;
             }
             *doc = bson_copy(&d);
             bson_destroy(&d);
-            if (want_key)
+            if (need_key)
                 *ixkey = bson_copy(&key), bson_destroy(&key);
         }
+    matched:
         p->st.filtered++;
         *midx = det.has_elem_match_key ? (int32_t)det.elem_match_key : -1;
         if (want_key && *ixkey == NULL)
@@ -862,6 +1181,32 @@ static int choose(micad_exec_t *ex, const wire_opctx_t *op, status_t *st)
     return ret;
 }
 
+/*
+ * distinct_index -- for distinct: the name (as a hint) of a plain, complete,
+ * not multikey index that starts with the key and whose fields answer the
+ * filter, as MongoDB's getExecutorDistinct looks for one.
+ */
+static bool distinct_index(const micad_exec_t *ex, bson_value_t *hint)
+{
+    bson_iter_t it;
+    if (ex->q.distinct_key == NULL || ex->coll == NULL || ex->q.tailable)
+        return false;
+    for (size_t i = 0; i < ex->nix; i++) {
+        const qry_index_info_t *ii = &ex->ixinfo[i];
+        if (ii->multikey || ii->sparse || ii->partial != NULL || !plain_index(ii->key_pattern) ||
+            !bson_iter_init(&it, ii->key_pattern) || !bson_iter_next(&it) ||
+            strcmp(bson_iter_key(&it), ex->q.distinct_key) != 0 ||
+            !filter_covered(qry_match_root(ex->match), ii->key_pattern, 0))
+            continue;
+        memset(hint, 0, sizeof(*hint));
+        hint->value_type = BSON_TYPE_UTF8;
+        hint->value.v_utf8.str = (char *)ii->name;
+        hint->value.v_utf8.len = (uint32_t)strlen(ii->name);
+        return true;
+    }
+    return false;
+}
+
 /* ------------------------------------------------------------------ create / destroy */
 
 /* micad_exec_create -- see exec.h. */
@@ -934,10 +1279,14 @@ int micad_exec_create(micad_t *m, const wire_opctx_t *op, const micad_query_t *q
         req.hint = NULL;
         req.min = req.max = NULL;
     }
+    bson_value_t dhint;
+    if (req.hint == NULL && distinct_index(ex, &dhint))
+        req.hint = &dhint; /* distinct: the index that gives a DISTINCT_SCAN */
     ST_ERR(qry_plan_enumerate(&req, &ex->plans, &ex->nplans, st));
     if (ex->coll != NULL)
         ST_ERR(choose(ex, op, st));
     pipe_open(ex, &ex->run, ex->plans[ex->winner]);
+    record_index_use(&ex->run);
     ex->need_sort = has_sort(ex) && !ex->plans[ex->winner]->provides_sort;
     plan_summary(ex, ex->plans[ex->winner], ex->summary, sizeof(ex->summary));
     *out = ex;
@@ -981,6 +1330,9 @@ void micad_exec_destroy(micad_exec_t *ex)
     if (ex == NULL)
         return;
     micad_exec_end_batch(ex);
+    if (!ex->has_ext && ex->coll != NULL && ex->run.plan != NULL)
+        micad_counters_query(ex->run.st.keys, ex->run.st.docs,
+                             ex->run.plan->kind == QRY_PLAN_COLLSCAN, ex->q.tailable, ex->sorted);
     if (ex->has_ext && ex->ext.destroy != NULL)
         ex->ext.destroy(ex->ext.arg);
     if (ex->stash != NULL)
@@ -990,6 +1342,7 @@ void micad_exec_destroy(micad_exec_t *ex)
         pipe_close(&ex->cand[i]);
     free(ex->cand);
     buf_free(ex);
+    qry_ext_sort_destroy(ex->xsort);
     qry_plan_free_all(ex->plans, ex->nplans);
     for (size_t i = 0; i < ex->nix; i++) {
         bson_destroy(&ex->ixmkp[i]);
@@ -1028,7 +1381,8 @@ static int sitem_cmp(const void *a, const void *b)
 static void sort_prune(micad_exec_t *ex, size_t keep)
 {
     t_sort_ex = ex;
-    qsort(ex->buf, ex->nbuf, sizeof(sitem_t), sitem_cmp);
+    if (ex->nbuf > 1) /* buf is NULL while empty: qsort must not see it */
+        qsort(ex->buf, ex->nbuf, sizeof(sitem_t), sitem_cmp);
     for (size_t i = keep; i < ex->nbuf; i++) {
         bson_destroy(ex->buf[i].doc);
         bson_destroy(ex->buf[i].key);
@@ -1046,6 +1400,8 @@ static int64_t sat_add(int64_t a, int64_t b)
 }
 
 /* fill_sort -- drain the source into the sort buffer and sort it. */
+static int sort_spill(micad_exec_t *ex, status_t *st);
+
 static int fill_sort(micad_exec_t *ex, int64_t deadline_us, status_t *st)
 {
     pipe_t *p = &ex->run;
@@ -1084,21 +1440,86 @@ static int fill_sort(micad_exec_t *ex, int64_t deadline_us, status_t *st)
         it->midx = midx;
         it->seq = (size_t)p->st.sort_in++;
         p->st.sort_bytes += doc->len + it->key->len;
+        ex->sorted_bytes += doc->len + it->key->len;
         if (keep > 0 && keep < ((size_t)1 << 40) && ex->nbuf >= 2 * keep + 64) {
             sort_prune(ex, keep);
             p->st.sort_bytes = 0;
             for (size_t i = 0; i < ex->nbuf; i++)
                 p->st.sort_bytes += ex->buf[i].doc->len + ex->buf[i].key->len;
         }
-        if ((int64_t)p->st.sort_bytes > MICAD_SORT_MEM_LIMIT && !ex->q.allow_disk_use)
-            return status_set(st, ERR_QueryExceededMemoryLimitNoDiskUseAllowed,
-                              "Executor error during find command :: caused by :: Sort exceeded "
-                              "memory limit of %lld bytes, but did not opt in to external "
-                              "sorting.",
-                              (long long)MICAD_SORT_MEM_LIMIT);
+        if ((int64_t)p->st.sort_bytes > MICAD_SORT_MEM_LIMIT) {
+            if (!ex->q.allow_disk_use)
+                return status_set(st, ERR_QueryExceededMemoryLimitNoDiskUseAllowed,
+                                  "Executor error during find command :: caused by :: Sort "
+                                  "exceeded memory limit of %lld bytes, but did not opt in to "
+                                  "external sorting.",
+                                  (long long)MICAD_SORT_MEM_LIMIT);
+            ST_RET(sort_spill(ex, st));
+            p->st.sort_bytes = 0;
+        }
+    }
+    if (ex->xsort != NULL) {
+        ST_RET(sort_spill(ex, st));
+        ST_RET(qry_ext_sort_finish(ex->xsort, st));
+        ex->sorted = true;
+        return 0;
     }
     sort_prune(ex, keep > 0 ? keep : ex->nbuf);
     ex->sorted = true;
+    return 0;
+}
+
+/*
+ * sort_spill -- move the buffered results into the external sorter (made on
+ * first use), which writes sorted runs to disk past the memory limit: find's
+ * blocking sort with allowDiskUse stays within the limit as $sort does.
+ */
+static int sort_spill(micad_exec_t *ex, status_t *st)
+{
+    if (ex->xsort == NULL)
+        ex->xsort = qry_ext_sort_new(ex->sort, (size_t)MICAD_SORT_MEM_LIMIT, NULL);
+    for (size_t i = 0; i < ex->nbuf; i++) {
+        sitem_t *it = &ex->buf[i];
+        bson_t payload = BSON_INITIALIZER;
+        BSON_APPEND_DOCUMENT(&payload, "d", it->doc);
+        BSON_APPEND_INT64(&payload, "r", it->rid);
+        BSON_APPEND_INT32(&payload, "m", it->midx);
+        if (it->ixkey != NULL)
+            BSON_APPEND_DOCUMENT(&payload, "i", it->ixkey);
+        int ret = qry_ext_sort_add(ex->xsort, it->key, &payload, st);
+        bson_destroy(&payload);
+        if (ret != 0)
+            return ret;
+    }
+    buf_free(ex);
+    return 0;
+}
+
+/* sort_spilled_next -- the next result of the external sorter, as the buffer holds them. */
+static int sort_spilled_next(micad_exec_t *ex, bson_t **doc, bson_t **ixkey, int64_t *rid,
+                             int32_t *midx, bool *eof, status_t *st)
+{
+    bson_t payload;
+    bson_iter_t it;
+    ST_RET(qry_ext_sort_next(ex->xsort, &payload, eof, st));
+    if (!*eof) {
+        uint32_t len;
+        const uint8_t *data;
+        *doc = NULL;
+        *ixkey = NULL;
+        if (bson_iter_init_find(&it, &payload, "d") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            bson_iter_document(&it, &len, &data);
+            *doc = bson_new_from_data(data, len);
+        }
+        if (bson_iter_init_find(&it, &payload, "i") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            bson_iter_document(&it, &len, &data);
+            *ixkey = bson_new_from_data(data, len);
+        }
+        *rid = bson_iter_init_find(&it, &payload, "r") ? bson_iter_int64(&it) : 0;
+        *midx = bson_iter_init_find(&it, &payload, "m") ? bson_iter_int32(&it) : -1;
+        INVARIANT(*doc != NULL);
+    }
+    bson_destroy(&payload);
     return 0;
 }
 
@@ -1182,7 +1603,9 @@ static int exec_next(micad_exec_t *ex, int64_t deadline_us, bool raw, bson_t *ou
         if (ex->need_sort) {
             if (!ex->sorted)
                 ST_RET(fill_sort(ex, deadline_us, st));
-            if (ex->bufpos >= ex->nbuf) {
+            if (ex->xsort != NULL) {
+                ST_RET(sort_spilled_next(ex, &doc, &ixkey, &rid, &midx, &e, st));
+            } else if (ex->bufpos >= ex->nbuf) {
                 e = true;
             } else {
                 sitem_t *it = &ex->buf[ex->bufpos++];
@@ -1281,6 +1704,87 @@ int64_t micad_exec_count_fast(const micad_exec_t *ex)
     return stor_collection_count(ex->coll);
 }
 
+/* micad_exec_set_run_error -- see exec.h. */
+void micad_exec_set_run_error(micad_exec_t *ex, const status_t *st)
+{
+    ex->run_error = *st;
+}
+
+/*
+ * Explain prints filters, bounds and the command as given; a filter with a
+ * million $in values would make a reply past the 16 MiB limit. Each such
+ * piece is cut at EXPLAIN_PIECE_CAP bytes (MongoDB likewise shortens what
+ * explain prints rather than failing).
+ */
+#define EXPLAIN_PIECE_CAP (1024 * 1024)
+
+static bool append_capped_value(bson_t *out, const char *key, const bson_value_t *v, size_t cap,
+                                int depth);
+
+/* append_capped_doc -- the fields of doc (array or document) into out while out stays small. */
+static void append_capped_doc(bson_t *out, const bson_t *doc, bool is_array, size_t cap, int depth)
+{
+    bson_iter_t it;
+    uint32_t n = 0, left = 0;
+    if (!bson_iter_init(&it, doc))
+        return;
+    while (bson_iter_next(&it)) {
+        if (out->len > cap && is_array) {
+            left++;
+            continue;
+        }
+        char kb[16];
+        const char *k = bson_iter_key(&it);
+        if (is_array) {
+            bson_uint32_to_string(n, &k, kb, sizeof(kb));
+            n++;
+        }
+        append_capped_value(out, k, bson_iter_value(&it), cap, depth + 1);
+    }
+    if (left > 0) {
+        char kb[16], msg[96];
+        const char *k;
+        bson_uint32_to_string(n, &k, kb, sizeof(kb));
+        snprintf(msg, sizeof(msg), "... %u more elements not shown (explain size limit)", left);
+        bson_append_utf8(out, k, -1, msg, -1);
+    }
+}
+
+static bool append_capped_value(bson_t *out, const char *key, const bson_value_t *v, size_t cap,
+                                int depth)
+{
+    if ((v->value_type != BSON_TYPE_DOCUMENT && v->value_type != BSON_TYPE_ARRAY) || depth > 100)
+        return bson_append_value(out, key, -1, v);
+    bson_t sub, child;
+    if (!bson_init_static(&sub, v->value.v_doc.data, v->value.v_doc.data_len))
+        return false;
+    bool arr = v->value_type == BSON_TYPE_ARRAY;
+    if (arr)
+        bson_append_array_begin(out, key, -1, &child);
+    else
+        bson_append_document_begin(out, key, -1, &child);
+    /* the budget left for this piece: what out holds already counts */
+    append_capped_doc(&child, &sub, arr, cap > out->len ? cap - out->len : 0, depth);
+    return arr ? bson_append_array_end(out, &child) : bson_append_document_end(out, &child);
+}
+
+/* micad_explain_append_capped -- see exec.h. */
+void micad_explain_append_capped(bson_t *out, const char *key, const bson_t *doc, size_t cap)
+{
+    bson_t child;
+    bson_append_document_begin(out, key, -1, &child);
+    append_capped_doc(&child, doc, false, cap, 0);
+    bson_append_document_end(out, &child);
+}
+
+/* micad_exec_set_counted -- see exec.h. */
+void micad_exec_set_counted(micad_exec_t *ex, int64_t n, int64_t skipped, bool fast)
+{
+    ex->n_counted = n;
+    ex->n_count_skipped = skipped;
+    ex->count_fast = fast;
+}
+
 /* ------------------------------------------------------------------ explain */
 
 /* APPEND_N -- counters as MongoDB's explain prints them: int32 when they fit. */
@@ -1369,10 +1873,12 @@ static void append_parsed_query(micad_exec_t *ex, bson_t *out, const char *key)
     bson_t pq;
     BSON_APPEND_DOCUMENT_BEGIN(out, key, &pq);
     bson_t tmp = BSON_INITIALIZER;
-    if (node_bson(qry_match_root(ex->match), &tmp, 0))
-        bson_concat(&pq, &tmp);
+    const bson_t *src =
+        node_bson(qry_match_root(ex->match), &tmp, 0) ? &tmp : qry_match_filter(ex->match);
+    if (src->len <= EXPLAIN_PIECE_CAP)
+        bson_concat(&pq, src);
     else
-        bson_concat(&pq, qry_match_filter(ex->match));
+        append_capped_doc(&pq, src, false, EXPLAIN_PIECE_CAP, 0);
     bson_destroy(&tmp);
     bson_append_document_end(out, &pq);
 }
@@ -1380,7 +1886,7 @@ static void append_parsed_query(micad_exec_t *ex, bson_t *out, const char *key)
 static void stats_common(bson_t *s, int64_t nret, int64_t works, bool eof, const xstats_t *x)
 {
     APPEND_N(s, "nReturned", nret);
-    BSON_APPEND_INT32(s, "executionTimeMillisEstimate", 0);
+    APPEND_N(s, "executionTimeMillisEstimate", x->time_us / 1000);
     APPEND_N(s, "works", works);
     APPEND_N(s, "advanced", nret);
     APPEND_N(s, "needTime", works > nret ? works - nret : 0);
@@ -1390,14 +1896,27 @@ static void stats_common(bson_t *s, int64_t nret, int64_t works, bool eof, const
     BSON_APPEND_BOOL(s, "isEOF", eof);
 }
 
+static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *x, bool stats,
+                           const char *stage, bool covered, bson_t *d);
+
 /* emit_ixscan -- an IXSCAN stage document's fields. */
 static void emit_ixscan(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *x, bool stats,
                         bson_t *d)
 {
+    emit_ixscan_as(ex, pl, x, stats, "IXSCAN", false, d);
+}
+
+/* emit_ixscan_as -- an index scan stage (IXSCAN, or DISTINCT_SCAN) and, when covered, the
+ * filter it applies to its keys. */
+static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *x, bool stats,
+                           const char *stage, bool covered, bson_t *d)
+{
     const qry_index_info_t *ii = &ex->ixinfo[pl->index];
-    BSON_APPEND_UTF8(d, "stage", "IXSCAN");
+    BSON_APPEND_UTF8(d, "stage", stage);
+    if (covered && !bson_empty(&ex->q.filter))
+        append_parsed_query(ex, d, "filter");
     if (stats)
-        stats_common(d, x->scanned - x->dups, x->keys, x->eof, x);
+        stats_common(d, covered ? x->filtered : x->scanned - x->dups, x->keys, x->eof, x);
     BSON_APPEND_DOCUMENT(d, "keyPattern", ii->key_pattern);
     BSON_APPEND_UTF8(d, "indexName", ii->name);
     BSON_APPEND_BOOL(d, "isMultiKey", ii->multikey);
@@ -1419,7 +1938,22 @@ static void emit_ixscan(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *
     BSON_APPEND_BOOL(d, "isPartial", ii->partial != NULL);
     BSON_APPEND_INT32(d, "indexVersion", 2);
     BSON_APPEND_UTF8(d, "direction", pl->direction > 0 ? "forward" : "backward");
-    qry_plan_append_bounds(pl, ii->key_pattern, d, "indexBounds");
+    {
+        bson_t bounds = BSON_INITIALIZER, view;
+        bson_iter_t bi;
+        qry_plan_append_bounds(pl, ii->key_pattern, &bounds, "indexBounds");
+        if (bounds.len <= EXPLAIN_PIECE_CAP) {
+            bson_concat(d, &bounds);
+        } else if (bson_iter_init_find(&bi, &bounds, "indexBounds") &&
+                   BSON_ITER_HOLDS_DOCUMENT(&bi)) {
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&bi, &len, &data);
+            if (bson_init_static(&view, data, len))
+                micad_explain_append_capped(d, "indexBounds", &view, EXPLAIN_PIECE_CAP);
+        }
+        bson_destroy(&bounds);
+    }
     if (stats) {
         APPEND_N(d, "keysExamined", x->keys);
         APPEND_N(d, "seeks", (int64_t)pl->nranges);
@@ -1449,6 +1983,12 @@ static void emit_source(micad_exec_t *ex, const pipe_t *p, bool stats, bson_t *d
             APPEND_N(d, "docsExamined", x->docs);
         }
         BSON_APPEND_UTF8(d, "direction", pl->direction > 0 ? "forward" : "backward");
+        return;
+    }
+    if (p->covered && pl->kind == QRY_PLAN_IXSCAN) {
+        emit_ixscan_as(ex, pl, x, stats, p->distinct ? "DISTINCT_SCAN" : "IXSCAN", true, d);
+        if (stats && x->docs > 0)
+            APPEND_N(d, "docsExamined", x->docs); /* entries whose null key needed the document */
         return;
     }
     BSON_APPEND_UTF8(d, "stage", "FETCH");
@@ -1510,14 +2050,15 @@ static void emit_chain(micad_exec_t *ex, const pipe_t *p, bool full, bool stats,
     for (; level < 4; level++) {
         if (level == 0 && full && ex->proj != NULL) {
             BSON_APPEND_UTF8(d, "stage",
-                             projection_simple(&ex->q.projection) ? "PROJECTION_SIMPLE"
-                                                                  : "PROJECTION_DEFAULT");
+                             p->covered                             ? "PROJECTION_COVERED"
+                             : projection_simple(&ex->q.projection) ? "PROJECTION_SIMPLE"
+                                                                    : "PROJECTION_DEFAULT");
             if (stats)
                 stats_common(d, out, out, ex->eof, x);
             BSON_APPEND_DOCUMENT(d, "transformBy", &ex->q.projection);
             break;
         }
-        if (level == 1 && full && ex->q.limit > 0 && !need_sort) {
+        if (level == 1 && full && ex->q.limit > 0 && !need_sort && !ex->explain_write) {
             BSON_APPEND_UTF8(d, "stage", "LIMIT");
             if (stats)
                 stats_common(d, out, out, ex->limit_left == 0, x);
@@ -1536,9 +2077,10 @@ static void emit_chain(micad_exec_t *ex, const pipe_t *p, bool full, bool stats,
             if (stats) {
                 stats_common(d, full ? out + x->skipped : 0, x->sort_in, ex->sorted, x);
                 APPEND_N(d, "memLimit", MICAD_SORT_MEM_LIMIT);
-                APPEND_N(d, "totalDataSizeSorted", x->sort_bytes);
-                BSON_APPEND_BOOL(d, "usedDisk", false);
-                BSON_APPEND_INT32(d, "spills", 0);
+                APPEND_N(d, "totalDataSizeSorted", ex->sorted_bytes);
+                BSON_APPEND_BOOL(d, "usedDisk", ex->xsort != NULL);
+                APPEND_N(d, "spills",
+                         ex->xsort != NULL ? (int64_t)qry_ext_sort_runs(ex->xsort) : 0);
             }
             BSON_APPEND_DOCUMENT(d, "sortPattern", &ex->q.sort);
             BSON_APPEND_UTF8(d, "type", "simple");
@@ -1561,6 +2103,8 @@ static void emit_chain(micad_exec_t *ex, const pipe_t *p, bool full, bool stats,
 void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, int64_t elapsed_ms,
                         bson_t *reply)
 {
+    ex->explain_write =
+        top_stage != NULL && (strcmp(top_stage, "UPDATE") == 0 || strcmp(top_stage, "DELETE") == 0);
     bson_t qp, wp, rej;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "queryPlanner", &qp);
     BSON_APPEND_UTF8(&qp, "namespace", ex->q.ns);
@@ -1569,8 +2113,11 @@ void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, 
     BSON_APPEND_BOOL(&qp, "maxIndexedOrSolutionsReached", false);
     BSON_APPEND_BOOL(&qp, "maxIndexedAndSolutionsReached", false);
     BSON_APPEND_BOOL(&qp, "maxScansToExplodeReached", false);
+    bool fast_count = top_stage != NULL && strcmp(top_stage, "COUNT") == 0 && ex->count_fast;
     BSON_APPEND_DOCUMENT_BEGIN(&qp, "winningPlan", &wp);
-    if (top_stage != NULL) {
+    if (fast_count) {
+        BSON_APPEND_UTF8(&wp, "stage", "RECORD_STORE_FAST_COUNT");
+    } else if (top_stage != NULL) {
         bson_t in;
         BSON_APPEND_UTF8(&wp, "stage", top_stage);
         BSON_APPEND_DOCUMENT_BEGIN(&wp, "inputStage", &in);
@@ -1586,6 +2133,8 @@ void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, 
             continue;
         pipe_t tmp = {0};
         tmp.plan = ex->plans[i];
+        tmp.covered = ex->coll != NULL && plan_covered(ex, tmp.plan);
+        tmp.distinct = tmp.covered && plan_distinct(ex, tmp.plan);
         char ib[16];
         const char *ik;
         bson_uint32_to_string((uint32_t)k++, &ik, ib, sizeof(ib));
@@ -1600,19 +2149,36 @@ void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, 
         return;
 
     const xstats_t *x = &ex->run.st;
+    bool is_count = top_stage != NULL && strcmp(top_stage, "COUNT") == 0;
     bson_t es;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "executionStats", &es);
-    BSON_APPEND_BOOL(&es, "executionSuccess", true);
-    APPEND_N(&es, "nReturned", x->returned);
+    BSON_APPEND_BOOL(&es, "executionSuccess", ex->run_error.code == 0);
+    if (ex->run_error.code != 0) {
+        BSON_APPEND_UTF8(&es, "errorMessage", ex->run_error.msg);
+        BSON_APPEND_INT32(&es, "errorCode", ex->run_error.code);
+    }
+    /* a count returns no documents: its figure is the COUNT stage's nCounted */
+    APPEND_N(&es, "nReturned", is_count ? 0 : x->returned);
     APPEND_N(&es, "executionTimeMillis", elapsed_ms);
     APPEND_N(&es, "totalKeysExamined", x->keys);
     APPEND_N(&es, "totalDocsExamined", x->docs);
     bson_t stages;
     BSON_APPEND_DOCUMENT_BEGIN(&es, "executionStages", &stages);
-    if (top_stage != NULL) {
+    if (fast_count) {
+        xstats_t none = {0};
+        BSON_APPEND_UTF8(&stages, "stage", "RECORD_STORE_FAST_COUNT");
+        stats_common(&stages, 0, 1, true, &none);
+        APPEND_N(&stages, "nCounted", ex->n_counted);
+        APPEND_N(&stages, "nSkipped", ex->n_count_skipped);
+    } else if (top_stage != NULL) {
         bson_t in;
         BSON_APPEND_UTF8(&stages, "stage", top_stage);
         stats_common(&stages, 0, x->works, true, x);
+        if (is_count) {
+            APPEND_N(&stages, "nCounted", ex->n_counted);
+            APPEND_N(&stages, "nSkipped",
+                     ex->n_count_skipped >= 0 ? ex->n_count_skipped : x->skipped);
+        }
         BSON_APPEND_DOCUMENT_BEGIN(&stages, "inputStage", &in);
         emit_chain(ex, &ex->run, true, true, ex->need_sort, 0, &in);
         bson_append_document_end(&stages, &in);
@@ -1631,7 +2197,7 @@ void micad_exec_explain(micad_exec_t *ex, int verbosity, const char *top_stage, 
             bson_t d, s;
             bson_append_document_begin(&all, ik, -1, &d);
             APPEND_N(&d, "nReturned", c->st.filtered);
-            BSON_APPEND_INT32(&d, "executionTimeMillisEstimate", 0);
+            APPEND_N(&d, "executionTimeMillisEstimate", c->st.time_us / 1000);
             APPEND_N(&d, "totalKeysExamined", c->st.keys);
             APPEND_N(&d, "totalDocsExamined", c->st.docs);
             BSON_APPEND_DOCUMENT_BEGIN(&d, "executionStages", &s);
@@ -1740,13 +2306,7 @@ int micad_query_parse_find(const wire_opctx_t *op, const bson_t *cmd, micad_quer
             bool b;
             ST_RET(micad_db_arg_bool(&it, C, &b, st));
         } else if (strcmp(k, "collation") == 0) {
-            ST_RET(micad_db_arg_doc(&it, C, &d, st));
-            bson_iter_t l;
-            if (!bson_empty(&d) &&
-                !(bson_iter_init_find(&l, &d, "locale") && BSON_ITER_HOLDS_UTF8(&l) &&
-                  strcmp(bson_iter_utf8(&l, NULL), "simple") == 0))
-                return status_set(st, ERR_NotImplemented,
-                                  "collations other than the simple one are not supported");
+            ST_RET(micad_db_check_collation(&it, st));
         } else if (strcmp(k, "let") == 0) {
             ST_RET(micad_db_arg_doc(&it, C, &d, st));
             if (!bson_empty(&d)) {

@@ -46,6 +46,9 @@ typedef struct micad_query {
     bool allow_disk_use;
     bool tailable;
     bson_t *let; /* find's let {name: expression} (owned copy; NULL: none) -- $$name in $expr */
+    /* distinct's key (owned copy; NULL: not a distinct): an index whose first field it is
+     * answers with a DISTINCT_SCAN, one key per value, no document read */
+    char *distinct_key;
 } micad_query_t;
 
 /* micad_query_init / _destroy -- an empty request; destroy is NULL-safe. */
@@ -90,6 +93,21 @@ const char *micad_exec_ns(const micad_exec_t *ex);
 /* micad_exec_count_fast -- for count without a filter: the collection's count (-1: no fast path).
  */
 int64_t micad_exec_count_fast(const micad_exec_t *ex);
+/*
+ * micad_exec_set_counted -- what a count did, for its explain: n documents
+ * counted, skip of them skipped, and whether the collection's record count
+ * answered it (RECORD_STORE_FAST_COUNT) rather than a scan (COUNT).
+ */
+void micad_exec_set_counted(micad_exec_t *ex, int64_t n, int64_t skipped, bool fast);
+/*
+ * micad_exec_set_run_error -- the error that ended an explained run: explain
+ * reports it inside executionStats (executionSuccess: false, errorMessage,
+ * errorCode) as MongoDB does, instead of failing the command.
+ */
+void micad_exec_set_run_error(micad_exec_t *ex, const status_t *st);
+/* micad_explain_append_capped -- append doc under key, arrays cut once the copy passes cap
+ * bytes (a last string element says how many were left out): explain stays a valid reply. */
+void micad_explain_append_capped(bson_t *out, const char *key, const bson_t *doc, size_t cap);
 /*
  * micad_exec_explain -- {queryPlanner, executionStats?} of an executor that
  * ran (or did not) into reply. verbosity: 0 queryPlanner, 1 executionStats,

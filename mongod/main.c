@@ -6,7 +6,9 @@
  * Exit codes follow mongod's: 0 clean stop, 2 bad options, 48 the port is
  * taken, 100 the dbpath is missing or already in use, 1 anything else.
  */
+#include "mongod/auth.h"
 #include "mongod/cursors.h"
+#include "mongod/counters.h"
 #include "mongod/db.h"
 #include "mongod/micad.h"
 #include "mongod/ops.h"
@@ -51,6 +53,7 @@ static int open_storage(micad_t *m, const char *dbpath, status_t *st)
     if (m->opts->oplog_size_mb > 0)
         so.oplog_max_bytes = (int64_t)m->opts->oplog_size_mb * 1024 * 1024;
     micad_db_matcher_ops(&so.matcher_ops); /* partial indexes filter with query/'s matcher */
+    micad_storage_options(m->opts, &so);
     return stor_engine_open(dbpath, &so, &m->engine, st);
 }
 
@@ -63,6 +66,30 @@ static int write_pid_file(const char *path, status_t *st)
                           strerror(errno));
     fprintf(f, "%d\n", (int)getpid());
     fclose(f);
+    return 0;
+}
+
+/*
+ * setup_auth -- access control: on with --auth / security.authorization:
+ * enabled, or implied by a keyFile (loaded and checked here; a bad one stops
+ * the start, as in mongod).
+ */
+static int setup_auth(const opts_t *o)
+{
+    status_t st = STATUS_INIT;
+    char *secret = NULL;
+    bool enabled = o->authorization != NULL && strcmp(o->authorization, "enabled") == 0;
+
+    if (o->key_file != NULL) {
+        if (micad_auth_load_keyfile(o->key_file, &secret, &st) != 0) {
+            LOG(FATAL, ACCESS, 20254, "Unable to acquire security key[s]", "error",
+                BCON_UTF8(st.msg));
+            fprintf(stderr, "%s\n", st.msg);
+            return 1;
+        }
+        enabled = enabled || o->authorization == NULL; /* a keyFile implies --auth */
+    }
+    micad_auth_config(enabled, secret);
     return 0;
 }
 
@@ -89,6 +116,8 @@ static int serve(micad_t *m, opts_t *o)
         BCON_UTF8(MICA_VERSION));
     LOG(INFO, CONTROL, 21003, "Options set by command line", "options", BCON_DOCUMENT(&o->parsed));
 
+    if ((code = setup_auth(o)) != 0) /* a bad keyFile stops the start before storage opens */
+        return code;
     if (stat(dbpath, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         LOG(FATAL, STORAGE, 21004, "Data directory not found", "dbPath", BCON_UTF8(dbpath));
         fprintf(stderr,
@@ -109,11 +138,11 @@ static int serve(micad_t *m, opts_t *o)
         code = 1;
         goto out;
     }
-    if (o->key_file == NULL)
+    if (!micad_auth_enabled())
         LOG(WARNING, CONTROL, 22120,
             "Access control is not enabled for the database. Read and write access to data and "
             "configuration is unrestricted");
-    if (o->bind_ip_all)
+    if (o->bind_ip_all && !micad_auth_enabled())
         LOG(WARNING, CONTROL, 21007,
             "This server is bound to all interfaces and access control is not enabled");
 
@@ -124,13 +153,23 @@ static int serve(micad_t *m, opts_t *o)
         code = 1;
         goto out;
     }
+    wire_cmd_set_observer(micad_counters_command); /* serverStatus metrics.commands */
     if (wire_cmd_table_init(&m->table, micad_commands, micad_n_commands, &st) != 0) {
         LOG(FATAL, CONTROL, 21008, "Bad command table", "error", BCON_UTF8(st.msg));
         code = 1;
         goto out;
     }
-    if (repl_enabled())
-        m->table.gate = repl_command_gate;
+    m->table.authorize = micad_authorize;
+    micad_auth_check_table(&m->table);
+    wire_tls_config_t tls = {
+        .mode =
+            o->tls_mode ? (wire_tls_mode_t)wire_tls_mode_by_name(o->tls_mode) : WIRE_TLS_DISABLED,
+        .certificate_key_file = o->tls_certificate_key_file,
+        .ca_file = o->tls_ca_file,
+        .allow_invalid_certificates = o->tls_allow_invalid_certificates,
+        .allow_connections_without_certificates = o->tls_allow_no_certificates,
+    };
+    m->table.gate = micad_command_gate; /* generic arguments, then the replica-set gate */
     wire_server_config_t cfg = {
         .bind_ip = o->bind_ip,
         .bind_ip_all = o->bind_ip_all,
@@ -141,6 +180,7 @@ static int serve(micad_t *m, opts_t *o)
         .op_done = micad_op_done, /* profiler, slow log, top, metrics */
         .table = &m->table,
         .app = m,
+        .tls = &tls,
     };
     if (wire_server_create(&cfg, &m->server, &st) != 0) {
         LOG(ERROR, NETWORK, 21009, "Failed to set up listener", "error", BCON_UTF8(st.msg));
@@ -180,6 +220,7 @@ out:
             code = 1;
     }
     m->engine = NULL;
+    micad_auth_shutdown();
     if (o->pid_file != NULL)
         (void)unlink(o->pid_file);
     return code;
@@ -197,6 +238,11 @@ int main(int argc, char **argv)
     micad_runtime_block_signals(); /* SIGUSR1 goes to the log-rotation thread only */
     opts_init(&o);
     if (opts_parse(&o, argc, argv, &st) != 0) {
+        fprintf(stderr, "%s\ntry '%s --help' for more information\n", st.msg, argv[0]);
+        opts_destroy(&o);
+        return MICAD_EXIT_BADOPTIONS;
+    }
+    if (micad_storage_options_check(&o, &st) != 0) {
         fprintf(stderr, "%s\ntry '%s --help' for more information\n", st.msg, argv[0]);
         opts_destroy(&o);
         return MICAD_EXIT_BADOPTIONS;

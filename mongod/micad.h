@@ -45,6 +45,24 @@ static inline micad_t *micad_of(const wire_opctx_t *op)
 int micad_hello_reply(wire_opctx_t *op, const bson_t *cmd, bool legacy_names, bson_t *reply,
                       status_t *st);
 
+/* micad_command_gate -- the command table's gate: transactions and readConcern as this
+ * node can give them, then repl_command_gate on a replica set member (generic_args.c). */
+int micad_command_gate(wire_opctx_t *op, const wire_command_t *cmd, status_t *st);
+
+/* MICAD_UPSERT_RETRIES -- how often an upsert that lost an insert race is retried (upsert_retry.c).
+ */
+#define MICAD_UPSERT_RETRIES 3
+/* micad_upsert_should_retry -- DuplicateKey on the upsert query's own equality key: retry it. */
+bool micad_upsert_should_retry(stor_session_t *sess, const bson_t *q, int code);
+
+/* micad_index_key_validate -- an index key pattern as MongoDB checks it (index_key.c). */
+int micad_index_key_validate(const bson_t *key, status_t *st);
+
+/* micad_storage_options -- storage.* options into the engine's (storage_options.c). */
+void micad_storage_options(const opts_t *o, stor_options_t *so);
+/* micad_storage_options_check -- BadValue for a compressor this build lacks (zstd). */
+int micad_storage_options_check(const opts_t *o, status_t *st);
+
 /* micad_check_session_list -- validate endSessions/killSessions' list (mongod/sessions.c). */
 int micad_check_session_list(const char *cmd_name, const bson_t *cmd, size_t *count, status_t *st);
 

@@ -8,6 +8,8 @@
  */
 #include "mongod/write.h"
 
+#include "mongod/counters.h"
+
 #include <string.h>
 
 /* ======================================================================== */
@@ -80,7 +82,9 @@ int micad_write_insert(stor_session_t *sess, stor_collection_t *coll, const bson
                               .ns = stor_collection_ns(coll),
                               .uuid = stor_collection_uuid(coll),
                               .doc = doc};
-    return observe(sess, &ev, st);
+    ST_RET(observe(sess, &ev, st));
+    micad_counters_inserted(1);
+    return 0;
 }
 
 /* micad_write_update -- replace, then the event with both images. */
@@ -93,7 +97,9 @@ int micad_write_update(stor_session_t *sess, stor_collection_t *coll, int64_t ri
                               .uuid = stor_collection_uuid(coll),
                               .doc = after,
                               .before = before};
-    return observe(sess, &ev, st);
+    ST_RET(observe(sess, &ev, st));
+    micad_counters_updated(1);
+    return 0;
 }
 
 /* micad_write_delete -- remove, then the event with the removed document. */
@@ -105,7 +111,9 @@ int micad_write_delete(stor_session_t *sess, stor_collection_t *coll, int64_t ri
                               .ns = stor_collection_ns(coll),
                               .uuid = stor_collection_uuid(coll),
                               .before = doc};
-    return observe(sess, &ev, st);
+    ST_RET(observe(sess, &ev, st));
+    micad_counters_deleted(1);
+    return 0;
 }
 
 /* ======================================================================== */
@@ -232,6 +240,21 @@ static int update_doc_fn(stor_session_t *sess, void *arg, status_t *st)
         ret = j->transform(j->transform_arg, &doc, &res, st);
     else
         ret = qry_update_apply(j->upd, &doc, &ctx, &res, st);
+    /* a replacement is validated even when it changes nothing, as in MongoDB */
+    bool validate_noop = ret == 0 && !res.changed && j->upd != NULL && j->transform == NULL &&
+                         qry_update_is_replacement(j->upd) && j->val != NULL;
+    if (validate_noop) {
+        bson_t errinfo;
+        bool has_errinfo = false;
+        ret = micad_validator_check(j->val, stor_collection_ns(j->coll), &doc, NULL, &errinfo,
+                                    &has_errinfo, st);
+        if (has_errinfo) {
+            bson_destroy(&j->errinfo);
+            bson_copy_to(&errinfo, &j->errinfo);
+            j->has_errinfo = true;
+            bson_destroy(&errinfo);
+        }
+    }
     if (ret == 0 && res.changed) {
         bson_t errinfo;
         bool has_errinfo = false;
@@ -309,6 +332,9 @@ int micad_upsert_insert(const wire_opctx_t *op, stor_session_t *sess, stor_colle
     } else {
         ret = qry_update_upsert(upd, q, &ctx, &res, st);
     }
+    /* MongoDB's upsert reports a too large result as 17420, whichever step found it */
+    if ((ret == 0 && res.doc.len > WIRE_MAX_BSON_BYTES) || ret == ERR_BSONObjectTooLarge)
+        ret = status_set(st, 17420, "Document to upsert is larger than %d", WIRE_MAX_BSON_BYTES);
     if (ret == 0) {
         bson_destroy(inserted);
         ret = micad_db_prepare_insert(&res.doc, inserted, st);

@@ -642,7 +642,7 @@ static int parse_path_string(qry__expr_parser_t *p, const char *s, uint32_t len,
 static int parse_value(qry__expr_parser_t *p, const bson_value_t *spec, qry_expr_t **out,
                        status_t *st);
 
-static void fold(qry_expr_t *e);
+static int fold(qry_expr_t *e, status_t *st);
 
 /* Parse a document's fields as an object expression. */
 static int parse_object_fields(qry__expr_parser_t *p, const bson_t *doc, qry_expr_t **out,
@@ -770,7 +770,11 @@ static int parse_value(qry__expr_parser_t *p, const bson_value_t *spec, qry_expr
         } else {
             ST_RET(parse_object_fields(p, &view, out, st));
         }
-        fold(*out);
+        if (fold(*out, st) != 0) {
+            qry_expr_destroy(*out);
+            *out = NULL;
+            return st->code;
+        }
         return 0;
     }
     case BSON_TYPE_ARRAY: {
@@ -789,7 +793,10 @@ static int parse_value(qry__expr_parser_t *p, const bson_value_t *spec, qry_expr
                 args_push(e, child, NULL);
             }
         }
-        fold(e);
+        if (fold(e, st) != 0) {
+            qry_expr_destroy(e);
+            return st->code;
+        }
         *out = e;
         return 0;
     }
@@ -863,8 +870,10 @@ static int parse_root(const bson_value_t *spec, qry_expr_scope_t *scope, bool as
         bson_t view;
         qry__expr_view(spec, &view);
         ret = parse_object_fields(&p, &view, out, st);
-        if (ret == 0)
-            fold(*out);
+        if (ret == 0 && (ret = fold(*out, st)) != 0) {
+            qry_expr_destroy(*out);
+            *out = NULL;
+        }
     } else {
         ret = parse_value(&p, spec, out, st);
     }
@@ -1126,25 +1135,27 @@ static bool is_const(const qry_expr_t *e)
 /*
  * Fold a node whose children are all constants into a constant. Operators
  * that bind variables hold VAR children and never qualify; $rand is marked
- * non-deterministic. An error while folding leaves the node as it is, so the
- * error surfaces per document, as without folding.
+ * non-deterministic. An error while folding is the parse's error, as MongoDB's
+ * optimize() evaluates constant sub-expressions at parse time
+ * ({$expr: {$anyElementTrue: undefined}} fails with 17041 even on an empty
+ * collection).
  */
-static void fold(qry_expr_t *e)
+static int fold(qry_expr_t *e, status_t *st)
 {
     if (e->kind == QRY__EXPR_CONST || e->kind == QRY__EXPR_FIELD || e->kind == QRY__EXPR_VAR)
-        return;
+        return 0;
     if (e->kind == QRY__EXPR_OP &&
         (e->op->flags & (QRY__EXPR_OP_NONDETERMINISTIC | QRY__EXPR_OP_NOFOLD)))
-        return;
+        return 0;
     if (e->kind == QRY__EXPR_OP && e->slots[0] >= 0)
-        return;
+        return 0;
     for (size_t i = 0; i < e->nargs; i++)
         if (!is_const(e->args[i]))
-            return;
+            return 0;
     qry_expr_ctx_t *cx = qry_expr_ctx_new();
-    status_t st = STATUS_INIT;
     bson_value_t v;
-    if (qry_expr_eval(e, cx, NULL, &v, &st) == 0 && v.value_type != BSON_TYPE_EOD) {
+    int ret = qry_expr_eval(e, cx, NULL, &v, st);
+    if (ret == 0 && v.value_type != BSON_TYPE_EOD) {
         bson_value_t copy;
         bson_value_copy(&v, &copy);
         for (size_t i = 0; i < e->nargs; i++) {
@@ -1165,6 +1176,7 @@ static void fold(qry_expr_t *e)
         e->value = copy;
     }
     qry_expr_ctx_destroy(cx);
+    return ret;
 }
 
 /* ---- dependencies ----------------------------------------------------------- */

@@ -1084,7 +1084,7 @@ static int eval_elements_true(qry_expr_ctx_t *cx, const qry_expr_t *node, bson_v
     vec_t a;
     ST_RET(qry__expr_eval(cx, node->args[0], &v, st));
     if (v.value_type != BSON_TYPE_ARRAY)
-        return status_set(st, any ? 17040 : 17041, "%s's argument must be an array, but is %s",
+        return status_set(st, any ? 17041 : 17040, "%s's argument must be an array, but is %s",
                           node->op->name, qry__expr_type_name(&v));
     to_vec(cx, &v, &a);
     bool res = !any;

@@ -250,6 +250,9 @@ static int parse_regex_doc(pctx_t *p, const char *path, const bson_t *ctx, qry_m
                 uint32_t l = 0;
                 pattern = bson_iter_utf8(&it, &l);
                 plen = l;
+                if (strlen(pattern) != l)
+                    return status_set(p->st, ERR_BadValue,
+                                      "Regular expression cannot contain an embedded null byte");
             } else if (BSON_ITER_HOLDS_REGEX(&it)) {
                 const char *f = NULL;
                 pattern = bson_iter_regex(&it, &f);
@@ -267,7 +270,12 @@ static int parse_regex_doc(pctx_t *p, const char *path, const bson_t *ctx, qry_m
                 return status_set(p->st, ERR_BadValue, "$options has to be a string");
             if (options[0] != '\0')
                 return status_set(p->st, 51075, "options set in both $regex and $options");
-            options = bson_iter_utf8(&it, NULL);
+            uint32_t ol = 0;
+            options = bson_iter_utf8(&it, &ol);
+            if (strlen(options) != ol)
+                return status_set(p->st, ERR_BadValue,
+                                  "Regular expression options string cannot contain an embedded "
+                                  "null byte");
         }
     }
     return make_regex(p, path, pattern, plen, options, out);

@@ -145,7 +145,16 @@ static void oil_free(qry_oil_t *o)
 static void oil_push(qry_oil_t *o, const bson_value_t *lo, bool lo_incl, const bson_value_t *hi,
                      bool hi_incl)
 {
-    o->iv = realloc(o->iv, (o->n + 1) * sizeof(*o->iv));
+    /*
+     * Grow geometrically: the capacity is the next power of two above n (an
+     * $in of a million values is a million pushes). n only grows by pushes,
+     * and shrinking it in place keeps the capacity, so a realloc at each power
+     * of two keeps room for the next element.
+     */
+    if (o->n < 4 || (o->n & (o->n - 1)) == 0) {
+        size_t cap = o->n < 4 ? 4 : o->n * 2;
+        o->iv = realloc(o->iv, cap * sizeof(*o->iv));
+    }
     INVARIANT(o->iv != NULL);
     qry_interval_t *iv = &o->iv[o->n++];
     val_copy(&iv->lo, lo);
@@ -896,6 +905,21 @@ static long find_hinted(const qry_plan_request_t *req, const bson_value_t *hint)
     return -1;
 }
 
+/* is_wildcard_pattern -- whether a key pattern has a wildcard field ("$**" or "a.$**"). */
+static bool is_wildcard_pattern(const bson_t *kp)
+{
+    bson_iter_t it;
+    if (kp == NULL || !bson_iter_init(&it, kp))
+        return false;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        size_t n = strlen(k);
+        if (n >= 3 && strcmp(k + n - 3, "$**") == 0)
+            return true;
+    }
+    return false;
+}
+
 /* natural_hint -- {$natural: +-1}: *dir set, true. */
 static bool natural_hint(const bson_value_t *hint, int *dir)
 {
@@ -1037,6 +1061,12 @@ int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_
             }
             if (c == NULL) {
                 free(p.v);
+                /* a hinted wildcard index ($**) that cannot answer the predicate: MongoDB's
+                 * NoQueryExecutionPlans (its planner finds no solution with that index) */
+                if (is_wildcard_pattern(req->indexes[ix].key_pattern))
+                    return status_set(st, ERR_NoQueryExecutionPlans,
+                                      "error processing query: planner returned error :: caused "
+                                      "by :: No query solutions");
                 return status_set(st, ERR_BadValue, "bad index key pattern for hint");
             }
             push_plan(&v, &nv, c);

@@ -41,6 +41,7 @@ struct qry_projection {
     bool id_excluded;
     bool id_listed;
     bool positional;
+    bool elem_match; /* an $elemMatch was parsed (it excludes a positional projection) */
 };
 
 static const char *const proj_metas[] = {
@@ -199,10 +200,13 @@ static int parse_operator(qry_projection_t *p, const char *path, const bson_t *o
     }
     if (strcmp(op, "$elemMatch") == 0) {
         if (v->value_type != BSON_TYPE_DOCUMENT)
-            return status_set(st, ERR_BadValue, "elemMatch: Invalid argument, object required.");
+            return status_set(st, 31274, "elemMatch: Invalid argument, object required, but got %s",
+                              bsonu_type_name(v->value_type));
+        if (p->positional)
+            return status_set(st, 31255, "Cannot specify positional operator and $elemMatch.");
         if (strchr(path, '.'))
-            return status_set(st, ERR_BadValue,
-                              "Cannot use $elemMatch projection on a nested field.");
+            return status_set(st, 31275, "Cannot use $elemMatch projection on a nested field.");
+        p->elem_match = true;
         ST_RET(set_mode(p, path, true, st));
         ST_RET(place(p->root, path, P_ELEMMATCH, &n, st));
         bson_t filter = BSON_INITIALIZER, inner;
@@ -248,6 +252,8 @@ static int parse_field(qry_projection_t *p, const char *path, const bson_value_t
                               "Cannot specify more than one positional projection per query.");
         if (!truthy(v, &t) || !t)
             return status_set(st, 31308, "positional projection cannot be used with exclusion");
+        if (p->elem_match)
+            return status_set(st, 31256, "Cannot specify positional operator and $elemMatch.");
         char *base = bson_strndup(path, plen - 2);
         int ret = set_mode(p, base, true, st);
         if (ret == 0)

@@ -11,6 +11,34 @@
 
 #include "common/common.h"
 
+/* ------------------------------------------------------------------------ */
+/* Collations (query/collation.c): ICU behind this interface only            */
+/* ------------------------------------------------------------------------ */
+
+/* qry_collation_t -- a parsed, validated collation; NULL means "simple" (byte order). */
+typedef struct qry_collation qry_collation_t;
+
+/*
+ * qry_collation_parse -- validate a collation document as MongoDB does
+ * (locale, caseLevel, caseFirst, strength, numericOrdering, alternate,
+ * maxVariable, normalization, backwards, version) and build its collator;
+ * {locale: "simple"} gives *out == NULL. Errors: BadValue (locale, bad
+ * combinations), FailedToParse (enumerations, unknown fields), TypeMismatch,
+ * IncompatibleCollationVersion.
+ */
+int qry_collation_parse(const bson_t *spec, qry_collation_t **out, status_t *st);
+/* qry_collation_destroy -- NULL-safe. */
+void qry_collation_destroy(qry_collation_t *c);
+/* qry_collation_spec -- the full specification (defaults filled in) appended to out. */
+void qry_collation_spec(const qry_collation_t *c, bson_t *out);
+/* qry_collation_compare -- <0, 0, >0 for two UTF-8 strings under c (NULL: bytes). */
+int qry_collation_compare(const qry_collation_t *c, const char *a, size_t alen, const char *b,
+                          size_t blen);
+/* qry_collation_sort_key -- c's sort key of s into out (at most cap bytes written); returns
+ * its full length. memcmp of sort keys orders as qry_collation_compare does. */
+size_t qry_collation_sort_key(const qry_collation_t *c, const char *s, size_t len, uint8_t *out,
+                              size_t cap);
+
 /* QRY_MATCH_SECTION_BEGIN -- match expressions (query/match*.c) */
 
 /*
@@ -221,6 +249,27 @@ void qry_topk_finish(qry_topk_t *tk, bson_t ***docs, size_t *n);
 void qry_topk_free_docs(bson_t **docs, size_t n);
 /* qry_topk_destroy -- free the heap (NULL is a no-op). */
 void qry_topk_destroy(qry_topk_t *tk);
+
+/*
+ * External sort of (key, payload) pairs, for a blocking sort outside the
+ * pipeline (find with allowDiskUse): held in memory up to mem_limit bytes,
+ * then spilled as sorted runs to a temp file in tmp_dir (NULL: $TMPDIR or
+ * /tmp) and merged. Stable: equal keys keep the order they were added in.
+ */
+typedef struct qry_ext_sort qry_ext_sort_t;
+
+/* qry_ext_sort_new -- an empty sorter ordering keys from qry_sort_key(sort, ...). */
+qry_ext_sort_t *qry_ext_sort_new(const qry_sort_t *sort, size_t mem_limit, const char *tmp_dir);
+/* qry_ext_sort_add -- add a copy of (key, payload); may write a run to disk. */
+int qry_ext_sort_add(qry_ext_sort_t *x, const bson_t *key, const bson_t *payload, status_t *st);
+/* qry_ext_sort_finish -- the input is complete; call before qry_ext_sort_next. */
+int qry_ext_sort_finish(qry_ext_sort_t *x, status_t *st);
+/* qry_ext_sort_next -- the next payload in order (*payload initialised in every case). */
+int qry_ext_sort_next(qry_ext_sort_t *x, bson_t *payload, bool *eof, status_t *st);
+/* qry_ext_sort_runs -- runs written to disk (0: everything fitted in memory). */
+uint64_t qry_ext_sort_runs(const qry_ext_sort_t *x);
+/* qry_ext_sort_destroy -- free it and remove its temp file (NULL is a no-op). */
+void qry_ext_sort_destroy(qry_ext_sort_t *x);
 
 /* QRY_SORT_SECTION_END */
 

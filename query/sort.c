@@ -53,10 +53,15 @@ static int parse_meta(const char *field, const bson_value_t *v, spart_t *p, stat
     bson_iter_t it;
     if (!bson_init_static(&d, v->value.v_doc.data, v->value.v_doc.data_len) ||
         !bson_iter_init(&it, &d) || !bson_iter_next(&it) ||
-        strcmp(bson_iter_key(&it), "$meta") != 0 || bson_count_keys(&d) != 1)
+        strcmp(bson_iter_key(&it), "$meta") != 0)
         return status_set(st, 17312, "$meta is the only expression supported by $sort right now");
+    if (bson_count_keys(&d) != 1)
+        return status_set(st, ERR_FailedToParse,
+                          "Cannot have additional keys in a $meta sort specification");
+    /* MongoDB's sort pattern parser: a non-string $meta is 31138 like an unknown name. */
     if (!BSON_ITER_HOLDS_UTF8(&it))
-        return status_set(st, ERR_FailedToParse, "expected \"$meta\" for %s to be a string", field);
+        return status_set(st, 31138, "Illegal $meta sort: %s: {$meta: <%s>}", field,
+                          bsonu_type_name(bson_iter_type(&it)));
     const char *name = bson_iter_utf8(&it, NULL);
     for (size_t i = 0; i < sizeof sort_metas / sizeof sort_metas[0]; i++) {
         if (strcmp(name, sort_metas[i]) == 0) {

@@ -743,6 +743,14 @@ static int graph_search(graph_iter_t *g, const bson_t *doc, bson_t *found_arr, s
                 bson_value_t fv;
                 if (qry__pl_path_get(&fd, d->from_field, &fv))
                     add_frontier(&fv, &seen, &nseen, &frontier, &nfront);
+                /* what the search holds: never past the stage memory limit (MongoDB's
+                 * maxMemoryUsageBytes for $graphLookup) */
+                if ((size_t)found_arr->len + seen.len + ids.len + res.len >
+                    qry__pl_mem_limit(run)) {
+                    ret = status_set(st, ERR_ExceededMemoryLimit,
+                                     "$graphLookup reached maximum memory consumption");
+                    break;
+                }
             }
         }
         bson_destroy(&res);

@@ -127,6 +127,10 @@ static int upath_parse(const char *s, upath_t *p, status_t *st)
                 kind = UC_FILTER;
                 memmove(c, c + 2, len - 3);
                 c[len - 3] = '\0';
+            } else if (p->n > 0 &&
+                       (strcmp(c, "$id") == 0 || strcmp(c, "$ref") == 0 || strcmp(c, "$db") == 0)) {
+                /* DBRef fields below the top level are plain fields (MongoDB's isDBRefField) */
+                kind = UC_FIELD;
             } else {
                 p->comp[p->n] = c;
                 p->kind[p->n++] = kind;
@@ -809,7 +813,8 @@ int qry_update_parse(const bson_t *update, const bson_t *array_filters, qry_upda
             u->filters[f].used = true;
         }
     }
-    for (size_t f = 0; f < u->nfilters; f++) {
+    /* a replacement uses no filters and MongoDB accepts (ignores) them there */
+    for (size_t f = 0; f < u->nfilters && !u->replacement; f++) {
         if (!u->filters[f].used) {
             char *j = bson_as_relaxed_extended_json(update, NULL);
             status_set(st, ERR_FailedToParse,

@@ -1033,6 +1033,22 @@ err:
     return ret;
 }
 
+/*
+ * id_subpath -- a replacement upsert takes only _id from the query, and only
+ * as a whole: an equality on a part of it ({"_id.x": 1}) is MongoDB's
+ * NotExactValueField for the immutable path _id.
+ */
+static int id_subpath(void *arg, const char *path, const bson_value_t *value, status_t *st)
+{
+    (void)arg;
+    (void)value;
+    if (strncmp(path, "_id.", 4) == 0)
+        return status_set(st, ERR_NotExactValueField,
+                          "field at '_id' must be exactly specified, field at sub-path '%s'found",
+                          path);
+    return 0;
+}
+
 /* qry_update_upsert -- the document an upsert inserts. */
 int qry_update_upsert(const qry_update_t *u, const bson_t *query, const qry_update_ctx_t *ctx,
                       qry_update_result_t *res, status_t *st)
@@ -1047,6 +1063,15 @@ int qry_update_upsert(const qry_update_t *u, const bson_t *query, const qry_upda
     if (u->replacement) {
         bson_t only_id = BSON_INITIALIZER;
         bson_iter_t it;
+        qry_match_t *m = NULL;
+        ret = qry_match_parse(query, NULL, &m, st);
+        if (ret == 0)
+            ret = qry_match_equalities(m, id_subpath, NULL, st);
+        qry_match_destroy(m);
+        if (ret != 0) {
+            bson_destroy(&only_id);
+            goto err;
+        }
         if (bson_iter_init_find(&it, &seed, "_id"))
             bson_append_value(&only_id, "_id", 3, bson_iter_value(&it));
         bson_destroy(&res->doc);

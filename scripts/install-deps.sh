@@ -12,6 +12,7 @@ PKGS=(
   build-essential cmake pkg-config git
   libbson-dev libmongoc-dev libuv1-dev libwiredtiger-dev wiredtiger
   libssl-dev libcmocka-dev zlib1g-dev libzstd-dev libsnappy-dev libpcre2-dev
+  libicu-dev
   libyaml-dev tzdata
   python3 python3-pymongo
   clang libclang-rt-dev clang-format

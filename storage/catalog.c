@@ -13,15 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* stor__table_config -- replicated mode keeps data tables unlogged (rollback_to_stable). */
-const char *stor__table_config(const stor_engine_t *eng, bool index)
-{
-    if (eng->opts.mode == STOR_MODE_REPLICATED)
-        return index ? "key_format=u,value_format=u,log=(enabled=false)"
-                     : "key_format=q,value_format=u,log=(enabled=false)";
-    return index ? "key_format=u,value_format=u" : "key_format=q,value_format=u";
-}
+#include <strings.h>
 
 /* stor__next_ident -- idents are never reused within a run; orphans are swept at start. */
 void stor__next_ident(stor_engine_t *eng, const char *kind, char out[STOR_IDENT_MAX])
@@ -106,6 +98,7 @@ int stor__index_from_spec(stor_engine_t *eng, stor_collection_t *coll, const bso
     stor_index_t *idx = calloc(1, sizeof(*idx));
     INVARIANT(idx != NULL);
     idx->coll = coll;
+    idx->since_ms = time_now_ms();
     bson_init(&idx->multikey_paths);
     idx->name = strdup(name);
     bson_copy_to(spec, &idx->spec);
@@ -573,6 +566,23 @@ static stor_collection_t *find_ns(stor_engine_t *eng, const char *ns)
     return NULL;
 }
 
+/*
+ * find_db_other_case -- a collection of a database whose name differs from
+ * ns's database only in case (MongoDB refuses to create such a database:
+ * DatabaseDifferCase, 13297, since names map to case-insensitive file systems).
+ */
+static const stor_collection_t *find_db_other_case(stor_engine_t *eng, const char *ns)
+{
+    int nl = stor__ns_db_len(ns);
+    for (const stor_collection_t *c = eng->colls; c; c = c->next) {
+        int cl = stor__ns_db_len(c->ns);
+        if (cl == nl && strncmp(c->ns, ns, (size_t)nl) != 0 &&
+            strncasecmp(c->ns, ns, (size_t)nl) == 0)
+            return c;
+    }
+    return NULL;
+}
+
 static int check_ddl(stor_session_t *sess, const char *ns, status_t *st)
 {
     if (stor__ns_db_len(ns) < 0)
@@ -604,6 +614,15 @@ int stor_collection_create(stor_session_t *sess, const char *ns, const bson_t *o
     if (find_ns(eng, ns) != NULL) {
         pthread_rwlock_unlock(&eng->cat_lock);
         return status_set(st, ERR_NamespaceExists, "Collection %s already exists.", ns);
+    }
+    const stor_collection_t *other = find_db_other_case(eng, ns);
+    if (other != NULL) {
+        int dl = stor__ns_db_len(other->ns), nl = stor__ns_db_len(ns);
+        pthread_rwlock_unlock(&eng->cat_lock);
+        return status_set(st, ERR_DatabaseDifferCase,
+                          "db already exists with different case already have: [%.*s] trying to "
+                          "create [%.*s]",
+                          dl, other->ns, nl, ns);
     }
     stor_collection_t *coll = calloc(1, sizeof(*coll));
     INVARIANT(coll != NULL);
@@ -647,7 +666,10 @@ int stor_collection_create(stor_session_t *sess, const char *ns, const bson_t *o
     bool implicit;
     ST_ERR(stor__uow_enter(sess, &implicit, st));
     ret = stor__catalog_write(sess, coll, st);
+    if (ret == 0)
+        (void)FP_PAUSE(hangBeforeCatalogCommit, ns, 0, NULL);
     ST_ERR(stor__uow_leave(sess, implicit, ret, st));
+    (void)FP_PAUSE(hangAfterCatalogCommit, ns, 0, NULL);
     coll->next = eng->colls;
     eng->colls = coll;
     pthread_rwlock_unlock(&eng->cat_lock);
@@ -729,9 +751,12 @@ int stor_collection_drop(stor_session_t *sess, const char *ns, status_t *st)
     bool implicit;
     ST_ERR(stor__uow_enter(sess, &implicit, st));
     ret = delete_row(sess, coll->ident, st);
+    if (ret == 0)
+        (void)FP_PAUSE(hangBeforeCatalogCommit, ns, 0, NULL);
     ST_ERR(stor__uow_leave(sess, implicit, ret, st));
     bury(eng, coll);
     pthread_rwlock_unlock(&eng->cat_lock);
+    (void)FP_PAUSE(hangAfterCatalogCommit, ns, 0, NULL);
     drop_tables(sess, coll);
     LOG(INFO, STORAGE, 22115, "dropCollection", "namespace", BCON_UTF8(ns));
     return 0;
@@ -773,9 +798,12 @@ int stor_collection_rename(stor_session_t *sess, const char *from, const char *t
         ret = delete_row(sess, dst->ident, st);
     if (ret == 0)
         ret = stor__catalog_write(sess, src, st);
+    if (ret == 0)
+        (void)FP_PAUSE(hangBeforeCatalogCommit, from, 0, NULL);
     ret = stor__uow_leave(sess, implicit, ret, st);
     if (ret != 0)
         goto err;
+    (void)FP_PAUSE(hangAfterCatalogCommit, from, 0, NULL);
     free(old_ns);
     if (dst != NULL)
         bury(eng, dst);

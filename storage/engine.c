@@ -355,24 +355,9 @@ int stor_engine_open(const char *dbpath, const stor_options_t *opts, stor_engine
         ret = status_set(st, ERR_FileOpenFailed, "cannot create %s: %s", jpath, strerror(errno));
         goto err;
     }
-    /*
-     * transaction_sync off: WT's commit leaves the log record in its buffers
-     * and stor_uow_commit hands it to the OS itself, in a group with every
-     * concurrent committer (stor__commit_written: one log_flush sync=off per
-     * round), so a kill -9 still loses no acknowledged commit. WT 3.2's own
-     * per-commit write (method=none) made each committer wait for the slots
-     * before it by spinning on sched_yield: with many clients on few cores
-     * throughput fell as clients were added. fsync is log_flush sync=on on
-     * demand (j:true) or every group_commit_ms. checkpoint is ours
-     * (housekeeper), not WT's timer.
-     */
-    char cfg[512];
-    snprintf(cfg, sizeof(cfg),
-             "create,cache_size=%" PRIu64 "M,session_max=20000,"
-             "log=(enabled=true,archive=true,path=journal,compressor=),"
-             "transaction_sync=(enabled=false),"
-             "file_manager=(close_idle_time=600),statistics=(fast)",
-             eng->opts.cache_size_mb);
+    char cfg[9000];
+    ST_ERR(stor__conn_config(eng, cfg, sizeof(cfg), st));
+    stor__table_configs_init(eng);
     int wret = wiredtiger_open(dbpath, &wt_events, cfg, &eng->conn);
     if (wret != 0) {
         ret = stor__wt_status(st, wret, "wiredtiger_open");
@@ -422,7 +407,12 @@ int stor_engine_open(const char *dbpath, const stor_options_t *opts, stor_engine
     eng->threads_started = true;
     LOG(INFO, STORAGE, 22107, "Storage engine opened", "dbpath", BCON_UTF8(dbpath), "mode",
         BCON_UTF8(eng->opts.mode == STOR_MODE_STANDALONE ? "standalone" : "replicated"),
-        "cleanShutdown", BCON_BOOL(eng->was_clean));
+        "cleanShutdown", BCON_BOOL(eng->was_clean), "cacheSizeMB",
+        BCON_INT64((int64_t)eng->opts.cache_size_mb), "journalCompressor",
+        BCON_UTF8(eng->opts.journal_compressor ? eng->opts.journal_compressor : "none"),
+        "blockCompressor",
+        BCON_UTF8(eng->opts.block_compressor ? eng->opts.block_compressor : "none"),
+        "commitIntervalMs", BCON_INT32(eng->opts.group_commit_ms));
     *out = eng;
     return 0;
 

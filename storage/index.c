@@ -481,7 +481,10 @@ int stor_index_create(stor_session_t *sess, stor_collection_t *coll, const bson_
         stor__index_free(eng, idx);
         return stor__wt_status(st, wret, "create index table");
     }
+    (void)FP_PAUSE(hangAfterSettingUpIndexBuild, coll->ns, 0, NULL);
     ret = stor__index_build(sess, idx, st);
+    if (ret == 0)
+        (void)FP_PAUSE(hangIndexBuildBeforeCommit, coll->ns, 0, NULL);
     if (ret == 0) {
         pthread_rwlock_wrlock(&eng->cat_lock);
         ret = coll->dropped ? status_set(st, ERR_NamespaceNotFound, "collection was dropped")
@@ -496,6 +499,8 @@ int stor_index_create(stor_session_t *sess, stor_collection_t *coll, const bson_
             ret = stor__uow_enter(sess, &implicit, st);
             if (ret == 0) {
                 ret = stor__catalog_write(sess, coll, st);
+                if (ret == 0)
+                    (void)FP_PAUSE(hangBeforeCatalogCommit, coll->ns, 0, NULL);
                 ret = stor__uow_leave(sess, implicit, ret, st);
             }
             if (ret != 0)
@@ -544,6 +549,8 @@ int stor_index_drop(stor_session_t *sess, stor_collection_t *coll, const char *n
     ret = stor__uow_enter(sess, &implicit, st);
     if (ret == 0) {
         ret = stor__catalog_write(sess, coll, st);
+        if (ret == 0)
+            (void)FP_PAUSE(hangBeforeCatalogCommit, coll->ns, 0, NULL);
         ret = stor__uow_leave(sess, implicit, ret, st);
     }
     if (ret != 0) {
@@ -555,6 +562,7 @@ int stor_index_drop(stor_session_t *sess, stor_collection_t *coll, const char *n
     idx->next = coll->dropped_indexes;
     coll->dropped_indexes = idx;
     pthread_rwlock_unlock(&eng->cat_lock);
+    (void)FP_PAUSE(hangAfterCatalogCommit, coll->ns, 0, NULL);
     stor__session_close_cursors(sess, idx->uri);
     stor__drop_uri(eng, sess->wt, idx->uri);
     LOG(INFO, INDEX, 22134, "dropIndex", "namespace", BCON_UTF8(coll->ns), "index",
@@ -609,6 +617,20 @@ bool stor_index_is_multikey(const stor_index_t *idx)
     bool mk = !bson_empty(&idx->multikey_paths);
     pthread_rwlock_unlock(&idx->coll->eng->cat_lock);
     return mk;
+}
+
+/* stor_index_record_access -- one more query planned onto idx. */
+void stor_index_record_access(stor_index_t *idx)
+{
+    atomic_fetch_add_explicit(&idx->accesses, 1, memory_order_relaxed);
+}
+
+/* stor_index_accesses -- the count since since_ms. */
+int64_t stor_index_accesses(const stor_index_t *idx, int64_t *since_ms)
+{
+    if (since_ms != NULL)
+        *since_ms = idx->since_ms;
+    return atomic_load_explicit(&idx->accesses, memory_order_relaxed);
 }
 
 /* stor_index_multikey_paths -- a copy of {path: true}. */

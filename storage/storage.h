@@ -143,12 +143,21 @@ typedef struct stor_options {
     int checkpoint_interval_s;      /* default 60; 0 disables the periodic checkpoint */
     int group_commit_ms;            /* journal flush period; default 100; 0 disables */
     int64_t oplog_max_bytes;        /* oplog cap; default 192 MiB */
+    const char *journal_compressor; /* snappy, zlib or none (NULL: none) */
+    const char *block_compressor;   /* of collection tables: snappy, zlib or none (NULL: none) */
     bool read_only;                 /* reserved: must be false */
     stor_matcher_ops_t matcher_ops; /* partial index filters (optional) */
 } stor_options_t;
 
 /* stor_options_init -- the defaults above. */
 void stor_options_init(stor_options_t *opts);
+
+/* stor_cache_default_mb -- mongod's default cache: 50 % of (mem - 1 GB), at least 256 MB. */
+uint64_t stor_cache_default_mb(uint64_t mem_bytes);
+/* stor_memory_bytes -- physical memory, or the cgroup's memory limit when lower. */
+uint64_t stor_memory_bytes(void);
+/* stor_compressor_check -- BadValue unless NULL, none, snappy or zlib (zstd is not built). */
+int stor_compressor_check(const char *name, status_t *st);
 
 /* stor_engine_open -- lock dbpath, open WiredTiger, load the catalog, drop orphans. */
 int stor_engine_open(const char *dbpath, const stor_options_t *opts, stor_engine_t **out,
@@ -295,6 +304,10 @@ const bson_t *stor_index_spec(const stor_index_t *idx);
 const bson_t *stor_index_key_pattern(const stor_index_t *idx);
 bool stor_index_is_unique(const stor_index_t *idx);
 bool stor_index_is_multikey(const stor_index_t *idx);
+/* stor_index_record_access -- count one query whose chosen plan uses idx ($indexStats). */
+void stor_index_record_access(stor_index_t *idx);
+/* stor_index_accesses -- that count, and (since_ms) when counting began. */
+int64_t stor_index_accesses(const stor_index_t *idx, int64_t *since_ms);
 /* stor_index_multikey_paths -- {path: true, ...} of paths seen holding arrays (copy into out). */
 void stor_index_multikey_paths(const stor_index_t *idx, bson_t *out);
 

@@ -42,10 +42,12 @@ struct stor_index {
     bool sparse;
     bool is_id;
     bool partial;
-    bool building;         /* being built: not in the catalog row yet */
-    uint32_t desc_mask;    /* bit i: field i descending */
-    void *matcher;         /* compiled partialFilterExpression */
-    bson_t multikey_paths; /* {path: true} -- guarded by the engine's catalog lock */
+    bool building;            /* being built: not in the catalog row yet */
+    uint32_t desc_mask;       /* bit i: field i descending */
+    void *matcher;            /* compiled partialFilterExpression */
+    bson_t multikey_paths;    /* {path: true} -- guarded by the engine's catalog lock */
+    _Atomic int64_t accesses; /* queries whose chosen plan used it ($indexStats) */
+    int64_t since_ms;         /* wall clock when counting began (load or creation) */
     bool dropped;
     stor_index_t *next;
 };
@@ -136,6 +138,7 @@ typedef struct stor_group {
 struct stor_engine {
     char *dbpath;
     stor_options_t opts;
+    char table_cfg[2][160]; /* WT create config: [0] collections, [1] indexes */
     WT_CONNECTION *conn;
     int lock_fd;
     bool was_clean;
@@ -241,6 +244,10 @@ void stor__catalog_free(stor_engine_t *eng);
 int stor__catalog_write(stor_session_t *sess, stor_collection_t *coll, status_t *st);
 /* stor__table_config -- WT create config for a collection/index table in this mode. */
 const char *stor__table_config(const stor_engine_t *eng, bool index);
+/* stor__table_configs_init -- build them from opts (at open). */
+void stor__table_configs_init(stor_engine_t *eng);
+/* stor__conn_config -- the wiredtiger_open config from opts (engine_config.c). */
+int stor__conn_config(const stor_engine_t *eng, char *out, size_t len, status_t *st);
 /* stor__recount -- recompute count and data size of every collection by scanning. */
 int stor__recount(stor_engine_t *eng, WT_SESSION *wt, status_t *st);
 /* stor__save_sizes -- persist the counters (clean shutdown, standalone). */

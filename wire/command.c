@@ -83,6 +83,14 @@ void wire_opctx_init(wire_opctx_t *op, wire_conn_info_t *conn, struct wire_serve
     bson_init(&op->body);
 }
 
+/* wire_opctx_error_info -- see wire.h. */
+bson_t *wire_opctx_error_info(wire_opctx_t *op)
+{
+    if (op->error_info == NULL)
+        op->error_info = bson_new();
+    return op->error_info;
+}
+
 /* sub_doc -- a static view of an embedded document field, or TypeMismatch. */
 static int sub_doc(bson_iter_t *it, const char *name, bson_t *out, status_t *st)
 {
@@ -314,6 +322,8 @@ void wire_error_reply(const status_t *st, const wire_opctx_t *op, bson_t *reply)
     BSON_APPEND_UTF8(reply, "errmsg", st->msg);
     BSON_APPEND_INT32(reply, "code", code);
     BSON_APPEND_UTF8(reply, "codeName", wire_code_name(code, buf, sizeof(buf)));
+    if (op != NULL && op->error_info != NULL)
+        bson_concat(reply, op->error_info);
     if (op != NULL && op->cmd != NULL && (op->cmd->flags & WIRE_CMD_WRITE) && op->has_txn_number &&
         !op->has_autocommit && is_retryable_code(code)) {
         bson_t labels;
@@ -349,6 +359,8 @@ int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply
                    cmd->name);
         goto err;
     }
+    if (t->authorize != NULL && !op->resumed && t->authorize(op, &st) != 0)
+        goto err;
     if (t->gate != NULL && t->gate(op, cmd, &st) != 0)
         goto err;
     bson_reinit(reply);
@@ -364,9 +376,15 @@ int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply
         return 0; /* the transport re-runs it later */
     if (!bson_has_field(reply, "ok"))
         BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+    bson_destroy(op->error_info);
+    op->error_info = NULL;
+    wire_cmd_observe(cmd->name, 0);
     return 0;
 err:
     wire_error_reply(&st, op, reply);
+    bson_destroy(op->error_info);
+    op->error_info = NULL;
+    wire_cmd_observe(cmd != NULL ? cmd->name : NULL, st.code);
     return st.code;
 }
 

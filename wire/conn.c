@@ -71,9 +71,12 @@ static void log_slow(wire_job_t *job, int64_t micros, int code)
     if (!log_enabled(LOG_SEV_INFO, LOG_C_COMMAND))
         return;
     (void)snprintf(ns, sizeof(ns), "%s.$cmd", job->op.db);
+    bson_t redacted = BSON_INITIALIZER; /* no password or SASL payload in a log line */
+    wire_redact_command(&job->op.body, &redacted);
     bson_t *attr = BCON_NEW("type", BCON_UTF8("command"), "ns", BCON_UTF8(ns), "command",
-                            BCON_DOCUMENT(&job->op.body), "ok", BCON_INT32(code == 0 ? 1 : 0),
+                            BCON_DOCUMENT(&redacted), "ok", BCON_INT32(code == 0 ? 1 : 0),
                             "durationMillis", BCON_INT64(ms));
+    bson_destroy(&redacted);
     if (code != 0)
         BSON_APPEND_INT32(attr, "errCode", code);
     LOG_DOC(INFO, COMMAND, 51803, "Slow query", attr);
@@ -163,9 +166,13 @@ void wire__job_run(wire_job_t *job)
         bson_reinit(&job->reply);
         job->op.park_ms = 0;
     }
-    if (!job->op.resumed)
+    if (!job->op.resumed && log_enabled(LOG_SEV_DEBUG2, LOG_C_COMMAND)) {
+        bson_t redacted = BSON_INITIALIZER;
+        wire_redact_command(&job->op.body, &redacted);
         LOG(DEBUG2, COMMAND, 20003, "About to run the command", "db", BCON_UTF8(job->op.db),
-            "commandArgs", BCON_DOCUMENT(&job->op.body));
+            "commandArgs", BCON_DOCUMENT(&redacted));
+        bson_destroy(&redacted);
+    }
     code = wire_cmd_dispatch(srv->cfg.table, &job->op, &job->reply);
     if (job->op.park_ms > 0 && !job->op.resumed) {
         post_back(job); /* parked: no reply yet */
@@ -204,6 +211,9 @@ static void on_closed(uv_handle_t *h)
         c->loop->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    wire_auth_session_free(c->info.auth);
+    wire__tls_free(c->tls);
+    bson_free(c->info.tls_subject);
     bson_free(c->frame);
     bson_free(c->stash);
     bson_free(c);
@@ -256,7 +266,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (n == 0)
         return;
     __atomic_add_fetch(&c->loop->srv->bytes_in, n, __ATOMIC_RELAXED);
-    feed(c, (const uint8_t *)buf->base, (size_t)n);
+    if (c->tls != NULL) /* ciphertext: tls.c decrypts, then feeds */
+        wire__tls_on_read(c, (const uint8_t *)buf->base, (size_t)n);
+    else if (c->loop->srv->tls_ctx != NULL && !c->tls_decided)
+        wire__tls_first_bytes(c, (const uint8_t *)buf->base, (size_t)n);
+    else
+        feed(c, (const uint8_t *)buf->base, (size_t)n);
 }
 
 /* start_reading -- (re)start reading when the stash has room. */
@@ -429,10 +444,21 @@ static void finish_job(wire_conn_t *c, wire_job_t *job)
         wire__loop_finish_drain(l);
 }
 
+/* wire__conn_feed -- plaintext from tls.c into the same read path. */
+void wire__conn_feed(wire_conn_t *c, const uint8_t *data, size_t n)
+{
+    feed(c, data, n);
+}
+
 /* on_write -- the reply is out (or the peer is gone). */
 static void on_write(uv_write_t *w, int status)
 {
-    wire_job_t *job = w->data;
+    wire__conn_write_done(w->data, status);
+}
+
+/* wire__conn_write_done -- after a reply's write, plain or TLS. */
+void wire__conn_write_done(wire_job_t *job, int status)
+{
     wire_conn_t *c = job->conn;
     if (status == 0)
         __atomic_add_fetch(&c->loop->srv->bytes_out, (int64_t)job->out.len, __ATOMIC_RELAXED);
@@ -466,6 +492,13 @@ void wire__conn_job_done(wire_job_t *job)
     }
     if (c->closing || job->no_reply || job->out.len == 0) {
         finish_job(c, job);
+        return;
+    }
+    if (c->tls != NULL) {
+        if (wire__tls_write(c, job) != 0) {
+            wire__conn_close(c);
+            finish_job(c, job);
+        }
         return;
     }
     uv_buf_t b = uv_buf_init((char *)job->out.data, (unsigned)job->out.len);
@@ -505,10 +538,12 @@ void wire__conn_accept(wire_loop_t *l, uv_stream_t *listener)
             struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
             uv_ip6_name(a, ip, sizeof(ip));
             port = ntohs(a->sin6_port);
+            c->info.loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
         } else {
             struct sockaddr_in *a = (struct sockaddr_in *)&ss;
             uv_ip4_name(a, ip, sizeof(ip));
             port = ntohs(a->sin_port);
+            c->info.loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
         }
         (void)snprintf(c->info.remote, sizeof(c->info.remote), "%s:%d", ip, port);
     }

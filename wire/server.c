@@ -122,6 +122,7 @@ int wire_server_create(const wire_server_config_t *cfg, wire_server_t **out, sta
     if (srv->cfg.max_conns <= 0)
         srv->cfg.max_conns = 1000000;
     srv->n_loops = cfg->n_loops > 0 ? cfg->n_loops : (int)(ncpu > 64 ? 64 : ncpu);
+    ST_ERR(wire__tls_ctx_create(cfg->tls, &srv->tls_ctx, st));
     ST_ERR(resolve(srv->bind_ip, cfg->port, addrs, &n_addrs, st));
     for (size_t i = 0; i < n_addrs; i++) {
         ST_ERR(probe(&addrs[i], srv->bind_ip, cfg->port, st));
@@ -202,7 +203,7 @@ int wire_server_run(wire_server_t *srv, status_t *st)
     }
     if (ret == 0)
         LOG(INFO, NETWORK, 23016, "Waiting for connections", "port", BCON_INT32(srv->cfg.port),
-            "ssl", BCON_UTF8("off"));
+            "ssl", BCON_UTF8(srv->tls_ctx != NULL ? "on" : "off"));
     uv_run(&srv->ctl, UV_RUN_DEFAULT);
     for (int i = 0; i < srv->n_loops; i++)
         wire__loop_join(&srv->loops[i]);
@@ -217,6 +218,8 @@ void wire_server_stop(wire_server_t *srv, const char *reason)
 {
     /* running operations stop at their next yield point (InterruptedAtShutdown), as mongod's */
     wire_curop_kill_all(ERR_InterruptedAtShutdown);
+    /* a command paused at a failpoint must not hold the drain up */
+    fp_release_all();
     pthread_mutex_lock(&srv->lock);
     if (!srv->stopping) {
         __atomic_store_n(&srv->stopping, true, __ATOMIC_RELAXED); /* read without the lock */
@@ -281,6 +284,7 @@ void wire_server_destroy(wire_server_t *srv)
     }
     bson_free(srv->loops);
     bson_free(srv->bind_ip);
+    SSL_CTX_free(srv->tls_ctx);
     pthread_mutex_destroy(&srv->lock);
     bson_free(srv);
 }

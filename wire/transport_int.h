@@ -11,6 +11,7 @@
 #ifndef MICA_WIRE_TRANSPORT_INT_H
 #define MICA_WIRE_TRANSPORT_INT_H
 
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <uv.h>
 
@@ -32,6 +33,7 @@
 typedef struct wire_loop wire_loop_t;
 typedef struct wire_conn wire_conn_t;
 typedef struct wire_job wire_job_t;
+typedef struct wire_tls wire_tls_t;
 
 /* wire_job_t -- one request from frame to reply. */
 struct wire_job {
@@ -67,6 +69,10 @@ struct wire_conn {
     size_t stash_len;
     wire_job_t *job;          /* the job in flight */
     wire_conn_t *next, *prev; /* the loop's connections */
+    wire_tls_t *tls;          /* TLS session (tls.c), NULL on a plain connection */
+    bool tls_decided;         /* TLS-enabled server: the first bytes were looked at */
+    uint8_t tls_npeek;
+    uint8_t tls_peek[2];
 };
 
 /* wire_loop_t -- one I/O thread. */
@@ -108,6 +114,7 @@ struct wire_server {
     bool stopping;
     bool ctl_ready, ctl_running, ctl_closed;
     char stop_reason[64];
+    SSL_CTX *tls_ctx; /* NULL: TLS disabled */
     int64_t next_conn_id;
     /* counters (atomics) */
     int64_t conns_current, conns_total, conns_active, conns_rejected, conns_awaiting;
@@ -135,5 +142,16 @@ void wire__conn_job_done(wire_job_t *job);
 void wire__conn_resume(wire_job_t *job);
 void wire__job_run(wire_job_t *job);
 void wire__job_free(wire_job_t *job);
+/* wire__conn_feed -- plaintext into the read path (framing, jobs); conn.c. */
+void wire__conn_feed(wire_conn_t *c, const uint8_t *data, size_t n);
+/* wire__conn_write_done -- a reply's write finished (status from libuv); conn.c. */
+void wire__conn_write_done(wire_job_t *job, int status);
+
+/* TLS through memory BIOs (tls.c). */
+int wire__tls_ctx_create(const wire_tls_config_t *cfg, SSL_CTX **out, status_t *st);
+void wire__tls_first_bytes(wire_conn_t *c, const uint8_t *data, size_t n);
+void wire__tls_on_read(wire_conn_t *c, const uint8_t *data, size_t n);
+int wire__tls_write(wire_conn_t *c, wire_job_t *job);
+void wire__tls_free(wire_tls_t *t);
 
 #endif /* MICA_WIRE_TRANSPORT_INT_H */

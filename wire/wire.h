@@ -347,6 +347,11 @@ typedef struct wire_conn_info {
     struct wire_opctx *op;   /* the operation running on it, NULL when idle */
     struct wire_conn_info *cur_next, *cur_prev;
     bool cur_listed;
+    bool loopback;     /* the peer is 127.0.0.0/8 or ::1 (the localhost exception) */
+    bool tls;          /* the connection completed a TLS handshake */
+    char *tls_subject; /* verified client certificate subject (RFC 2253), or NULL */
+    /* who is authenticated, SASL state (wire/authz.c); NULL: nobody */
+    struct wire_auth_session *auth;
 } wire_conn_info_t;
 
 /*
@@ -416,6 +421,10 @@ typedef struct wire_opctx {
     int kill_code; /* atomic: 0, or Interrupted/InterruptedAtShutdown once killed */
     wire_curop_info_t info;
     struct wire_opctx *cur_next, *cur_prev;
+    /* fields a failing handler adds to its error reply after codeName (MongoDB's
+     * ErrorExtraInfo, e.g. DuplicateKey's keyPattern/keyValue): set through
+     * wire_opctx_error_info, appended by wire_error_reply, freed by dispatch */
+    bson_t *error_info;
 } wire_opctx_t;
 
 /* ------------------------------------------------------------------------ */
@@ -499,6 +508,12 @@ typedef struct wire_cmd_table {
     const wire_command_t *cmds; /* the rows as given (listCommands order) */
     size_t n;
     const wire_command_t **sorted; /* by name, for binary search */
+    /*
+     * authorize -- set by the binary once access control matters: called by
+     * wire_cmd_dispatch after the table's own checks and before the handler;
+     * a non-zero return (Unauthorized 13) is the reply. NULL: everything runs.
+     */
+    int (*authorize)(struct wire_opctx *op, status_t *st);
     /* gate (optional): checked before every handler (a replica-set member's
      * NotWritablePrimary / NotPrimaryNoSecondaryOk); set after init */
     int (*gate)(wire_opctx_t *op, const struct wire_command *cmd, status_t *st);
@@ -520,6 +535,8 @@ void wire_opctx_init(wire_opctx_t *op, wire_conn_info_t *conn, struct wire_serve
  * for "<db>.$cmd" only. Errors are statuses for an error reply.
  */
 int wire_opctx_parse(wire_opctx_t *op, const wire_request_t *req, status_t *st);
+/* wire_opctx_error_info -- the (created on first use) extra fields of op's error reply. */
+bson_t *wire_opctx_error_info(wire_opctx_t *op);
 /* wire_opctx_parse_body -- as wire_opctx_parse for a body and database alone (tests, micas). */
 int wire_opctx_parse_body(wire_opctx_t *op, const char *db, const bson_t *body, status_t *st);
 
@@ -543,6 +560,12 @@ bool wire_cmd_in_api_v1(const char *name);
 int wire_cmd_check_generic_rules(const wire_opctx_t *op, const char *name, status_t *st);
 /* wire_stage_check_api_strict -- APIStrictError (323) for an aggregation stage outside API v1. */
 int wire_stage_check_api_strict(const wire_opctx_t *op, const char *stage, status_t *st);
+/* wire_cmd_observer_fn -- told of every dispatched command: its name and result code (0: ok). */
+typedef void (*wire_cmd_observer_fn)(const char *name, int code);
+/* wire_cmd_set_observer -- install the observer (serverStatus's metrics.commands); NULL: none. */
+void wire_cmd_set_observer(wire_cmd_observer_fn fn);
+/* wire_cmd_observe -- called by dispatch once per command. */
+void wire_cmd_observe(const char *name, int code);
 
 /*
  * wire_error_reply -- THE function that turns a status into
@@ -566,6 +589,26 @@ int wire_negotiate_compression(wire_opctx_t *op, const bson_t *hello, bson_t *re
 
 typedef struct wire_server wire_server_t;
 
+/* wire_tls_mode_t -- net.tls.mode. */
+typedef enum wire_tls_mode {
+    WIRE_TLS_DISABLED = 0,
+    WIRE_TLS_ALLOW,
+    WIRE_TLS_PREFER,
+    WIRE_TLS_REQUIRE,
+} wire_tls_mode_t;
+
+/* wire_tls_config_t -- the TLS options (wire/tls.c tells the rules). */
+typedef struct wire_tls_config {
+    wire_tls_mode_t mode;
+    const char *certificate_key_file; /* PEM: certificate chain and private key */
+    const char *ca_file;              /* verify client certificates against it */
+    bool allow_invalid_certificates;
+    bool allow_connections_without_certificates;
+} wire_tls_config_t;
+
+/* wire_tls_mode_by_name -- "disabled", "allowTLS", "preferTLS", "requireTLS"; -1 if unknown. */
+int wire_tls_mode_by_name(const char *name);
+
 /* wire_server_config_t -- how to listen and what to run. */
 typedef struct wire_server_config {
     const char *bind_ip; /* comma list of addresses or host names */
@@ -585,7 +628,8 @@ typedef struct wire_server_config {
      */
     void (*op_done)(wire_opctx_t *op, const bson_t *reply, int code, int64_t micros);
     const wire_cmd_table_t *table;
-    void *app; /* passed to handlers as op->app */
+    void *app;                    /* passed to handlers as op->app */
+    const wire_tls_config_t *tls; /* NULL or mode disabled: plain only */
 } wire_server_config_t;
 
 /* wire_server_stats_t -- counters for serverStatus (a snapshot). */
@@ -655,5 +699,308 @@ void wire_worker_block_begin(void);
 void wire_worker_block_end(void);
 
 /* WIRE_TRANSPORT_SECTION_END */
+
+/* ======================================================================== */
+/* Authentication: SCRAM (wire/scram.c)                                      */
+/* ======================================================================== */
+
+/*
+ * SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677) as MongoDB speaks them
+ * over saslStart/saslContinue, both sides: the server's conversation (micad,
+ * micas) and the client's (intra-cluster connections, tests). Pure state
+ * machines over byte strings: no sockets, no storage. Every primitive is
+ * OpenSSL's (PKCS5_PBKDF2_HMAC, HMAC, SHA-1/256, MD5 for SCRAM-SHA-1's
+ * password digest, RAND_bytes, CRYPTO_memcmp, base64).
+ */
+typedef enum wire_scram_mech {
+    WIRE_SCRAM_SHA1 = 1,
+    WIRE_SCRAM_SHA256 = 2,
+} wire_scram_mech_t;
+
+/* WIRE_SCRAM_MAX_HASH -- the longest digest (SHA-256). */
+#define WIRE_SCRAM_MAX_HASH 32
+/* WIRE_SCRAM_MAX_SALT -- salts we store or accept (MongoDB makes 16 / 28 bytes). */
+#define WIRE_SCRAM_MAX_SALT 64
+/* WIRE_SCRAM_MAX_USER -- user names longer than this are refused while parsing. */
+#define WIRE_SCRAM_MAX_USER 256
+/*
+ * Iteration counts: MongoDB's defaults (scramIterationCount 10000 and
+ * scramSHA256IterationCount 15000), and the least a client accepts from a
+ * server (4096, RFC 5802's example and MongoDB's minimum), so a hostile server
+ * cannot make a client derive a weak key.
+ */
+#define WIRE_SCRAM_SHA1_ITERATIONS   10000
+#define WIRE_SCRAM_SHA256_ITERATIONS 15000
+#define WIRE_SCRAM_MIN_ITERATIONS    4096
+
+/* wire_scram_cred_t -- one mechanism's stored credential, as system.users keeps it. */
+typedef struct wire_scram_cred {
+    wire_scram_mech_t mech;
+    int iterations;
+    uint8_t salt[WIRE_SCRAM_MAX_SALT];
+    size_t salt_len;
+    uint8_t stored_key[WIRE_SCRAM_MAX_HASH];
+    uint8_t server_key[WIRE_SCRAM_MAX_HASH];
+} wire_scram_cred_t;
+
+/* wire_scram_mech_name -- "SCRAM-SHA-1" / "SCRAM-SHA-256". */
+const char *wire_scram_mech_name(wire_scram_mech_t mech);
+/* wire_scram_mech_by_name -- the mechanism of a name, or 0. */
+wire_scram_mech_t wire_scram_mech_by_name(const char *name);
+/* wire_scram_hash_len -- 20 or 32. */
+size_t wire_scram_hash_len(wire_scram_mech_t mech);
+
+/*
+ * wire_scram_password_input -- the string SCRAM salts for mech: for SCRAM-SHA-1
+ * MongoDB's digest hex(MD5(user ":mongo:" password)); for SCRAM-SHA-256 the
+ * password itself (SASLprep of printable ASCII is the identity; other text is
+ * used as given). out is bson_malloc'd and wiped by wire_scram_wipe_free.
+ */
+int wire_scram_password_input(wire_scram_mech_t mech, const char *user, const char *password,
+                              char **out, status_t *st);
+/* wire_scram_wipe_free -- zero a NUL-terminated secret and free it; NULL-safe. */
+void wire_scram_wipe_free(char *secret);
+
+/*
+ * wire_scram_cred_derive -- StoredKey and ServerKey from a password input, a
+ * salt and an iteration count (PBKDF2-HMAC).
+ */
+int wire_scram_cred_derive(wire_scram_mech_t mech, const char *password_input, const uint8_t *salt,
+                           size_t salt_len, int iterations, wire_scram_cred_t *out, status_t *st);
+/* wire_scram_cred_new -- a fresh random salt (hash length - 4 bytes) and the derived keys. */
+int wire_scram_cred_new(wire_scram_mech_t mech, const char *user, const char *password,
+                        int iterations, wire_scram_cred_t *out, status_t *st);
+/* wire_scram_cred_to_bson -- {iterationCount, salt, storedKey, serverKey} (base64 strings). */
+void wire_scram_cred_to_bson(const wire_scram_cred_t *c, bson_t *out);
+/* wire_scram_cred_from_bson -- the inverse; BadValue for anything malformed. */
+int wire_scram_cred_from_bson(wire_scram_mech_t mech, const bson_t *doc, wire_scram_cred_t *out,
+                              status_t *st);
+
+/*
+ * wire_scram_b64_encode / _decode -- standard base64 with padding. decode
+ * refuses anything but the canonical alphabet and padding (false), or output
+ * past out_cap. encode returns the length written (NUL-terminated; 0 if
+ * out_cap is too small).
+ */
+size_t wire_scram_b64_encode(const uint8_t *in, size_t len, char *out, size_t out_cap);
+bool wire_scram_b64_decode(const char *in, size_t len, uint8_t *out, size_t out_cap,
+                           size_t *out_len);
+
+/* wire_scram_server_t -- the server's side of one conversation. */
+typedef struct wire_scram_server {
+    wire_scram_mech_t mech;
+    int step; /* 0 new, 1 server-first sent, 2 server-final sent, 3 done */
+    char user[WIRE_SCRAM_MAX_USER + 1];
+    char *client_first_bare;
+    char *server_first;
+    char *nonce; /* client nonce + server nonce */
+    char gs2_header[WIRE_SCRAM_MAX_USER + 16];
+    wire_scram_cred_t cred;
+} wire_scram_server_t;
+
+/* wire_scram_server_init / _destroy -- an empty conversation; destroy wipes and frees. */
+void wire_scram_server_init(wire_scram_server_t *s, wire_scram_mech_t mech);
+void wire_scram_server_destroy(wire_scram_server_t *s);
+/*
+ * wire_scram_server_parse_first -- parse client-first-message
+ * ("n,,n=user,r=nonce"); the user name (with =2C / =3D decoded) lands in
+ * s->user. Malformed input: BadValue; channel binding asked ("p="): BadValue.
+ */
+int wire_scram_server_parse_first(wire_scram_server_t *s, const uint8_t *msg, size_t len,
+                                  status_t *st);
+/*
+ * wire_scram_server_first -- with the user's credential: server-first-message
+ * ("r=<nonce>,s=<salt>,i=<n>") into *out (bson_malloc'd). server_nonce may be
+ * NULL (24 random bytes, base64) -- tests pass RFC vectors.
+ */
+int wire_scram_server_first(wire_scram_server_t *s, const wire_scram_cred_t *cred,
+                            const char *server_nonce, char **out, status_t *st);
+/*
+ * wire_scram_server_final -- check client-final-message (channel binding,
+ * nonce, proof in constant time) and produce server-final-message
+ * ("v=<signature>") into *out. A wrong proof is AuthenticationFailed.
+ */
+int wire_scram_server_final(wire_scram_server_t *s, const uint8_t *msg, size_t len, char **out,
+                            status_t *st);
+
+/* wire_scram_client_t -- the client's side of one conversation. */
+typedef struct wire_scram_client {
+    wire_scram_mech_t mech;
+    int step;
+    char *password_input; /* wiped on destroy */
+    char *client_first_bare;
+    char *client_nonce;
+    uint8_t server_signature[WIRE_SCRAM_MAX_HASH];
+} wire_scram_client_t;
+
+/* wire_scram_client_init -- a conversation for user with its password (copied). */
+int wire_scram_client_init(wire_scram_client_t *c, wire_scram_mech_t mech, const char *user,
+                           const char *password, status_t *st);
+/* wire_scram_client_init_input -- the same with the password input already computed. */
+int wire_scram_client_init_input(wire_scram_client_t *c, wire_scram_mech_t mech,
+                                 const char *password_input, status_t *st);
+void wire_scram_client_destroy(wire_scram_client_t *c);
+/* wire_scram_client_first -- client-first-message; nonce NULL: random. */
+int wire_scram_client_first(wire_scram_client_t *c, const char *user, const char *nonce, char **out,
+                            status_t *st);
+/* wire_scram_client_final -- answer server-first-message with client-final-message. */
+int wire_scram_client_final(wire_scram_client_t *c, const uint8_t *msg, size_t len, char **out,
+                            status_t *st);
+/* wire_scram_client_verify -- check server-final-message (the server knew the key). */
+int wire_scram_client_verify(wire_scram_client_t *c, const uint8_t *msg, size_t len, status_t *st);
+
+/*
+ * wire_scram_authenticate -- the whole client conversation over any
+ * transport: `call` runs one command on db and fills reply (initialised by
+ * the callee). Sends saslStart (with skipEmptyExchange) and saslContinue until
+ * done. Used on a new intra-cluster connection (as __system with the keyFile)
+ * and by tests. An {ok: 0} reply becomes its status.
+ */
+typedef int (*wire_scram_call_fn)(void *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                                  status_t *st);
+int wire_scram_authenticate(wire_scram_mech_t mech, const char *db, const char *user,
+                            const char *password_input, wire_scram_call_fn call, void *ctx,
+                            status_t *st);
+
+/*
+ * wire_scram_client_auth_init -- the same conversation as a wire_client_auth_t
+ * step machine, for wire_client_pool_set_auth: every new intra-cluster
+ * connection logs in (as __system@local with the keyFile) before its first
+ * command. The password input is copied; destroy wipes it (after the pools).
+ */
+int wire_scram_client_auth_init(wire_client_auth_t *out, wire_scram_mech_t mech, const char *db,
+                                const char *user, const char *password_input, status_t *st);
+void wire_scram_client_auth_destroy(wire_client_auth_t *auth);
+
+/* ======================================================================== */
+/* Authorization: actions, resources, privileges, built-in roles (authz.c)   */
+/* ======================================================================== */
+
+/*
+ * WIRE_AUTH_ACTIONS -- MongoDB's action types that Mica checks, by their
+ * MongoDB names (the strings in system.roles privileges and rolesInfo).
+ */
+/* The action list is data: wire/auth_actions.def, one WIRE_ACTION(name) per row. */
+typedef enum wire_action {
+#define WIRE_ACTION(a) WIRE_ACT_##a,
+#include "wire/auth_actions.def"
+#undef WIRE_ACTION
+    WIRE_ACT_COUNT
+} wire_action_t;
+
+/* wire_actions_t -- a set of actions (a bitset). */
+typedef struct wire_actions {
+    uint64_t bits[2];
+} wire_actions_t;
+
+/* wire_action_name / wire_action_by_name -- MongoDB's name; -1 when unknown. */
+const char *wire_action_name(wire_action_t a);
+int wire_action_by_name(const char *name);
+/* wire_actions_add / _has -- one action into / in a set. */
+void wire_actions_add(wire_actions_t *s, wire_action_t a);
+bool wire_actions_has(const wire_actions_t *s, wire_action_t a);
+/* wire_actions_parse -- "find insert ..." (space separated) into a set; false on an unknown name.
+ */
+bool wire_actions_parse(const char *list, wire_actions_t *out);
+
+/*
+ * wire_res_kind_t -- resource patterns, as MongoDB's ResourcePattern:
+ *   DB        {db: D, collection: ""}: database D and its non-system collections
+ *   NS        {db: D, collection: C}: exactly D.C
+ *   COLL      {db: "", collection: C}: C in every database
+ *   ANY_NORMAL {db: "", collection: ""}: every database and non-system collection
+ *   CLUSTER   {cluster: true}
+ *   ANY       {anyResource: true}: everything, system collections included
+ */
+typedef enum wire_res_kind {
+    WIRE_RES_DB = 1,
+    WIRE_RES_NS,
+    WIRE_RES_COLL,
+    WIRE_RES_ANY_NORMAL,
+    WIRE_RES_CLUSTER,
+    WIRE_RES_ANY,
+} wire_res_kind_t;
+
+/* wire_resource_t -- a pattern, or (DB / NS / CLUSTER) a resource a command needs. */
+typedef struct wire_resource {
+    wire_res_kind_t kind;
+    char db[64];
+    char coll[256];
+} wire_resource_t;
+
+/* wire_privilege_t -- actions on a resource pattern. */
+typedef struct wire_privilege {
+    wire_resource_t res;
+    wire_actions_t actions;
+} wire_privilege_t;
+
+/* wire_privset_t -- a growable list of privileges (merged per pattern). */
+typedef struct wire_privset {
+    wire_privilege_t *v;
+    size_t n, cap;
+} wire_privset_t;
+
+void wire_privset_init(wire_privset_t *p);
+void wire_privset_destroy(wire_privset_t *p);
+/* wire_privset_add -- union actions into the entry of the same pattern (or append). */
+void wire_privset_add(wire_privset_t *p, const wire_resource_t *res, const wire_actions_t *acts);
+/* wire_resource_matches -- whether pattern covers the required resource. */
+bool wire_resource_matches(const wire_resource_t *pattern, const wire_resource_t *required);
+/* wire_privset_allows -- whether the set grants every action of acts on the resource. */
+bool wire_privset_allows(const wire_privset_t *p, const wire_resource_t *required,
+                         const wire_actions_t *acts);
+/* wire_privset_to_bson -- [{resource: {...}, actions: [...]}] appended to an array. */
+void wire_privset_to_bson(const wire_privset_t *p, bson_t *arr);
+/*
+ * wire_privilege_from_bson -- one {resource, actions} of system.roles or a
+ * role command; BadValue / FailedToParse with MongoDB's messages.
+ */
+int wire_privilege_from_bson(const bson_t *doc, wire_privilege_t *out, status_t *st);
+/* wire_resource_to_bson -- {db, collection} / {cluster: true} / {anyResource: true}. */
+void wire_resource_to_bson(const wire_resource_t *r, bson_t *out);
+
+/*
+ * wire_builtin_role -- whether (role, db) names a built-in role: the database
+ * roles (read, readWrite, dbAdmin, dbOwner, userAdmin) on any database, the
+ * others (clusterMonitor, clusterManager, clusterAdmin, hostManager, backup,
+ * restore, *AnyDatabase, root, __system) on admin only. If privs is not NULL
+ * the role's privileges are added to it (sub-roles included).
+ */
+bool wire_builtin_role(const char *role, const char *db, wire_privset_t *privs);
+/* wire_builtin_role_names -- the built-in role names valid on db, as an array into arr. */
+void wire_builtin_role_names(const char *db, bson_t *arr);
+
+/*
+ * wire_redact_command -- cmd copied into out (initialised by the caller) with
+ * every secret replaced by "xxx": top-level pwd (createUser, updateUser),
+ * payload (saslStart, saslContinue) and speculativeAuthenticate (hello), as
+ * MongoDB redacts before logging or reporting a command.
+ */
+void wire_redact_command(const bson_t *cmd, bson_t *out);
+
+/* wire_auth_session_t -- one connection's authentication state. */
+typedef struct wire_auth_session {
+    bool authenticated;
+    char user[WIRE_SCRAM_MAX_USER + 1];
+    char db[64];
+    bool is_system; /* __system: every action on every resource */
+    bson_t roles;   /* [{role, db}], every role held (inherited included) */
+    wire_privset_t privs;
+    int64_t generation; /* the user-cache generation these privileges were resolved at */
+    /* a SASL conversation in progress */
+    bool conv_active;
+    int32_t conv_id;
+    char conv_db[64];
+    char conv_mech[32];
+    bool skip_empty; /* saslStart options.skipEmptyExchange */
+    wire_scram_server_t scram;
+} wire_auth_session_t;
+
+/* wire_auth_session_get -- the connection's session, created on first use. */
+wire_auth_session_t *wire_auth_session_get(wire_conn_info_t *conn);
+/* wire_auth_session_logout -- forget the user (and any conversation). */
+void wire_auth_session_logout(wire_auth_session_t *s);
+/* wire_auth_session_free -- at connection close; NULL-safe. */
+void wire_auth_session_free(wire_auth_session_t *s);
 
 #endif /* MICA_WIRE_H */

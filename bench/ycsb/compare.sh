@@ -13,7 +13,12 @@
 #   bash bench/ycsb/compare.sh build --records 100000 --seconds 10 \
 #        --clients 1,4,16,64 --workloads echo,insert,A,B,C,E
 #
-# Environment: NO_PG=1 skips PostgreSQL; MICAD_ARGS adds micad options.
+# Environment: NO_PG=1 skips PostgreSQL; MICAD_ARGS adds micad options;
+# PIN=1 pins the servers to the first half of the cores and the client to the
+# other half (taskset), as a server with cores of its own would run -- without
+# it, on a small machine a 64-thread client takes CPU share from a server with
+# a handful of threads (the scheduler is fair per thread), which is part of
+# what the default, shared, figures show.
 set -euo pipefail
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
@@ -45,9 +50,19 @@ wait_port() {
 # initdb and postgres refuse to run as root: run them as the postgres user then.
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+SRV=()
+CLI=()
+if [ -n "${PIN:-}" ]; then
+  n=$(nproc)
+  if [ "$n" -ge 2 ]; then
+    SRV=(taskset -c "0-$((n / 2 - 1))")
+    CLI=(taskset -c "$((n / 2))-$((n - 1))")
+  fi
+fi
+
 MPORT=$(free_port)
 mkdir -p "$TMP/mica"
-"$BIN/micad" --port "$MPORT" --bind_ip 127.0.0.1 --dbpath "$TMP/mica" --logpath "$TMP/micad.log" \
+"${SRV[@]}" "$BIN/micad" --port "$MPORT" --bind_ip 127.0.0.1 --dbpath "$TMP/mica" --logpath "$TMP/micad.log" \
   --setParameter enableTestCommands=1 ${MICAD_ARGS:-} &
 MICAD_PID=$!
 wait_port "$MPORT" || { echo "compare.sh: micad did not start" >&2; cat "$TMP/micad.log" >&2; exit 1; }
@@ -61,7 +76,7 @@ if [ -z "${NO_PG:-}" ] && [ -n "$PG_CTL" ] && "$BIN/bench_ycsb" --has-libpq; the
   [ "$(id -u)" -eq 0 ] && chown -R postgres "$TMP" && chmod 755 "$TMP"
   as_pg "$PG_BIN/initdb" -D "$TMP/pg" -U postgres -A trust --no-sync >/dev/null
   # The same cache as micad's default (256 MiB); fsync stays on (synchronous_commit=on must mean it).
-  as_pg "$PG_BIN/pg_ctl" -D "$TMP/pg" -l "$TMP/pg.log" -w -o \
+  as_pg "${SRV[@]}" "$PG_BIN/pg_ctl" -D "$TMP/pg" -l "$TMP/pg.log" -w -o \
     "-p $PPORT -k $TMP -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_connections=300" \
     start >/dev/null
   ARGS+=(--pg "host=127.0.0.1 port=$PPORT dbname=postgres user=postgres")
@@ -69,4 +84,4 @@ if [ -z "${NO_PG:-}" ] && [ -n "$PG_CTL" ] && "$BIN/bench_ycsb" --has-libpq; the
 else
   echo "compare.sh: PostgreSQL not compared (not installed, NO_PG set, or bench_ycsb built without libpq)"
 fi
-"$BIN/bench_ycsb" "${ARGS[@]}" "$@"
+"${CLI[@]}" "$BIN/bench_ycsb" "${ARGS[@]}" "$@"

@@ -10,6 +10,7 @@
  * back in MongoDB's shape instead ({stages: [{$cursor: ...}, ...]}).
  */
 #include "mongod/agg.h"
+#include "mongod/views.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -248,8 +249,19 @@ err:
     return ret;
 }
 
-/* micad_cmd_aggregate -- the aggregate command. */
+/* micad_cmd_aggregate -- the aggregate command; on a view, over the view's pipeline. */
 int micad_cmd_aggregate(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+{
+    bool handled;
+    int ret = micad_view_dispatch(op, cmd, reply, &handled, st);
+    if (ret != 0 || handled)
+        return ret;
+    return micad_aggregate_run(op, cmd, NULL, reply, st);
+}
+
+/* micad_aggregate_run -- see views.h. */
+int micad_aggregate_run(wire_opctx_t *op, const bson_t *cmd, const micad_agg_run_opts_t *ro,
+                        bson_t *reply, status_t *st)
 {
     agg_args_t a;
     micad_agg_t *ag = NULL;
@@ -293,14 +305,15 @@ int micad_cmd_aggregate(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, stat
         goto err;
     }
     int64_t id = 0;
+    const char *cursor_ns = ro != NULL && ro->cursor_ns != NULL ? ro->cursor_ns : a.ns;
     micad_agg_detach(ag);
-    if (!micad_exec_is_eof(ex)) {
+    if (!micad_exec_is_eof(ex) && !(ro != NULL && ro->single_batch)) {
         micad_cursor_opts_t co = {.batch_size = 0, .n_returned = n};
-        id = micad_cursors_add(ex, a.ns, op, &co);
+        id = micad_cursors_add(ex, cursor_ns, op, &co);
         ex = NULL;
     }
     BSON_APPEND_INT64(&cur, "id", id);
-    BSON_APPEND_UTF8(&cur, "ns", a.ns);
+    BSON_APPEND_UTF8(&cur, "ns", cursor_ns);
     bson_append_document_end(reply, &cur);
     if (writes) {
         stor_session_t *sess;
@@ -311,5 +324,6 @@ int micad_cmd_aggregate(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, stat
     }
 err:
     micad_exec_destroy(ex);
+    micad_db_dup_key_reply(op, ret, st);
     return ret;
 }

@@ -8,6 +8,7 @@
  * unique/prepareUnique conversions and pre/post images answer NotImplemented
  * (238); anything else unknown is InvalidOptions (72), as MongoDB does.
  */
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <math.h>
@@ -48,9 +49,7 @@ static int parse(const bson_t *cmd, collmod_req_t *r, status_t *st)
 {
     static const char *const levels[] = {"off", "strict", "moderate", NULL};
     static const char *const actions[] = {"error", "warn", NULL};
-    static const char *const later[] = {"viewOn",
-                                        "pipeline",
-                                        "timeseries",
+    static const char *const later[] = {"timeseries",
                                         "expireAfterSeconds",
                                         "changeStreamPreAndPostImages",
                                         "clusteredIndex",
@@ -288,6 +287,47 @@ static int collection_changes(stor_collection_t *coll, const collmod_req_t *r, b
     return 0;
 }
 
+/*
+ * coll_mod_view -- collMod of a view: {collMod: "v", viewOn?, pipeline?}; any
+ * other option is InvalidOptions, as for MongoDB.
+ */
+static int coll_mod_view(wire_opctx_t *op, const char *ns, const bson_t *cmd, bson_t *reply,
+                         status_t *st)
+{
+    bson_iter_t it;
+    const char *view_on = NULL;
+    bson_t pipeline;
+    bool has_pipeline = false;
+    micad_wc_t wc;
+    stor_session_t *sess;
+    bson_iter_init(&it, cmd);
+    bson_iter_next(&it);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "viewOn") == 0) {
+            if (!BSON_ITER_HOLDS_UTF8(&it))
+                return micad_db_type_error(&it, "collMod", "string", st);
+            view_on = bson_iter_utf8(&it, NULL);
+        } else if (strcmp(k, "pipeline") == 0) {
+            const uint8_t *data;
+            uint32_t len;
+            if (!BSON_ITER_HOLDS_ARRAY(&it))
+                return micad_db_type_error(&it, "collMod", "array", st);
+            bson_iter_array(&it, &len, &data);
+            if (!bson_init_static(&pipeline, data, len))
+                return status_set(st, ERR_InvalidBSON, "malformed pipeline");
+            has_pipeline = true;
+        } else if (!micad_db_is_generic_arg(k)) {
+            return status_set(st, ERR_InvalidOptions, "option not supported on a view: %s", k);
+        }
+    }
+    ST_RET(micad_db_write_concern(op, &wc, st));
+    ST_RET(micad_view_modify(op, ns, view_on, has_pipeline ? &pipeline : NULL, st));
+    ST_RET(micad_db_session(micad_of(op), &sess, st));
+    micad_db_finish_write(sess, &wc, reply);
+    return 0;
+}
+
 /* micad_cmd_coll_mod -- see the file comment. */
 int micad_cmd_coll_mod(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
@@ -305,6 +345,16 @@ int micad_cmd_coll_mod(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
 
     ST_ERR(micad_db_cmd_ns(op, cmd, ns, st));
     ST_ERR(micad_db_split_ns(ns, db, &cname, st));
+    if (micad_view_is_view(m, ns))
+        return coll_mod_view(op, ns, cmd, reply, st);
+    {
+        bson_iter_t vi;
+        if (bson_iter_init_find(&vi, cmd, "viewOn") || bson_iter_init_find(&vi, cmd, "pipeline")) {
+            ret = status_set(st, ERR_InvalidOptions, "option %s is only supported on views",
+                             bson_iter_key(&vi));
+            goto err;
+        }
+    }
     ST_ERR(parse(cmd, &r, st));
     ST_ERR(micad_db_write_concern(op, &wc, st));
     ST_ERR(micad_db_session(m, &sess, st));

@@ -9,6 +9,7 @@
  * The shared helpers for `scale` live here too (db_stats.c uses them).
  */
 #include "mongod/db.h"
+#include "mongod/views.h"
 
 #include <string.h>
 
@@ -26,7 +27,8 @@ int micad_stats_scale(const bson_t *cmd, const char *cmd_name, int64_t *scale, s
 {
     bson_iter_t it;
     *scale = 1;
-    if (!bson_iter_init_find(&it, cmd, "scale"))
+    /* undefined (the shells' helpers send scale: undefined) reads as absent, as in MongoDB */
+    if (!bson_iter_init_find(&it, cmd, "scale") || BSON_ITER_HOLDS_UNDEFINED(&it))
         return 0;
     if (!bsonu_is_number(bson_iter_type(&it)))
         return micad_db_type_error(&it, cmd_name, "long", st);
@@ -73,6 +75,7 @@ int64_t micad_coll_index_sizes(stor_collection_t *coll, const char *ns, micad_t 
 /* micad_cmd_coll_stats -- see the file comment. */
 int micad_cmd_coll_stats(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1];
     int64_t scale;

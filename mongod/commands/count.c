@@ -5,6 +5,7 @@
  * picks a plan and the executor counts. Reply {n}.
  */
 #include "mongod/cursors.h"
+#include "mongod/views.h"
 
 #include <string.h>
 
@@ -47,9 +48,11 @@ int micad_count_parse(const wire_opctx_t *op, const bson_t *cmd, micad_query_t *
                           !(BSON_ITER_HOLDS_UTF8(&it) && q->hint.value.v_utf8.len == 0);
             if (!q->has_hint)
                 bson_value_destroy(&q->hint);
-        } else if (strcmp(k, "collation") == 0 || strcmp(k, "fields") == 0 ||
-                   strcmp(k, "query") == 0 || strcmp(k, "maxTimeMS") == 0 ||
-                   strcmp(k, "comment") == 0 || micad_db_is_generic_arg(k)) {
+        } else if (strcmp(k, "collation") == 0) {
+            ST_RET(micad_db_check_collation(&it, st));
+        } else if (strcmp(k, "fields") == 0 || strcmp(k, "query") == 0 ||
+                   strcmp(k, "maxTimeMS") == 0 || strcmp(k, "comment") == 0 ||
+                   micad_db_is_generic_arg(k)) {
             continue;
         } else {
             return micad_db_unknown_field(C, k, st);
@@ -71,6 +74,7 @@ int micad_count_run(micad_exec_t *ex, const micad_query_t *q, int64_t deadline_u
         if (q->limit > 0 && c > q->limit)
             c = q->limit;
         *n = c;
+        micad_exec_set_counted(ex, c, q->skip < fast ? q->skip : fast, true);
         return 0;
     }
     ST_RET(micad_exec_begin_batch(ex, st));
@@ -85,12 +89,17 @@ int micad_count_run(micad_exec_t *ex, const micad_query_t *q, int64_t deadline_u
     }
 err:
     micad_exec_end_batch(ex);
+    micad_exec_set_counted(ex, *n, -1, false); /* -1: the scan's own skip count */
     return ret;
 }
 
 /* micad_cmd_count -- the count command. */
 int micad_cmd_count(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    bool view_handled;
+    int view_ret = micad_view_dispatch(op, cmd, reply, &view_handled, st);
+    if (view_ret != 0 || view_handled)
+        return view_ret;
     micad_query_t q;
     micad_exec_t *ex = NULL;
     int64_t n = 0;

@@ -2,9 +2,11 @@
  * create.c -- {create: "c", capped, size, max, validator, validationLevel,
  * validationAction, ...}: create a collection explicitly (with its _id_
  * index). As in MongoDB 7.0, creating an existing collection with the same
- * options succeeds; with other options it is NamespaceExists (48). Views,
- * time series and clustered collections answer NotImplemented (238).
+ * options succeeds; with other options it is NamespaceExists (48). With
+ * viewOn it creates a view (mongod/views.c). Time series and clustered
+ * collections answer NotImplemented (238).
  */
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -62,7 +64,7 @@ static int build_options(const bson_t *cmd, bson_t *opts, status_t *st)
         } else if (strcmp(k, "collation") == 0) {
             ST_RET(micad_db_check_collation(&it, st));
         } else if (strcmp(k, "viewOn") == 0 || strcmp(k, "pipeline") == 0) {
-            return status_set(st, ERR_NotImplemented, "views are not supported yet");
+            /* a view: create_view handled it */
         } else if (strcmp(k, "timeseries") == 0 || strcmp(k, "clusteredIndex") == 0 ||
                    strcmp(k, "expireAfterSeconds") == 0 ||
                    strcmp(k, "changeStreamPreAndPostImages") == 0 ||
@@ -89,6 +91,63 @@ static int build_options(const bson_t *cmd, bson_t *opts, status_t *st)
     return 0;
 }
 
+/*
+ * create_view -- {create: "v", viewOn, pipeline, collation?}: *is_view when
+ * the command defines a view; collection-only options are InvalidOptions.
+ */
+static int create_view(wire_opctx_t *op, const char *ns, const bson_t *cmd, bool *is_view,
+                       status_t *st)
+{
+    bson_iter_t it;
+    const char *view_on = NULL;
+    bson_t pipeline = BSON_INITIALIZER;
+    bool has_pipeline = false;
+    *is_view = false;
+    bson_iter_init(&it, cmd);
+    bson_iter_next(&it);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "viewOn") == 0) {
+            if (!BSON_ITER_HOLDS_UTF8(&it))
+                return micad_db_type_error(&it, "create", "string", st);
+            view_on = bson_iter_utf8(&it, NULL);
+        } else if (strcmp(k, "pipeline") == 0) {
+            const uint8_t *data;
+            uint32_t len;
+            if (!BSON_ITER_HOLDS_ARRAY(&it))
+                return micad_db_type_error(&it, "create", "array", st);
+            bson_iter_array(&it, &len, &data);
+            if (!bson_init_static(&pipeline, data, len))
+                return status_set(st, ERR_InvalidBSON, "malformed pipeline");
+            has_pipeline = true;
+        }
+    }
+    if (view_on == NULL) {
+        if (has_pipeline)
+            return status_set(st, ERR_BadValue,
+                              "'pipeline' requires 'viewOn' to also be specified");
+        return 0;
+    }
+    *is_view = true;
+    bson_iter_init(&it, cmd);
+    bson_iter_next(&it);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "viewOn") == 0 || strcmp(k, "pipeline") == 0 || micad_db_is_generic_arg(k))
+            continue;
+        if (strcmp(k, "collation") == 0) {
+            ST_RET(micad_db_check_collation(&it, st));
+            continue;
+        }
+        return status_set(st, ERR_InvalidOptions, "option '%s' is not allowed when creating a view",
+                          k);
+    }
+    micad_wc_t wc;
+    ST_RET(micad_db_write_concern(op, &wc, st));
+    ST_RET(micad_view_create(op, ns, view_on, &pipeline, st));
+    return 0;
+}
+
 /* micad_cmd_create -- see the file comment. */
 int micad_cmd_create(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
@@ -105,6 +164,18 @@ int micad_cmd_create(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     if (micad_db_is_system(cname) && strcmp(cname, "system.js") != 0 &&
         strcmp(cname, "system.profile") != 0) {
         ret = status_set(st, ERR_InvalidNamespace, "Invalid system namespace: %s", ns);
+        goto err;
+    }
+    bool is_view = false;
+    ST_ERR(create_view(op, ns, cmd, &is_view, st));
+    if (is_view) {
+        ST_ERR(micad_db_write_concern(op, &wc, st));
+        ST_ERR(micad_db_session(m, &sess, st));
+        micad_db_finish_write(sess, &wc, reply);
+        goto err;
+    }
+    if (micad_view_is_view(m, ns)) {
+        ret = status_set(st, ERR_NamespaceExists, "Namespace %s already exists", ns);
         goto err;
     }
     ST_ERR(build_options(cmd, &opts, st));

@@ -8,6 +8,8 @@
  * MongoDB's codes: IndexOptionsConflict 85, IndexKeySpecsConflict 86; an
  * identical existing index is not an error ("all indexes already exist").
  */
+#include "mongod/db.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -37,6 +39,55 @@ static void gen_name(const bson_t *key, bson_string_t *out)
     }
 }
 
+/* is_id_pattern -- {_id: 1}: the key pattern of the _id index (MongoDB's isIdIndexPattern). */
+static bool is_id_pattern(const bson_t *key)
+{
+    bson_iter_t it;
+    double d = 0;
+    return bson_iter_init(&it, key) && bson_iter_next(&it) &&
+           strcmp(bson_iter_key(&it), "_id") == 0 &&
+           bsonu_number_as_double(bson_iter_value(&it), &d) && d == 1.0 && !bson_iter_next(&it);
+}
+
+/*
+ * check_id_index -- the _id index takes no options but key, name, ns, v,
+ * collation (and the dropped background/dropDups); the name "_id_" belongs to
+ * it alone (jstests/core/index/index_id_options.js).
+ */
+static int check_id_index(const bson_t *in, const bson_t *key, bool id_index, status_t *st)
+{
+    bson_iter_t it;
+    if (!id_index) {
+        if (bson_iter_init_find(&it, in, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
+            strcmp(bson_iter_utf8(&it, NULL), "_id_") == 0) {
+            char *json = bson_as_relaxed_extended_json(key, NULL);
+            status_set(st, ERR_BadValue,
+                       "The index name '_id_' is reserved for the _id index, which must have key "
+                       "pattern {_id: 1}, found key: %s",
+                       json ? json : "");
+            bson_free(json);
+            return st->code;
+        }
+        return 0;
+    }
+    bson_iter_init(&it, in);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "key") != 0 && strcmp(k, "name") != 0 && strcmp(k, "ns") != 0 &&
+            strcmp(k, "v") != 0 && strcmp(k, "collation") != 0 && strcmp(k, "background") != 0 &&
+            strcmp(k, "dropDups") != 0) {
+            char *json = bson_as_relaxed_extended_json(in, NULL);
+            status_set(st, ERR_InvalidIndexSpecificationOption,
+                       "The field '%s' is not valid for an _id index specification. "
+                       "Specification: %s",
+                       k, json ? json : "");
+            bson_free(json);
+            return st->code;
+        }
+    }
+    return 0;
+}
+
 /* check_spec -- validate one spec and produce what storage gets (v: 2, key, name, ...). */
 static int check_spec(const bson_t *in, bson_t *spec, status_t *st)
 {
@@ -62,6 +113,7 @@ static int check_spec(const bson_t *in, bson_t *spec, status_t *st)
                                         "max",
                                         "bucketSize",
                                         "wildcardProjection",
+                                        "dropDups",
                                         NULL};
     bson_iter_t it;
     bson_t key;
@@ -87,6 +139,7 @@ static int check_spec(const bson_t *in, bson_t *spec, status_t *st)
             ST_RET(micad_db_arg_doc(&it, "createIndexes.indexes", &key, st));
             if (bson_empty(&key))
                 return status_set(st, ERR_CannotCreateIndex, "Index keys cannot be empty.");
+            ST_RET(micad_index_key_validate(&key, st));
             has_key = true;
         } else if (strcmp(k, "name") == 0) {
             if (!BSON_ITER_HOLDS_UTF8(&it))
@@ -106,6 +159,10 @@ static int check_spec(const bson_t *in, bson_t *spec, status_t *st)
             if (!bsonu_is_number(bson_iter_type(&it)))
                 return status_set(st, ERR_CannotCreateIndex,
                                   "TTL index 'expireAfterSeconds' option must be numeric");
+        } else if (strcmp(k, "dropDups") == 0) {
+            /* obsolete since 3.0: MongoDB 7.0 drops it from the spec with a warning */
+            LOG(WARNING, INDEX, 21549, "Ignoring obsolete index option", "option",
+                BCON_UTF8("dropDups"));
         } else if (strcmp(k, "v") == 0 || strcmp(k, "ns") == 0 || strcmp(k, "background") == 0) {
             continue; /* v is always 2; ns and background are legacy and dropped */
         }
@@ -113,9 +170,13 @@ static int check_spec(const bson_t *in, bson_t *spec, status_t *st)
     if (!has_key)
         return status_set(st, ERR_FailedToParse,
                           "The 'key' field is a required property of an index specification");
+    bool id_index = is_id_pattern(&key);
+    ST_RET(check_id_index(in, &key, id_index, st));
     bson_iter_init_find(&it, in, "key");
     bson_append_iter(spec, "key", 3, &it);
-    if (has_name) {
+    if (id_index) {
+        BSON_APPEND_UTF8(spec, "name", "_id_"); /* MongoDB corrects the _id index's name */
+    } else if (has_name) {
         bson_iter_init_find(&it, in, "name");
         bson_append_iter(spec, "name", 4, &it);
     } else {
@@ -128,7 +189,8 @@ static int check_spec(const bson_t *in, bson_t *spec, status_t *st)
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
         if (strcmp(k, "key") != 0 && strcmp(k, "name") != 0 && strcmp(k, "v") != 0 &&
-            strcmp(k, "ns") != 0 && strcmp(k, "background") != 0 && strcmp(k, "collation") != 0)
+            strcmp(k, "ns") != 0 && strcmp(k, "background") != 0 && strcmp(k, "collation") != 0 &&
+            strcmp(k, "dropDups") != 0)
             bson_append_iter(spec, k, -1, &it);
     }
     return 0;
@@ -147,9 +209,43 @@ static int count_indexes(micad_t *m, const char *ns)
     return n;
 }
 
+/*
+ * MongoDB's limit of indexes per collection (_id's included). A 65th index
+ * answers CannotCreateIndex; asking again for an existing one is still fine.
+ */
+#define MICAD_MAX_INDEXES 64
+
+/* check_index_limit -- CannotCreateIndex when spec would be a 65th index on ns. */
+static int check_index_limit(micad_t *m, stor_collection_t *coll, const char *ns,
+                             const bson_t *spec, status_t *st)
+{
+    bson_iter_t it;
+    stor_index_t *idx = NULL;
+    status_t ignored = STATUS_INIT;
+    if (count_indexes(m, ns) < MICAD_MAX_INDEXES)
+        return 0;
+    if (bson_iter_init_find(&it, spec, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
+        stor_index_lookup(coll, bson_iter_utf8(&it, NULL), &idx, &ignored) == 0)
+        return 0; /* exists: storage answers it as before */
+    char *key = NULL;
+    if (bson_iter_init_find(&it, spec, "key") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        bson_t k;
+        uint32_t len;
+        const uint8_t *data;
+        bson_iter_document(&it, &len, &data);
+        if (bson_init_static(&k, data, len))
+            key = bson_as_relaxed_extended_json(&k, NULL);
+    }
+    status_set(st, ERR_CannotCreateIndex, "add index fails, too many indexes for %s key:%s", ns,
+               key ? key : "{}");
+    bson_free(key);
+    return st->code;
+}
+
 /* micad_cmd_create_indexes -- see the file comment. */
 int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
@@ -188,6 +284,17 @@ int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply,
                                   "expected type 'object'",
                                   bson_iter_key(&c), micad_db_bson_type_name(bson_iter_type(&c)));
             nspecs++;
+            /* key patterns first: a refused one creates no collection either */
+            bson_iter_t spec_it, key_it;
+            if (bson_iter_recurse(&c, &spec_it) && bson_iter_find(&spec_it, "key") &&
+                BSON_ITER_HOLDS_DOCUMENT(&spec_it) && bson_iter_recurse(&spec_it, &key_it)) {
+                uint32_t klen;
+                const uint8_t *kdata;
+                bson_t key;
+                bson_iter_document(&spec_it, &klen, &kdata);
+                if (bson_init_static(&key, kdata, klen))
+                    ST_RET(micad_index_key_validate(&key, st));
+            }
         }
     }
     if (nspecs == 0)
@@ -203,6 +310,8 @@ int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply,
         bson_t in, spec;
         ST_ERR(micad_db_arg_doc(&ix, "createIndexes", &in, st));
         ret = check_spec(&in, &spec, st);
+        if (ret == 0)
+            ret = check_index_limit(m, coll, ns, &spec, st);
         if (ret == 0) {
             ret = micad_write_create_index(sess, coll, &spec, st);
             if (ret == ERR_IndexAlreadyExists) {
@@ -226,5 +335,6 @@ int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply,
 err:
     if (locked)
         micad_db_unlock_ns(ns, true);
+    micad_db_dup_key_reply(op, ret, st);
     return ret;
 }

@@ -6,6 +6,7 @@
  * collection answers zeros, as MongoDB does.
  */
 #include "mongod/db.h"
+#include "mongod/views.h"
 
 #include <string.h>
 #include <sys/statvfs.h>
@@ -57,7 +58,14 @@ int micad_cmd_db_stats(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
 
     BSON_APPEND_UTF8(reply, "db", op->db);
     micad_append_number(reply, "collections", ncoll);
-    micad_append_number(reply, "views", 0);
+    {
+        bson_t vl = BSON_INITIALIZER;
+        uint32_t nviews = 0;
+        status_t ignored = STATUS_INIT;
+        (void)micad_view_list(micad_of(op), op->db, true, NULL, &vl, &nviews, &ignored);
+        bson_destroy(&vl);
+        micad_append_number(reply, "views", nviews);
+    }
     micad_append_number(reply, "objects", objects);
     BSON_APPEND_DOUBLE(reply, "avgObjSize", objects > 0 ? (double)data / (double)objects : 0.0);
     BSON_APPEND_DOUBLE(reply, "dataSize", (double)(data / scale));

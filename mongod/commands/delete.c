@@ -9,6 +9,7 @@
  * deletes nothing, as in MongoDB.
  */
 #include "mongod/agg.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -103,6 +104,9 @@ static int parse_args(const bson_t *cmd, bool *ordered, bson_t *let, bool *has_l
 /* micad_cmd_delete -- see the file comment. */
 int micad_cmd_delete(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    static const char *const stmt_fields[] = {"q", "limit", "hint", "collation", "sampleId", NULL};
+    ST_RET(micad_check_statement_fields(op, cmd, "deletes", stmt_fields, "delete.deletes", st));
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;

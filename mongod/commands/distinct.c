@@ -7,6 +7,7 @@
  * returned in canonical order. Reply {values: [...]}; 16 MiB cap (17217).
  */
 #include "mongod/cursors.h"
+#include "mongod/views.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,25 @@ static int vcmp(const void *a, const void *b)
     return bsonu_compare_value(*(const bson_value_t *const *)a, *(const bson_value_t *const *)b);
 }
 
+/* has_numeric_component -- whether a dotted path has an all-digit component ("a.0.b"). */
+static bool has_numeric_component(const char *path)
+{
+    const char *p = path;
+    while (*p) {
+        const char *e = strchr(p, '.');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        bool digits = n > 0;
+        for (size_t i = 0; i < n; i++)
+            digits = digits && p[i] >= '0' && p[i] <= '9';
+        if (digits)
+            return true;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return false;
+}
+
 int micad_distinct_parse(const wire_opctx_t *op, const bson_t *cmd, micad_query_t *q,
                          const char **key, status_t *st)
 {
@@ -121,8 +141,10 @@ int micad_distinct_parse(const wire_opctx_t *op, const bson_t *cmd, micad_query_
                           !(BSON_ITER_HOLDS_UTF8(&it) && q->hint.value.v_utf8.len == 0);
             if (!q->has_hint)
                 bson_value_destroy(&q->hint);
-        } else if (strcmp(k, "collation") == 0 || strcmp(k, "maxTimeMS") == 0 ||
-                   strcmp(k, "comment") == 0 || micad_db_is_generic_arg(k)) {
+        } else if (strcmp(k, "collation") == 0) {
+            ST_RET(micad_db_check_collation(&it, st));
+        } else if (strcmp(k, "maxTimeMS") == 0 || strcmp(k, "comment") == 0 ||
+                   micad_db_is_generic_arg(k)) {
             continue;
         } else {
             return micad_db_unknown_field(C, k, st);
@@ -139,6 +161,24 @@ int micad_distinct_parse(const wire_opctx_t *op, const bson_t *cmd, micad_query_
         return status_set(st, 16410,
                           "FieldPath field names may not start with '$'. Consider "
                           "using $getField or $setField.");
+    /*
+     * As MongoDB does, read only the key ({key: 1, _id: 0}): an index on it
+     * then answers without documents (PROJECTION_COVERED over DISTINCT_SCAN).
+     * Not for a key with a numeric component: a projection reads "a.0" as a
+     * field name, the distinct path as a position.
+     */
+    free(q->distinct_key);
+    q->distinct_key = strdup(*key);
+    if (!has_numeric_component(*key)) {
+        bson_reinit(&q->projection);
+        BSON_APPEND_INT32(&q->projection, *key, 1);
+        BSON_APPEND_INT32(&q->projection, "_id", 0);
+        q->has_projection = true;
+        if (strcmp(*key, "_id") == 0) {
+            bson_reinit(&q->projection);
+            BSON_APPEND_INT32(&q->projection, "_id", 1);
+        }
+    }
     return 0;
 }
 
@@ -192,6 +232,10 @@ err:
 /* micad_cmd_distinct -- the distinct command. */
 int micad_cmd_distinct(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    bool view_handled;
+    int view_ret = micad_view_dispatch(op, cmd, reply, &view_handled, st);
+    if (view_ret != 0 || view_handled)
+        return view_ret;
     micad_query_t q;
     micad_exec_t *ex = NULL;
     const char *key;

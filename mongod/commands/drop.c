@@ -2,7 +2,9 @@
  * drop.c -- {drop: "c"}: drop a collection and its indexes. Reply {nIndexesWas,
  * ns}. As in MongoDB 7.0, dropping a collection that does not exist succeeds
  * with an empty reply (earlier versions answered NamespaceNotFound "ns not found").
+ * Dropping a view removes its definition from system.views (reply {ns}).
  */
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -28,6 +30,13 @@ int micad_cmd_drop(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t 
         return status_set(st, ERR_IllegalOperation, "can't drop %s", ns);
     ST_RET(micad_db_write_concern(op, &wc, st));
     ST_RET(micad_db_session(m, &sess, st));
+    bool was_view = false;
+    ST_RET(micad_view_drop(op, ns, &was_view, st));
+    if (was_view) {
+        BSON_APPEND_UTF8(reply, "ns", ns);
+        micad_db_finish_write(sess, &wc, reply);
+        return 0;
+    }
     micad_db_lock_ns(ns, true);
     if (micad_db_get_collection(m, ns, &coll, &ignored) == 0) {
         int nidx = 0;

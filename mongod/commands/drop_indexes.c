@@ -5,6 +5,8 @@
  * IndexNotFound (27) with MongoDB's messages.
  */
 #include "mongod/ops.h"
+#include "mongod/db.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -69,6 +71,7 @@ static int drop_all(stor_session_t *sess, micad_t *m, const char *ns, stor_colle
 /* micad_cmd_drop_indexes -- see the file comment. */
 int micad_cmd_drop_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1];
     micad_wc_t wc;

@@ -10,6 +10,7 @@
  * UPDATE or DELETE stage; executionStats run that plan as a read only.
  */
 #include "mongod/agg.h"
+#include "mongod/views.h"
 
 #include <string.h>
 #include <strings.h>
@@ -31,6 +32,22 @@ static int run_all(micad_exec_t *ex, int64_t deadline_us, status_t *st)
 err:
     micad_exec_end_batch(ex);
     return ret;
+}
+
+/*
+ * run_for_stats -- the result of running an explained plan: an error while
+ * executing (a sort past its memory limit, a bad $expr value, ...) goes
+ * into executionStats as MongoDB reports it; only a time limit or an
+ * interrupt fails the command.
+ */
+static int run_for_stats(micad_exec_t *ex, int ret, status_t *st)
+{
+    if (ret == 0 || ex == NULL || st->code == ERR_MaxTimeMSExpired || st->code == ERR_Interrupted ||
+        st->code == ERR_InterruptedAtShutdown)
+        return ret;
+    micad_exec_set_run_error(ex, st);
+    status_reset(st);
+    return 0;
 }
 
 /* set_hint -- a statement's hint (index name or key pattern) into q. */
@@ -178,27 +195,49 @@ int micad_cmd_explain(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status
     int64_t t0 = time_mono_us();
     bson_t scratch = BSON_INITIALIZER;
     const char *top = NULL;
+    if (BSON_ITER_HOLDS_UTF8(&f) &&
+        (strcmp(name, "find") == 0 || strcmp(name, "count") == 0 || strcmp(name, "distinct") == 0 ||
+         strcmp(name, "aggregate") == 0)) {
+        /* a read of a view explains the aggregation it becomes (mongod/views.c) */
+        char vns[MICAD_NS_MAX + 1];
+        micad_view_t v;
+        if (micad_db_make_ns(op->db, bson_iter_utf8(&f, NULL), vns, st) == 0) {
+            ST_ERR(micad_view_resolve(micad_of(op), vns, &v, st));
+            if (v.is_view) {
+                ret = micad_view_explain(op, &v, &inner, verbosity, reply, st);
+                micad_view_destroy(&v);
+                if (ret != 0)
+                    goto err;
+                goto command;
+            }
+            micad_view_destroy(&v);
+        }
+        status_reset(st);
+    }
     if (strcmp(name, "find") == 0) {
         micad_find_opts_t fo;
         ST_ERR(micad_query_parse_find(op, &inner, &q, &fo, st));
         q.tailable = false;
-        micad_query_natural_sort(&q);
+        ST_ERR(micad_query_natural_sort(&q, st));
         ST_ERR(micad_exec_create(micad_of(op), op, &q, &ex, st));
         if (verbosity >= 1)
-            ST_ERR(run_all(ex, op->deadline_us, st));
+            ST_ERR(run_for_stats(ex, run_all(ex, op->deadline_us, st), st));
     } else if (strcmp(name, "count") == 0) {
         int64_t n;
         ST_ERR(micad_count_parse(op, &inner, &q, st));
         ST_ERR(micad_exec_create(micad_of(op), op, &q, &ex, st));
         top = "COUNT";
         if (verbosity >= 1)
-            ST_ERR(micad_count_run(ex, &q, op->deadline_us, &n, st));
+            ST_ERR(run_for_stats(ex, micad_count_run(ex, &q, op->deadline_us, &n, st), st));
+        else
+            micad_exec_set_counted(ex, 0, 0, !q.has_hint && micad_exec_count_fast(ex) >= 0);
     } else if (strcmp(name, "distinct") == 0) {
         const char *key;
         ST_ERR(micad_distinct_parse(op, &inner, &q, &key, st));
         ST_ERR(micad_exec_create(micad_of(op), op, &q, &ex, st));
         if (verbosity >= 1)
-            ST_ERR(micad_distinct_run(ex, key, op->deadline_us, &scratch, st));
+            ST_ERR(
+                run_for_stats(ex, micad_distinct_run(ex, key, op->deadline_us, &scratch, st), st));
     } else if (strcmp(name, "aggregate") == 0) {
         /* mongod/agg.c: {stages: [{$cursor: ...}, ...]} or a find-shaped plan */
         ST_ERR(micad_agg_explain_cmd(op, &inner, verbosity, reply, st));
@@ -208,7 +247,7 @@ int micad_cmd_explain(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status
         ST_ERR(write_query(op, name, &inner, &q, &top, st));
         ST_ERR(micad_exec_create(micad_of(op), op, &q, &ex, st));
         if (verbosity >= 1)
-            ST_ERR(run_all(ex, op->deadline_us, st));
+            ST_ERR(run_for_stats(ex, run_all(ex, op->deadline_us, st), st));
     } else {
         ret =
             status_set(st, ERR_CommandNotFound, "Explain failed due to unknown command: %s", name);
@@ -219,14 +258,14 @@ int micad_cmd_explain(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status
 command:
     /* the explained command as run, then where it ran */
     {
-        bson_t c;
-        BSON_APPEND_DOCUMENT_BEGIN(reply, "command", &c);
+        bson_t c = BSON_INITIALIZER;
         bson_iter_init(&f, &inner);
         while (bson_iter_next(&f))
             if (strcmp(bson_iter_key(&f), "$db") != 0 && strcmp(bson_iter_key(&f), "lsid") != 0)
                 bson_append_iter(&c, NULL, 0, &f);
         BSON_APPEND_UTF8(&c, "$db", op->db);
-        bson_append_document_end(reply, &c);
+        micad_explain_append_capped(reply, "command", &c, 1024 * 1024);
+        bson_destroy(&c);
     }
     {
         micad_t *m = micad_of(op);

@@ -9,6 +9,7 @@
  * result. Reply: {cursor: {firstBatch: [...], id, ns}}.
  */
 #include "mongod/cursors.h"
+#include "mongod/views.h"
 #include "mongod/repl/repl.h"
 
 #include <string.h>
@@ -16,6 +17,10 @@
 /* micad_cmd_find -- the find command. */
 int micad_cmd_find(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    bool view_handled;
+    int view_ret = micad_view_dispatch(op, cmd, reply, &view_handled, st);
+    if (view_ret != 0 || view_handled)
+        return view_ret;
     micad_t *m = micad_of(op);
     micad_query_t q;
     micad_find_opts_t fo;
@@ -23,7 +28,7 @@ int micad_cmd_find(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t 
     int ret = 0;
     micad_query_init(&q);
     ST_ERR(micad_query_parse_find(op, cmd, &q, &fo, st));
-    micad_query_natural_sort(&q);
+    ST_ERR(micad_query_natural_sort(&q, st));
     if (strcmp(q.ns, "local.oplog.rs") == 0) /* not a catalog collection: repl reads it */
         ST_ERR(repl_oplog_find(m, &q, &ex, st));
     else

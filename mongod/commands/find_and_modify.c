@@ -11,6 +11,7 @@
  * MongoDB retries its plan.
  */
 #include "mongod/agg.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -110,8 +111,8 @@ static int parse_args(micad_t *m, const bson_t *cmd, fam_args_t *a, status_t *st
 
 /* A remove: read, re-match, keep a copy, delete. */
 /* append_value -- "value": the document projected with fields, or null. */
-static int append_value(const qry_projection_t *proj, const bson_t *doc, bson_t *reply,
-                        status_t *st)
+static int append_value(const qry_projection_t *proj, const qry_match_t *match, const bson_t *doc,
+                        bson_t *reply, status_t *st)
 {
     if (doc == NULL) {
         BSON_APPEND_NULL(reply, "value");
@@ -123,6 +124,13 @@ static int append_value(const qry_projection_t *proj, const bson_t *doc, bson_t 
     }
     bson_t out;
     qry_projection_ctx_t ctx = QRY_PROJECTION_CTX_INIT;
+    /* a positional projection ('a.$') takes the array position the query matched */
+    qry_match_details_t det = {0};
+    bool matched = false;
+    if (match != NULL && qry_match_exec(match, doc, &det, &matched, st) == 0 && matched &&
+        det.has_elem_match_key)
+        ctx.matched_index = (int32_t)det.elem_match_key;
+    status_reset(st);
     int ret = qry_projection_apply(proj, doc, &ctx, &out, st);
     if (ret == 0)
         BSON_APPEND_DOCUMENT(reply, "value", &out);
@@ -130,9 +138,25 @@ static int append_value(const qry_projection_t *proj, const bson_t *doc, bson_t 
     return ret;
 }
 
+/* has_positional -- whether a projection spec has a positional ('a.$') field. */
+static bool has_positional(const bson_t *fields)
+{
+    bson_iter_t it;
+    if (!bson_iter_init(&it, fields))
+        return false;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        size_t n = strlen(k);
+        if ((n >= 2 && strcmp(k + n - 2, ".$") == 0) || strstr(k, ".$.") != NULL)
+            return true;
+    }
+    return false;
+}
+
 /* micad_cmd_find_and_modify -- see the file comment. */
 int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
@@ -171,6 +195,12 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         ST_ERR(qry_sort_parse(&a.sort, &sort, st));
     if (a.has_fields)
         ST_ERR(qry_projection_parse(&a.fields, &proj, st));
+    if (a.has_fields && a.new_ && !a.remove && has_positional(&a.fields)) {
+        /* MongoDB refuses it before writing: the new document has no matched position */
+        ret = status_set(st, ERR_BadValue,
+                         "Cannot use a positional projection and return the new document");
+        goto err;
+    }
     if (a.has_update && a.update_is_pipeline && a.has_af) {
         ret = status_set(st, ERR_FailedToParse,
                          "arrayFilters may not be specified for pipeline-style updates");
@@ -191,6 +221,8 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         ret = micad_db_check_hint(m, coll, &it, st);
     if (ret == 0 && coll != NULL && !a.bypass)
         ret = micad_validator_load(coll, &val, st);
+    int upsert_attempt = 0;
+retry:
     for (int attempt = 0; ret == 0 && coll != NULL && !done && attempt < MICAD_FAM_RETRIES;
          attempt++) {
         int64_t *rids = NULL;
@@ -226,6 +258,14 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         if (has_errinfo)
             bson_destroy(&errinfo);
         has_inserted = ret == 0;
+        if (ret != 0 && upsert_attempt < MICAD_UPSERT_RETRIES &&
+            micad_upsert_should_retry(sess, &a.query, ret)) {
+            /* lost the insert race on our own key: the winner's document now matches */
+            upsert_attempt++;
+            status_reset(st);
+            ret = 0;
+            goto retry;
+        }
     }
     micad_db_unlock_ns(ns, false);
     if (ret != 0)
@@ -239,11 +279,12 @@ int micad_cmd_find_and_modify(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         bson_append_iter(&lerr, "upserted", -1, &it);
     bson_append_document_end(reply, &lerr);
     if (a.remove)
-        ret = append_value(proj, done ? &removed : NULL, reply, st);
+        ret = append_value(proj, match, done ? &removed : NULL, reply, st);
     else if (done)
-        ret = append_value(proj, a.new_ ? &job.after : &job.before, reply, st);
+        ret =
+            append_value(proj, a.new_ ? NULL : match, a.new_ ? &job.after : &job.before, reply, st);
     else
-        ret = append_value(proj, has_inserted && a.new_ ? &inserted : NULL, reply, st);
+        ret = append_value(proj, NULL, has_inserted && a.new_ ? &inserted : NULL, reply, st);
     if (ret == 0)
         micad_db_finish_write(sess, &wc, reply);
 err:
@@ -257,5 +298,6 @@ err:
     qry_update_destroy(upd);
     micad_agg_update_destroy(pl);
     qry_projection_destroy(proj);
+    micad_db_dup_key_reply(op, ret, st);
     return ret;
 }

@@ -8,7 +8,8 @@
  * parks the request (op->park_ms) and the transport re-runs it when the time
  * is up or the topology changes, without holding a worker meanwhile.
  */
-#include "mongod/micad.h"
+#include "mongod/auth.h"
+#include "mongod/db.h"
 #include "mongod/repl/repl.h"
 
 #include <string.h>
@@ -154,6 +155,15 @@ int micad_hello_reply(wire_opctx_t *op, const bson_t *cmd, bool legacy_names, bs
     BSON_APPEND_INT32(reply, "maxWireVersion", 21);
     BSON_APPEND_BOOL(reply, "readOnly", false);
     ST_RET(wire_negotiate_compression(op, cmd, reply, st));
+    if (bson_iter_init_find(&it, cmd, "saslSupportedMechs"))
+        micad_sasl_supported_mechs(op, &it, reply);
+    if (op->conn != NULL && bson_iter_init_find(&it, cmd, "speculativeAuthenticate") &&
+        BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        bson_t spec;
+        if (micad_db_arg_doc(&it, "hello", &spec, st) == 0)
+            micad_sasl_speculative(op, &spec, reply);
+        status_reset(st);
+    }
     if (op->conn != NULL)
         op->conn->hello_done = true;
     return 0;

@@ -11,6 +11,8 @@
  * in the same unit of work as the insert (write.c); capped inserts hold the
  * namespace exclusively so the oldest-first order and the size bound hold.
  */
+#include "mongod/db.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -42,9 +44,34 @@ static int parse_args(const bson_t *cmd, bool *ordered, bool *bypass, status_t *
     return 0;
 }
 
+/*
+ * any_insertable -- whether the batch has a document that passes
+ * micad_db_prepare_insert before the first one that stops it (ordered). A
+ * batch that would insert nothing must not create the collection, as in
+ * MongoDB (insert({_id: undefined}) leaves no collection behind).
+ */
+static int any_insertable(const wire_opctx_t *op, const bson_t *cmd, bool ordered, bool *any,
+                          status_t *st)
+{
+    micad_db_docs_t docs;
+    bson_t doc;
+    *any = false;
+    ST_RET(micad_db_docs_init(op, cmd, "documents", &docs, st));
+    while (!*any && micad_db_docs_next(&docs, &doc)) {
+        status_t es = STATUS_INIT;
+        bson_t stored;
+        *any = micad_db_prepare_insert(&doc, &stored, &es) == 0;
+        bson_destroy(&stored);
+        if (!*any && ordered)
+            break;
+    }
+    return 0;
+}
+
 /* micad_cmd_insert -- see the file comment. */
 int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
@@ -75,6 +102,34 @@ int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     micad_write_errors_init(&we);
     micad_db_lock_ns(ns, false);
     locked = true;
+    {
+        status_t ignored = STATUS_INIT;
+        bool any = true;
+        if (stor_collection_lookup(m->engine, ns, &coll, &ignored) != 0)
+            ST_ERR(any_insertable(op, cmd, ordered, &any, st));
+        if (!any) {
+            /* nothing can be inserted: report each document's error, create nothing */
+            while (micad_db_docs_next(&docs, &doc)) {
+                status_t es = STATUS_INIT;
+                bson_t stored;
+                if (micad_db_prepare_insert(&doc, &stored, &es) != 0) {
+                    micad_write_errors_add(&we, index, &es, sess, NULL);
+                    if (ordered) {
+                        bson_destroy(&stored);
+                        break;
+                    }
+                }
+                bson_destroy(&stored);
+                index++;
+            }
+            micad_db_unlock_ns(ns, false);
+            locked = false;
+            BSON_APPEND_INT32(reply, "n", 0);
+            micad_write_errors_append(&we, reply);
+            micad_db_finish_write(sess, &wc, reply);
+            goto err;
+        }
+    }
     ST_ERR(micad_write_get_or_create(m, sess, ns, &coll, &created, st));
     if (micad_write_is_capped(coll)) {
         /* capped inserts are serialised: re-take the lock exclusively */

@@ -5,7 +5,7 @@
  * info: {readOnly, uuid}, idIndex}; filter is a match expression over those
  * documents; nameOnly keeps {name, type}.
  */
-#include "mongod/db.h"
+#include "mongod/views.h"
 
 #include <string.h>
 
@@ -89,6 +89,7 @@ int micad_cmd_list_collections(wire_opctx_t *op, const bson_t *cmd, bson_t *repl
         }
     }
     bson_destroy(&list);
+    ST_ERR(micad_view_list(m, op->db, name_only, match, &out, &n, st));
     snprintf(cns, sizeof(cns), "%s.$cmd.listCollections", op->db);
     micad_db_cursor_reply(reply, cns, &out);
 err:

@@ -5,12 +5,14 @@
  * "ns does not exist: db.c", as MongoDB answers.
  */
 #include "mongod/db.h"
+#include "mongod/views.h"
 
 #include <string.h>
 
 /* micad_cmd_list_indexes -- see the file comment. */
 int micad_cmd_list_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1];
     stor_collection_t *coll;

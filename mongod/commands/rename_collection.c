@@ -6,6 +6,8 @@
  * not exist", NamespaceExists "target namespace exists", IllegalOperation
  * for renaming onto itself.
  */
+#include "mongod/db.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -74,6 +76,9 @@ int micad_cmd_rename_collection(wire_opctx_t *op, const bson_t *cmd, bson_t *rep
     if (micad_db_is_system(coll))
         return status_set(st, ERR_IllegalOperation,
                           "error with target namespace: cannot write to '%s'", to);
+    ST_RET(micad_view_refuse(m, from, st));
+    if (micad_view_is_view(m, to))
+        return status_set(st, ERR_NamespaceExists, "target namespace exists");
     ST_RET(micad_db_write_concern(op, &wc, st));
     ST_RET(micad_db_session(m, &sess, st));
     micad_db_lock_ns_pair(from, to);

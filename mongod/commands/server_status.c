@@ -3,6 +3,7 @@
  * network and memory, from the transport's counters and /proc.
  */
 #include "mongod/cursors.h"
+#include "mongod/counters.h"
 #include "mongod/db.h"
 #include "mongod/micad.h"
 #include "mongod/ops.h"
@@ -94,8 +95,10 @@ int micad_cmd_server_status(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
         BSON_APPEND_DOCUMENT_BEGIN(&sub, "ttl", &open);
         micad_ttl_stats(&open);
         bson_append_document_end(&sub, &open);
+        micad_counters_append_metrics(&sub);
         bson_append_document_end(reply, &sub);
     }
     micad_status_obs(m, cmd, reply); /* opLatencies, globalLock, locks, wiredTiger */
+    micad_counters_append_storage_engine(reply);
     return 0;
 }

@@ -23,6 +23,7 @@
  * other than "simple".
  */
 #include "mongod/agg.h"
+#include "mongod/views.h"
 #include "mongod/write.h"
 
 #include <string.h>
@@ -138,6 +139,8 @@ static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo,
                          "multi update is not supported for replacement-style update");
         goto err;
     }
+    int attempt = 0;
+retry:
     if (b->coll != NULL)
         ST_ERR(micad_db_find_rids(b->op, b->sess, b->coll, match, NULL, multi ? 0 : 1, &rids,
                                   &nrids, st));
@@ -174,6 +177,18 @@ static int run_stmt(batch_t *b, int32_t index, const bson_t *s, bson_t *errinfo,
         ret = micad_upsert_insert(b->op, b->sess, b->coll, b->bypass ? NULL : &b->val, upd,
                                   pl != NULL ? micad_agg_update_transform : NULL, pl, &q, &inserted,
                                   errinfo, has_errinfo, st);
+        if (ret != 0 && attempt < MICAD_UPSERT_RETRIES &&
+            micad_upsert_should_retry(b->sess, &q, ret)) {
+            /* lost the insert race on our own key: the winner's document now matches */
+            attempt++;
+            bson_destroy(&inserted);
+            bson_free(rids);
+            rids = NULL;
+            nrids = 0;
+            status_reset(st);
+            ret = 0;
+            goto retry;
+        }
         if (ret == 0) {
             bson_iter_t id;
             char key[16];
@@ -231,6 +246,12 @@ static int parse_args(const bson_t *cmd, bool *ordered, bool *bypass, bson_t *le
 /* micad_cmd_update -- see the file comment. */
 int micad_cmd_update(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    static const char *const stmt_fields[] = {
+        "q",    "u",         "multi", "upsert",         "arrayFilters",
+        "hint", "collation", "c",     "upsertSupplied", "sampleId",
+        NULL};
+    ST_RET(micad_check_statement_fields(op, cmd, "updates", stmt_fields, "update.updates", st));
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     char ns[MICAD_NS_MAX + 1], db[128];
     const char *cname;
     bool ordered;

@@ -14,6 +14,7 @@
  * warning, as in MongoDB. repair / metadata: NotImplemented (238).
  */
 #include "mongod/db.h"
+#include "mongod/views.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -62,6 +63,7 @@ static void add_msg(bson_t *arr, uint32_t *n, const char *msg)
 /* micad_cmd_validate -- see the file comment. */
 int micad_cmd_validate(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
+    ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1];
     stor_session_t *sess;

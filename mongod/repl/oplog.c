@@ -19,7 +19,7 @@
  * the whole filter is matched, $natural: -1 reads backwards, and a tailable
  * cursor stays open at the visible end.
  */
-#include "mongod/repl/repl.h"
+#include "mongod/repl/repl_int.h"
 #include "mongod/write.h"
 
 #include <pthread.h>
@@ -212,10 +212,62 @@ static int append_entry(stor_session_t *sess, const bson_t *b, int64_t term, rep
     return ret;
 }
 
+/*
+ * Applying mode (apply.c, on a secondary): the entry fetched from the sync
+ * source is appended as it is, at its own timestamp, by the first write it
+ * causes -- in that write's unit of work -- and the primary-only check does
+ * not apply. Thread-local: only the applier's thread is in it.
+ */
+static __thread struct {
+    bool on;
+    bool appended;
+    const bson_t *entry;
+    uint64_t ts;
+} t_apply;
+
+void repl__oplog_apply_begin(const bson_t *entry, uint64_t ts)
+{
+    t_apply.on = true;
+    t_apply.appended = false;
+    t_apply.entry = entry;
+    t_apply.ts = ts;
+}
+
+void repl__oplog_apply_reset(void)
+{
+    t_apply.appended = false;
+}
+
+bool repl__oplog_apply_appended(void)
+{
+    return t_apply.appended;
+}
+
+void repl__oplog_apply_end(void)
+{
+    memset(&t_apply, 0, sizeof(t_apply));
+}
+
+/* repl__oplog_append_applied -- in the caller's unit; once per entry. */
+int repl__oplog_append_applied(stor_session_t *sess, status_t *st)
+{
+    if (!t_apply.on || t_apply.appended)
+        return 0;
+    pthread_mutex_lock(&g_reserve);
+    repl_clock_advance(t_apply.ts);
+    int ret = stor_oplog_append(sess, t_apply.ts, t_apply.entry, st);
+    pthread_mutex_unlock(&g_reserve);
+    if (ret == 0)
+        t_apply.appended = true;
+    return ret;
+}
+
 /* observe -- the write path's observer: one entry per write outside `local`. */
 static int observe(void *ctx, stor_session_t *sess, const micad_write_event_t *ev, status_t *st)
 {
     (void)ctx;
+    if (t_apply.on)
+        return repl__oplog_append_applied(sess, st);
     if (strncmp(ev->ns, "local.", 6) == 0)
         return 0;                 /* the local database is this node's own, never replicated */
     if (!atomic_load(&g_enabled)) /* every replicated write needs its entry: primary only */

@@ -18,6 +18,7 @@
 
 #include "mongod/exec.h"
 #include "mongod/micad.h"
+#include "mongod/repl/topology.h"
 
 /* ---- the cluster clock (clock.c) ----------------------------------------- */
 
@@ -47,20 +48,6 @@ uint64_t repl_clock_now(void);
 uint64_t repl_clock_tick(void);
 /* repl_clock_advance -- a cluster time seen elsewhere ($clusterTime, an oplog entry). */
 void repl_clock_advance(uint64_t ts);
-
-/* repl_optime_t -- (term, timestamp): ordered by term, then timestamp. */
-typedef struct repl_optime {
-    int64_t term;
-    uint64_t ts;
-} repl_optime_t;
-
-/* repl_optime_cmp -- <0, 0, >0 as a is before, equal to, after b. */
-static inline int repl_optime_cmp(repl_optime_t a, repl_optime_t b)
-{
-    if (a.term != b.term)
-        return a.term < b.term ? -1 : 1;
-    return a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0;
-}
 
 /* repl_append_optime -- {ts: Timestamp, t: long} under key. */
 void repl_append_optime(bson_t *doc, const char *key, repl_optime_t o);
@@ -97,20 +84,6 @@ int repl_oplog_find(micad_t *m, const micad_query_t *q, micad_exec_t **out, stat
 
 /* ---- replica-set state (state.c) ----------------------------------------- */
 
-/* repl_member_state_t -- MongoDB's member states (replSetGetStatus `state`). */
-typedef enum repl_member_state {
-    REPL_STARTUP = 0,
-    REPL_PRIMARY = 1,
-    REPL_SECONDARY = 2,
-    REPL_RECOVERING = 3,
-    REPL_STARTUP2 = 5,
-    REPL_UNKNOWN = 6,
-    REPL_ARBITER = 7,
-    REPL_DOWN = 8,
-    REPL_ROLLBACK = 9,
-    REPL_REMOVED = 10,
-} repl_member_state_t;
-
 /* repl_state_str -- "PRIMARY", "SECONDARY", ... */
 const char *repl_state_str(repl_member_state_t s);
 
@@ -146,5 +119,13 @@ void repl_hello_append(micad_t *m, bson_t *reply, bool legacy_names);
 int repl_initiate(micad_t *m, const bson_t *config, bool has_config, bson_t *reply, status_t *st);
 int repl_get_config(micad_t *m, bool commitment_status, bson_t *reply, status_t *st);
 int repl_get_status(micad_t *m, bson_t *reply, status_t *st);
+/* Intra-set commands (mongod/repl/node.c): heartbeats, votes, position reports. */
+int repl_heartbeat(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st);
+int repl_request_votes(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st);
+int repl_update_position(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st);
+/* replSetStepDown / replSetFreeze bodies (node.c). */
+int repl_step_down(micad_t *m, int64_t step_down_secs, int64_t catch_up_secs, bool force,
+                   status_t *st);
+int repl_freeze(micad_t *m, int64_t secs, bson_t *reply, status_t *st);
 
 #endif /* MICA_MONGOD_REPL_H */

@@ -14,7 +14,7 @@
  * voter is this node elects a primary; the others wait as SECONDARY.
  */
 #include "mongod/repl/config.h"
-#include "mongod/repl/repl.h"
+#include "mongod/repl/repl_int.h"
 #include "mongod/write.h"
 
 #include <pthread.h>
@@ -25,20 +25,12 @@
 #define NS_REPLSET  "local.system.replset"
 #define NS_ELECTION "local.replset.election"
 
-static struct {
-    pthread_mutex_t lock;
-    bool enabled;
-    micad_t *m;
-    bool has_config;
-    repl_config_t config;
-    int self; /* index in config.members, -1: not in it */
-    repl_member_state_t state;
-    int64_t term;
-    int primary; /* index of the primary known, -1 */
-    int64_t election_ms;
-    repl_optime_t election_optime;
-    int64_t state_since_ms;
-} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .self = -1, .primary = -1, .state = REPL_STARTUP};
+repl_state_t repl__g = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                        .cond = PTHREAD_COND_INITIALIZER,
+                        .self = -1,
+                        .primary = -1,
+                        .state = REPL_STARTUP};
+#define g repl__g /* this file's shorthand */
 
 static atomic_int g_state = REPL_STARTUP; /* lock-free copy for the per-command gate */
 
@@ -131,7 +123,7 @@ err:
 }
 
 /* put_local -- make ns (a local collection) hold only doc. */
-static int put_local(micad_t *m, const char *ns, const bson_t *doc, status_t *st)
+int repl__put_local(micad_t *m, const char *ns, const bson_t *doc, status_t *st)
 {
     stor_session_t *sess;
     stor_collection_t *coll = NULL;
@@ -194,7 +186,7 @@ static int save_term(micad_t *m, int64_t term, int candidate, status_t *st)
     BSON_APPEND_UTF8(&d, "_id", "lastVote");
     BSON_APPEND_INT64(&d, "term", term);
     BSON_APPEND_INT32(&d, "candidateIndex", candidate);
-    int ret = put_local(m, NS_ELECTION, &d, st);
+    int ret = repl__put_local(m, NS_ELECTION, &d, st);
     bson_destroy(&d);
     return ret;
 }
@@ -237,7 +229,7 @@ static bool is_self(micad_t *m, const char *hostport)
 }
 
 /* find_self -- the index of this node in c, or -1. */
-static int find_self(micad_t *m, const repl_config_t *c)
+int repl__find_self(micad_t *m, const repl_config_t *c)
 {
     for (int i = 0; i < c->nmembers; i++)
         if (is_self(m, c->members[i].host))
@@ -245,61 +237,113 @@ static int find_self(micad_t *m, const repl_config_t *c)
     return -1;
 }
 
-/* only_electable_voter -- this node is the set's only electable voter and a majority alone. */
-static bool can_elect_alone(const repl_config_t *c, int self)
+/* repl__lock / repl__unlock -- see repl_int.h. */
+void repl__lock(void)
 {
-    if (self < 0)
-        return false;
-    const repl_member_cfg_t *me = &c->members[self];
-    return me->votes == 1 && me->priority > 0 && !me->arbiter_only && repl_config_majority(c) <= 1;
+    pthread_mutex_lock(&g.lock);
+}
+
+void repl__unlock(void)
+{
+    pthread_mutex_unlock(&g.lock);
+}
+
+/* publish -- copy the coordinator's state out (lock held); a change wakes hellos. */
+static void publish(bool changed)
+{
+    if (g.has_config && g.self >= 0) {
+        if (g.topo.state != g.state)
+            set_state(g.topo.state), changed = true;
+        if (g.topo.primary != g.primary)
+            changed = true;
+        g.term = g.topo.term;
+        g.primary = g.topo.primary;
+    }
+    if (changed)
+        topology_changed(g.m);
 }
 
 /*
- * become_primary -- a new term, recorded before anything is written in it;
- * then the no-op that opens the term, and only then writes are accepted
- * (a new primary writes in its own term before it counts the commit point).
- * Called with g.lock held.
+ * repl__handle -- carry out the coordinator's actions in their order: the
+ * term and vote are durable before anything else happens; a step-down stops
+ * writes; a new primary writes its no-op in the new term before it accepts
+ * writes or counts the commit point. Election rounds need the network: they
+ * are left for the heartbeat thread (node.c), which sees topo.candidate.
  */
-static int become_primary(micad_t *m, status_t *st)
+void repl__handle(repl_actions_t *a)
 {
-    int64_t term = g.term + 1;
-    ST_RET(save_term(m, term, g.self, st));
-    g.term = term;
-    repl_optime_t at;
-    ST_RET(repl_oplog_noop(m, "new primary", term, &at, st));
-    g.election_ms = time_now_ms();
-    g.election_optime = at;
-    g.primary = g.self;
-    repl_oplog_enable(true, term);
-    set_state(REPL_PRIMARY);
-    LOG(INFO, ELECTION, 21450, "Transitioned to primary", "term", BCON_INT64(term));
-    topology_changed(m);
-    return 0;
+    for (int round = 0; round < 8 && a->flags != 0; round++) {
+        repl_actions_t next = {0};
+        status_t st = STATUS_INIT;
+        if (a->flags & REPL_ACT_PERSIST_TERM) {
+            int vote = g.topo.voted_term == g.topo.term ? g.topo.voted_for : -1;
+            if (save_term(g.m, g.topo.term, vote, &st) != 0)
+                LOG(ERROR, ELECTION, 21451, "Cannot persist the term", "error", BCON_UTF8(st.msg));
+        }
+        if (a->flags & REPL_ACT_STEP_DOWN) {
+            repl_oplog_enable(false, g.topo.term);
+            LOG(INFO, REPL, 21361, "Stepping down", "reason", BCON_UTF8(a->reason ? a->reason : ""),
+                "term", BCON_INT64(g.topo.term));
+        }
+        if (a->flags & REPL_ACT_BECOME_PRIMARY) {
+            repl_optime_t at;
+            status_reset(&st);
+            if (repl_oplog_noop(g.m, "new primary", g.topo.term, &at, &st) != 0) {
+                LOG(ERROR, ELECTION, 21452, "Cannot write the new term's no-op", "error",
+                    BCON_UTF8(st.msg));
+            } else {
+                g.election_ms = time_now_ms();
+                g.election_optime = at;
+                g.applied = at;
+                repl_topo_on_term_noop(&g.topo, at, &next);
+                repl_oplog_enable(true, g.topo.term);
+                LOG(INFO, ELECTION, 21450, "Transitioned to primary", "term",
+                    BCON_INT64(g.topo.term));
+            }
+        }
+        publish((a->flags & REPL_ACT_STATE_CHANGED) != 0);
+        if (a->flags & (REPL_ACT_COMMIT_POINT | REPL_ACT_STATE_CHANGED))
+            pthread_cond_broadcast(&g.cond);
+        *a = next;
+    }
 }
 
-/* take_up_config -- install c (moved in) and take the role it gives this node. */
-static int take_up_config(micad_t *m, repl_config_t *c, int self, status_t *st)
+/* repl__take_up_config -- install c (moved in) and take the role it gives this node. */
+int repl__take_up_config(micad_t *m, repl_config_t *c, int self, status_t *st)
 {
+    (void)st;
     if (g.has_config)
         repl_config_destroy(&g.config);
     repl_config_move(&g.config, c);
     g.has_config = true;
     g.self = self;
     g.primary = -1;
+    for (int i = 0; i < REPL_MAX_MEMBERS; i++)
+        g.peer_version[i] = -1;
     if (self < 0) {
         set_state(REPL_REMOVED);
         topology_changed(m);
         return 0;
     }
-    if (g.config.members[self].arbiter_only) {
-        set_state(REPL_ARBITER);
-        topology_changed(m);
-        return 0;
+    repl_topo_init(&g.topo, &g.config, self, g.term, g.applied, g.applied);
+    if (g.last_vote_term == g.term) {
+        g.topo.voted_term = g.last_vote_term;
+        g.topo.voted_for = g.last_vote_for;
     }
-    set_state(REPL_SECONDARY);
+    set_state(g.topo.state);
     topology_changed(m);
-    if (can_elect_alone(&g.config, self))
-        return become_primary(m, st);
+    /*
+     * A set this node alone can elect stands at once; otherwise the election
+     * timer runs (heartbeats find the primary, or the timer elects one).
+     */
+    int64_t to = g.config.election_timeout_ms;
+    g.election_deadline_us = time_mono_us() + to * 1000;
+    if (repl_topo_majority(&g.topo) <= 1) {
+        repl_actions_t a = {0};
+        repl_topo_on_election_timeout(&g.topo, &a);
+        repl__handle(&a);
+    }
+    pthread_cond_broadcast(&g.cond); /* the heartbeat thread starts at once */
     return 0;
 }
 
@@ -324,9 +368,19 @@ int repl_start(micad_t *m, status_t *st)
     ST_RET(get_local(m, NS_ELECTION, &doc, &found, st));
     bson_iter_t it;
     int64_t term = last.term;
-    if (found && bson_iter_init_find(&it, &doc, "term") && BSON_ITER_HOLDS_INT64(&it) &&
-        bson_iter_int64(&it) > term)
-        term = bson_iter_int64(&it);
+    g.last_vote_term = -1;
+    g.last_vote_for = -1;
+    g.applied = last;
+    if (found && bson_iter_init_find(&it, &doc, "term") && BSON_ITER_HOLDS_INT64(&it)) {
+        int64_t vt = bson_iter_int64(&it);
+        if (vt > term)
+            term = vt;
+        if (bson_iter_init_find(&it, &doc, "candidateIndex") && BSON_ITER_HOLDS_INT32(&it) &&
+            bson_iter_int32(&it) >= 0) {
+            g.last_vote_term = vt;
+            g.last_vote_for = bson_iter_int32(&it);
+        }
+    }
     bson_destroy(&doc);
     ST_RET(get_local(m, NS_REPLSET, &doc, &found, st));
     pthread_mutex_lock(&g.lock);
@@ -344,7 +398,7 @@ int repl_start(micad_t *m, status_t *st)
         if (ret == 0) {
             LOG(INFO, REPL, 21359, "Loaded the replica set config", "config",
                 BCON_DOCUMENT(&c.raw));
-            ret = take_up_config(m, &c, find_self(m, &c), st);
+            ret = repl__take_up_config(m, &c, repl__find_self(m, &c), st);
             repl_config_destroy(&c); /* emptied by the move */
         } else {
             repl_config_destroy(&c);
@@ -352,12 +406,19 @@ int repl_start(micad_t *m, status_t *st)
     }
     pthread_mutex_unlock(&g.lock);
     bson_destroy(&doc);
+    if (ret == 0)
+        ret = repl__node_start(m, st);
+    if (ret == 0)
+        repl__install_wc_waiter();
     return ret;
 }
 
-/* repl_stop -- no threads yet; the state stays for a restart in tests. */
+/* repl_stop -- stop the threads and writes (after the transport stopped). */
 void repl_stop(void)
 {
+    if (!g.enabled)
+        return;
+    repl__node_stop();
     pthread_mutex_lock(&g.lock);
     repl_oplog_enable(false, g.term);
     pthread_mutex_unlock(&g.lock);
@@ -456,6 +517,7 @@ void repl_hello_append(micad_t *m, bson_t *reply, bool legacy_names)
         election_id(g.term, &oid);
         BSON_APPEND_OID(reply, "electionId", &oid);
     }
+    repl_optime_t cp = g.self >= 0 ? g.topo.commit_point : (repl_optime_t){0, 0};
     pthread_mutex_unlock(&g.lock);
     repl_optime_t last;
     status_t ignored = STATUS_INIT;
@@ -465,9 +527,8 @@ void repl_hello_append(micad_t *m, bson_t *reply, bool legacy_names)
         BSON_APPEND_DOCUMENT_BEGIN(reply, "lastWrite", &lw);
         repl_append_optime(&lw, "opTime", last);
         BSON_APPEND_DATE_TIME(&lw, "lastWriteDate", ms);
-        /* a set whose majority is this node alone commits what it wrote */
-        repl_append_optime(&lw, "majorityOpTime", last);
-        BSON_APPEND_DATE_TIME(&lw, "majorityWriteDate", ms);
+        repl_append_optime(&lw, "majorityOpTime", cp);
+        BSON_APPEND_DATE_TIME(&lw, "majorityWriteDate", (int64_t)repl_ts_secs(cp.ts) * 1000);
         bson_append_document_end(reply, &lw);
     }
 }
@@ -524,7 +585,7 @@ int repl_initiate(micad_t *m, const bson_t *config, bool has_config, bson_t *rep
                          c.set_name, m->opts->repl_set);
         goto err;
     }
-    int self = find_self(m, &c);
+    int self = repl__find_self(m, &c);
     if (self < 0) {
         ret = status_set(st, ERR_InvalidReplicaSetConfig,
                          "No host described in new configuration with {version: %lld, term: 0} "
@@ -538,11 +599,14 @@ int repl_initiate(micad_t *m, const bson_t *config, bool has_config, bson_t *rep
         goto err;
     }
     if (c.nmembers > 1) {
-        /* MongoDB first checks by heartbeat that every other member is up and empty */
-        ret = status_set(st, ERR_NotImplemented,
-                         "initiating a set with more than one member needs heartbeats, which are "
-                         "not built yet; initiate a one-member set");
-        goto err;
+        /* as MongoDB: every other member must answer a heartbeat and hold no config */
+        pthread_mutex_unlock(&g.lock);
+        ret = repl__quorum_check(m, &c, self, st);
+        pthread_mutex_lock(&g.lock);
+        if (ret == 0 && g.has_config)
+            ret = status_set(st, ERR_AlreadyInitialized, "already initialized");
+        if (ret != 0)
+            goto err;
     }
     /* the config carries the term it was made in, and a replicaSetId of its own */
     if (!c.has_replica_set_id) {
@@ -551,13 +615,13 @@ int repl_initiate(micad_t *m, const bson_t *config, bool has_config, bson_t *rep
     }
     c.term = g.term;
     repl_config_normalise(&c);
-    ST_ERR(put_local(m, NS_REPLSET, &c.raw, st));
+    ST_ERR(repl__put_local(m, NS_REPLSET, &c.raw, st));
     {
         repl_optime_t at;
         ST_ERR(repl_oplog_noop(m, "initiating set", g.term, &at, st));
     }
     LOG(INFO, REPL, 21360, "replSetInitiate config object", "config", BCON_DOCUMENT(&c.raw));
-    ret = take_up_config(m, &c, self, st);
+    ret = repl__take_up_config(m, &c, self, st);
     repl_config_destroy(&c); /* emptied by the move */
     goto out;
 err:
@@ -610,17 +674,16 @@ int repl_get_status(micad_t *m, bson_t *reply, status_t *st)
     BSON_APPEND_DATE_TIME(reply, "date", now);
     BSON_APPEND_INT32(reply, "myState", (int32_t)g.state);
     BSON_APPEND_INT64(reply, "term", g.term);
-    BSON_APPEND_UTF8(reply, "syncSourceHost", "");
-    BSON_APPEND_INT32(reply, "syncSourceId", -1);
+    int src = g.self >= 0 && g.state == REPL_SECONDARY ? g.topo.sync_source : -1;
+    BSON_APPEND_UTF8(reply, "syncSourceHost", src >= 0 ? c->members[src].host : "");
+    BSON_APPEND_INT32(reply, "syncSourceId", src >= 0 ? c->members[src].id : -1);
     BSON_APPEND_INT64(reply, "heartbeatIntervalMillis", c->heartbeat_interval_ms);
     BSON_APPEND_INT32(reply, "majorityVoteCount", majority);
     BSON_APPEND_INT32(reply, "writeMajorityCount", majority);
     BSON_APPEND_INT32(reply, "votingMembersCount", voters);
     BSON_APPEND_INT32(reply, "writableVotingMembersCount", voters);
-    /* only a set this node can commit alone has a commit point here yet */
-    bool commits = g.state == REPL_PRIMARY && can_elect_alone(c, g.self);
-    repl_optime_t committed = commits ? last : (repl_optime_t){0, 0};
-    int64_t committed_ms = commits ? last_ms : 0;
+    repl_optime_t committed = g.self >= 0 ? g.topo.commit_point : (repl_optime_t){0, 0};
+    int64_t committed_ms = (int64_t)repl_ts_secs(committed.ts) * 1000;
     {
         bson_t o;
         BSON_APPEND_DOCUMENT_BEGIN(reply, "optimes", &o);
@@ -660,9 +723,13 @@ int repl_get_status(micad_t *m, bson_t *reply, status_t *st)
         bson_append_document_begin(&arr, k, -1, &e);
         BSON_APPEND_INT32(&e, "_id", mc->id);
         BSON_APPEND_UTF8(&e, "name", mc->host);
-        /* other members are not contacted yet: their health is unknown */
-        BSON_APPEND_DOUBLE(&e, "health", self ? 1.0 : 0.0);
-        repl_member_state_t s = self ? g.state : REPL_UNKNOWN;
+        bool up = self || (g.self >= 0 && g.topo.members[i].up);
+        BSON_APPEND_DOUBLE(&e, "health", up ? 1.0 : 0.0);
+        repl_member_state_t s = self          ? g.state
+                                : g.self >= 0 ? g.topo.members[i].state
+                                              : REPL_UNKNOWN;
+        if (!up && !self)
+            s = REPL_DOWN;
         BSON_APPEND_INT32(&e, "state", (int32_t)s);
         BSON_APPEND_UTF8(&e, "stateStr", repl_state_str(s));
         if (self) {
@@ -684,9 +751,22 @@ int repl_get_status(micad_t *m, bson_t *reply, status_t *st)
             BSON_APPEND_BOOL(&e, "self", true);
             BSON_APPEND_UTF8(&e, "lastHeartbeatMessage", "");
         } else {
+            const repl_member_view_t *v = &g.topo.members[i];
             BSON_APPEND_INT64(&e, "uptime", 0);
-            BSON_APPEND_UTF8(&e, "lastHeartbeatMessage", "heartbeats are not built yet");
-            BSON_APPEND_INT32(&e, "configVersion", -1);
+            repl_append_optime(&e, "optime", v->applied);
+            repl_append_optime(&e, "optimeDurable", v->durable);
+            BSON_APPEND_DATE_TIME(&e, "optimeDate", (int64_t)repl_ts_secs(v->applied.ts) * 1000);
+            BSON_APPEND_DATE_TIME(&e, "optimeDurableDate",
+                                  (int64_t)repl_ts_secs(v->durable.ts) * 1000);
+            BSON_APPEND_DATE_TIME(&e, "lastHeartbeat", g.last_hb_ms[i]);
+            BSON_APPEND_DATE_TIME(&e, "lastHeartbeatRecv", g.last_hb_ms[i]);
+            BSON_APPEND_INT64(&e, "pingMs", v->ping_ms < 0 ? 0 : v->ping_ms);
+            BSON_APPEND_UTF8(&e, "lastHeartbeatMessage", g.hb_msg[i]);
+            BSON_APPEND_UTF8(&e, "syncSourceHost", "");
+            BSON_APPEND_INT32(&e, "syncSourceId", -1);
+            BSON_APPEND_UTF8(&e, "infoMessage", "");
+            BSON_APPEND_INT64(&e, "configVersion", g.peer_version[i]);
+            BSON_APPEND_INT64(&e, "configTerm", c->term);
         }
         bson_append_document_end(&arr, &e);
     }

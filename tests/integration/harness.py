@@ -158,6 +158,15 @@ def raw_command(port, doc, timeout=5):
         return read_reply(s)
 
 
+def collect_tests(namespace):
+    """Every test_* function defined in a test module (pass globals()), in the
+    order of definition: suites never keep a hand-written list that could miss
+    one."""
+    name = namespace.get("__name__")
+    return [v for k, v in namespace.items()
+            if k.startswith("test_") and callable(v) and getattr(v, "__module__", None) == name]
+
+
 def run_tests(tests, server=None):
     """Run test functions in order; print a summary; return the number of failures
     (marking server failed so its log is printed when it stops)."""

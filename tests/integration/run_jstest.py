@@ -1,4 +1,5 @@
-"""run_jstest.py SCRIPT -- run one mongosh script against a fresh micad.
+"""run_jstest.py SCRIPT -- run one mongosh script against a fresh micad
+(with the options its first line names after "// micad-args:", if any).
 
 Starts micad on a free port with a temp dbpath (harness.Server), runs
   $MONGOSH --quiet --norc mongodb://127.0.0.1:PORT/test jstests/_lib/assert.js SCRIPT
@@ -19,7 +20,11 @@ def main():
     script = os.path.abspath(sys.argv[1])
     lib = os.path.join(os.path.dirname(script), "_lib", "assert.js")
     mongosh = os.environ.get("MONGOSH") or "mongosh"
-    with Server() as s:
+    # a script may ask for server options in its first line: // micad-args: --x y
+    with open(script) as f:
+        first = f.readline()
+    extra = first.split("micad-args:", 1)[1].split() if "micad-args:" in first else []
+    with Server(extra_args=extra) as s:
         env = dict(os.environ, MONGOSH_NO_UPDATE_CHECK="1", DO_NOT_TRACK="1")
         env.pop("ASAN_OPTIONS", None)  # mongosh is node, not our code
         try:

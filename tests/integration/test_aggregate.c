@@ -156,10 +156,9 @@ static void test_errors_have_codes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cursor_walks_every_result),
-        cmocka_unit_test(test_destroyed_cursor_is_killed),
-        cmocka_unit_test(test_lookup_group_out),
-        cmocka_unit_test(test_errors_have_codes),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return ITEST_MAIN(tests, &server, NULL, NULL);
 }

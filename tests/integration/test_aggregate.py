@@ -19,7 +19,7 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 server = None
 
@@ -588,26 +588,7 @@ def main():
     global server
     with Server() as s:
         server = s
-        failed = run_tests([
-            test_match_group_sort_project, test_missing_collection_is_empty_input,
-            test_cursor_option_is_required, test_argument_errors,
-            test_collation_simple_is_accepted, test_large_result_across_many_getmores,
-            test_batch_size_zero_then_getmore, test_leading_match_and_sort_use_the_index,
-            test_whole_pipeline_pushed_down_explains_like_find, test_explain_command_verbosities,
-            test_let_variables, test_find_with_expr, test_max_time_ms,
-            test_lookup_equality_form_uses_foreign_index, test_lookup_pipeline_form_with_let,
-            test_graph_lookup, test_union_with_across_batches,
-            test_out_replaces_target_and_keeps_its_indexes, test_out_to_another_database,
-            test_merge_when_matched_modes, test_merge_when_matched_fail,
-            test_merge_when_not_matched_modes, test_merge_on_needs_unique_index,
-            test_merge_into_new_collection, test_coll_stats_and_index_stats,
-            test_documents_collectionless, test_unwind_facet_bucket_bucketauto,
-            test_set_window_fields_count_replace_root_sample_redact,
-            test_update_with_pipeline, test_update_pipeline_upsert_and_constants,
-            test_update_pipeline_errors, test_find_and_modify_with_pipeline,
-            test_update_and_delete_filters_with_expr, test_let_in_update_delete_find_and_modify,
-            test_group_spills_with_allow_disk_use,
-        ], s)
+        failed = run_tests(collect_tests(globals()), s)
     sys.exit(1 if failed else 0)
 
 

@@ -4,6 +4,7 @@ Each test is one numbered item of the issue; the tables state MongoDB's answer
 for each input, checked against MongoDB's public jstests (named beside each
 table) and source. pymongo against a real micad."""
 import os
+import struct
 import sys
 import warnings
 
@@ -12,11 +13,13 @@ warnings.simplefilter("ignore")
 
 import bson  # noqa: E402
 import pymongo  # noqa: E402
+from bson.dbref import DBRef  # noqa: E402
 from bson.int64 import Int64  # noqa: E402
+from bson.raw_bson import RawBSONDocument  # noqa: E402
 from bson.son import SON  # noqa: E402
 from pymongo.errors import OperationFailure, WriteError  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, raw_command, run_tests  # noqa: E402
 
 server = None
 
@@ -136,6 +139,313 @@ def test_03_positional_and_ambiguous_field():
         coll.update_one({"_id": 0}, {"$set": {"a.1.b.0.0": 1}})
         assert c.conform.command("validate", "n3b")["valid"]
         expect_code(lambda: coll.insert_one({"a": [2, {"0": 3}]}), 16746)
+def stages(plan):
+    """The stage names of a plan from the top, following inputStage."""
+    out = []
+    while plan:
+        out.append(plan.get("stage"))
+        plan = plan.get("inputStage")
+    return out
+
+# 4. DBRef fields ($id, $ref, $db) below the top level are fields an update
+#    may set (jstests/core/write/update/update_dbref.js).
+def test_04_dbref_fields_in_updates():
+    with client() as c:
+        coll = fresh(c, "n4")
+        c.conform.command("insert", "n4", documents=[{"_id": 1, "a": SON([("$ref", "foo"),
+                                                                          ("$id", 1)])}])
+        coll.update_one({"_id": 1}, {"$set": {"a.$id": 2}})
+        assert coll.find_one()["a"] == DBRef("foo", 2)  # pymongo reads {$ref, $id} as a DBRef
+        coll.update_one({"_id": 1}, {"$set": {"a.$ref": "bar", "a.$db": "d"}})
+        assert coll.find_one()["a"] == DBRef("bar", 2, database="d")
+        expect_code(lambda: coll.update_one({"_id": 1}, {"$set": {"a.$foo": 1}}), 52)
+
+
+# 5. A replacement upsert takes _id from the query only as a whole
+#    (NotExactValueField 111, src/mongo/db/field_ref_set.cpp).
+def test_05_replacement_upsert_id_parts():
+    with client() as c:
+        coll = fresh(c, "n5")
+        expect_code(lambda: coll.replace_one({"_id.x": 1, "_id.y": 2}, {"z": 1}, upsert=True),
+                    111)
+        assert coll.count_documents({}) == 0
+        coll.replace_one({"_id": {"x": 1, "y": 2}, "a": 1}, {"z": 1}, upsert=True)
+        assert coll.find_one() == {"_id": {"x": 1, "y": 2}, "z": 1}
+
+# 11. A validator is checked when the collection is created, and a
+#     replacement that changes nothing is still validated (121,
+#     jstests/core/doc_validation/doc_validation.js).
+def test_11_validators():
+    with client() as c:
+        db = c.conform
+        db.drop_collection("n11")
+        expect_code(lambda: db.command("create", "n11", validator={"a": {"$foo": 1}}), 2)
+        assert "n11" not in db.list_collection_names()
+        db.n11.insert_one({"_id": 1})
+        db.command("collMod", "n11", validator={"$jsonSchema": {"allOf": [{"type": "string"}]}})
+        r = db.command("update", "n11", updates=[{"q": {"_id": 1}, "u": {"_id": 1}}])
+        assert r["writeErrors"][0]["code"] == 121, r
+        r = db.command("update", "n11", updates=[{"q": {"_id": 1}, "u": {"$set": {"_id": 1}}}])
+        assert "writeErrors" not in r, r  # an operator update that changes nothing is not checked
+
+
+# 12. An upsert whose document passes 16 MiB answers 17420.
+def test_12_upsert_too_large():
+    with client() as c:
+        coll = fresh(c, "n12")
+        big = "x" * (6 * 1024 * 1024)
+        expect_code(lambda: coll.update_one({"_id": 1, "a": big},
+                                            [{"$set": {"b": {"$concat": ["$a", "$a"]}}}],
+                                            upsert=True), 17420)
+        assert coll.count_documents({}) == 0
+
+
+# 17. A failed insert leaves no collection behind (jstests/core/write/insert/
+#     insert_id_undefined.js).
+def test_17_failed_insert_creates_nothing():
+    with client() as c:
+        db = c.conform
+        db.drop_collection("n17")
+        body = {"insert": "n17", "$db": "conform", "documents": [with_undefined({}, "_id")]}
+        r = raw_command(server.port, body)
+        assert r["ok"] == 1 and r["n"] == 0 and r["writeErrors"][0]["code"] == 2, r
+        assert "n17" not in db.list_collection_names()
+        # an unordered batch with one good document does create it
+        db.n17.insert_many([{"_id": 1}], ordered=False)
+        assert "n17" in db.list_collection_names()
+
+
+# 18. findAndModify: a replacement ignores arrayFilters; a positional
+#     projection uses the query's matched position, and cannot come with
+#     new: true (jstests/core/query/find_and_modify/find_and_modify_server6865.js).
+def test_18_find_and_modify_projection_and_filters():
+    with client() as c:
+        db = c.conform
+        fresh(c, "n18", [{"_id": 42, "a": [1, 2]}])
+        r = db.command("findAndModify", "n18", query={"_id": 42}, update={"b": 1},
+                       arrayFilters=[{"i": 0}], new=True)
+        assert r["value"] == {"_id": 42, "b": 1}, r
+        fresh(c, "n18", [{"_id": 42, "a": [1, 2]}])
+        r = db.command("findAndModify", "n18", query={"a": 2}, fields={"a.$": 1},
+                       update={"$set": {"b.kind": "xyz"}}, new=False)
+        assert r["value"] == {"_id": 42, "a": [2]}, r
+        fresh(c, "n18", [{"_id": 42, "a": [1, 2]}])
+        r = db.command("findAndModify", "n18", query={"a": 2}, fields={"a.$": 1}, remove=True)
+        assert r["value"] == {"_id": 42, "a": [2]}, r
+        fresh(c, "n18", [{"_id": 42, "a": [1, 2]}])
+        expect_code(lambda: db.command("findAndModify", "n18", query={"a": 2},
+                                       fields={"a.$": 1}, update={"$set": {"c": 1}}, new=True), 2)
+        assert db.n18.find_one() == {"_id": 42, "a": [1, 2]}  # nothing written
+
+
+# 6. Explain's figures are the real ones: count has nCounted (and a fast count
+#    is RECORD_STORE_FAST_COUNT), distinct's DISTINCT_SCAN examines one key per
+#    value (src/mongo/db/exec/count.cpp, record_store_fast_count.cpp,
+#    distinct_scan.cpp stats).
+def test_06_explain_figures():
+    with client() as c:
+        coll = fresh(c, "n6", [{"_id": i, "a": i % 10, "b": i} for i in range(1000)])
+        db = c.conform
+        r = db.command("explain", {"count": "n6", "query": {"a": 3}}, verbosity="executionStats")
+        es = r["executionStats"]
+        assert es["nReturned"] == 0 and es["totalDocsExamined"] == 1000, es
+        top = es["executionStages"]
+        assert top["stage"] == "COUNT" and top["nCounted"] == 100, top
+        assert top["inputStage"]["docsExamined"] == 1000, top
+        r = db.command("explain", {"count": "n6"}, verbosity="executionStats")
+        assert r["queryPlanner"]["winningPlan"]["stage"] == "RECORD_STORE_FAST_COUNT", r
+        assert r["executionStats"]["executionStages"]["nCounted"] == 1000, r
+        r = db.command("explain", {"count": "n6", "skip": 10, "limit": 5},
+                       verbosity="executionStats")
+        assert r["executionStats"]["executionStages"]["nCounted"] == 5, r
+        # a collection scan reports every document it read
+        r = db.command("explain", {"find": "n6", "filter": {"b": {"$gte": 990}}},
+                       verbosity="executionStats")
+        assert r["executionStats"]["totalDocsExamined"] == 1000, r
+        assert r["executionStats"]["nReturned"] == 10, r
+        coll.create_index("a")
+        r = db.command("explain", {"distinct": "n6", "key": "a"}, verbosity="executionStats")
+        es = r["executionStats"]
+        assert stages(r["queryPlanner"]["winningPlan"]) == ["PROJECTION_COVERED", "DISTINCT_SCAN"]
+        assert es["nReturned"] == 10 and es["totalDocsExamined"] == 0, es
+        assert es["totalKeysExamined"] <= 11, es
+        assert coll.distinct("a") == list(range(10))
+
+
+# 7. explain of an $in with 1,000,000 values answers (MongoDB truncates the
+#    bounds it prints), rather than failing on its own reply's size.
+def test_07_explain_huge_in():
+    with client() as c:
+        coll = fresh(c, "n7", [{"_id": i, "a": i} for i in range(10)])
+        coll.create_index("a")
+        # 300,000 values: past every per-piece cap (the test build is slow; a million, as in
+        # jstests/core/query/explain/explain_large_bounds.js, takes minutes under ASan)
+        vals = list(range(300000))
+        r = c.conform.command("explain", {"find": "n7", "filter": {"a": {"$in": vals}}},
+                              verbosity="queryPlanner")
+        assert r["ok"] == 1
+        assert len(bson.BSON.encode(r)) < 5 * 1024 * 1024, len(bson.BSON.encode(r))
+        bounds = r["queryPlanner"]["winningPlan"]["inputStage"]["indexBounds"]["a"]
+        assert bounds[0] == "[0, 0]" and "not shown" in bounds[-1], bounds[-1]
+        r = c.conform.command("explain", {"find": "n7", "filter": {"a": {"$in": vals[:1000]}}},
+                              verbosity="executionStats")
+        assert r["executionStats"]["nReturned"] == 10, r["executionStats"]
+
+
+# 8. A sort past the memory limit under explain("executionStats") reports the
+#    failure inside the explain (executionSuccess: false, errorCode 292).
+def test_08_explain_sort_memory_error():
+    with client() as c:
+        big = "x" * 1000000
+        fresh(c, "n8", [{"_id": i, "a": i, "s": big} for i in range(120)])
+        db = c.conform
+        expect_code(lambda: list(db.n8.find().sort("a", -1).allow_disk_use(False)), 292)
+        r = db.command("explain", {"find": "n8", "sort": {"a": -1}, "allowDiskUse": False},
+                       verbosity="executionStats")
+        es = r["executionStats"]
+        assert r["ok"] == 1 and es["executionSuccess"] is False, es
+        assert es["errorCode"] == 292 and "errorMessage" in es, es
+
+# 23. serverStatus sections that move with every operation: opcounters,
+#     metrics.document/queryExecutor/operation/commands, storageEngine.
+def test_23_server_status_counters():
+    with client() as c:
+        db = c.conform
+        before = c.admin.command("serverStatus")
+        coll = fresh(c, "n23", [{"_id": i, "a": i} for i in range(20)])
+        coll.update_many({"a": {"$lt": 5}}, {"$set": {"b": 1}})
+        coll.delete_many({"a": {"$gte": 15}})
+        assert len(list(coll.find({"a": {"$gte": 0}}).sort("a", -1))) == 15
+        db.command("ping")
+        expect_code(lambda: db.command("find", "n23", filter={"$foo": 1}), 2)
+        after = c.admin.command("serverStatus")
+        d0, d1 = before["metrics"]["document"], after["metrics"]["document"]
+        assert d1["inserted"] - d0["inserted"] == 20, (d0, d1)
+        assert d1["updated"] - d0["updated"] == 5, (d0, d1)
+        assert d1["deleted"] - d0["deleted"] == 5, (d0, d1)
+        assert d1["returned"] - d0["returned"] >= 15, (d0, d1)
+        q0, q1 = before["metrics"]["queryExecutor"], after["metrics"]["queryExecutor"]
+        assert q1["scannedObjects"] > q0["scannedObjects"], (q0, q1)
+        assert q1["collectionScans"]["total"] > q0["collectionScans"]["total"], (q0, q1)
+        assert (after["metrics"]["operation"]["scanAndOrder"] >
+                before["metrics"]["operation"]["scanAndOrder"])
+        cm0, cm1 = before["metrics"]["commands"], after["metrics"]["commands"]
+        assert cm1["find"]["failed"] - cm0.get("find", {}).get("failed", 0) >= 1, cm1["find"]
+        assert cm1["ping"]["total"] > cm0.get("ping", {}).get("total", 0), cm1
+        assert after["opcounters"]["insert"] - before["opcounters"]["insert"] >= 1
+        assert after["storageEngine"]["name"] == "wiredTiger", after["storageEngine"]
+
+
+# 26. Covered plans and DISTINCT_SCAN; $match/$project pushed into the
+#     executor (jstests/core/query/covered_index_*.js, distinct_index1.js).
+def test_26_covered_and_distinct_scan():
+    with client() as c:
+        coll = fresh(c, "n26", [{"_id": i, "a": i % 7, "b": i, "c": "c%d" % i}
+                                for i in range(500)])
+        coll.insert_many([{"_id": 1000, "b": 1000}, {"_id": 1001, "a": None, "b": 1001}])
+        coll.create_index([("b", 1), ("c", 1)])
+        coll.create_index("a")
+        db = c.conform
+        cases = [
+            # (filter, projection, covered)
+            ({"b": {"$gte": 495, "$lt": 1000}}, {"b": 1, "c": 1, "_id": 0}, True),
+            ({"b": {"$in": [1, 2, 3]}, "c": "c2"}, {"c": 1, "_id": 0}, True),
+            ({"b": {"$gte": 495}}, {"b": 1, "c": 1}, False),        # _id is not in the index
+            ({"b": {"$gte": 495}}, {"b": 1, "a": 1, "_id": 0}, False),  # a is not either
+            ({"b": {"$gte": 495}, "a": 1}, {"b": 1, "_id": 0}, False),
+        ]
+        for flt, proj, covered in cases:
+            r = db.command("explain", {"find": "n26", "filter": flt, "projection": proj},
+                           verbosity="executionStats")
+            names = stages(r["queryPlanner"]["winningPlan"])
+            es = r["executionStats"]
+            want = list(coll.find(flt, proj).hint([("$natural", 1)]))
+            got = list(coll.find(flt, proj))
+            assert sorted(map(str, got)) == sorted(map(str, want)), (flt, proj, got, want)
+            if covered:
+                assert names == ["PROJECTION_COVERED", "IXSCAN"], (flt, names)
+                assert es["totalDocsExamined"] == 0, (flt, es)
+            else:
+                assert "FETCH" in names or "COLLSCAN" in names, (flt, names)
+        # missing and null keys are read from the document: answers never change
+        got = list(coll.find({"b": {"$gte": 999}}, {"b": 1, "c": 1, "_id": 0}))
+        assert got == [{"b": 1000}, {"b": 1001}], got
+        # distinct on an indexed field: DISTINCT_SCAN, same values as a scan
+        r = db.command("explain", {"distinct": "n26", "key": "a"}, verbosity="executionStats")
+        assert stages(r["queryPlanner"]["winningPlan"])[-1] == "DISTINCT_SCAN", r
+        assert coll.distinct("a") == [None, 0, 1, 2, 3, 4, 5, 6]
+        assert coll.distinct("a", {"a": {"$gte": 5}}) == [5, 6]
+        assert coll.distinct("b", {"b": {"$gt": 497}}) == [498, 499, 1000, 1001]
+        r = db.command("explain", {"distinct": "n26", "key": "b"}, verbosity="executionStats")
+        assert stages(r["queryPlanner"]["winningPlan"])[-1] == "DISTINCT_SCAN", r
+        # an aggregation's $match + $project run covered inside the executor
+        r = db.command("explain", {"aggregate": "n26", "pipeline": [
+            {"$match": {"b": {"$gte": 495, "$lt": 1000}}}, {"$project": {"c": 1, "_id": 0}}],
+            "cursor": {}},
+            verbosity="executionStats")
+        cur = r["stages"][0]["$cursor"] if "stages" in r else r
+        assert "PROJECTION_COVERED" in stages(cur["queryPlanner"]["winningPlan"]), r
+        assert cur["executionStats"]["totalDocsExamined"] == 0, cur["executionStats"]
+        res = list(coll.aggregate([{"$match": {"b": {"$gte": 495}}},
+                                   {"$project": {"c": 1, "_id": 0}}]))
+        assert len(res) == 7 and {"c": "c499"} in res and {} in res, res
+
+
+# 9. A database whose name differs only in case from an existing one
+#    (DatabaseDifferCase 13297, jstests/core/dbcase.js).
+def test_09_database_differ_case():
+    with client() as c:
+        c.drop_database("conformCase")
+        c.drop_database("CONFORMcase")
+        c.conformCase.c.insert_one({"_id": 1})
+        expect_code(lambda: c.CONFORMcase.c.insert_one({"_id": 1}), 13297)
+        expect_code(lambda: c.CONFORMcase.create_collection("d"), 13297)
+        assert "CONFORMcase" not in c.list_database_names()
+        c.conformCase.d.insert_one({"_id": 1})  # the same case is fine
+        c.drop_database("conformCase")
+        c.CONFORMcase.c.insert_one({"_id": 1})  # once it is gone, the other case may exist
+        c.drop_database("CONFORMcase")
+
+
+# 10. At most 64 indexes per collection (CannotCreateIndex 67,
+#     jstests/core/index/index_many.js).
+def test_10_index_limit():
+    with client() as c:
+        coll = fresh(c, "n10", [{"_id": 1}])
+        for i in range(63):
+            coll.create_index([("k%d" % i, 1)])
+        assert len(list(coll.list_indexes())) == 64
+        expect_code(lambda: coll.create_index([("k63", 1)]), 67)
+        coll.create_index([("k0", 1)])  # an existing one is still fine
+        assert len(list(coll.list_indexes())) == 64
+        coll.drop_index("k0_1")
+        coll.create_index([("k63", 1)])
+
+
+# 16. createIndex({_id: 1}) on a collection without an _id index; dropDups is
+#     ignored (jstests/core/index/index_id_options.js, index_dropdups_ignore.js).
+def test_16_id_index_and_drop_dups():
+    with client() as c:
+        db = c.conform
+        db.drop_collection("n16")
+        db.command("create", "n16", autoIndexId=False)
+        assert [i["name"] for i in db.n16.list_indexes()] == []
+        expect_code(lambda: db.n16.create_index([("_id", -1)], name="_id_"), 2)
+        expect_code(lambda: db.n16.create_index([("a", 1)], name="_id_"), 2)
+        expect_code(lambda: db.n16.create_index([("_id", 1)], unique=True), 197)
+        expect_code(lambda: db.n16.create_index([("_id", 1)], sparse=False), 197)
+        db.n16.create_index([("_id", 1)], name="bad")  # the name is corrected to _id_
+        assert [i["name"] for i in db.n16.list_indexes()] == ["_id_"]
+        db.n16.insert_one({"_id": 1})
+        expect_code(lambda: db.n16.insert_one({"_id": 1}), 11000)
+        coll = fresh(c, "n16b", [{"_id": 1, "a": 1}, {"_id": 2, "a": 1}])
+        r = db.command("createIndexes", "n16b",
+                       indexes=[{"key": {"b": 1}, "name": "b_1", "dropDups": True}])
+        assert r["ok"] == 1
+        spec = [i for i in coll.list_indexes() if i["name"] == "b_1"][0]
+        assert "dropDups" not in spec, spec
+        expect_code(lambda: db.command("createIndexes", "n16b", indexes=[
+            {"key": {"a": 1}, "name": "a_1", "unique": True, "dropDups": True}]), 11000)
 
 
 # 13. writeConcern on a read command; maxTimeMS on a getMore of a
@@ -155,12 +465,70 @@ def test_13_read_write_concern_and_getmore_max_time():
         assert len(c.conform.command("getMore", cid, collection="n13")["cursor"]["nextBatch"]) == 8
         assert coll.count_documents({}) == 10
 
+# 14. Query errors: $natural sort with an index hint (jstests/core/query/
+#     natural.js), positional projection with $elemMatch (31255/31256,
+#     projection_ast parser), NUL bytes in $regex/$options (BadValue,
+#     RegexMatchExpression), a constant $expr error at parse time (17041,
+#     expression_match tests FailGracefullyOnInvalidExpression), a
+#     non-string $meta sort (31138, sort_pattern).
+def test_14_query_errors():
+    with client() as c:
+        coll = fresh(c, "n14", [{"_id": 1, "a": 3, "b": [1, 2], "c": [{"d": 1}]},
+                                {"_id": 2, "a": 2}, {"_id": 3, "a": 1}])
+        coll.create_index([("a", 1)])
+        db = c.conform
+        assert [d["_id"] for d in coll.find().hint([("$natural", 1)]).sort("a", 1)] == [3, 2, 1]
+        assert [d["_id"] for d in coll.find().sort("$natural", -1)] == [3, 2, 1]
+        cases = [
+            (SON([("find", "n14"), ("hint", {"a": 1}), ("sort", {"$natural": 1})]), 2),
+            (SON([("find", "n14"), ("hint", SON([("a", 1), ("$natural", 1)]))]), 2),
+            (SON([("find", "n14"), ("sort", SON([("a", 1), ("$natural", 1)]))]), 2),
+            (SON([("find", "n14"), ("filter", {"b": 1}),
+                  ("projection", SON([("b.$", 1), ("c", {"$elemMatch": {"d": 1}})]))]), 31255),
+            (SON([("find", "n14"), ("filter", {"b": 1}),
+                  ("projection", SON([("c", {"$elemMatch": {"d": 1}}), ("b.$", 1)]))]), 31256),
+            (SON([("find", "n14"), ("projection", {"c": {"$elemMatch": 1}})]), 31274),
+            (SON([("find", "n14"), ("filter", {"a": {"$regex": "a", "$options": "i\x00"}})]), 2),
+            (SON([("find", "n14"), ("filter", {"a": {"$regex": "a\x00b"}})]), 2),
+            (SON([("find", "n14"), ("filter", {"$expr": {"$anyElementTrue": None}})]), 17041),
+            (SON([("find", "n14"),
+                  ("filter", {"$or": [{"a": 3}, {"$expr": {"$anyElementTrue": None}}]})]), 17041),
+            (SON([("find", "n14"), ("sort", {"_id": {"$meta": 1}})]), 31138),
+            (SON([("find", "n14"), ("sort", {"_id": {"$meta": "nope"}})]), 31138),
+        ]
+        for body, code in cases:
+            r = db.command(body, check=False)
+            assert r["ok"] == 0 and r["code"] == code, (body, r)
+        # the same on an empty collection: the errors come from parsing, not documents
+        fresh(c, "n14e")
+        r = db.command(SON([("find", "n14e"), ("filter", {"$expr": {"$anyElementTrue": None}})]),
+                       check=False)
+        assert r["ok"] == 0 and r["code"] == 17041, r
+
 
 # 15. killCursors with a non-string collection (jstests/core/query/kill_cursors.js).
 def test_15_kill_cursors_bad_collection():
     with client() as c:
         expect_code(lambda: c.conform.command(SON([("killCursors", {"foo": "bad"}),
                                                    ("cursors", [Int64(1)])])), (2, 14))
+
+def with_undefined(doc, field):
+    """doc (a dict) with field appended as BSON undefined (type 0x06), which
+    pymongo cannot encode, as a RawBSONDocument to send with raw_command."""
+    body = bson.BSON.encode(doc)[4:-1] + b"\x06" + field.encode() + b"\x00"
+    raw = struct.pack("<i", len(body) + 5) + body + b"\x00"
+    return RawBSONDocument(raw)
+
+
+# 19. collStats/dbStats with scale: undefined treat it as absent.
+def test_19_stats_scale_undefined():
+    with client() as c:
+        fresh(c, "n19", [{"_id": i} for i in range(3)])
+    for cmd in [{"collStats": "n19", "$db": "conform"}, {"dbStats": 1, "$db": "conform"}]:
+        r = raw_command(server.port, with_undefined(cmd, "scale"))
+        assert r["ok"] == 1 and r["scaleFactor"] == 1, r
+    r = raw_command(server.port, {"collStats": "n19", "scale": 0, "$db": "conform"})
+    assert r["ok"] == 0 and r["code"] == 51024, r
 
 
 # 20. txnNumber outside a transaction on a command that is not a retryable
@@ -173,8 +541,7 @@ def test_20_txn_number_outside_transactions():
                         {"getMore": Int64(1), "collection": "c"}, {"killCursors": 1},
                         {"count": 1}, {"explain": {"find": "c"}}, {"isMaster": 1},
                         {"buildInfo": 1}, {"ping": 1}, {"listCommands": 1}, {"create": "c"},
-                        {"drop": 1}, {"createIndexes": 1},
-                        {"commitTransaction": 1}]:
+                        {"drop": 1}, {"createIndexes": 1}]:
                 body = SON(list(cmd.items()) + [("txnNumber", Int64(0)), ("lsid", lsid)])
                 r = c.admin.command(body, check=False)
                 assert r["ok"] == 0 and r["code"] in (50768, 50889), (cmd, r)
@@ -212,15 +579,7 @@ def main():
     global server
     with Server() as s:
         server = s
-        failed = run_tests([
-            test_01_nested_array_paths,
-            test_02_slice_below_nested_arrays,
-            test_03_positional_and_ambiguous_field,
-            test_13_read_write_concern_and_getmore_max_time,
-            test_15_kill_cursors_bad_collection,
-            test_20_txn_number_outside_transactions,
-            test_21_api_strict,
-        ], s)
+        failed = run_tests(collect_tests(globals()), s)
     sys.exit(1 if failed else 0)
 
 

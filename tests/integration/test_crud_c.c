@@ -384,16 +384,9 @@ static int close_client(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_insert_many_then_count),
-        cmocka_unit_test(test_find_with_filter_sort_limit_projection),
-        cmocka_unit_test(test_cursor_spans_several_batches),
-        cmocka_unit_test(test_update_one_and_many),
-        cmocka_unit_test(test_delete_one_and_many),
-        cmocka_unit_test(test_find_and_modify_returns_new_document),
-        cmocka_unit_test(test_create_index_is_listed_and_enforced),
-        cmocka_unit_test(test_distinct_via_command),
-        cmocka_unit_test(test_bulk_with_duplicate_key_reports_write_errors),
-        cmocka_unit_test(test_coll_stats_and_validate_parse),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return ITEST_MAIN(tests, &server, open_client, close_client);
 }

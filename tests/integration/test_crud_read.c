@@ -204,12 +204,9 @@ static void test_read_errors_have_codes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cursor_iterates_every_document_in_order),
-        cmocka_unit_test(test_destroyed_cursor_is_not_found),
-        cmocka_unit_test(test_count_and_estimated_count),
-        cmocka_unit_test(test_distinct_values),
-        cmocka_unit_test(test_explain_shows_the_index),
-        cmocka_unit_test(test_read_errors_have_codes),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return ITEST_MAIN(tests, &server, NULL, NULL);
 }

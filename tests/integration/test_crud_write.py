@@ -13,7 +13,7 @@ import pymongo  # noqa: E402
 from pymongo import ReturnDocument  # noqa: E402
 from pymongo.errors import BulkWriteError, OperationFailure, WriteError  # noqa: E402
 
-from harness import Server, raw_command, run_tests  # noqa: E402
+from harness import Server, raw_command, collect_tests, run_tests  # noqa: E402
 
 server = None
 client = None
@@ -278,8 +278,9 @@ def test_create_existing():
     assert d["errmsg"] == "Collection test.cr already exists."
 
 
-def test_create_views_not_implemented():
-    expect_code(lambda: client.test.command("create", "vw", viewOn="cr", pipeline=[]), 238)
+def test_create_view_is_read_only():
+    client.test.command("create", "vw", viewOn="cr", pipeline=[])  # views: test_views.py
+    expect_code(lambda: client.test.vw.insert_one({}), 166)
 
 
 def test_validator_rejects_and_bypass():
@@ -420,7 +421,7 @@ def main():
     with Server() as s:
         server = s
         client = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=5000)
-        tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+        tests = collect_tests(globals())
         failed = run_tests(tests, s)
         client.close()
     sys.exit(1 if failed else 0)

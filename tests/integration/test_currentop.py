@@ -16,7 +16,7 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 from bson.son import SON  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 server = None
 client = None
@@ -176,9 +176,7 @@ def main():
     client = pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=10000)
     client.test.big.insert_many([{"i": i} for i in range(N)])
     try:
-        failed = run_tests([test_currentop_fields_while_aggregating, test_killop_aggregation,
-                            test_killop_long_find, test_currentop_filters, test_errors,
-                            test_server_keeps_serving], server)
+        failed = run_tests(collect_tests(globals()), server)
         if "Going to kill op" not in server.log_text():
             failed += 1
             print("[FAIL] the log has no 'Going to kill op' line")

@@ -13,7 +13,7 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-from harness import Server, micad_path, run_tests  # noqa: E402
+from harness import Server, micad_path, collect_tests, run_tests  # noqa: E402
 
 
 def test_echo_is_not_found_by_default():
@@ -46,11 +46,7 @@ def test_enable_test_commands_takes_0_or_1():
 
 
 def main():
-    failed = run_tests([
-        test_echo_is_not_found_by_default,
-        test_echo_answers_with_test_commands,
-        test_enable_test_commands_takes_0_or_1,
-    ])
+    failed = run_tests(collect_tests(globals()))
     sys.exit(1 if failed else 0)
 
 

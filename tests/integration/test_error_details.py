@@ -185,6 +185,74 @@ def test_validation_failure_on_update():
     assert e["errInfo"]["details"]["consideredValue"] == 11, e
 
 
+# ---- DuplicateKey details ----
+
+def test_dup_key_write_error():
+    c = fresh("dk1")
+    c.create_index("email", unique=True)
+    c.insert_one({"_id": 1, "email": "a@x"})
+    e = expect_code(lambda: c.insert_one({"_id": 2, "email": "a@x"}), 11000)
+    assert e["keyPattern"] == {"email": 1} and e["keyValue"] == {"email": "a@x"}, e
+    e = expect_code(lambda: c.update_one({"_id": 3}, {"$set": {"email": "a@x"}}, upsert=True),
+                    11000)
+    assert e["keyPattern"] == {"email": 1} and e["keyValue"] == {"email": "a@x"}, e
+
+
+def test_dup_key_find_and_modify():
+    c = fresh("dk2")
+    c.create_index([("a", 1), ("b", -1)], unique=True)
+    c.insert_many([{"_id": 1, "a": 1, "b": 1}, {"_id": 2, "a": 2, "b": 2}])
+    e = expect_code(lambda: c.find_one_and_update({"_id": 2}, {"$set": {"a": 1, "b": 1}}), 11000)
+    assert e["keyPattern"] == {"a": 1, "b": -1}, e
+    assert e["keyValue"] == {"a": 1, "b": 1}, e
+    e = expect_code(lambda: c.find_one_and_update({"_id": 9}, {"$set": {"a": 2, "b": 2}},
+                                                  upsert=True), 11000)
+    assert e["keyValue"] == {"a": 2, "b": 2}, e
+
+
+def test_dup_key_merge():
+    src = fresh("dk3src")
+    dst = fresh("dk3dst")
+    dst.create_index("k", unique=True)
+    dst.insert_one({"_id": 1, "k": 5})
+    src.insert_one({"_id": 2, "k": 5})
+    e = expect_code(lambda: list(src.aggregate([{"$merge": {"into": "dk3dst"}}])), 11000)
+    assert e["keyPattern"] == {"k": 1} and e["keyValue"] == {"k": 5}, e
+
+
+def test_dup_key_unique_index_build():
+    c = fresh("dk4")
+    c.insert_many([{"_id": 1, "x": 1}, {"_id": 2, "x": 1}])
+    e = expect_code(lambda: c.create_index("x", unique=True), 11000)
+    assert e["keyPattern"] == {"x": 1} and e["keyValue"] == {"x": 1}, e
+
+
+# ---- unknown fields (7.0 IDL) ----
+
+def test_unknown_fields_rejected():
+    fresh("uf").insert_one({"_id": 1})
+    db = client.test
+    cases = [
+        # an 8.0 option: sort on an update statement
+        lambda: db.command("update", "uf", updates=[{"q": {}, "u": {"$set": {"a": 1}},
+                                                      "sort": {"_id": 1}}]),
+        lambda: db.command("delete", "uf", deletes=[{"q": {}, "limit": 1, "bogus": 1}]),
+        lambda: db.command("insert", "uf", documents=[{}], bogus=1),
+        lambda: db.command("find", "uf", bogus=1),
+        lambda: db.command("findAndModify", "uf", query={}, remove=True, bogus=1),
+        lambda: db.command("count", "uf", bogus=1),
+        lambda: db.command("distinct", "uf", key="a", bogus=1),
+        lambda: db.command("aggregate", "uf", pipeline=[], cursor={}, bogus=1),
+        lambda: db.command("createIndexes", "uf", indexes=[{"key": {"a": 1}, "name": "a_1"}],
+                           bogus=1),
+        lambda: db.command("listIndexes", "uf", bogus=1),
+        lambda: db.command("create", "uf2", bogus=1),
+    ]
+    for fn in cases:
+        e = expect_code(fn, 40415)
+        assert "is an unknown field" in e["errmsg"], e
+
+
 def main():
     global client
     with Server() as s:

@@ -10,7 +10,7 @@ warnings.simplefilter("ignore")  # pymongo warns about optional compressors it l
 import pymongo  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 server = None
 
@@ -74,10 +74,7 @@ def main():
     global server
     with Server() as s:
         server = s
-        failed = run_tests([test_admin_ping, test_hello_fields, test_server_info_through_driver,
-                            test_unknown_command_is_command_not_found,
-                            test_zlib_compression_negotiated_and_used,
-                            test_no_compression_when_client_offers_none], s)
+        failed = run_tests(collect_tests(globals()), s)
     sys.exit(1 if failed else 0)
 
 

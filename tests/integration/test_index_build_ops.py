@@ -17,7 +17,7 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 from bson.son import SON  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 server = None
 client = None
@@ -129,8 +129,7 @@ def main():
     for k in range(0, N, 5000):
         client.test.big.insert_many(docs[k:k + 5000])
     try:
-        failed = run_tests([test_killop_aborts_build, test_drop_indexes_aborts_build,
-                            test_build_under_write_load_is_consistent], server)
+        failed = run_tests(collect_tests(globals()), server)
     finally:
         client.close()
         code = server.stop()

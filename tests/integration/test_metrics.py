@@ -25,7 +25,7 @@ warnings.simplefilter("ignore")
 
 import pymongo  # noqa: E402
 
-from harness import Server, free_port, run_tests  # noqa: E402
+from harness import Server, collect_tests, free_port, run_tests  # noqa: E402
 
 server = None
 client = None
@@ -200,10 +200,7 @@ def main():
     server = Server(["--metricsPort", str(mport)]).start()
     client = pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=10000)
     try:
-        failed = run_tests([test_off_by_default, test_scrape_shape, test_counters_move,
-                            test_not_found_and_method, test_promtool_check_metrics,
-                            test_prometheus_scrapes_and_answers,
-                            test_grafana_dashboard_names_exported_metrics], server)
+        failed = run_tests(collect_tests(globals()), server)
         # the metrics port is taken by the running node: a second one must not start
         second = Server(["--metricsPort", str(mport)])
         try:

@@ -14,7 +14,7 @@ warnings.simplefilter("ignore")
 
 import pymongo  # noqa: E402
 
-from harness import Server, free_port, micad_path, run_tests  # noqa: E402
+from harness import Server, free_port, micad_path, collect_tests, run_tests  # noqa: E402
 
 
 def run(args, timeout=30):
@@ -30,6 +30,14 @@ BAD_LINES = [
     (["--maxConns", "0"], "for option '--maxConns' is invalid"),
     (["positional"], "too many positional options"),
     (["--config", "/nonexistent/micad.yaml"], "Error reading config file"),
+    # parsed but not carried out yet: refused, never ignored
+    (["--shardsvr"], "--shardsvr is not implemented yet"),
+    (["--configsvr"], "--configsvr is not implemented yet"),
+    # storage options: checked before anything starts
+    (["--wiredTigerCacheSizeGB", "0.1"], "for option '--wiredTigerCacheSizeGB' is invalid"),
+    (["--wiredTigerCacheSizeGB", "lots"], "for option '--wiredTigerCacheSizeGB' is invalid"),
+    (["--wiredTigerJournalCompressor", "lz4"], "snappy, zlib, zstd or none"),
+    (["--wiredTigerCollectionBlockCompressor", "zstd"], "compressor zstd is not available"),
 ]
 
 
@@ -93,6 +101,45 @@ def test_config_file_starts_a_server_and_command_line_wins():
             proc.stdout.close()
 
 
+def engine_opened(log_text):
+    """The attributes of the last "Storage engine opened" log line."""
+    import json
+    lines = [json.loads(line) for line in log_text.splitlines() if '"id":22107' in line]
+    return lines[-1]["attr"]
+
+
+def test_storage_cache_and_compressors_are_applied():
+    yaml = ("storage:\n  journal:\n    commitIntervalMs: 50\n  wiredTiger:\n"
+            "    engineConfig:\n      cacheSizeGB: 0.5\n      journalCompressor: zlib\n"
+            "    collectionConfig:\n      blockCompressor: none\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(yaml)
+    try:
+        with Server(extra_args=["-f", f.name]) as s:
+            c = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=5000)
+            c.t.c.insert_many([{"x": "y" * 100} for _ in range(100)])
+            parsed = c.admin.command("getCmdLineOpts")["parsed"]["storage"]
+            assert parsed["wiredTiger"]["engineConfig"]["cacheSizeGB"] == 0.5, parsed
+            c.close()
+            attr = engine_opened(s.log_text())
+            assert attr["cacheSizeMB"] == 512 and attr["journalCompressor"] == "zlib", attr
+            assert attr["blockCompressor"] == "none" and attr["commitIntervalMs"] == 50, attr
+            with open(os.path.join(s.dbpath, "WiredTiger.basecfg")) as b:
+                base = b.read()
+            assert "cache_size=512M" in base and "compressor=zlib" in base, base
+    finally:
+        os.unlink(f.name)
+    # the command line; the default cache follows mongod's rule (at least 256 MB)
+    with Server(extra_args=["--wiredTigerCollectionBlockCompressor", "zlib"]) as s:
+        c = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=5000)
+        c.t.c.insert_many([{"x": "y" * 100} for _ in range(100)])
+        assert c.t.c.count_documents({}) == 100
+        c.close()
+        attr = engine_opened(s.log_text())
+        assert attr["blockCompressor"] == "zlib" and attr["journalCompressor"] == "snappy", attr
+        assert attr["cacheSizeMB"] >= 256, attr
+
+
 def test_second_server_on_same_dbpath_exits_100():
     with Server() as s:
         r = run(["--port", str(free_port()), "--bind_ip", "127.0.0.1", "--dbpath", s.dbpath])
@@ -145,16 +192,7 @@ def test_max_conns_refuses_extra_connections():
 
 
 def main():
-    failed = run_tests([
-        test_bad_options_exit_2_with_a_message,
-        test_bad_yaml_exits_2,
-        test_version_and_help_exit_0,
-        test_missing_dbpath_exits_100,
-        test_config_file_starts_a_server_and_command_line_wins,
-        test_second_server_on_same_dbpath_exits_100,
-        test_taken_port_exits_48,
-        test_max_conns_refuses_extra_connections,
-    ])
+    failed = run_tests(collect_tests(globals()))
     sys.exit(1 if failed else 0)
 
 

@@ -15,7 +15,7 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 from bson.son import SON  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 server = None
 client = None
@@ -165,10 +165,7 @@ def main():
     server = Server().start()
     client = pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=10000)
     try:
-        failed = run_tests([test_level2_documents, test_profile_settings_and_errors,
-                            test_level1_slowms_samplerate_and_filter,
-                            test_system_profile_stays_capped, test_slow_query_log, test_top,
-                            test_server_status_sections], server)
+        failed = run_tests(collect_tests(globals()), server)
     finally:
         client.close()
         code = server.stop()

@@ -19,7 +19,7 @@ import pymongo  # noqa: E402
 from bson import Timestamp  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 server = None
 client = None
@@ -199,33 +199,17 @@ def test_status_and_config():
     assert "replicaSetId" in c["settings"], c
 
 
-def main():
-    global server, client
-    server = Server(["--replSet", "rs0", "--oplogSize", "16"])
-    server.start()
-    client = pymongo.MongoClient(server.uri, directConnection=True)
-    failed = run_tests([
-        test_hello_before_initiate,
-        test_writes_refused_before_initiate,
-        test_status_before_initiate,
-        test_initiate_validation,
-        test_initiate_wakes_awaitable_hello,
-        test_hello_after_initiate,
-        test_initiate_entries,
-        test_every_write_has_its_entry,
-        test_tailable_await_data,
-        test_status_and_config,
-    ], server)
+def test_restart_new_term():
+    """Last: restart on the same dbpath; the member takes up its config in a new term."""
+    global server
     client.close()
-    # restart on the same dbpath: the member takes up its config in a new term
     dbpath = server.dbpath
     server.proc.terminate()
     server.proc.wait(30)
     server2 = Server(["--replSet", "rs0"], port=server.port)
     server2.dbpath = dbpath
     server2.start()
-
-    def test_restart_new_term():
+    try:
         c = pymongo.MongoClient(server2.uri, directConnection=True)
         deadline = time.time() + 10
         while time.time() < deadline and not c.admin.command("hello")["isWritablePrimary"]:
@@ -235,9 +219,16 @@ def main():
         e = list(c.local["oplog.rs"].find({"ns": "test.after"}))
         assert len(e) == 1 and e[0]["t"] == 2, e
         c.close()
+    finally:
+        server2.stop()
 
-    failed += run_tests([test_restart_new_term], server2)
-    server2.stop()
+
+def main():
+    global server, client
+    server = Server(["--replSet", "rs0", "--oplogSize", "16"])
+    server.start()
+    client = pymongo.MongoClient(server.uri, directConnection=True)
+    failed = run_tests(collect_tests(globals()), server)
     server.stop()
     return failed
 

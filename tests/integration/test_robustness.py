@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import bson  # noqa: E402
 
-from harness import OP_COMPRESSED, OP_MSG, Server, op_msg, raw_command, read_reply, run_tests  # noqa: E402
+from harness import OP_COMPRESSED, OP_MSG, Server, op_msg, raw_command, read_reply, collect_tests, run_tests  # noqa: E402
 
 server = None
 PING = {"ping": 1, "$db": "admin"}
@@ -215,25 +215,7 @@ def main():
     with Server() as s:
         server = s
         pid = s.proc.pid
-        failed = run_tests([
-            test_truncated_frame_then_client_leaves,
-            test_truncated_header_then_client_leaves,
-            test_length_too_short_for_opcode,
-            test_length_below_header_size,
-            test_negative_length,
-            test_unknown_opcode,
-            test_invalid_bson_body,
-            test_bson_with_bad_type_byte,
-            test_100mb_length_header_is_refused_before_allocation,
-            test_stalled_connection_does_not_block_others,
-            test_op_compressed_with_lying_size,
-            test_op_compressed_with_unknown_compressor,
-            test_bad_checksum,
-            test_garbage_bytes,
-            test_more_to_come_gets_no_reply_and_order_is_kept,
-            test_pipelined_requests_answer_in_order,
-            test_missing_db_is_an_error_reply_not_a_close,
-        ], s)
+        failed = run_tests(collect_tests(globals()), s)
         if not s.alive() or s.proc.pid != pid:
             print("[FAIL] the server is not the same process any more")
             failed += 1

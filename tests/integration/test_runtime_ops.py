@@ -17,7 +17,7 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 from bson.son import SON  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 server = None
 client = None
@@ -121,6 +121,20 @@ def test_fsync_plain():
     expect_code(lambda: client.test.command("fsync"), 13)
 
 
+def test_set_parameter_log_verbosity():
+    r = client.admin.command("setParameter", 1, logComponentVerbosity={"query": {"verbosity": 2}})
+    assert r["was"]["query"]["verbosity"] == -1, r
+    r = client.admin.command("setParameter", 1, logComponentVerbosity={"query": -1, "verbosity": 0})
+    assert r["was"]["query"]["verbosity"] == 2, r
+    r = client.admin.command("setParameter", 1, logLevel=1)
+    assert r["was"] == 0, r
+    client.admin.command("setParameter", 1, logLevel=0)
+    expect_code(lambda: client.admin.command("setParameter", 1, noSuchParameterX=1), 72)
+    expect_code(lambda: client.admin.command("setParameter", 1, logLevel=9), 2)
+    expect_code(lambda: client.admin.command("setParameter", 1,
+                                             logComponentVerbosity={"bogus": 1}), 2)
+
+
 def test_shutdown_interrupts_running_operations():
     s2 = Server().start()
     c2 = pymongo.MongoClient(s2.uri, serverSelectionTimeoutMS=10000, retryReads=False)
@@ -155,29 +169,12 @@ def test_shutdown_interrupts_running_operations():
         s2.stop()
 
 
-def test_set_parameter_log_verbosity():
-    r = client.admin.command("setParameter", 1, logComponentVerbosity={"query": {"verbosity": 2}})
-    assert r["was"]["query"]["verbosity"] == -1, r
-    r = client.admin.command("setParameter", 1, logComponentVerbosity={"query": -1, "verbosity": 0})
-    assert r["was"]["query"]["verbosity"] == 2, r
-    r = client.admin.command("setParameter", 1, logLevel=1)
-    assert r["was"] == 0, r
-    client.admin.command("setParameter", 1, logLevel=0)
-    expect_code(lambda: client.admin.command("setParameter", 1, noSuchParameterX=1), 72)
-    expect_code(lambda: client.admin.command("setParameter", 1, logLevel=9), 2)
-    expect_code(lambda: client.admin.command("setParameter", 1,
-                                             logComponentVerbosity={"bogus": 1}), 2)
-
-
 def main():
     global server, client
     server = Server().start()
     client = pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=10000)
     try:
-        failed = run_tests([test_log_rotate_command, test_sigusr1_rotates,
-                            test_fsync_lock_holds_writers, test_fsync_locked_writer_can_be_killed,
-                            test_fsync_plain, test_set_parameter_log_verbosity, test_shutdown_interrupts_running_operations],
-                           server)
+        failed = run_tests(collect_tests(globals()), server)
     finally:
         client.close()
         for f in rotated():

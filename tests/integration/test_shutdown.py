@@ -17,7 +17,7 @@ import pymongo  # noqa: E402
 from pymongo.errors import AutoReconnect, OperationFailure  # noqa: E402
 
 import harness  # noqa: E402
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 
 def assert_gone(pid):
@@ -107,12 +107,7 @@ def test_parked_hello_is_answered_at_shutdown():
 
 
 def main():
-    failed = run_tests([
-        test_shutdown_command_stops_with_exit_0,
-        test_shutdown_is_admin_only,
-        test_signals_stop_with_exit_0,
-        test_parked_hello_is_answered_at_shutdown,
-    ])
+    failed = run_tests(collect_tests(globals()))
     sys.exit(1 if failed else 0)
 
 

@@ -16,7 +16,7 @@ warnings.simplefilter("ignore")
 
 import pymongo  # noqa: E402
 
-from harness import Server, run_tests  # noqa: E402
+from harness import Server, collect_tests, run_tests  # noqa: E402
 
 server = None
 client = None
@@ -149,7 +149,7 @@ def main():
     with Server(extra_args=["--setParameter", "ttlMonitorSleepSecs=1"]) as s:
         server = s
         client = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=5000)
-        tests = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+        tests = collect_tests(globals())
         failed = run_tests(tests, s)
         client.close()
     sys.exit(1 if failed else 0)

@@ -105,9 +105,9 @@ static void test_stopped_server_times_out_then_recovers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ping_and_command_error),
-        cmocka_unit_test(test_bind_ip_seen_by_whatsmyuri),
-        cmocka_unit_test(test_stopped_server_times_out_then_recovers),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return ITEST_MAIN(tests, &server, NULL, NULL);
 }

@@ -165,7 +165,7 @@ static int sign(int x)
     return (x > 0) - (x < 0);
 }
 
-static void test_case(void **state)
+static void run_case(void **state)
 {
     const cmp_case_t *c = *state;
     bson_t da, db;
@@ -231,7 +231,7 @@ static const num_case_t num_cases[] = {
     {"1e300", BSONU_NUM_POS, NULL, 301},
 };
 
-static void test_num_case(void **state)
+static void run_num_case(void **state)
 {
     const num_case_t *c = *state;
     bson_t doc;
@@ -360,20 +360,22 @@ static void test_double_digits_match_printf(void **state)
 
 int main(void)
 {
+    static const struct CMUnitTest fixed[] = {
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
+    };
+    enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]) };
     struct CMUnitTest
-        tests[sizeof(cases) / sizeof(cases[0]) + sizeof(num_cases) / sizeof(num_cases[0]) + 8];
+        tests[sizeof(cases) / sizeof(cases[0]) + sizeof(num_cases) / sizeof(num_cases[0]) + NFIXED];
     size_t n = 0;
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        tests[n++] = (struct CMUnitTest){cases[i].name, test_case, NULL, NULL, (void *)&cases[i]};
+        tests[n++] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
     for (size_t i = 0; i < sizeof(num_cases) / sizeof(num_cases[0]); i++)
-        tests[n++] = (struct CMUnitTest){num_cases[i].json, test_num_case, NULL, NULL,
-                                         (void *)&num_cases[i]};
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_canonical_type_table);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_element_name_breaks_tie);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_num_from_non_number_is_bad_value);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_number_conversions);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_decimal_non_canonical_is_zero);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_double_digits_match_printf);
+        tests[n++] =
+            (struct CMUnitTest){num_cases[i].json, run_num_case, NULL, NULL, (void *)&num_cases[i]};
+    for (size_t i = 0; i < NFIXED; i++)
+        tests[n++] = fixed[i];
     return _cmocka_run_group_tests("compare", tests, n, NULL, NULL);
 }

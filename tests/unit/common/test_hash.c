@@ -60,7 +60,7 @@ static void parse_value(const char *json, bson_t *doc, bson_iter_t *it)
     assert_true(bson_iter_init_find(it, doc, "v"));
 }
 
-static void test_case(void **state)
+static void run_case(void **state)
 {
     const hash_case_t *c = *state;
     bson_t da, db;
@@ -108,12 +108,18 @@ static void test_small_ints_spread(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 2];
+    static const struct CMUnitTest fixed[] = {
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
+    };
+    enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]) };
+    struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + NFIXED];
     size_t n = 0;
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        tests[n++] = (struct CMUnitTest){cases[i].name, test_case, NULL, NULL, (void *)&cases[i]};
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_seed_changes_hash);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_small_ints_spread);
+        tests[n++] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, (void *)&cases[i]};
+    for (size_t i = 0; i < NFIXED; i++)
+        tests[n++] = fixed[i];
     return _cmocka_run_group_tests("hash", tests, n, NULL, NULL);
 }

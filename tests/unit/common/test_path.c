@@ -81,7 +81,7 @@ static int collect_leaf(void *ctx, const bsonu_path_leaf_t *leaf)
     return 0;
 }
 
-static void test_walk(void **state)
+static void run_walk(void **state)
 {
     const walk_case_t *c = *state;
     bson_t doc, want, got = BSON_INITIALIZER, arr;
@@ -138,7 +138,7 @@ static const get_case_t get_cases[] = {
     {"through_scalar", "{\"a\": 1}", "a.b", NULL},
 };
 
-static void test_get(void **state)
+static void run_get(void **state)
 {
     const get_case_t *c = *state;
     bson_t doc, want;
@@ -262,7 +262,7 @@ static const keys_case_t keys_cases[] = {
     {"bad_path", "{\"a..b\": 1}", "{\"a\": 1}", NULL, {0}, ERR_CannotCreateIndex},
 };
 
-static void test_keys(void **state)
+static void run_keys(void **state)
 {
     const keys_case_t *c = *state;
     bson_t pattern, doc;
@@ -340,22 +340,28 @@ static void test_keys_parallel_message_names_fields(void **state)
 
 int main(void)
 {
+    static const struct CMUnitTest fixed[] = {
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
+    };
+    enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]) };
     enum { NW = sizeof(walk_cases) / sizeof(walk_cases[0]) };
     enum { NG = sizeof(get_cases) / sizeof(get_cases[0]) };
     enum { NK = sizeof(keys_cases) / sizeof(keys_cases[0]) };
-    struct CMUnitTest tests[NW + NG + NK + 4];
+    struct CMUnitTest tests[NW + NG + NK + NFIXED];
     size_t n = 0;
 
     for (size_t i = 0; i < NW; i++)
         tests[n++] =
-            (struct CMUnitTest){walk_cases[i].name, test_walk, NULL, NULL, (void *)&walk_cases[i]};
+            (struct CMUnitTest){walk_cases[i].name, run_walk, NULL, NULL, (void *)&walk_cases[i]};
     for (size_t i = 0; i < NG; i++)
         tests[n++] =
-            (struct CMUnitTest){get_cases[i].name, test_get, NULL, NULL, (void *)&get_cases[i]};
+            (struct CMUnitTest){get_cases[i].name, run_get, NULL, NULL, (void *)&get_cases[i]};
     for (size_t i = 0; i < NK; i++)
         tests[n++] =
-            (struct CMUnitTest){keys_cases[i].name, test_keys, NULL, NULL, (void *)&keys_cases[i]};
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_walk_visitor_stops);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_keys_parallel_message_names_fields);
+            (struct CMUnitTest){keys_cases[i].name, run_keys, NULL, NULL, (void *)&keys_cases[i]};
+    for (size_t i = 0; i < NFIXED; i++)
+        tests[n++] = fixed[i];
     return _cmocka_run_group_tests("path", tests, n, NULL, NULL);
 }

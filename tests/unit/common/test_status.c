@@ -119,13 +119,9 @@ static void test_log_format_shape(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_sorted_unique),
-        cmocka_unit_test(test_names_match_mongodb),
-        cmocka_unit_test(test_unknown_code),
-        cmocka_unit_test(test_set_and_prefix),
-        cmocka_unit_test(test_message_truncates_without_overflow),
-        cmocka_unit_test(test_propagation_macros),
-        cmocka_unit_test(test_log_format_shape),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

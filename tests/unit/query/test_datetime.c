@@ -488,19 +488,9 @@ static int teardown_cache(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_days_from_civil_and_back),
-        cmocka_unit_test(test_round_trip_every_day_of_eight_centuries),
-        cmocka_unit_test(test_leap_years),
-        cmocka_unit_test(test_iso_weeks),
-        cmocka_unit_test(test_split),
-        cmocka_unit_test(test_split_extremes_do_not_overflow),
-        cmocka_unit_test(test_offsets),
-        cmocka_unit_test(test_unknown_zones_fail_with_40485),
-        cmocka_unit_test(test_lookup_is_cached_and_named),
-        cmocka_unit_test(test_from_local),
-        cmocka_unit_test(test_from_local_overflow_is_a_status),
-        cmocka_unit_test(test_concurrent_lookups_share_one_zone),
-        cmocka_unit_test(test_hostile_zone_files_are_unknown_zones),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, teardown_cache);
 }

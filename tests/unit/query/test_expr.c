@@ -349,8 +349,10 @@ static const expr_case_t cmp_rows[] = {
      "{'$cond': [{'$eq': ['$n', 'am']}, {'$cond': [{'$eq': ['$m', 'yes']}, 'brunch', "
      "'breakfast']}, 'dinner']}",
      "{'n': 'am', 'm': 'yes'}", "'brunch'", 0},
-    {"cond_untaken_branch_not_evaluated", "{'$cond': [true, 1, {'$divide': [1, 0]}]}", NULL, "1",
-     0},
+    {"cond_untaken_branch_not_evaluated", "{'$cond': [true, 1, {'$divide': ['$a', 0]}]}",
+     "{'a': 1}", "1", 0},
+    /* a constant error is found when the expression is folded, as MongoDB's optimize() does */
+    {"cond_constant_error_folded", "{'$cond': [true, 1, {'$divide': [1, 0]}]}", NULL, NULL, 16608},
     {"ifnull_replaces_missing", "{'$ifNull': ['$description', 'Unspecified']}", "{'a': 1}",
      "'Unspecified'", 0},
     {"ifnull_keeps_value", "{'$ifNull': ['$description', 'Unspecified']}", "{'description': 'x'}",
@@ -432,10 +434,9 @@ static void test_comparison_boolean_conditional(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_framework),
-        cmocka_unit_test(test_arithmetic),
-        cmocka_unit_test(test_decimal),
-        cmocka_unit_test(test_comparison_boolean_conditional),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

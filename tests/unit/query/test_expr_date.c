@@ -668,10 +668,9 @@ static void test_trunc(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parts),       cmocka_unit_test(test_to_string),
-        cmocka_unit_test(test_from_string), cmocka_unit_test(test_to_and_from_parts),
-        cmocka_unit_test(test_add),         cmocka_unit_test(test_diff),
-        cmocka_unit_test(test_trunc),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -322,10 +322,9 @@ static void test_in_memory_document(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tree_shapes),   cmocka_unit_test(test_operands),
-        cmocka_unit_test(test_equalities),    cmocka_unit_test(test_expr_hook),
-        cmocka_unit_test(test_depth_limit),   cmocka_unit_test(test_filter_copied),
-        cmocka_unit_test(test_deep_document), cmocka_unit_test(test_in_memory_document),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -787,20 +787,9 @@ static void test_spill_group_one_big_set(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_optimize),
-        cmocka_unit_test(test_pushdown),
-        cmocka_unit_test(test_dependencies),
-        cmocka_unit_test(test_stage_info),
-        cmocka_unit_test(test_datasource_stages),
-        cmocka_unit_test(test_out),
-        cmocka_unit_test(test_merge),
-        cmocka_unit_test(test_let_and_now),
-        cmocka_unit_test(test_deadline),
-        cmocka_unit_test(test_spill_sort),
-        cmocka_unit_test(test_spill_sort_stable),
-        cmocka_unit_test(test_spill_group),
-        cmocka_unit_test(test_spill_group_few_groups),
-        cmocka_unit_test(test_spill_group_one_big_set),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

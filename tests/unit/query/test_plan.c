@@ -591,11 +591,9 @@ static void test_shape(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases),
-        cmocka_unit_test(test_in_explodes_ranges),
-        cmocka_unit_test(test_minmax_needs_hint),
-        cmocka_unit_test(test_minmax_range),
-        cmocka_unit_test(test_shape),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

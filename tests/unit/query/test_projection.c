@@ -123,8 +123,10 @@ static const pcase_t cases[] = {
     ERR("operator_expression_not_supported", "{'a': {'$add': [1, 2]}}", 238),
     ERR("slice_bad_argument", "{'a': {'$slice': 'x'}}", 2),
     ERR("slice_limit_not_positive", "{'a': {'$slice': [1, 0]}}", 28724),
-    ERR("elemmatch_not_object", "{'a': {'$elemMatch': 1}}", 2),
-    ERR("elemmatch_nested_field", "{'a.b': {'$elemMatch': {'c': 1}}}", 2),
+    ERR("elemmatch_not_object", "{'a': {'$elemMatch': 1}}", 31274),
+    ERR("elemmatch_nested_field", "{'a.b': {'$elemMatch': {'c': 1}}}", 31275),
+    ERR("positional_then_elemmatch", "{'a.$': 1, 'b': {'$elemMatch': {'c': 1}}}", 31255),
+    ERR("elemmatch_then_positional", "{'b': {'$elemMatch': {'c': 1}}, 'a.$': 1}", 31256),
     ERR("two_positionals", "{'a.$': 1, 'b.$': 1}", 31276),
     ERR("positional_in_middle", "{'a.$.b': 1}", 31394),
     ERR("meta_unknown", "{'a': {'$meta': 'foo'}}", 17308),
@@ -238,10 +240,9 @@ static void test_positional_flag(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_projection_table),
-        cmocka_unit_test(test_meta_textscore_appended),
-        cmocka_unit_test(test_meta_without_callback_is_error),
-        cmocka_unit_test(test_positional_flag),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

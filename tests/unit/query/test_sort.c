@@ -300,14 +300,9 @@ static void test_meta_sorts_descending(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compare_table),
-        cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_accepts_numeric_orders),
-        cmocka_unit_test(test_key_shape),
-        cmocka_unit_test(test_topk_keeps_smallest_in_order),
-        cmocka_unit_test(test_topk_ties_keep_arrival_order),
-        cmocka_unit_test(test_topk_fewer_than_k),
-        cmocka_unit_test(test_meta_sorts_descending),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

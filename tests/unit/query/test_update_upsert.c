@@ -228,9 +228,9 @@ static void test_apply_many_times(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_upsert_table),           cmocka_unit_test(test_changed_paths),
-        cmocka_unit_test(test_currentdate_uses_clock), cmocka_unit_test(test_plan_flags),
-        cmocka_unit_test(test_apply_many_times),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

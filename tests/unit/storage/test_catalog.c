@@ -67,7 +67,7 @@ static stor_collection_t *create(fixture_t *f, const char *ns)
     return c;
 }
 
-static void create_then_lookup_finds_it_with_uuid(void **state)
+static void test_create_then_lookup_finds_it_with_uuid(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -83,7 +83,7 @@ static void create_then_lookup_finds_it_with_uuid(void **state)
     bson_destroy(&opts);
 }
 
-static void create_errors(void **state)
+static void test_create_errors(void **state)
 {
     fixture_t *f = *state;
     create(f, "db.c");
@@ -104,7 +104,7 @@ static void create_errors(void **state)
     }
 }
 
-static void create_has_id_index(void **state)
+static void test_create_has_id_index(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -114,7 +114,7 @@ static void create_has_id_index(void **state)
     assert_true(stor_index_is_unique(idx));
 }
 
-static void drop_removes_and_second_drop_is_namespacenotfound(void **state)
+static void test_drop_removes_and_second_drop_is_namespacenotfound(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -127,7 +127,7 @@ static void drop_removes_and_second_drop_is_namespacenotfound(void **state)
     create(f, "db.c");
 }
 
-static void rename_keeps_uuid_and_data(void **state)
+static void test_rename_keeps_uuid_and_data(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -147,7 +147,7 @@ static void rename_keeps_uuid_and_data(void **state)
     assert_int_equal(stor_collection_count(l), 1);
 }
 
-static void rename_errors(void **state)
+static void test_rename_errors(void **state)
 {
     fixture_t *f = *state;
     create(f, "db.a");
@@ -168,7 +168,7 @@ static void rename_errors(void **state)
     }
 }
 
-static void rename_with_drop_target_replaces_target(void **state)
+static void test_rename_with_drop_target_replaces_target(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -186,7 +186,7 @@ static void rename_with_drop_target_replaces_target(void **state)
     st_ok(stor_collection_lookup(f->eng, "db.b", &l, &st), &st);
 }
 
-static void catalog_survives_reopen(void **state)
+static void test_catalog_survives_reopen(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -208,7 +208,7 @@ static void catalog_survives_reopen(void **state)
     bson_destroy(&spec);
 }
 
-static void list_calls_have_mongodb_shapes(void **state)
+static void test_list_calls_have_mongodb_shapes(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -244,7 +244,7 @@ static void list_calls_have_mongodb_shapes(void **state)
     bson_destroy(&out);
 }
 
-static void drop_with_open_cursor_is_deferred_then_done(void **state)
+static void test_drop_with_open_cursor_is_deferred_then_done(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -270,7 +270,7 @@ static void drop_with_open_cursor_is_deferred_then_done(void **state)
     assert_int_equal(count_files(f->dir, "index-"), 0);
 }
 
-static void ddl_inside_unit_of_work_is_rejected(void **state)
+static void test_ddl_inside_unit_of_work_is_rejected(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -282,7 +282,7 @@ static void ddl_inside_unit_of_work_is_rejected(void **state)
     stor_uow_abort(uow);
 }
 
-static void startup_sweep_drops_orphan_tables(void **state)
+static void test_startup_sweep_drops_orphan_tables(void **state)
 {
     fixture_t *f = *state;
     create(f, "db.keep");
@@ -311,20 +311,10 @@ static void startup_sweep_drops_orphan_tables(void **state)
 int main(void)
 {
     log_set_verbosity(-1);
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(create_then_lookup_finds_it_with_uuid),
-        T(create_errors),
-        T(create_has_id_index),
-        T(drop_removes_and_second_drop_is_namespacenotfound),
-        T(rename_keeps_uuid_and_data),
-        T(rename_errors),
-        T(rename_with_drop_target_replaces_target),
-        T(catalog_survives_reopen),
-        T(list_calls_have_mongodb_shapes),
-        T(drop_with_open_cursor_is_deferred_then_done),
-        T(ddl_inside_unit_of_work_is_rejected),
-        T(startup_sweep_drops_orphan_tables),
+#define MICA_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -109,7 +109,7 @@ static void run(shared_t *sh, void *(*fn)(void *))
         pthread_join(th[i], NULL);
 }
 
-static void racing_unique_inserts_keep_each_key_once(void **state)
+static void test_racing_unique_inserts_keep_each_key_once(void **state)
 {
     char *dir = st_tmpdir();
     stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
@@ -150,7 +150,7 @@ static void racing_unique_inserts_keep_each_key_once(void **state)
     st_rmdir(dir);
 }
 
-static void retried_increments_lose_no_update(void **state)
+static void test_retried_increments_lose_no_update(void **state)
 {
     char *dir = st_tmpdir();
     stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
@@ -187,8 +187,9 @@ int main(void)
 {
     log_set_verbosity(-1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(racing_unique_inserts_keep_each_key_once),
-        cmocka_unit_test(retried_increments_lose_no_update),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

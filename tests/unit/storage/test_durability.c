@@ -211,17 +211,17 @@ static void kill_rounds(bool durable)
     kill_rounds_mode(durable, false);
 }
 
-static void kill9_replicated_keeps_every_durable_oplog_entry(void **state)
+static void test_kill9_replicated_keeps_every_durable_oplog_entry(void **state)
 {
     kill_rounds_mode(true, true);
 }
 
-static void kill9_keeps_every_durable_commit(void **state)
+static void test_kill9_keeps_every_durable_commit(void **state)
 {
     kill_rounds(true);
 }
 
-static void kill9_keeps_every_commit_handed_to_os(void **state)
+static void test_kill9_keeps_every_commit_handed_to_os(void **state)
 {
     /* transaction_sync=(enabled=true,method=none): a process crash loses nothing */
     kill_rounds(false);
@@ -252,7 +252,7 @@ static void *waiter(void *p)
     return NULL;
 }
 
-static void concurrent_durable_waiters_all_return(void **state)
+static void test_concurrent_durable_waiters_all_return(void **state)
 {
     char *dir = st_tmpdir();
     stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
@@ -293,10 +293,9 @@ int main(void)
 {
     log_set_verbosity(-1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(kill9_keeps_every_durable_commit),
-        cmocka_unit_test(kill9_keeps_every_commit_handed_to_os),
-        cmocka_unit_test(concurrent_durable_waiters_all_return),
-        cmocka_unit_test(kill9_replicated_keeps_every_durable_oplog_entry),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-static void open_missing_dbpath_is_nonexistentpath(void **state)
+static void test_open_missing_dbpath_is_nonexistentpath(void **state)
 {
     stor_engine_t *eng = NULL;
     status_t st = STATUS_INIT;
@@ -19,7 +19,7 @@ static void open_missing_dbpath_is_nonexistentpath(void **state)
     assert_non_null(strstr(st.msg, "Data directory /tmp/mica-stor-does-not-exist-xyz not found"));
 }
 
-static void second_open_same_process_is_dbpathinuse(void **state)
+static void test_second_open_same_process_is_dbpathinuse(void **state)
 {
     char *dir = st_tmpdir();
     stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
@@ -32,7 +32,7 @@ static void second_open_same_process_is_dbpathinuse(void **state)
     st_rmdir(dir);
 }
 
-static void second_open_other_process_is_dbpathinuse(void **state)
+static void test_second_open_other_process_is_dbpathinuse(void **state)
 {
     char *dir = st_tmpdir();
     int fds[2];
@@ -66,7 +66,7 @@ static void second_open_other_process_is_dbpathinuse(void **state)
     st_rmdir(dir);
 }
 
-static void clean_close_empties_lock_file_and_reopen_is_clean(void **state)
+static void test_clean_close_empties_lock_file_and_reopen_is_clean(void **state)
 {
     char *dir = st_tmpdir();
     stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
@@ -85,7 +85,7 @@ static void clean_close_empties_lock_file_and_reopen_is_clean(void **state)
     st_rmdir(dir);
 }
 
-static void sessions_are_cached_and_reused(void **state)
+static void test_sessions_are_cached_and_reused(void **state)
 {
     char *dir = st_tmpdir();
     stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
@@ -104,7 +104,7 @@ static void sessions_are_cached_and_reused(void **state)
     st_rmdir(dir);
 }
 
-static void close_with_open_session_is_refused(void **state)
+static void test_close_with_open_session_is_refused(void **state)
 {
     char *dir = st_tmpdir();
     stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
@@ -117,7 +117,7 @@ static void close_with_open_session_is_refused(void **state)
     st_rmdir(dir);
 }
 
-static void checkpoint_on_demand_succeeds(void **state)
+static void test_checkpoint_on_demand_succeeds(void **state)
 {
     char *dir = st_tmpdir();
     stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
@@ -127,7 +127,7 @@ static void checkpoint_on_demand_succeeds(void **state)
     st_rmdir(dir);
 }
 
-static void timestamps_round_trip_and_reject_zero(void **state)
+static void test_timestamps_round_trip_and_reject_zero(void **state)
 {
     char *dir = st_tmpdir();
     stor_engine_t *eng = st_open(dir, STOR_MODE_REPLICATED);
@@ -149,7 +149,7 @@ static void timestamps_round_trip_and_reject_zero(void **state)
     st_rmdir(dir);
 }
 
-static void close_null_is_noop(void **state)
+static void test_close_null_is_noop(void **state)
 {
     status_t st = STATUS_INIT;
     assert_int_equal(stor_engine_close(NULL, &st), 0);
@@ -159,15 +159,9 @@ int main(void)
 {
     log_set_verbosity(-1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(open_missing_dbpath_is_nonexistentpath),
-        cmocka_unit_test(second_open_same_process_is_dbpathinuse),
-        cmocka_unit_test(second_open_other_process_is_dbpathinuse),
-        cmocka_unit_test(clean_close_empties_lock_file_and_reopen_is_clean),
-        cmocka_unit_test(sessions_are_cached_and_reused),
-        cmocka_unit_test(close_with_open_session_is_refused),
-        cmocka_unit_test(checkpoint_on_demand_succeeds),
-        cmocka_unit_test(timestamps_round_trip_and_reject_zero),
-        cmocka_unit_test(close_null_is_noop),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,7 +164,7 @@ static int scan(fixture_t *f, stor_index_t *idx, const bson_t *start, bool sinc,
     return n;
 }
 
-static void unique_duplicate_reports_mongodb_message_and_key(void **state)
+static void test_unique_duplicate_reports_mongodb_message_and_key(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -187,7 +187,7 @@ static void unique_duplicate_reports_mongodb_message_and_key(void **state)
     assert_int_equal(stor_collection_count(f->coll), 1);
 }
 
-static void id_index_rejects_duplicate_id(void **state)
+static void test_id_index_rejects_duplicate_id(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -197,7 +197,7 @@ static void id_index_rejects_duplicate_id(void **state)
         st.msg, "E11000 duplicate key error collection: db.c index: _id_ dup key: { _id: \"x\" }");
 }
 
-static void unique_treats_equal_numbers_as_duplicates(void **state)
+static void test_unique_treats_equal_numbers_as_duplicates(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -207,7 +207,7 @@ static void unique_treats_equal_numbers_as_duplicates(void **state)
                      ERR_DuplicateKey);
 }
 
-static void compound_descending_orders_entries(void **state)
+static void test_compound_descending_orders_entries(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -227,7 +227,7 @@ static void compound_descending_orders_entries(void **state)
     assert_memory_equal(rids, back, sizeof(back));
 }
 
-static void bounds_inclusive_exclusive_both_directions(void **state)
+static void test_bounds_inclusive_exclusive_both_directions(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -275,7 +275,7 @@ static void bounds_inclusive_exclusive_both_directions(void **state)
     }
 }
 
-static void prefix_bounds_cover_whole_compound_ranges(void **state)
+static void test_prefix_bounds_cover_whole_compound_ranges(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -314,7 +314,7 @@ static void prefix_bounds_cover_whole_compound_ranges(void **state)
     bson_destroy(&two);
 }
 
-static void sparse_skips_documents_without_fields(void **state)
+static void test_sparse_skips_documents_without_fields(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -326,7 +326,7 @@ static void sparse_skips_documents_without_fields(void **state)
     assert_int_equal(scan(f, idx, NULL, true, NULL, true, true, NULL, NULL, 0), 1);
 }
 
-static void partial_indexes_only_matching_documents(void **state)
+static void test_partial_indexes_only_matching_documents(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -343,7 +343,7 @@ static void partial_indexes_only_matching_documents(void **state)
     assert_int_equal(insert_json(f, "{\"a\": 1, \"keep\": true}", NULL, &st), ERR_DuplicateKey);
 }
 
-static void multikey_one_entry_per_element_and_paths_persist(void **state)
+static void test_multikey_one_entry_per_element_and_paths_persist(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -365,7 +365,7 @@ static void multikey_one_entry_per_element_and_paths_persist(void **state)
     bson_destroy(&paths);
 }
 
-static void multikey_from_aborted_unit_is_not_recorded(void **state)
+static void test_multikey_from_aborted_unit_is_not_recorded(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -378,7 +378,7 @@ static void multikey_from_aborted_unit_is_not_recorded(void **state)
     assert_false(stor_index_is_multikey(idx));
 }
 
-static void parallel_arrays_are_refused(void **state)
+static void test_parallel_arrays_are_refused(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -388,7 +388,7 @@ static void parallel_arrays_are_refused(void **state)
     assert_int_equal(stor_collection_count(f->coll), 0);
 }
 
-static void update_and_delete_maintain_entries(void **state)
+static void test_update_and_delete_maintain_entries(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -421,7 +421,7 @@ static void update_json(fixture_t *f, int64_t rid, const char *json, int want)
     bson_destroy(d);
 }
 
-static void update_moves_only_changed_multikey_entries(void **state)
+static void test_update_moves_only_changed_multikey_entries(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -436,7 +436,7 @@ static void update_moves_only_changed_multikey_entries(void **state)
     assert_int_equal(vals[2], 4);
 }
 
-static void update_to_equal_number_of_other_type_refreshes_type(void **state)
+static void test_update_to_equal_number_of_other_type_refreshes_type(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -460,7 +460,7 @@ static void update_to_equal_number_of_other_type_refreshes_type(void **state)
     stor_index_cursor_close(cur);
 }
 
-static void update_into_unique_clash_keeps_old_document(void **state)
+static void test_update_into_unique_clash_keeps_old_document(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -477,7 +477,7 @@ static void update_into_unique_clash_keeps_old_document(void **state)
     assert_int_equal(rids[1], r2);
 }
 
-static void update_out_of_partial_filter_removes_entry(void **state)
+static void test_update_out_of_partial_filter_removes_entry(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -496,7 +496,7 @@ static void update_out_of_partial_filter_removes_entry(void **state)
     assert_int_equal(vals[0], 5);
 }
 
-static void build_over_existing_data_and_unique_build_failure(void **state)
+static void test_build_over_existing_data_and_unique_build_failure(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -513,7 +513,7 @@ static void build_over_existing_data_and_unique_build_failure(void **state)
     assert_int_equal(stor_index_lookup(f->coll, "b_1", &idx, &st), ERR_IndexNotFound);
 }
 
-static void create_conflicts_have_mongodb_codes(void **state)
+static void test_create_conflicts_have_mongodb_codes(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -537,7 +537,7 @@ static void create_conflicts_have_mongodb_codes(void **state)
     }
 }
 
-static void drop_index_rules(void **state)
+static void test_drop_index_rules(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -552,7 +552,7 @@ static void drop_index_rules(void **state)
     assert_int_equal(stor_index_lookup(f->coll, "a_1", &idx, &st), ERR_IndexNotFound);
 }
 
-static void index_cursor_restores_after_entry_deleted(void **state)
+static void test_index_cursor_restores_after_entry_deleted(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -580,7 +580,7 @@ static void index_cursor_restores_after_entry_deleted(void **state)
     stor_index_cursor_close(cur);
 }
 
-static void partial_without_matcher_is_badvalue(void **state)
+static void test_partial_without_matcher_is_badvalue(void **state)
 {
     char *dir = st_tmpdir();
     stor_engine_t *eng = st_open(dir, STOR_MODE_STANDALONE);
@@ -605,29 +605,10 @@ static void partial_without_matcher_is_badvalue(void **state)
 int main(void)
 {
     log_set_verbosity(-1);
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(unique_duplicate_reports_mongodb_message_and_key),
-        T(id_index_rejects_duplicate_id),
-        T(unique_treats_equal_numbers_as_duplicates),
-        T(compound_descending_orders_entries),
-        T(bounds_inclusive_exclusive_both_directions),
-        T(prefix_bounds_cover_whole_compound_ranges),
-        T(sparse_skips_documents_without_fields),
-        T(partial_indexes_only_matching_documents),
-        T(multikey_one_entry_per_element_and_paths_persist),
-        T(multikey_from_aborted_unit_is_not_recorded),
-        T(parallel_arrays_are_refused),
-        T(update_and_delete_maintain_entries),
-        T(update_moves_only_changed_multikey_entries),
-        T(update_to_equal_number_of_other_type_refreshes_type),
-        T(update_into_unique_clash_keeps_old_document),
-        T(update_out_of_partial_filter_removes_entry),
-        T(build_over_existing_data_and_unique_build_failure),
-        T(create_conflicts_have_mongodb_codes),
-        T(drop_index_rules),
-        T(index_cursor_restores_after_entry_deleted),
-        cmocka_unit_test(partial_without_matcher_is_badvalue),
+#define MICA_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

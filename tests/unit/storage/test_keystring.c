@@ -97,7 +97,7 @@ static const char *roundtrip_values[] = {
     "[1, \"a\", null, {\"$numberLong\": \"-5\"}, [1], {\"x\": 2.5}]",
 };
 
-static void test_roundtrip(void **state)
+static void run_roundtrip(void **state)
 {
     const char *json = *state;
     bson_t vals, out;
@@ -383,7 +383,7 @@ static const notb_case_t notb_cases[] = {
     {"[{\"$numberDecimal\": \"NaN\"}]", "[{\"$numberDouble\": \"NaN\"}]"},
 };
 
-static void test_decode_without_type_bits(void **state)
+static void run_decode_without_type_bits(void **state)
 {
     const notb_case_t *c = *state;
     bson_t in, want, out;
@@ -870,7 +870,7 @@ static const mask_case_t mask_cases[] = {
     {"{\"a\": {\"$numberDecimal\": \"-1\"}}", 0x1, 0},
 };
 
-static void test_desc_mask(void **state)
+static void run_desc_mask(void **state)
 {
     const mask_case_t *c = *state;
     bson_t pattern;
@@ -901,30 +901,28 @@ static void test_desc_mask_too_many_fields(void **state)
 
 int main(void)
 {
+    static const struct CMUnitTest fixed[] = {
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
+    };
+    enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]) };
     enum { NRT = sizeof(roundtrip_values) / sizeof(roundtrip_values[0]) };
     enum { NNT = sizeof(notb_cases) / sizeof(notb_cases[0]) };
     enum { NMC = sizeof(mask_cases) / sizeof(mask_cases[0]) };
-    struct CMUnitTest tests[NRT + NNT + NMC + 16];
+    struct CMUnitTest tests[NRT + NNT + NMC + NFIXED];
     size_t n = 0;
 
     for (size_t i = 0; i < NRT; i++)
-        tests[n++] = (struct CMUnitTest){roundtrip_values[i], test_roundtrip, NULL, NULL,
+        tests[n++] = (struct CMUnitTest){roundtrip_values[i], run_roundtrip, NULL, NULL,
                                          (void *)roundtrip_values[i]};
     for (size_t i = 0; i < NNT; i++)
-        tests[n++] = (struct CMUnitTest){notb_cases[i].in, test_decode_without_type_bits, NULL,
-                                         NULL, (void *)&notb_cases[i]};
+        tests[n++] = (struct CMUnitTest){notb_cases[i].in, run_decode_without_type_bits, NULL, NULL,
+                                         (void *)&notb_cases[i]};
     for (size_t i = 0; i < NMC; i++)
-        tests[n++] = (struct CMUnitTest){mask_cases[i].pattern, test_desc_mask, NULL, NULL,
+        tests[n++] = (struct CMUnitTest){mask_cases[i].pattern, run_desc_mask, NULL, NULL,
                                          (void *)&mask_cases[i]};
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_desc_mask_too_many_fields);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_order_all_pairs);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_id_suffix);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_id_missing_is_error);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_record_id_before_close_is_error);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bounds_bracket_prefix);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_corrupt_keys_are_errors);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_too_many_fields_is_error);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_too_deep_is_error);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_random_pairs_order_and_roundtrip);
+    for (size_t i = 0; i < NFIXED; i++)
+        tests[n++] = fixed[i];
     return _cmocka_run_group_tests("keystring", tests, n, NULL, NULL);
 }

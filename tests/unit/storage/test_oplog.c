@@ -40,9 +40,14 @@ static fixture_t *fixture_new(stor_mode_t mode, int64_t cap)
     return f;
 }
 
+/* setup -- a standalone fixture, except for test_own_fixture_* (they build their own). */
 static int setup(void **state)
 {
-    *state = fixture_new(STOR_MODE_STANDALONE, 0);
+    const char *name = *state;
+    if (strncmp(name, "test_own_fixture_", strlen("test_own_fixture_")) == 0)
+        *state = NULL;
+    else
+        *state = fixture_new(STOR_MODE_STANDALONE, 0);
     return 0;
 }
 
@@ -109,7 +114,7 @@ static int read_all(stor_session_t *s, uint64_t start, uint64_t *out, int max)
     return n;
 }
 
-static void append_outside_unit_of_work_is_illegal(void **state)
+static void test_append_outside_unit_of_work_is_illegal(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -118,7 +123,7 @@ static void append_outside_unit_of_work_is_illegal(void **state)
     bson_destroy(e);
 }
 
-static void append_must_move_forward(void **state)
+static void test_append_must_move_forward(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -135,7 +140,7 @@ static void append_must_move_forward(void **state)
     }
 }
 
-static void entries_read_back_in_order_from_start(void **state)
+static void test_entries_read_back_in_order_from_start(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -154,7 +159,7 @@ static void entries_read_back_in_order_from_start(void **state)
     assert_int_equal(last, 50);
 }
 
-static void uncommitted_earlier_append_hides_later_commits(void **state)
+static void test_uncommitted_earlier_append_hides_later_commits(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -166,7 +171,7 @@ static void uncommitted_earlier_append_hides_later_commits(void **state)
     assert_int_equal(read_all(f->b, 0, got, 4), 2);
 }
 
-static void aborted_append_leaves_nothing_and_frees_ts(void **state)
+static void test_aborted_append_leaves_nothing_and_frees_ts(void **state)
 {
     fixture_t *f = *state;
     append(f->a, 5, 1, true);
@@ -192,7 +197,7 @@ static void *append_later(void *p)
     return NULL;
 }
 
-static void tailable_wait_times_out_or_wakes_on_commit(void **state)
+static void test_tailable_wait_times_out_or_wakes_on_commit(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -222,7 +227,7 @@ static void tailable_wait_times_out_or_wakes_on_commit(void **state)
     stor_oplog_cursor_close(cur);
 }
 
-static void cap_truncates_front_and_lost_position_is_reported(void **state)
+static void test_own_fixture_cap_truncates_front_and_lost_position_is_reported(void **state)
 {
     fixture_t *f = fixture_new(STOR_MODE_STANDALONE, 20 * 1024);
     *state = f;
@@ -248,7 +253,7 @@ static void cap_truncates_front_and_lost_position_is_reported(void **state)
     stor_oplog_cursor_close(cur);
 }
 
-static void replicated_cap_keeps_entries_after_stable(void **state)
+static void test_own_fixture_replicated_cap_keeps_entries_after_stable(void **state)
 {
     fixture_t *f = fixture_new(STOR_MODE_REPLICATED, 10 * 1024);
     *state = f;
@@ -267,7 +272,7 @@ static void replicated_cap_keeps_entries_after_stable(void **state)
     assert_true(first <= 21);
 }
 
-static void truncate_after_removes_the_tail(void **state)
+static void test_truncate_after_removes_the_tail(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -281,7 +286,7 @@ static void truncate_after_removes_the_tail(void **state)
     append(f->a, 7, 10, true); /* the cut point is the new tail */
 }
 
-static void oplog_and_size_survive_reopen(void **state)
+static void test_oplog_and_size_survive_reopen(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -305,28 +310,13 @@ static void oplog_and_size_survive_reopen(void **state)
     stor_uow_abort(uow);
 }
 
-static int noop_setup(void **state)
-{
-    *state = NULL;
-    return 0;
-}
-
 int main(void)
 {
     log_set_verbosity(-1);
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define C(fn) cmocka_unit_test_setup_teardown(fn, noop_setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(append_outside_unit_of_work_is_illegal),
-        T(append_must_move_forward),
-        T(entries_read_back_in_order_from_start),
-        T(uncommitted_earlier_append_hides_later_commits),
-        T(aborted_append_leaves_nothing_and_frees_ts),
-        T(tailable_wait_times_out_or_wakes_on_commit),
-        C(cap_truncates_front_and_lost_position_is_reported),
-        C(replicated_cap_keeps_entries_after_stable),
-        T(truncate_after_removes_the_tail),
-        T(oplog_and_size_survive_reopen),
+#define MICA_TEST(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)#fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

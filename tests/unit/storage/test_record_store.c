@@ -71,7 +71,7 @@ static int get_v(fixture_t *f, int64_t rid, bool *found)
     return v;
 }
 
-static void insert_then_get_returns_document(void **state)
+static void test_insert_then_get_returns_document(void **state)
 {
     fixture_t *f = *state;
     int64_t rid = insert(f, 7);
@@ -80,7 +80,7 @@ static void insert_then_get_returns_document(void **state)
     assert_true(found);
 }
 
-static void get_missing_is_not_found(void **state)
+static void test_get_missing_is_not_found(void **state)
 {
     fixture_t *f = *state;
     bool found = true;
@@ -88,7 +88,7 @@ static void get_missing_is_not_found(void **state)
     assert_false(found);
 }
 
-static void record_ids_are_monotonic(void **state)
+static void test_record_ids_are_monotonic(void **state)
 {
     fixture_t *f = *state;
     int64_t prev = 0;
@@ -99,7 +99,7 @@ static void record_ids_are_monotonic(void **state)
     }
 }
 
-static void record_ids_continue_after_reopen(void **state)
+static void test_record_ids_continue_after_reopen(void **state)
 {
     fixture_t *f = *state;
     int64_t last = 0;
@@ -109,7 +109,7 @@ static void record_ids_continue_after_reopen(void **state)
     assert_true(insert(f, 99) > last);
 }
 
-static void update_in_place_replaces_document(void **state)
+static void test_update_in_place_replaces_document(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -122,7 +122,7 @@ static void update_in_place_replaces_document(void **state)
     bson_destroy(d);
 }
 
-static void update_missing_is_nosuchkey(void **state)
+static void test_update_missing_is_nosuchkey(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -131,7 +131,7 @@ static void update_missing_is_nosuchkey(void **state)
     bson_destroy(d);
 }
 
-static void delete_removes_record_and_counts(void **state)
+static void test_delete_removes_record_and_counts(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -146,7 +146,7 @@ static void delete_removes_record_and_counts(void **state)
     assert_int_equal(stor_record_delete(f->sess, f->coll, rid, &st), ERR_NoSuchKey);
 }
 
-static void counts_change_only_at_commit(void **state)
+static void test_counts_change_only_at_commit(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -164,7 +164,7 @@ static void counts_change_only_at_commit(void **state)
     assert_int_equal(stor_collection_count(f->coll), 1);
 }
 
-static void counts_survive_clean_reopen(void **state)
+static void test_counts_survive_clean_reopen(void **state)
 {
     fixture_t *f = *state;
     for (int i = 0; i < 10; i++)
@@ -199,7 +199,7 @@ static int scan(fixture_t *f, bool forward, int *ids, int max)
     return n;
 }
 
-static void scan_forward_and_backward_in_record_id_order(void **state)
+static void test_scan_forward_and_backward_in_record_id_order(void **state)
 {
     fixture_t *f = *state;
     for (int i = 1; i <= 5; i++)
@@ -213,7 +213,7 @@ static void scan_forward_and_backward_in_record_id_order(void **state)
         assert_int_equal(ids[i], 5 - i);
 }
 
-static void scan_of_empty_collection_is_eof(void **state)
+static void test_scan_of_empty_collection_is_eof(void **state)
 {
     fixture_t *f = *state;
     int ids[1];
@@ -221,7 +221,7 @@ static void scan_of_empty_collection_is_eof(void **state)
     assert_int_equal(scan(f, false, ids, 1), 0);
 }
 
-static void seek_positions_at_or_after_record_id(void **state)
+static void test_seek_positions_at_or_after_record_id(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -253,7 +253,7 @@ static void seek_positions_at_or_after_record_id(void **state)
     }
 }
 
-static void restore_after_current_record_deleted_continues(void **state)
+static void test_restore_after_current_record_deleted_continues(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -287,7 +287,7 @@ static void restore_after_current_record_deleted_continues(void **state)
     }
 }
 
-static void next_on_saved_cursor_is_error(void **state)
+static void test_next_on_saved_cursor_is_error(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -301,7 +301,7 @@ static void next_on_saved_cursor_is_error(void **state)
     stor_cursor_close(cur);
 }
 
-static void dropped_collection_handle_is_namespacenotfound(void **state)
+static void test_dropped_collection_handle_is_namespacenotfound(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -315,23 +315,10 @@ static void dropped_collection_handle_is_namespacenotfound(void **state)
 int main(void)
 {
     log_set_verbosity(-1);
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(insert_then_get_returns_document),
-        T(get_missing_is_not_found),
-        T(record_ids_are_monotonic),
-        T(record_ids_continue_after_reopen),
-        T(update_in_place_replaces_document),
-        T(update_missing_is_nosuchkey),
-        T(delete_removes_record_and_counts),
-        T(counts_change_only_at_commit),
-        T(counts_survive_clean_reopen),
-        T(scan_forward_and_backward_in_record_id_order),
-        T(scan_of_empty_collection_is_eof),
-        T(seek_positions_at_or_after_record_id),
-        T(restore_after_current_record_deleted_continues),
-        T(next_on_saved_cursor_is_error),
-        T(dropped_collection_handle_is_namespacenotfound),
+#define MICA_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,14 +35,12 @@ static int setup_mode(void **state, stor_mode_t mode)
     return 0;
 }
 
-static int setup_standalone(void **state)
+/* setup -- tests named test_replicated_* run in replicated mode, the rest standalone. */
+static int setup(void **state)
 {
-    return setup_mode(state, STOR_MODE_STANDALONE);
-}
-
-static int setup_replicated(void **state)
-{
-    return setup_mode(state, STOR_MODE_REPLICATED);
+    const char *name = *state;
+    bool replicated = strncmp(name, "test_replicated_", strlen("test_replicated_")) == 0;
+    return setup_mode(state, replicated ? STOR_MODE_REPLICATED : STOR_MODE_STANDALONE);
 }
 
 static void close_all(fixture_t *f)
@@ -103,7 +101,7 @@ static bool exists(fixture_t *f, stor_session_t *s, int64_t rid)
     return found;
 }
 
-static void concurrent_update_is_writeconflict_then_retry_succeeds(void **state)
+static void test_concurrent_update_is_writeconflict_then_retry_succeeds(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -123,7 +121,7 @@ static void concurrent_update_is_writeconflict_then_retry_succeeds(void **state)
     bson_destroy(d);
 }
 
-static void snapshot_does_not_see_later_commits(void **state)
+static void test_snapshot_does_not_see_later_commits(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -136,7 +134,7 @@ static void snapshot_does_not_see_later_commits(void **state)
     assert_true(exists(f, f->a, rid));
 }
 
-static void abort_discards_writes(void **state)
+static void test_abort_discards_writes(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -152,7 +150,7 @@ static void abort_discards_writes(void **state)
     assert_null(stor_session_uow(f->a));
 }
 
-static void second_begin_is_illegal(void **state)
+static void test_second_begin_is_illegal(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -163,7 +161,7 @@ static void second_begin_is_illegal(void **state)
     stor_uow_abort(uow);
 }
 
-static void read_timestamp_sees_the_past(void **state)
+static void test_replicated_read_timestamp_sees_the_past(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -182,7 +180,7 @@ static void read_timestamp_sees_the_past(void **state)
     }
 }
 
-static void commit_below_stable_is_badvalue(void **state)
+static void test_replicated_commit_below_stable_is_badvalue(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -193,7 +191,7 @@ static void commit_below_stable_is_badvalue(void **state)
     stor_uow_abort(uow);
 }
 
-static void read_below_oldest_is_snapshottooold(void **state)
+static void test_replicated_read_below_oldest_is_snapshottooold(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -206,7 +204,7 @@ static void read_below_oldest_is_snapshottooold(void **state)
     assert_null(stor_session_uow(f->b));
 }
 
-static void standalone_restart_keeps_commits_above_stable(void **state)
+static void test_standalone_restart_keeps_commits_above_stable(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -238,7 +236,7 @@ static int oplog_count(fixture_t *f)
     return n;
 }
 
-static void replicated_restart_returns_to_stable_oplog_keeps_all(void **state)
+static void test_replicated_restart_returns_to_stable_oplog_keeps_all(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -260,7 +258,7 @@ static void replicated_restart_returns_to_stable_oplog_keeps_all(void **state)
     assert_int_equal(last, TS(20));
 }
 
-static void replicated_rollback_to_stable_at_runtime(void **state)
+static void test_replicated_rollback_to_stable_at_runtime(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -275,7 +273,7 @@ static void replicated_rollback_to_stable_at_runtime(void **state)
     assert_int_equal(oplog_count(f), 2);
 }
 
-static void switching_mode_changes_table_logging(void **state)
+static void test_switching_mode_changes_table_logging(void **state)
 {
     fixture_t *f = *state; /* created standalone */
     status_t st = STATUS_INIT;
@@ -298,7 +296,7 @@ static void switching_mode_changes_table_logging(void **state)
     assert_true(exists(f, f->a, r4));
 }
 
-static void recover_to_stable_refused_in_standalone(void **state)
+static void test_recover_to_stable_refused_in_standalone(void **state)
 {
     fixture_t *f = *state;
     status_t st = STATUS_INIT;
@@ -308,21 +306,10 @@ static void recover_to_stable_refused_in_standalone(void **state)
 int main(void)
 {
     log_set_verbosity(-1);
-#define S(fn) cmocka_unit_test_setup_teardown(fn, setup_standalone, teardown)
-#define R(fn) cmocka_unit_test_setup_teardown(fn, setup_replicated, teardown)
     const struct CMUnitTest tests[] = {
-        S(concurrent_update_is_writeconflict_then_retry_succeeds),
-        S(snapshot_does_not_see_later_commits),
-        S(abort_discards_writes),
-        S(second_begin_is_illegal),
-        R(read_timestamp_sees_the_past),
-        R(commit_below_stable_is_badvalue),
-        R(read_below_oldest_is_snapshottooold),
-        S(standalone_restart_keeps_commits_above_stable),
-        R(replicated_restart_returns_to_stable_oplog_keeps_all),
-        R(replicated_rollback_to_stable_at_runtime),
-        S(recover_to_stable_refused_in_standalone),
-        S(switching_mode_changes_table_logging),
+#define MICA_TEST(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)#fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -328,14 +328,9 @@ static void test_storage_sizes_grow_with_data(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_healthy_indexes_validate_clean),
-        cmocka_unit_test_setup_teardown(test_validate_after_updates_and_deletes_is_clean, setup,
-                                        teardown),
-        cmocka_unit_test(test_damaged_index_is_reported),
-        cmocka_unit_test_setup_teardown(test_set_options_persists_across_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_spec_changes_only_ignored_options, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_storage_sizes_grow_with_data, setup, teardown),
+#define MICA_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -705,19 +705,9 @@ static void test_malformed_replies_are_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normal_call),
-        cmocka_unit_test(test_ok0_reply_returns_its_code_and_document),
-        cmocka_unit_test(test_deadline_against_a_server_that_never_answers),
-        cmocka_unit_test(test_deadline_while_the_command_runs),
-        cmocka_unit_test(test_connection_refused_is_HostUnreachable),
-        cmocka_unit_test(test_reconnect_after_the_server_restarts),
-        cmocka_unit_test(test_concurrent_calls_from_many_threads),
-        cmocka_unit_test(test_bind_ip_is_the_source_address),
-        cmocka_unit_test(test_async_calls),
-        cmocka_unit_test(test_destroy_fails_outstanding_calls),
-        cmocka_unit_test(test_auth_hook_runs_before_the_first_command),
-        cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_malformed_replies_are_errors),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

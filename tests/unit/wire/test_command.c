@@ -140,7 +140,7 @@ static const dispatch_case_t dispatch_cases[] = {
      "APIVersionError", NULL},
     {"good generic arguments", "test",
      "{\"ping\": 1, \"maxTimeMS\": 100, \"comment\": [1], \"readConcern\": {\"level\": "
-     "\"local\"}, \"lsid\": {\"id\": 1}, \"txnNumber\": {\"$numberLong\": \"3\"}, "
+     "\"local\"}, \"lsid\": {\"id\": 1}, "
      "\"apiVersion\": \"1\", \"apiStrict\": false}",
      0, NULL, NULL},
 };
@@ -372,14 +372,9 @@ static void test_compression_negotiation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dispatch_cases),
-        cmocka_unit_test(test_generic_arguments_are_parsed_once),
-        cmocka_unit_test(test_op_msg_requires_db),
-        cmocka_unit_test(test_op_query_handshake_only),
-        cmocka_unit_test(test_retryable_write_error_gets_label),
-        cmocka_unit_test(test_parked_command_has_no_reply_until_resumed),
-        cmocka_unit_test(test_table_rejects_duplicates_and_finds_exactly),
-        cmocka_unit_test(test_compression_negotiation),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -425,13 +425,9 @@ static void run_bad_case(void **state)
 int main(void)
 {
     const struct CMUnitTest fixed[] = {
-        cmocka_unit_test(test_op_msg_round_trip_every_compressor),
-        cmocka_unit_test(test_op_msg_two_sequences_with_checksum_round_trip_every_compressor),
-        cmocka_unit_test(test_op_query_round_trip_every_compressor),
-        cmocka_unit_test(test_large_body_shrinks_and_round_trips),
-        cmocka_unit_test(test_zstd_frame_without_content_size),
-        cmocka_unit_test(test_compressor_names),
-        cmocka_unit_test(test_compress_refuses_bad_input_and_appends_nothing),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     enum {
         N_FIXED = sizeof(fixed) / sizeof(fixed[0]),

@@ -87,12 +87,17 @@ static void test_null_with_zero_length(void **state)
 
 int main(void)
 {
+    static const struct CMUnitTest fixed[] = {
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
+    };
     enum { N_VEC = sizeof(vectors) / sizeof(vectors[0]) };
-    static struct CMUnitTest all[N_VEC + 3];
+    enum { NFIXED = sizeof(fixed) / sizeof(fixed[0]) };
+    static struct CMUnitTest all[N_VEC + NFIXED];
     for (size_t i = 0; i < N_VEC; i++)
         all[i] = (struct CMUnitTest){vectors[i].name, run_vector, NULL, NULL, &vectors[i]};
-    all[N_VEC] = (struct CMUnitTest)cmocka_unit_test(test_chaining_equals_one_pass);
-    all[N_VEC + 1] = (struct CMUnitTest)cmocka_unit_test(test_hardware_and_table_paths_agree);
-    all[N_VEC + 2] = (struct CMUnitTest)cmocka_unit_test(test_null_with_zero_length);
-    return _cmocka_run_group_tests("wire_crc32c", all, N_VEC + 3, fill_rfc_vectors, NULL);
+    for (size_t i = 0; i < NFIXED; i++)
+        all[N_VEC + i] = fixed[i];
+    return _cmocka_run_group_tests("wire_crc32c", all, N_VEC + NFIXED, fill_rfc_vectors, NULL);
 }

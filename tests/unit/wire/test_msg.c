@@ -1048,27 +1048,9 @@ static void test_buf_destroy_is_null_safe_and_request_destroy_too(void **state)
 int main(void)
 {
     const struct CMUnitTest fixed[] = {
-        cmocka_unit_test(test_parse_header_reads_little_endian_fields),
-        cmocka_unit_test(test_parse_header_accepts_max_length),
-        cmocka_unit_test(test_parse_header_message_matches_mongodb),
-        cmocka_unit_test(test_op_msg_body_round_trip),
-        cmocka_unit_test(test_op_msg_checksum_round_trip),
-        cmocka_unit_test(test_op_msg_checksum_catches_any_flipped_section_byte),
-        cmocka_unit_test(test_op_msg_keeps_more_to_come_and_exhaust_flags),
-        cmocka_unit_test(test_op_msg_unknown_optional_flag_is_accepted),
-        cmocka_unit_test(test_op_msg_one_sequence_round_trip),
-        cmocka_unit_test(test_op_msg_two_sequences_round_trip),
-        cmocka_unit_test(test_op_msg_empty_sequence_is_accepted),
-        cmocka_unit_test(test_op_msg_body_after_sequence_is_accepted),
-        cmocka_unit_test(test_bson_nested_at_depth_limit_is_accepted),
-        cmocka_unit_test(test_bson_every_type_is_accepted),
-        cmocka_unit_test(test_body_at_command_limit_is_accepted_one_more_is_not),
-        cmocka_unit_test(test_op_query_round_trip),
-        cmocka_unit_test(test_op_query_with_return_fields_selector),
-        cmocka_unit_test(test_op_reply_layout),
-        cmocka_unit_test(test_encoders_append_after_existing_bytes),
-        cmocka_unit_test(test_encoder_errors_append_nothing),
-        cmocka_unit_test(test_buf_destroy_is_null_safe_and_request_destroy_too),
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     enum {
         N_FIXED = sizeof(fixed) / sizeof(fixed[0]),

@@ -264,12 +264,9 @@ static void test_busy_port_is_an_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_request_reply_and_pipelining_keep_order, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_parked_command_answers_on_wake, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_frame_closes_only_its_connection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_busy_port_is_an_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stop_answers_parked_and_returns, setup, teardown),
+#define MICA_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown),
+#include "tests.gen.h"
+#undef MICA_TEST
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,461 @@
+/*
+ * topology.c -- the topology coordinator (see topology.h): member views,
+ * terms and votes, dry-run and real elections, the commit point, sync-source
+ * choice, step-down and freeze. Pure functions over repl_topo_t.
+ */
+#include "mongod/repl/topology.h"
+
+#include <string.h>
+
+static const repl_optime_t ZERO = {0, 0};
+
+static void act(repl_actions_t *a, unsigned flag)
+{
+    a->flags |= flag;
+}
+
+/* is_voter / is_electable -- by the config. */
+static bool is_voter(const repl_topo_t *t, int m)
+{
+    return t->config->members[m].votes > 0;
+}
+
+static bool is_electable(const repl_topo_t *t, int m)
+{
+    const repl_member_cfg_t *c = &t->config->members[m];
+    return c->votes > 0 && c->priority > 0 && !c->arbiter_only;
+}
+
+void repl_topo_init(repl_topo_t *t, const repl_config_t *config, int self, int64_t term,
+                    repl_optime_t applied, repl_optime_t durable)
+{
+    memset(t, 0, sizeof(*t));
+    t->config = config;
+    t->self = self;
+    t->term = term;
+    t->voted_term = -1;
+    t->voted_for = -1;
+    t->primary = -1;
+    t->sync_source = -1;
+    t->state = config->members[self].arbiter_only ? REPL_ARBITER : REPL_SECONDARY;
+    for (int i = 0; i < config->nmembers; i++) {
+        t->members[i].state = REPL_UNKNOWN;
+        t->members[i].ping_ms = -1;
+    }
+    t->members[self].up = true;
+    t->members[self].state = t->state;
+    t->members[self].term = term;
+    t->members[self].applied = applied;
+    t->members[self].durable = durable;
+}
+
+int repl_topo_majority(const repl_topo_t *t)
+{
+    return repl_config_majority(t->config);
+}
+
+/* set_state -- and tell the caller. */
+static void set_state(repl_topo_t *t, repl_member_state_t s, repl_actions_t *a)
+{
+    if (t->state != s)
+        act(a, REPL_ACT_STATE_CHANGED);
+    t->state = s;
+    t->members[t->self].state = s;
+}
+
+/* step_down -- leave PRIMARY (or a candidacy). */
+static void step_down(repl_topo_t *t, const char *why, repl_actions_t *a)
+{
+    if (t->state == REPL_PRIMARY) {
+        act(a, REPL_ACT_STEP_DOWN);
+        a->reason = why;
+    }
+    t->candidate = false;
+    t->term_started = false;
+    if (t->primary == t->self)
+        t->primary = -1;
+    if (t->state == REPL_PRIMARY)
+        set_state(t, REPL_SECONDARY, a);
+}
+
+/*
+ * adopt_term -- a higher term seen anywhere: persist it, and a primary or a
+ * candidate of an older term stands down.
+ */
+static void adopt_term(repl_topo_t *t, int64_t term, repl_actions_t *a)
+{
+    if (term <= t->term)
+        return;
+    t->term = term;
+    t->members[t->self].term = term;
+    act(a, REPL_ACT_PERSIST_TERM);
+    a->term = term;
+    step_down(t, "a higher term was seen", a);
+}
+
+/* ---- the commit point ---------------------------------------------------- */
+
+/*
+ * majority_durable -- the highest optime that a majority of voters hold
+ * durably: sort the voters' durable optimes descending and take the
+ * majority-th. Arbiters vote but hold no data, so they never count here
+ * (MongoDB: writeMajorityCount excludes arbiters -- a set whose majority
+ * needs an arbiter cannot commit).
+ */
+static repl_optime_t majority_durable(const repl_topo_t *t)
+{
+    repl_optime_t v[REPL_MAX_MEMBERS];
+    int n = 0;
+    for (int i = 0; i < t->config->nmembers; i++) {
+        if (!is_voter(t, i) || t->config->members[i].arbiter_only)
+            continue;
+        repl_optime_t o = t->members[i].durable;
+        int j = n++;
+        while (j > 0 && repl_optime_cmp(v[j - 1], o) < 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = o;
+    }
+    int need = repl_topo_majority(t);
+    if (n < need)
+        return ZERO;
+    return v[need - 1];
+}
+
+/* advance_commit_point -- only forward; on a primary only within its own term. */
+static void advance_commit_point(repl_topo_t *t, repl_actions_t *a)
+{
+    if (t->state != REPL_PRIMARY || !t->term_started)
+        return;
+    repl_optime_t cand = majority_durable(t);
+    /* Raft: a leader commits only entries of its own term (older ones come along) */
+    if (cand.term != t->term || repl_optime_cmp(cand, t->term_start) < 0)
+        return;
+    if (repl_optime_cmp(cand, t->commit_point) > 0) {
+        t->commit_point = cand;
+        act(a, REPL_ACT_COMMIT_POINT);
+    }
+}
+
+void repl_topo_on_position(repl_topo_t *t, int m, repl_optime_t applied, repl_optime_t durable,
+                           repl_actions_t *a)
+{
+    if (m < 0 || m >= t->config->nmembers)
+        return;
+    repl_member_view_t *v = &t->members[m];
+    if (repl_optime_cmp(applied, v->applied) > 0)
+        v->applied = applied;
+    if (repl_optime_cmp(durable, v->durable) > 0)
+        v->durable = durable;
+    advance_commit_point(t, a);
+}
+
+/*
+ * repl_topo_learn_commit_point -- a secondary takes the commit point it hears
+ * (from the primary or its sync source), but never beyond what it has applied
+ * in that term: a commit point names entries this node may not hold yet.
+ */
+void repl_topo_learn_commit_point(repl_topo_t *t, repl_optime_t cp, int64_t cp_from_term,
+                                  repl_actions_t *a)
+{
+    if (t->state == REPL_PRIMARY || cp_from_term < t->term)
+        return;
+    repl_optime_t mine = t->members[t->self].applied;
+    if (repl_optime_cmp(cp, mine) > 0) {
+        if (cp.term != mine.term)
+            return; /* our log may diverge from it: wait until we hold that term */
+        cp = mine;
+    }
+    if (repl_optime_cmp(cp, t->commit_point) > 0) {
+        t->commit_point = cp;
+        act(a, REPL_ACT_COMMIT_POINT);
+    }
+}
+
+bool repl_topo_is_committed(const repl_topo_t *t, repl_optime_t o)
+{
+    return repl_optime_cmp(o, t->commit_point) <= 0 && repl_optime_cmp(t->commit_point, ZERO) > 0;
+}
+
+/* ---- heartbeats ---------------------------------------------------------- */
+
+void repl_topo_on_heartbeat(repl_topo_t *t, int m, const repl_hb_reply_t *r, repl_actions_t *a)
+{
+    if (m < 0 || m >= t->config->nmembers || m == t->self)
+        return;
+    repl_member_view_t *v = &t->members[m];
+    v->up = true;
+    v->state = r->state;
+    v->term = r->term;
+    v->ping_ms = r->ping_ms;
+    if (repl_optime_cmp(r->applied, v->applied) > 0)
+        v->applied = r->applied;
+    if (repl_optime_cmp(r->durable, v->durable) > 0)
+        v->durable = r->durable;
+    adopt_term(t, r->term, a);
+    if (r->state == REPL_PRIMARY && r->term >= t->term) {
+        if (t->primary != m) {
+            t->primary = m;
+            act(a, REPL_ACT_STATE_CHANGED);
+        }
+        repl_topo_learn_commit_point(t, r->commit_point, r->term, a);
+    } else if (t->primary == m) {
+        t->primary = -1;
+        act(a, REPL_ACT_STATE_CHANGED);
+    }
+    advance_commit_point(t, a);
+    if (t->state == REPL_SECONDARY) {
+        int s = repl_topo_choose_sync_source(t);
+        if (s != t->sync_source) {
+            t->sync_source = s;
+            a->sync_source = s;
+            act(a, REPL_ACT_SYNC_SOURCE);
+        }
+    }
+}
+
+void repl_topo_on_heartbeat_failed(repl_topo_t *t, int m, repl_actions_t *a)
+{
+    if (m < 0 || m >= t->config->nmembers || m == t->self)
+        return;
+    repl_member_view_t *v = &t->members[m];
+    bool was = v->up;
+    v->up = false;
+    v->state = REPL_DOWN;
+    if (t->primary == m) {
+        t->primary = -1;
+        act(a, REPL_ACT_STATE_CHANGED);
+    }
+    if (was && t->sync_source == m) {
+        t->sync_source = repl_topo_choose_sync_source(t);
+        a->sync_source = t->sync_source;
+        act(a, REPL_ACT_SYNC_SOURCE);
+    }
+}
+
+void repl_topo_on_liveness_check(repl_topo_t *t, repl_actions_t *a)
+{
+    if (t->state != REPL_PRIMARY)
+        return;
+    int up = 0;
+    for (int i = 0; i < t->config->nmembers; i++)
+        if (is_voter(t, i) && t->members[i].up)
+            up++;
+    if (up < repl_topo_majority(t))
+        step_down(t, "the primary cannot see a majority of the set", a);
+}
+
+/* ---- elections ----------------------------------------------------------- */
+
+/* start_round -- ask the voters; the dry run uses term + 1 without taking it. */
+static void start_round(repl_topo_t *t, bool dry_run, repl_actions_t *a)
+{
+    t->candidate = true;
+    t->dry_run = dry_run;
+    t->votes = 1; /* our own */
+    memset(t->voted_by, 0, sizeof(t->voted_by));
+    t->voted_by[t->self] = true;
+    a->vote_req.term = dry_run ? t->term + 1 : t->term;
+    a->vote_req.candidate = t->self;
+    a->vote_req.config_version = t->config->version;
+    a->vote_req.last_applied = t->members[t->self].applied;
+    a->vote_req.dry_run = dry_run;
+    act(a, dry_run ? REPL_ACT_START_DRY_RUN : REPL_ACT_START_ELECTION);
+}
+
+/* may_stand -- an electable secondary that is not frozen. */
+static bool may_stand(const repl_topo_t *t)
+{
+    return t->state == REPL_SECONDARY && is_electable(t, t->self) && !t->frozen;
+}
+
+/* win -- a majority of votes; with one voter, our own. */
+static void check_win(repl_topo_t *t, repl_actions_t *a)
+{
+    if (!t->candidate || t->votes < repl_topo_majority(t))
+        return;
+    if (t->dry_run) {
+        /* the real round: take the term and vote for ourselves, durably, first */
+        t->term++;
+        t->members[t->self].term = t->term;
+        t->voted_term = t->term;
+        t->voted_for = t->self;
+        act(a, REPL_ACT_PERSIST_TERM);
+        a->term = t->term;
+        start_round(t, false, a);
+        if (t->votes >= repl_topo_majority(t))
+            check_win(t, a);
+        return;
+    }
+    t->candidate = false;
+    t->primary = t->self;
+    t->term_started = false;
+    set_state(t, REPL_PRIMARY, a);
+    act(a, REPL_ACT_BECOME_PRIMARY);
+    a->term = t->term;
+    t->sync_source = -1;
+}
+
+void repl_topo_on_election_timeout(repl_topo_t *t, repl_actions_t *a)
+{
+    if (!may_stand(t) || t->candidate)
+        return;
+    if (t->primary >= 0 && t->members[t->primary].up)
+        return; /* a primary is alive: nothing to do */
+    start_round(t, true, a);
+    check_win(t, a);
+}
+
+void repl_topo_process_vote(repl_topo_t *t, const repl_vote_req_t *req, repl_vote_reply_t *reply,
+                            repl_actions_t *a)
+{
+    reply->granted = false;
+    reply->reason = "";
+    if (!req->dry_run)
+        adopt_term(t, req->term, a);
+    reply->term = t->term;
+    if (req->candidate < 0 || req->candidate >= t->config->nmembers) {
+        reply->reason = "candidate is not in the config";
+        return;
+    }
+    if (req->config_version != t->config->version) {
+        reply->reason = "candidate's config version differs from mine";
+        return;
+    }
+    if (req->term < t->term || (req->dry_run && req->term <= t->term)) {
+        reply->reason = "candidate's term is lower than mine";
+        return;
+    }
+    if (!req->dry_run && t->voted_term == req->term && t->voted_for != req->candidate) {
+        reply->reason = "already voted for another candidate in this term";
+        return;
+    }
+    if (req->dry_run && t->state == REPL_PRIMARY) {
+        reply->reason = "I am primary in the current term";
+        return;
+    }
+    if (repl_optime_cmp(req->last_applied, t->members[t->self].applied) < 0) {
+        reply->reason = "candidate's data is staler than mine";
+        return;
+    }
+    reply->granted = true;
+    if (!req->dry_run) {
+        t->voted_term = req->term;
+        t->voted_for = req->candidate;
+        act(a, REPL_ACT_PERSIST_TERM); /* the vote is durable before the answer goes */
+        a->term = t->term;
+    }
+}
+
+void repl_topo_on_vote_reply(repl_topo_t *t, int m, const repl_vote_reply_t *r, repl_actions_t *a)
+{
+    if (r->term > t->term && !r->granted) {
+        adopt_term(t, r->term, a);
+        t->candidate = false;
+        return;
+    }
+    if (!t->candidate || m < 0 || m >= t->config->nmembers || t->voted_by[m] || !r->granted ||
+        !is_voter(t, m))
+        return;
+    t->voted_by[m] = true;
+    t->votes++;
+    check_win(t, a);
+}
+
+void repl_topo_on_term_noop(repl_topo_t *t, repl_optime_t at, repl_actions_t *a)
+{
+    if (t->state != REPL_PRIMARY || at.term != t->term)
+        return;
+    t->term_start = at;
+    t->term_started = true;
+    repl_topo_on_position(t, t->self, at, at, a);
+}
+
+/* ---- sync source ---------------------------------------------------------- */
+
+/*
+ * repl_topo_choose_sync_source -- a member that is up, holds data, is ahead
+ * of us and not ourselves: the primary unless chaining is allowed, in which
+ * case the closest (lowest ping) such member, the primary on a tie.
+ */
+int repl_topo_choose_sync_source(const repl_topo_t *t)
+{
+    repl_optime_t mine = t->members[t->self].applied;
+    if (!t->config->chaining_allowed) {
+        int p = t->primary;
+        if (p >= 0 && p != t->self && t->members[p].up &&
+            repl_optime_cmp(t->members[p].applied, mine) >= 0)
+            return p;
+        return -1;
+    }
+    int best = -1;
+    for (int i = 0; i < t->config->nmembers; i++) {
+        const repl_member_view_t *v = &t->members[i];
+        if (i == t->self || !v->up || t->config->members[i].arbiter_only ||
+            (v->state != REPL_PRIMARY && v->state != REPL_SECONDARY) ||
+            repl_optime_cmp(v->applied, mine) <= 0)
+            continue;
+        if (best < 0 || v->ping_ms < t->members[best].ping_ms ||
+            (v->ping_ms == t->members[best].ping_ms && v->state == REPL_PRIMARY))
+            best = i;
+    }
+    if (best < 0 && t->primary >= 0 && t->primary != t->self && t->members[t->primary].up)
+        return t->primary; /* nothing ahead: wait on the primary */
+    return best;
+}
+
+/* ---- operator commands ---------------------------------------------------- */
+
+int repl_topo_step_down(repl_topo_t *t, bool force, repl_actions_t *a, status_t *st)
+{
+    if (t->state != REPL_PRIMARY)
+        return status_set(st, ERR_NotWritablePrimary, "not primary so can't step down");
+    if (!force) {
+        bool caught_up = false;
+        for (int i = 0; i < t->config->nmembers; i++)
+            if (i != t->self && is_electable(t, i) && t->members[i].up &&
+                repl_optime_cmp(t->members[i].applied, t->members[t->self].applied) >= 0)
+                caught_up = true;
+        if (!caught_up)
+            return status_set(st, ERR_ExceededTimeLimit,
+                              "No electable secondaries caught up as of now");
+    }
+    step_down(t, "replSetStepDown", a);
+    return 0;
+}
+
+int repl_topo_freeze(repl_topo_t *t, bool on, status_t *st)
+{
+    if (on && t->state == REPL_PRIMARY)
+        return status_set(st, ERR_NotSecondary,
+                          "cannot freeze node when primary or running for "
+                          "election. state: Primary");
+    t->frozen = on;
+    return 0;
+}
+
+bool repl_topo_priority_takeover(const repl_topo_t *t)
+{
+    if (!may_stand(t) || t->primary < 0 || t->primary == t->self)
+        return false;
+    const repl_member_view_t *p = &t->members[t->primary];
+    if (!p->up)
+        return false;
+    if (t->config->members[t->self].priority <= t->config->members[t->primary].priority)
+        return false;
+    return repl_optime_cmp(t->members[t->self].applied, p->applied) >= 0;
+}
+
+void repl_topo_start_takeover(repl_topo_t *t, repl_actions_t *a)
+{
+    if (!may_stand(t) || t->candidate)
+        return;
+    start_round(t, true, a);
+    check_win(t, a);
+}
+
+void repl_topo_observe_term(repl_topo_t *t, int64_t term, repl_actions_t *a)
+{
+    adopt_term(t, term, a);
+}

@@ -1,0 +1,198 @@
+/*
+ * topology.h -- the topology coordinator: replication's decisions as a pure
+ * state machine (MongoDB's TopologyCoordinator, Raft's rules). It is fed with
+ * events -- heartbeat replies and failures, vote requests and replies,
+ * position reports, timer expiries, operator commands -- and answers with
+ * actions for the I/O layer to carry out (persist a term or a vote, start an
+ * election round, write the new term's no-op, step down, change sync
+ * source, wake write-concern waiters). No sockets, clocks, threads or
+ * storage: time passes only through the timer events the caller sends.
+ *
+ * Invariants it keeps (tests/unit/repl/test_topology.c checks each):
+ *   - at most one vote per term, persisted before it is granted;
+ *   - a vote only for a log at least as up to date as ours (term, then ts);
+ *   - a higher term seen anywhere makes a primary step down at once;
+ *   - the commit point only moves forward, only on a majority of voters'
+ *     durable optimes, and on a primary only to optimes of its own term
+ *     (after the new term's no-op), so at most one node can ever satisfy
+ *     w: "majority" for a given write;
+ *   - a primary that cannot see a majority of voters for an election
+ *     timeout steps down.
+ */
+#ifndef MICA_MONGOD_REPL_TOPOLOGY_H
+#define MICA_MONGOD_REPL_TOPOLOGY_H
+
+#include "mongod/repl/config.h"
+
+/* Member states (MongoDB's numbers, replSetGetStatus `state`). */
+typedef enum repl_member_state {
+    REPL_STARTUP = 0,
+    REPL_PRIMARY = 1,
+    REPL_SECONDARY = 2,
+    REPL_RECOVERING = 3,
+    REPL_STARTUP2 = 5,
+    REPL_UNKNOWN = 6,
+    REPL_ARBITER = 7,
+    REPL_DOWN = 8,
+    REPL_ROLLBACK = 9,
+    REPL_REMOVED = 10,
+} repl_member_state_t;
+
+/* repl_optime_t -- (term, timestamp): ordered by term, then timestamp. */
+typedef struct repl_optime {
+    int64_t term;
+    uint64_t ts;
+} repl_optime_t;
+
+/* repl_optime_cmp -- <0, 0, >0 as a is before, equal to, after b. */
+static inline int repl_optime_cmp(repl_optime_t a, repl_optime_t b)
+{
+    if (a.term != b.term)
+        return a.term < b.term ? -1 : 1;
+    return a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0;
+}
+
+/* What the coordinator knows of one member (self included, at config index). */
+typedef struct repl_member_view {
+    bool up;                   /* the last heartbeat succeeded (self: always) */
+    repl_member_state_t state; /* as the member reported it */
+    int64_t term;              /* the member's term as reported */
+    repl_optime_t applied, durable;
+    int64_t ping_ms; /* round trip of the last heartbeat (sync-source choice) */
+} repl_member_view_t;
+
+/* A heartbeat reply's facts (replSetHeartbeat). */
+typedef struct repl_hb_reply {
+    repl_member_state_t state;
+    int64_t term;
+    repl_optime_t applied, durable;
+    repl_optime_t commit_point; /* the sender's lastCommittedOpTime */
+    int64_t config_version;
+    int64_t ping_ms;
+} repl_hb_reply_t;
+
+/* A vote request (replSetRequestVotes) and its answer. */
+typedef struct repl_vote_req {
+    int64_t term;
+    int candidate; /* config index */
+    int64_t config_version;
+    repl_optime_t last_applied;
+    bool dry_run;
+} repl_vote_req_t;
+
+typedef struct repl_vote_reply {
+    int64_t term; /* the voter's term */
+    bool granted;
+    const char *reason; /* why not (static string), "" when granted */
+} repl_vote_reply_t;
+
+/* Actions, as bits: the caller carries out every bit set, in this order. */
+enum {
+    REPL_ACT_PERSIST_TERM = 1u << 0,  /* write `term` (and the vote) durably before anything else */
+    REPL_ACT_STEP_DOWN = 1u << 1,     /* stop accepting writes, interrupt them (11602) */
+    REPL_ACT_START_DRY_RUN = 1u << 2, /* ask every voter with vote_req (dry_run) */
+    REPL_ACT_START_ELECTION = 1u << 3, /* ask every voter with vote_req (real, term persisted) */
+    REPL_ACT_BECOME_PRIMARY = 1u << 4, /* write the no-op in `term`, then report it */
+    REPL_ACT_COMMIT_POINT = 1u << 5,   /* the commit point moved: stable ts, wake waiters */
+    REPL_ACT_STATE_CHANGED = 1u << 6,  /* bump topologyVersion, wake awaitable hellos */
+    REPL_ACT_SYNC_SOURCE = 1u << 7,    /* fetch from `sync_source` now (-1: none) */
+};
+
+typedef struct repl_actions {
+    unsigned flags;
+    int64_t term;
+    repl_vote_req_t vote_req;
+    int sync_source;
+    const char *reason; /* for the log */
+} repl_actions_t;
+
+/* repl_topo_t -- the coordinator. The config is borrowed and must outlive it. */
+typedef struct repl_topo {
+    const repl_config_t *config;
+    int self;
+    repl_member_state_t state;
+    int64_t term;
+    int64_t voted_term; /* the term of our last vote (-1: none) */
+    int voted_for;      /* whom we voted for in voted_term */
+    int primary;        /* the primary we know of, -1 */
+    repl_optime_t commit_point;
+    repl_optime_t term_start; /* a primary's first optime in its term (its no-op) */
+    bool term_started;        /* the no-op is written: the commit point may move */
+    repl_member_view_t members[REPL_MAX_MEMBERS];
+    /* elections */
+    bool candidate;
+    bool dry_run;
+    int votes;
+    bool voted_by[REPL_MAX_MEMBERS];
+    bool frozen;
+    int sync_source;
+} repl_topo_t;
+
+/* repl_topo_init -- a member of config at index self, in term, with its own applied optime. */
+void repl_topo_init(repl_topo_t *t, const repl_config_t *config, int self, int64_t term,
+                    repl_optime_t applied, repl_optime_t durable);
+
+/* repl_topo_majority -- voters needed for a majority of config. */
+int repl_topo_majority(const repl_topo_t *t);
+
+/* repl_topo_on_heartbeat -- member m answered a heartbeat with r. */
+void repl_topo_on_heartbeat(repl_topo_t *t, int m, const repl_hb_reply_t *r, repl_actions_t *a);
+/* repl_topo_on_heartbeat_failed -- member m did not answer in time. */
+void repl_topo_on_heartbeat_failed(repl_topo_t *t, int m, repl_actions_t *a);
+
+/*
+ * repl_topo_on_election_timeout -- the election timer fired (no word from a
+ * primary for electionTimeoutMillis + jitter): a secondary that may stand
+ * starts a dry run.
+ */
+void repl_topo_on_election_timeout(repl_topo_t *t, repl_actions_t *a);
+/*
+ * repl_topo_on_liveness_check -- the primary's check every election timeout:
+ * a primary that sees fewer than a majority of voters (itself included) up
+ * steps down.
+ */
+void repl_topo_on_liveness_check(repl_topo_t *t, repl_actions_t *a);
+
+/* repl_topo_process_vote -- answer a vote request; may adopt a higher term (persist first). */
+void repl_topo_process_vote(repl_topo_t *t, const repl_vote_req_t *req, repl_vote_reply_t *reply,
+                            repl_actions_t *a);
+/* repl_topo_on_vote_reply -- voter m answered our (dry-run or real) request. */
+void repl_topo_on_vote_reply(repl_topo_t *t, int m, const repl_vote_reply_t *r, repl_actions_t *a);
+/* repl_topo_on_term_noop -- the new primary's no-op is written at at: writes may be counted. */
+void repl_topo_on_term_noop(repl_topo_t *t, repl_optime_t at, repl_actions_t *a);
+
+/* repl_topo_on_position -- member m (or self) reports applied / durable optimes. */
+void repl_topo_on_position(repl_topo_t *t, int m, repl_optime_t applied, repl_optime_t durable,
+                           repl_actions_t *a);
+/* repl_topo_learn_commit_point -- a secondary hears the primary's commit point. */
+void repl_topo_learn_commit_point(repl_topo_t *t, repl_optime_t cp, int64_t cp_from_term,
+                                  repl_actions_t *a);
+
+/* repl_topo_choose_sync_source -- the member to fetch from, or -1 (pure). */
+int repl_topo_choose_sync_source(const repl_topo_t *t);
+
+/*
+ * repl_topo_step_down -- replSetStepDown: without force, only when an
+ * electable secondary has caught up with our applied optime (ExceededTimeLimit
+ * 262 otherwise, for the caller to retry until secondaryCatchUpPeriodSecs).
+ * NotWritablePrimary 10107 when not primary.
+ */
+int repl_topo_step_down(repl_topo_t *t, bool force, repl_actions_t *a, status_t *st);
+/* repl_topo_freeze -- replSetFreeze: no candidacy while frozen (a primary cannot freeze). */
+int repl_topo_freeze(repl_topo_t *t, bool on, status_t *st);
+/*
+ * repl_topo_priority_takeover -- a secondary with a higher priority than the
+ * primary's, caught up with it, should stand: a dry run (the caller delays
+ * by priority rank). Checked after heartbeats.
+ */
+bool repl_topo_priority_takeover(const repl_topo_t *t);
+
+/* repl_topo_start_takeover -- stand now (priority takeover): a dry run, like a timeout. */
+void repl_topo_start_takeover(repl_topo_t *t, repl_actions_t *a);
+/* repl_topo_observe_term -- a term seen in a request (heartbeat): adopt a higher one. */
+void repl_topo_observe_term(repl_topo_t *t, int64_t term, repl_actions_t *a);
+
+/* repl_topo_can_satisfy_majority -- whether optime o is majority-committed here. */
+bool repl_topo_is_committed(const repl_topo_t *t, repl_optime_t o);
+
+#endif /* MICA_MONGOD_REPL_TOPOLOGY_H */

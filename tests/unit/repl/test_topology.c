@@ -1,0 +1,493 @@
+/*
+ * test_topology.c -- the topology coordinator (mongod/repl/topology.c) fed
+ * with events, no sockets or clocks: votes (one per term, only for a log at
+ * least as up to date), dry run then real election, higher terms stepping a
+ * primary down, the commit point (majority of durable optimes, own term
+ * only, after the no-op, never backwards), lost majority, sync-source
+ * choice, step-down and freeze, priority takeover; and configuration
+ * validation (mongod/repl/config.c) as a table.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mongod/repl/topology.h"
+
+static repl_optime_t OT(int64_t t, uint64_t ts)
+{
+    repl_optime_t o = {t, ts};
+    return o;
+}
+
+/* make_config -- n members on 127.0.0.1:27017+i; prio (may be NULL) per member. */
+static void make_config(repl_config_t *c, int n, const double *prio, bool chaining)
+{
+    bson_t doc = BSON_INITIALIZER, arr, m, s;
+    status_t st = STATUS_INIT;
+    BSON_APPEND_UTF8(&doc, "_id", "rs");
+    BSON_APPEND_INT32(&doc, "version", 1);
+    BSON_APPEND_ARRAY_BEGIN(&doc, "members", &arr);
+    for (int i = 0; i < n; i++) {
+        char key[8], host[64];
+        snprintf(key, sizeof(key), "%d", i);
+        snprintf(host, sizeof(host), "127.0.0.1:%d", 27017 + i);
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, key, &m);
+        BSON_APPEND_INT32(&m, "_id", i);
+        BSON_APPEND_UTF8(&m, "host", host);
+        if (prio != NULL)
+            BSON_APPEND_DOUBLE(&m, "priority", prio[i]);
+        bson_append_document_end(&arr, &m);
+    }
+    bson_append_array_end(&doc, &arr);
+    BSON_APPEND_DOCUMENT_BEGIN(&doc, "settings", &s);
+    BSON_APPEND_BOOL(&s, "chainingAllowed", chaining);
+    bson_append_document_end(&doc, &s);
+    repl_config_init(c);
+    assert_int_equal(repl_config_parse(&doc, c, &st), 0);
+    bson_destroy(&doc);
+}
+
+static repl_hb_reply_t HB(repl_member_state_t s, int64_t term, repl_optime_t applied)
+{
+    repl_hb_reply_t r;
+    memset(&r, 0, sizeof(r));
+    r.state = s;
+    r.term = term;
+    r.applied = r.durable = applied;
+    r.config_version = 1;
+    r.ping_ms = 1;
+    return r;
+}
+
+/* elect -- drive t (self 0 of 3) to primary in term+1 with votes from 1. */
+static void elect(repl_topo_t *t)
+{
+    repl_actions_t a = {0};
+    repl_topo_on_election_timeout(t, &a);
+    assert_true(a.flags & REPL_ACT_START_DRY_RUN);
+    repl_vote_reply_t yes = {t->term, true, ""};
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_vote_reply(t, 1, &yes, &a);
+    assert_true(a.flags & REPL_ACT_PERSIST_TERM);
+    assert_true(a.flags & REPL_ACT_START_ELECTION);
+    assert_false(a.vote_req.dry_run);
+    yes.term = t->term;
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_vote_reply(t, 1, &yes, &a);
+    assert_true(a.flags & REPL_ACT_BECOME_PRIMARY);
+    assert_int_equal(t->state, REPL_PRIMARY);
+}
+
+static void test_one_vote_per_term(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 10), OT(1, 10));
+    repl_vote_req_t req = {2, 1, 1, OT(1, 10), false};
+    repl_vote_reply_t r;
+    repl_actions_t a = {0};
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_true(r.granted);
+    assert_true(a.flags & REPL_ACT_PERSIST_TERM);
+    assert_int_equal(t.term, 2);
+    /* another candidate, same term: refused */
+    req.candidate = 2;
+    memset(&a, 0, sizeof(a));
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_false(r.granted);
+    /* the same candidate again: granted (a retried request) */
+    req.candidate = 1;
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_true(r.granted);
+    /* a lower term: refused, our term in the answer */
+    req.term = 1;
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_false(r.granted);
+    assert_int_equal(r.term, 2);
+    repl_config_destroy(&c);
+}
+
+static void test_vote_only_for_up_to_date_log(void **state)
+{
+    (void)state;
+    static const struct {
+        repl_optime_t mine, theirs;
+        bool granted;
+    } cases[] = {
+        {{1, 10}, {1, 10}, true}, /* equal */
+        {{1, 10}, {1, 11}, true}, /* later ts */
+        {{1, 10}, {2, 1}, true},  /* later term beats a larger ts */
+        {{2, 1}, {1, 99}, false}, /* earlier term loses to any ts */
+        {{1, 10}, {1, 9}, false}, /* staler */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        repl_config_t c;
+        repl_topo_t t;
+        make_config(&c, 3, NULL, true);
+        repl_topo_init(&t, &c, 0, 2, cases[i].mine, cases[i].mine);
+        repl_vote_req_t req = {3, 1, 1, cases[i].theirs, false};
+        repl_vote_reply_t r;
+        repl_actions_t a = {0};
+        repl_topo_process_vote(&t, &req, &r, &a);
+        assert_int_equal(r.granted, cases[i].granted);
+        /* the term is adopted either way */
+        assert_int_equal(t.term, 3);
+        repl_config_destroy(&c);
+    }
+}
+
+static void test_dry_run_does_not_take_the_term(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 0, 4, OT(4, 1), OT(4, 1));
+    repl_vote_req_t req = {5, 1, 1, OT(4, 1), true};
+    repl_vote_reply_t r;
+    repl_actions_t a = {0};
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_true(r.granted);
+    assert_int_equal(t.term, 4);
+    assert_int_equal(t.voted_term, -1);
+    assert_false(a.flags & REPL_ACT_PERSIST_TERM);
+    repl_config_destroy(&c);
+}
+
+static void test_election_and_term_noop(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 10), OT(1, 10));
+    elect(&t);
+    assert_int_equal(t.term, 2);
+    assert_int_equal(t.voted_term, 2);
+    assert_int_equal(t.voted_for, 0);
+    /* writes of the old term replicated to a majority do not commit yet */
+    repl_actions_t a = {0};
+    repl_topo_on_position(&t, 1, OT(1, 10), OT(1, 10), &a);
+    assert_false(a.flags & REPL_ACT_COMMIT_POINT);
+    /* the no-op of term 2, then a majority holding it: the commit point moves */
+    repl_topo_on_term_noop(&t, OT(2, 11), &a);
+    assert_false(a.flags & REPL_ACT_COMMIT_POINT);
+    repl_topo_on_position(&t, 1, OT(2, 11), OT(2, 11), &a);
+    assert_true(a.flags & REPL_ACT_COMMIT_POINT);
+    assert_true(repl_topo_is_committed(&t, OT(2, 11)));
+    assert_true(repl_topo_is_committed(&t, OT(1, 10)));
+    assert_false(repl_topo_is_committed(&t, OT(2, 12)));
+    repl_config_destroy(&c);
+}
+
+static void test_commit_point_needs_durable_majority(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 5, NULL, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 1), OT(1, 1));
+    repl_actions_t a = {0};
+    repl_topo_on_election_timeout(&t, &a);
+    repl_vote_reply_t yes = {1, true, ""};
+    repl_topo_on_vote_reply(&t, 1, &yes, &a);
+    repl_topo_on_vote_reply(&t, 2, &yes, &a);
+    yes.term = t.term;
+    repl_topo_on_vote_reply(&t, 1, &yes, &a);
+    repl_topo_on_vote_reply(&t, 2, &yes, &a);
+    assert_int_equal(t.state, REPL_PRIMARY);
+    repl_topo_on_term_noop(&t, OT(2, 5), &a);
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_position(&t, 0, OT(2, 9), OT(2, 9), &a);
+    /* applied but not durable on a second member: no */
+    repl_topo_on_position(&t, 1, OT(2, 9), OT(2, 5), &a);
+    repl_topo_on_position(&t, 2, OT(2, 9), OT(2, 5), &a);
+    assert_true(repl_topo_is_committed(&t, OT(2, 5)));
+    assert_false(repl_topo_is_committed(&t, OT(2, 9)));
+    /* durable on 3 of 5 */
+    repl_topo_on_position(&t, 1, OT(2, 9), OT(2, 9), &a);
+    assert_false(repl_topo_is_committed(&t, OT(2, 9)));
+    repl_topo_on_position(&t, 2, OT(2, 9), OT(2, 9), &a);
+    assert_true(repl_topo_is_committed(&t, OT(2, 9)));
+    /* never backwards: an old report changes nothing */
+    repl_topo_on_position(&t, 2, OT(2, 6), OT(2, 6), &a);
+    assert_true(repl_topo_is_committed(&t, OT(2, 9)));
+    repl_config_destroy(&c);
+}
+
+static void test_higher_term_steps_primary_down(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 10), OT(1, 10));
+    elect(&t);
+    repl_actions_t a = {0};
+    repl_hb_reply_t r = HB(REPL_PRIMARY, 5, OT(5, 1));
+    repl_topo_on_heartbeat(&t, 2, &r, &a);
+    assert_true(a.flags & REPL_ACT_STEP_DOWN);
+    assert_true(a.flags & REPL_ACT_PERSIST_TERM);
+    assert_int_equal(t.state, REPL_SECONDARY);
+    assert_int_equal(t.term, 5);
+    assert_int_equal(t.primary, 2);
+    repl_config_destroy(&c);
+}
+
+static void test_lost_majority_steps_down(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 10), OT(1, 10));
+    elect(&t);
+    repl_actions_t a = {0};
+    repl_hb_reply_t r = HB(REPL_SECONDARY, t.term, OT(1, 10));
+    repl_topo_on_heartbeat(&t, 1, &r, &a);
+    repl_topo_on_liveness_check(&t, &a);
+    assert_int_equal(t.state, REPL_PRIMARY); /* 2 of 3 */
+    repl_topo_on_heartbeat_failed(&t, 1, &a);
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_liveness_check(&t, &a);
+    assert_true(a.flags & REPL_ACT_STEP_DOWN);
+    assert_int_equal(t.state, REPL_SECONDARY);
+    repl_config_destroy(&c);
+}
+
+static void test_no_election_while_primary_alive(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 1, 3, OT(3, 1), OT(3, 1));
+    repl_actions_t a = {0};
+    repl_hb_reply_t r = HB(REPL_PRIMARY, 3, OT(3, 1));
+    repl_topo_on_heartbeat(&t, 0, &r, &a);
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_election_timeout(&t, &a);
+    assert_int_equal(a.flags & (REPL_ACT_START_DRY_RUN | REPL_ACT_START_ELECTION), 0);
+    repl_topo_on_heartbeat_failed(&t, 0, &a);
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_election_timeout(&t, &a);
+    assert_true(a.flags & REPL_ACT_START_DRY_RUN);
+    assert_int_equal(a.vote_req.term, 4);
+    assert_int_equal(t.term, 3); /* not taken by the dry run */
+    repl_config_destroy(&c);
+}
+
+static void test_frozen_and_priority_zero_do_not_stand(void **state)
+{
+    (void)state;
+    double prio[3] = {0, 1, 1};
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, prio, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 1), OT(1, 1));
+    repl_actions_t a = {0};
+    repl_topo_on_election_timeout(&t, &a);
+    assert_int_equal(a.flags, 0);
+    repl_topo_init(&t, &c, 1, 1, OT(1, 1), OT(1, 1));
+    status_t st = STATUS_INIT;
+    assert_int_equal(repl_topo_freeze(&t, true, &st), 0);
+    repl_topo_on_election_timeout(&t, &a);
+    assert_int_equal(a.flags, 0);
+    assert_int_equal(repl_topo_freeze(&t, false, &st), 0);
+    repl_topo_on_election_timeout(&t, &a);
+    assert_true(a.flags & REPL_ACT_START_DRY_RUN);
+    repl_config_destroy(&c);
+}
+
+static void test_sync_source(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 2, 1, OT(1, 5), OT(1, 5));
+    repl_actions_t a = {0};
+    repl_hb_reply_t p = HB(REPL_PRIMARY, 1, OT(1, 9));
+    p.ping_ms = 10;
+    repl_hb_reply_t s = HB(REPL_SECONDARY, 1, OT(1, 8));
+    s.ping_ms = 1;
+    repl_topo_on_heartbeat(&t, 0, &p, &a);
+    repl_topo_on_heartbeat(&t, 1, &s, &a);
+    assert_int_equal(repl_topo_choose_sync_source(&t), 1); /* chaining: the closer one */
+    repl_config_destroy(&c);
+    make_config(&c, 3, NULL, false);
+    repl_topo_init(&t, &c, 2, 1, OT(1, 5), OT(1, 5));
+    repl_topo_on_heartbeat(&t, 0, &p, &a);
+    repl_topo_on_heartbeat(&t, 1, &s, &a);
+    assert_int_equal(repl_topo_choose_sync_source(&t), 0); /* no chaining: the primary */
+    repl_topo_on_heartbeat_failed(&t, 0, &a);
+    assert_int_equal(repl_topo_choose_sync_source(&t), -1);
+    repl_config_destroy(&c);
+}
+
+static void test_step_down(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    status_t st = STATUS_INIT;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 10), OT(1, 10));
+    repl_actions_t a = {0};
+    assert_int_equal(repl_topo_step_down(&t, false, &a, &st), ERR_NotWritablePrimary);
+    elect(&t);
+    repl_topo_on_term_noop(&t, OT(2, 11), &a);
+    repl_hb_reply_t r = HB(REPL_SECONDARY, 2, OT(1, 10));
+    repl_topo_on_heartbeat(&t, 1, &r, &a);
+    status_reset(&st);
+    assert_int_equal(repl_topo_step_down(&t, false, &a, &st), ERR_ExceededTimeLimit);
+    assert_int_equal(t.state, REPL_PRIMARY);
+    r.applied = OT(2, 11);
+    repl_topo_on_heartbeat(&t, 1, &r, &a);
+    memset(&a, 0, sizeof(a));
+    status_reset(&st);
+    assert_int_equal(repl_topo_step_down(&t, false, &a, &st), 0);
+    assert_true(a.flags & REPL_ACT_STEP_DOWN);
+    assert_int_equal(t.state, REPL_SECONDARY);
+    repl_config_destroy(&c);
+}
+
+static void test_priority_takeover(void **state)
+{
+    (void)state;
+    double prio[3] = {1, 5, 1};
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, prio, true);
+    repl_topo_init(&t, &c, 1, 2, OT(2, 5), OT(2, 5));
+    repl_actions_t a = {0};
+    repl_hb_reply_t p = HB(REPL_PRIMARY, 2, OT(2, 9));
+    repl_topo_on_heartbeat(&t, 0, &p, &a);
+    assert_false(repl_topo_priority_takeover(&t)); /* behind */
+    repl_topo_on_position(&t, 1, OT(2, 9), OT(2, 9), &a);
+    assert_true(repl_topo_priority_takeover(&t));
+    repl_config_destroy(&c);
+}
+
+static void test_secondary_commit_point_bounded_by_applied(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 1, 2, OT(2, 5), OT(2, 5));
+    repl_actions_t a = {0};
+    repl_hb_reply_t p = HB(REPL_PRIMARY, 2, OT(2, 9));
+    p.commit_point = OT(2, 8);
+    repl_topo_on_heartbeat(&t, 0, &p, &a);
+    assert_int_equal(t.commit_point.ts, 5); /* only what we hold */
+    repl_topo_on_position(&t, 1, OT(2, 9), OT(2, 9), &a);
+    repl_topo_on_heartbeat(&t, 0, &p, &a);
+    assert_int_equal(t.commit_point.ts, 8);
+    repl_config_destroy(&c);
+}
+
+/* ---- configuration validation ----------------------------------------- */
+
+static void test_config_validation(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        int code;
+    } cases[] = {
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\"}]}", 0},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": []}", 93},
+        {"{\"_id\": \"rs\", \"members\": [{\"_id\": 0, \"host\": \"a:1\"}]}", 40414},
+        {"{\"_id\": \"rs\", \"version\": 0, \"members\": [{\"_id\": 0, \"host\": \"a:1\"}]}", 2},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\"}, "
+         "{\"_id\": 0, \"host\": \"b:1\"}]}",
+         93},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\"}, "
+         "{\"_id\": 1, \"host\": \"A:1\"}]}",
+         93},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\", "
+         "\"votes\": 2}]}",
+         93},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\", "
+         "\"priority\": -1}]}",
+         93},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\"}, "
+         "{\"_id\": 1, \"host\": \"b:1\", \"arbiterOnly\": true}]}",
+         0},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\"}, "
+         "{\"_id\": 1, \"host\": \"b:1\", \"arbiterOnly\": true, \"priority\": 1}]}",
+         93},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\", "
+         "\"hidden\": true}]}",
+         93},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\"}, "
+         "{\"_id\": 1, \"host\": \"b:1\", \"hidden\": true, \"priority\": 0}]}",
+         0},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\", "
+         "\"priority\": 0}]}",
+         93},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\", "
+         "\"tags\": {\"dc\": 1}}]}",
+         14},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\", "
+         "\"x\": 1}]}",
+         40415},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\"}], "
+         "\"settings\": {\"heartbeatIntervalMillis\": -5}}",
+         2},
+        {"{\"_id\": \"rs\", \"version\": 1, \"members\": [{\"_id\": 0, \"host\": \"a:1\"}], "
+         "\"settings\": {\"chainingAllowed\": 1}}",
+         14},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bson_error_t err;
+        bson_t *doc = bson_new_from_json((const uint8_t *)cases[i].json, -1, &err);
+        assert_non_null(doc);
+        repl_config_t c;
+        status_t st = STATUS_INIT;
+        repl_config_init(&c);
+        int ret = repl_config_parse(doc, &c, &st);
+        if (ret != cases[i].code)
+            fail_msg("case %zu: expected %d, got %d (%s)", i, cases[i].code, ret, st.msg);
+        repl_config_destroy(&c);
+        bson_destroy(doc);
+    }
+    /* eight voters are too many */
+    repl_config_t c;
+    bson_t doc = BSON_INITIALIZER, arr, m;
+    status_t st = STATUS_INIT;
+    BSON_APPEND_UTF8(&doc, "_id", "rs");
+    BSON_APPEND_INT32(&doc, "version", 1);
+    BSON_APPEND_ARRAY_BEGIN(&doc, "members", &arr);
+    for (int i = 0; i < 8; i++) {
+        char key[8], host[32];
+        snprintf(key, sizeof(key), "%d", i);
+        snprintf(host, sizeof(host), "h:%d", i + 1);
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, key, &m);
+        BSON_APPEND_INT32(&m, "_id", i);
+        BSON_APPEND_UTF8(&m, "host", host);
+        bson_append_document_end(&arr, &m);
+    }
+    bson_append_array_end(&doc, &arr);
+    repl_config_init(&c);
+    assert_int_equal(repl_config_parse(&doc, &c, &st), ERR_InvalidReplicaSetConfig);
+    repl_config_destroy(&c);
+    bson_destroy(&doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define MICA_TEST(fn) cmocka_unit_test(fn),
+#include "tests.gen.h"
+#undef MICA_TEST
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
