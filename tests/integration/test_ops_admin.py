@@ -313,6 +313,19 @@ def test_opcounters_count_documents_and_statements():
                 cmds["<UNKNOWN>"] + 1)
 
 
+def test_slow_log_and_profiler_redact_secrets():
+    with Server(["--slowms", "0"]) as s:
+        c = pymongo.MongoClient(s.uri)
+        c.test.command("profile", 2)
+        c.test.command("createUser", "u1", pwd="zz-S3cret-zz", roles=[])
+        c.test.command("profile", 0)
+        prof = [d for d in c.test.system.profile.find() if "createUser" in d["command"]]
+        assert prof and prof[0]["command"]["pwd"] == "xxx", prof
+        log = s.log_text()
+        assert "zz-S3cret-zz" not in log
+        assert '"createUser"' in log  # it was logged, redacted
+
+
 def main():
     failed = run_tests(collect_tests(globals()))
     sys.exit(1 if failed else 0)
