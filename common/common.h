@@ -567,6 +567,7 @@ typedef struct opts {
     int metrics_port;                    /* metrics.port: Prometheus /metrics (0: off) */
     char *metrics_bind_ip;               /* metrics.bindIp ("127.0.0.1") */
     char *pid_file;                      /* processManagement.pidFilePath */
+    bool fork;                           /* processManagement.fork (--fork) */
     char *config_path;                   /* --config / -f */
     bool help;                           /* --help / -h: print opts_help and exit 0 */
     bool version;                        /* --version: print the version and exit 0 */

@@ -117,6 +117,8 @@ static const opt_spec_t opt_table[] = {
      OPT_FLAG, F(tls_allow_no_certificates), 0, 0, "clients need not present a certificate"},
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
+    {"fork", NULL, "processManagement.fork", OPT_FLAG, F(fork), 0, 0,
+     "fork server process (needs --logpath); the parent exits 0 once the server listens"},
     {"metricsPort", NULL, "metrics.port", OPT_INT, F(metrics_port), 0, 65535,
      "serve Prometheus /metrics over HTTP on this port (0: off, the default)"},
     {"metricsBindIp", NULL, "metrics.bindIp", OPT_STRING, F(metrics_bind_ip), 0, 0,
@@ -735,6 +737,8 @@ int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
     if (o->bind_ip != NULL && o->bind_ip_all)
         ST_ERR(status_set(st, ERR_BadValue,
                           "Error parsing command line: bind_ip and bind_ip_all are exclusive"));
+    if (o->fork && o->logpath == NULL)
+        ST_ERR(status_set(st, ERR_BadValue, "--fork has to be used with --logpath or --syslog"));
     if (o->cluster_role != NULL && strcmp(o->cluster_role, "shardsvr") != 0 &&
         strcmp(o->cluster_role, "configsvr") != 0)
         ST_ERR(status_set(st, ERR_BadValue, "sharding.clusterRole must be shardsvr or configsvr"));

@@ -4,7 +4,7 @@
  * storage cursors, batches with save/restore, yields, deadlines, and explain.
  */
 #include "mongod/agg.h" /* micad_let_t: find's let */
-#include "mongod/counters.h"
+#include "mongod/opstats.h"
 
 #include <math.h>
 #include <pthread.h>
