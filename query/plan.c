@@ -1029,6 +1029,11 @@ int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_
     if (req->hint != NULL) {
         int dir = 1;
         if (natural_hint(req->hint, &dir)) {
+            if (req->no_table_scan) {
+                free(p.v);
+                return status_set(st, ERR_NoQueryExecutionPlans,
+                                  "hint $natural is not allowed, because 'notablescan' is enabled");
+            }
             if (req->min != NULL || req->max != NULL) {
                 free(p.v);
                 return status_set(st, PLAN_ERR_MINMAX_NO_HINT,
@@ -1099,6 +1104,12 @@ int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_
             if (c != NULL)
                 push_plan(&v, &nv, c);
         }
+    }
+    if (nv == 0 && req->no_table_scan) {
+        free(p.v);
+        return status_set(st, ERR_NoQueryExecutionPlans,
+                          "error processing query: planner returned error :: caused by :: No "
+                          "indexed plans available, and running with 'notablescan'");
     }
     if (nv == 0) {
         qry_plan_t *c = plan_new(QRY_PLAN_COLLSCAN);

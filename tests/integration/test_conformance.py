@@ -5,7 +5,9 @@ for each input, checked against MongoDB's public jstests (named beside each
 table) and source. pymongo against a real micad."""
 import os
 import struct
+import subprocess
 import sys
+import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -19,7 +21,7 @@ from bson.raw_bson import RawBSONDocument  # noqa: E402
 from bson.son import SON  # noqa: E402
 from pymongo.errors import OperationFailure, WriteError  # noqa: E402
 
-from harness import Server, collect_tests, raw_command, run_tests  # noqa: E402
+from harness import Server, collect_tests, micad_path, raw_command, run_tests  # noqa: E402
 
 server = None
 
@@ -573,6 +575,163 @@ def test_21_api_strict():
         # without apiStrict the same commands run
         r = db.command(SON([("collStats", "n21"), ("apiVersion", "1")]), check=False)
         assert r["ok"] == 1, r
+
+
+# 24. getParameter / setParameter over one parameter table (MongoDB's
+#     src/mongo/db/commands/parameters.cpp: unknown names skipped, none found is
+#     InvalidOptions 72 "no option found to get"; setParameter of an unknown one is
+#     72 "attempted to set unrecognized parameter [x]", of one not settable at run
+#     time IllegalOperation 20 "not allowed to change [x] at runtime"; showDetails).
+def test_24_parameters():
+    with client() as c:
+        adm = c.admin
+        r = adm.command("getParameter", 1, featureCompatibilityVersion=1)
+        assert r["featureCompatibilityVersion"] == {"version": "7.0"}, r
+        assert adm.command("buildInfo")["version"].startswith("7.0"), "buildInfo"
+        expect_code(lambda: adm.command("getParameter", 1, noSuchParam=1), 72,
+                    "no option found to get")
+        r = adm.command("getParameter", 1, noSuchParam=1, notablescan=1)
+        assert r["notablescan"] is False and "noSuchParam" not in r, r
+        expect_code(lambda: adm.command("setParameter", 1, noSuchParam=1), 72,
+                    "attempted to set unrecognized parameter [noSuchParam]")
+        expect_code(lambda: adm.command("setParameter", 1), 72, "no option found to set")
+        for name, val in [("featureCompatibilityVersion", "7.0"), ("enableTestCommands", 1),
+                          ("maxBSONDepth", 10), ("logicalSessionTimeoutMinutes", 5)]:
+            expect_code(lambda: adm.command("setParameter", 1, **{name: val}), 20,
+                        "not allowed to change [%s] at runtime" % name)
+        # '*' and allParameters: true give every parameter; showDetails its settability
+        every = adm.command("getParameter", "*")
+        assert every == adm.command("getParameter", {"allParameters": True}), every
+        for name in ["featureCompatibilityVersion", "internalQueryFrameworkControl",
+                     "notablescan", "internalQueryMaxBlockingSortMemoryUsageBytes",
+                     "internalDocumentSourceGroupMaxMemoryBytes", "allowDiskUseByDefault",
+                     "logLevel", "logComponentVerbosity", "cursorTimeoutMillis",
+                     "ttlMonitorSleepSecs", "enableTestCommands"]:
+            assert name in every, name
+        d = adm.command("getParameter", {"showDetails": True}, notablescan=1,
+                        featureCompatibilityVersion=1, enableTestCommands=1)
+        assert d["notablescan"] == {"value": False, "settableAtRuntime": True,
+                                    "settableAtStartup": True}, d
+        assert d["featureCompatibilityVersion"]["settableAtRuntime"] is False, d
+        assert d["featureCompatibilityVersion"]["value"] == {"version": "7.0"}, d
+        assert d["enableTestCommands"]["settableAtRuntime"] is False, d
+        assert d["enableTestCommands"]["settableAtStartup"] is True, d
+        expect_code(lambda: adm.command("getParameter", {"bogus": True}, notablescan=1), 40415)
+        # the query engine: the classic one, the only one Mica has
+        r = adm.command("getParameter", 1, internalQueryFrameworkControl=1)
+        assert r["internalQueryFrameworkControl"] == "forceClassicEngine", r
+        r = adm.command("setParameter", 1, internalQueryFrameworkControl="forceClassicEngine")
+        assert r["was"] == "forceClassicEngine", r
+        expect_code(lambda: adm.command("setParameter", 1,
+                                        internalQueryFrameworkControl="trySbeEngine"), 238)
+        expect_code(lambda: adm.command("setParameter", 1,
+                                        internalQueryFrameworkControl="nonsense"), 2)
+        # values are checked against the parameter's type and range
+        expect_code(lambda: adm.command("setParameter", 1, ttlMonitorSleepSecs=0), 2)
+        expect_code(lambda: adm.command("setParameter", 1, notablescan="yes"), 2)
+        # logLevel follows what is set, and {was} is the value before
+        r = adm.command("setParameter", 1, logLevel=2)
+        assert r["was"] == 0, r
+        assert adm.command("getParameter", 1, logLevel=1)["logLevel"] == 2
+        adm.command("setParameter", 1, logLevel=0)
+        # setFeatureCompatibilityVersion: 7.0 is what Mica is; another version is not there
+        assert adm.command("setFeatureCompatibilityVersion", "7.0", confirm=True)["ok"] == 1
+        expect_code(lambda: adm.command("setFeatureCompatibilityVersion", "6.0"), 7369100)
+        expect_code(lambda: adm.command("setFeatureCompatibilityVersion", "6.0", confirm=True),
+                    238)
+        expect_code(lambda: adm.command("setFeatureCompatibilityVersion", "5.9"), 2)
+        r = adm.command("getParameter", 1, featureCompatibilityVersion=1)
+        assert r["featureCompatibilityVersion"] == {"version": "7.0"}, r
+
+
+# 24. Each settable query knob changes what the server does (a server of its own,
+#     so the knobs never reach the other tests). notablescan: MongoDB's
+#     jstests/core/notablescan.js and notablescan_capped.js.
+def test_24_parameters_change_behaviour():
+    with Server() as s:
+        c = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=10000)
+        adm, db = c.admin, c.kn
+        coll = db.t
+        coll.insert_many([{"_id": i, "a": i % 10, "pad": "p" * 2000} for i in range(300)])
+        db.create_collection("capped", capped=True, size=100000)
+        db.capped.insert_one({"a": 1})
+        r = adm.command("setParameter", 1, notablescan=True)
+        assert r["was"] is False, r
+        try:
+            e = expect_code(lambda: list(coll.find({"a": 1})), 291)
+            assert "No indexed plans available, and running with 'notablescan'" in str(e.details)
+            expect_code(lambda: coll.count_documents({"a": 1}), 291)
+            expect_code(lambda: list(coll.aggregate([{"$match": {"a": 1}}])), 291)
+            expect_code(lambda: list(coll.find({"a": 1}).hint([("$natural", 1)])), 291,
+                        "notablescan")
+            r = db.command("find", "capped", filter={"a": 1}, tailable=True, check=False)
+            assert r["ok"] == 0 and r["code"] == 291 and "tailable cursors" in r["errmsg"], r
+            assert len(list(coll.find({}))) == 300  # an empty filter scans anyway
+            adm.command("getParameter", 1, notablescan=1)
+            c.admin.x.insert_one({"a": 1})  # the internal databases are not refused
+            assert c.admin.x.find_one({"a": 1}) is not None
+            c.admin.x.drop()
+            coll.create_index("a")
+            assert len(list(coll.find({"a": 1}))) == 30
+            assert len(list(coll.find({"a": 1, "pad": {"$exists": True}}))) == 30
+            assert coll.count_documents({"a": {"$in": []}}) == 0
+        finally:
+            adm.command("setParameter", 1, notablescan=False)
+        assert len(list(coll.find({"pad": "x"}))) == 0
+        coll.drop_index("a_1")
+
+        # the memory limit of blocking sorts, and whether find/aggregate spill by default
+        r = adm.command("setParameter", 1, internalQueryMaxBlockingSortMemoryUsageBytes=65536)
+        assert r["was"] == 104857600, r
+        expect_code(lambda: list(coll.find().sort("a", 1).allow_disk_use(False)), 292)
+        got = [d["a"] for d in coll.find().sort("a", 1)]  # allowDiskUseByDefault: true
+        assert got == sorted(got) and len(got) == 300
+        assert adm.command("setParameter", 1, allowDiskUseByDefault=False)["was"] is True
+        expect_code(lambda: list(coll.find().sort("a", 1)), 292)
+        expect_code(lambda: list(coll.aggregate([{"$sort": {"a": 1}}])), 292)
+        assert len(list(coll.find().sort("a", 1).allow_disk_use(True))) == 300
+        adm.command("setParameter", 1, internalQueryMaxBlockingSortMemoryUsageBytes=104857600)
+        assert len(list(coll.find().sort("a", 1))) == 300
+        # the $group limit
+        adm.command("setParameter", 1, internalDocumentSourceGroupMaxMemoryBytes=4096)
+        grp = [{"$group": {"_id": "$_id", "p": {"$push": "$pad"}}}]
+        expect_code(lambda: list(coll.aggregate(grp)), 292)
+        adm.command("setParameter", 1, allowDiskUseByDefault=True)
+        assert len(list(coll.aggregate(grp))) == 300
+        adm.command("setParameter", 1, internalDocumentSourceGroupMaxMemoryBytes=104857600)
+        # an idle cursor is killed after cursorTimeoutMillis
+        adm.command("setParameter", 1, cursorTimeoutMillis=500)
+        cur = db.command("find", "t", batchSize=1)["cursor"]["id"]
+        deadline = time.time() + 120
+        while True:
+            r = db.command("getMore", cur, collection="t", batchSize=1, check=False)
+            if r["ok"] == 0:
+                assert r["code"] == 43, r
+                break
+            assert time.time() < deadline, "cursor never timed out"
+            time.sleep(1)
+        c.close()
+
+
+# 24. --setParameter at start-up: start-up settable parameters take their value,
+#     the others refuse to start (exit code 2).
+def test_24_set_parameter_at_startup():
+    with Server(["--setParameter", "notablescan=true", "--setParameter", "logLevel=1",
+                 "--setParameter", "internalQueryFrameworkControl=forceClassicEngine"]) as s:
+        c = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=10000)
+        r = c.admin.command("getParameter", 1, notablescan=1, logLevel=1)
+        assert r["notablescan"] is True and r["logLevel"] == 1, r
+        c.kn.t.insert_one({"a": 1})
+        opts = c.admin.command("getCmdLineOpts")
+        assert opts["parsed"]["setParameter"]["notablescan"] == "true", opts
+        expect_code(lambda: list(c.kn.t.find({"a": 1})), 291)
+        c.close()
+    for arg in ["featureCompatibilityVersion=7.0", "logComponentVerbosity={}",
+                "internalQueryFrameworkControl=trySbeEngine", "notablescan=maybe",
+                "noSuchParameter=1"]:
+        r = subprocess.run([micad_path(), "--setParameter", arg, "--port", "1"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2, (arg, r.returncode, r.stderr)
 
 
 def main():
