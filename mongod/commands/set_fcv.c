@@ -39,11 +39,12 @@ int micad_cmd_set_fcv(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status
             return micad_db_unknown_field(C, k, st);
     }
     if (strcmp(version, "6.0") != 0 && strcmp(version, "7.0") != 0)
-        return status_set(st, ERR_BadValue,
-                          "Invalid feature compatibility version value '%s'; expected '6.0' or "
-                          "'7.0'. See https://docs.mongodb.com/master/release-notes/7.0-compatibility"
-                          "/#feature-compatibility.",
-                          version);
+        return status_set(
+            st, ERR_BadValue,
+            "Invalid feature compatibility version value '%s'; expected '6.0' or "
+            "'7.0'. See https://docs.mongodb.com/master/release-notes/7.0-compatibility"
+            "/#feature-compatibility.",
+            version);
     if (strcmp(version, MICAD_FCV) == 0)
         return 0; /* already this version: nothing to change */
     if (!confirm)

@@ -734,6 +734,48 @@ def test_24_set_parameter_at_startup():
         assert r.returncode == 2, (arg, r.returncode, r.stderr)
 
 
+# 25. convertToCapped really converts (jstests/core/convert_to_capped*.js,
+#     capped_convertToCapped1.js): same name, capped, the documents in natural
+#     order, only the _id index left; a size below the data keeps the newest.
+def test_25_convert_to_capped():
+    with client() as c:
+        db = c.conform
+        coll = fresh(c, "n25", [{"_id": i, "x": "v" * 100} for i in range(50)])
+        coll.create_index("x")
+        r = db.command("convertToCapped", "n25", size=100000)
+        assert r["ok"] == 1, r
+        assert db.command("collStats", "n25")["capped"] is True
+        opts = coll.options()
+        assert opts.get("capped") is True and opts.get("size", 0) >= 100000, opts
+        assert [d["_id"] for d in coll.find().sort("$natural", 1)] == list(range(50))
+        assert sorted(ix["name"] for ix in coll.list_indexes()) == ["_id_"]
+        names = db.list_collection_names()
+        assert "n25" in names and not any("convertToCapped" in n for n in names), names
+        # capped from now on: a tailable cursor is accepted
+        cur = coll.find(cursor_type=pymongo.CursorType.TAILABLE)
+        assert len([d for d in cur]) == 50
+        # a size smaller than the data keeps the newest documents, in order
+        fresh(c, "n25b", [{"_id": i, "x": "v" * 1000} for i in range(100)])
+        db.command("convertToCapped", "n25b", size=10000)
+        ids = [d["_id"] for d in db.n25b.find()]
+        assert 0 < len(ids) < 100 and ids == list(range(100 - len(ids), 100)), ids
+        # errors
+        expect_code(lambda: db.command("convertToCapped", "n25"), 40414)
+        expect_code(lambda: db.command("convertToCapped", "nosuch25", size=1000), 26)
+        expect_code(lambda: db.command("convertToCapped", "n25", size=-5), 2)
+        expect_code(lambda: db.command("convertToCapped", "n25", size=5308156746568725891247.0), 2)
+        expect_code(lambda: db.command("convertToCapped", "n25", size=1000, bogus=1), 40415)
+        db.command("create", "v25", viewOn="n25", pipeline=[])
+        expect_code(lambda: db.command("convertToCapped", "v25", size=1000), 166)
+        db.v25.drop()
+        # top answers per namespace, as mongotop reads it
+        t = c.admin.command("top")["totals"]
+        assert "conform.n25" in t and t["conform.n25"]["total"]["count"] > 0, t.get("conform.n25")
+        for k in ["readLock", "writeLock", "queries", "getmore", "insert", "update", "remove",
+                  "commands"]:
+            assert set(t["conform.n25"][k]) == {"time", "count"}, k
+
+
 def main():
     global server
     with Server() as s:
