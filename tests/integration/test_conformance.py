@@ -776,6 +776,56 @@ def test_25_convert_to_capped():
             assert set(t["conform.n25"][k]) == {"time", "count"}, k
 
 
+# 26. $match after an inclusion $project moves before it when the projection keeps
+#     or renames ({y: "$x"}) what the $match reads (MongoDB's
+#     DocumentSourceMatch::splitSourceBy over the projection's modified paths):
+#     the $match then reaches the planner; results never change.
+def test_26_match_moves_before_project():
+    with client() as c:
+        coll = fresh(c, "n26m", [{"_id": i, "a": i % 10, "x": i, "s": {"t": i % 3}}
+                                 for i in range(300)])
+        coll.create_index("a")
+        coll.create_index("x")
+        db = c.conform
+
+        def plan(pipeline):
+            r = db.command("explain", {"aggregate": "n26m", "pipeline": pipeline, "cursor": {}},
+                           verbosity="queryPlanner")
+            first = r["stages"][0]["$cursor"] if "stages" in r else r
+            return stages(first["queryPlanner"]["winningPlan"]), r
+
+        def same(pipeline):
+            got = list(coll.aggregate(pipeline))
+            # the same pipeline with the $match kept after the $project by a $limit between
+            want = list(coll.aggregate(pipeline[:1] + [{"$limit": 10 ** 9}] + pipeline[1:]))
+            assert sorted(map(str, got)) == sorted(map(str, want)), (pipeline, got, want)
+            return got
+
+        cases = [
+            ([{"$project": {"a": 1, "x": 1}}, {"$match": {"a": 5}}], "a_1"),
+            ([{"$project": {"a": 1, "y": "$x"}}, {"$match": {"y": 42}}], "x_1"),
+            ([{"$project": {"a": 1, "y": "$x"}}, {"$match": {"y": {"$gte": 290}, "a": 5}}],
+             None),
+            ([{"$project": {"y": "$x"}}, {"$match": {"_id": {"$in": [1, 2]}}}], "_id_"),
+        ]
+        for pipeline, index in cases:
+            names, r = plan(pipeline)
+            assert "COLLSCAN" not in names, (pipeline, names)
+            if index is not None:
+                assert "IXSCAN" in names, (pipeline, names)
+            assert same(pipeline), pipeline
+        got = same([{"$project": {"a": 1, "y": "$x"}}, {"$match": {"y": 42}}])
+        assert got == [{"_id": 42, "a": 2, "y": 42}], got
+        # fields the projection drops or computes keep the $match after it
+        for pipeline in [[{"$project": {"a": 1}}, {"$match": {"x": None}}],
+                         [{"$project": {"a": {"$add": ["$a", 1]}}}, {"$match": {"a": 5}}],
+                         [{"$project": {"s.t": 1}}, {"$match": {"s": {"t": 1}}}]]:
+            names, r = plan(pipeline)
+            assert "IXSCAN" not in names, (pipeline, names)
+            same(pipeline)
+        assert len(list(coll.aggregate([{"$project": {"a": 1}}, {"$match": {"x": None}}]))) == 300
+
+
 def main():
     global server
     with Server() as s:
