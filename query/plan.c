@@ -572,6 +572,12 @@ static void explode(const qry_oil_t *b, const bool *desc, size_t f, size_t nf, b
     }
     const qry_oil_t *o = &b[f];
     bool points = oil_all_points(o) && o->n <= budget;
+    if (rb->cap < rb->n + o->n && (f + 1 == nf || !points)) {
+        /* the last level adds one range per interval: grow once, not by doubling */
+        rb->cap = rb->n + o->n;
+        rb->r = realloc(rb->r, rb->cap * sizeof(*rb->r));
+        INVARIANT(rb->r != NULL);
+    }
     for (size_t k = 0; k < o->n; k++) {
         /* Index order: a descending field is scanned from its largest value. */
         const qry_interval_t *iv = &o->iv[desc[f] ? o->n - 1 - k : k];
