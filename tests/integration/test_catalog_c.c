@@ -168,8 +168,8 @@ static void test_list_collections_filters_and_name_only(void **state)
     assert_int_equal(n, 1);
 
     /* nameOnly: {name, type} only */
-    bson_t *cmd = BCON_NEW("listCollections", BCON_INT32(1), "nameOnly", BCON_BOOL(true),
-                           "filter", "{", "name", "{", "$in", "[", BCON_UTF8("lc_plain"),
+    bson_t *cmd = BCON_NEW("listCollections", BCON_INT32(1), "nameOnly", BCON_BOOL(true), "filter",
+                           "{", "name", "{", "$in", "[", BCON_UTF8("lc_plain"),
                            BCON_UTF8("lc_capped"), "]", "}", "}");
     bson_t reply;
     assert_true(mongoc_database_command_simple(db, cmd, NULL, &reply, &err));
@@ -279,9 +279,9 @@ static void test_validators_levels_actions_and_errinfo(void **state)
     mongoc_collection_t *c = fresh("val");
     bson_error_t err;
     bson_t reply, errinfo;
-    bson_t *opts = BCON_NEW("validator", "{", "a", "{", "$type", BCON_UTF8("int"), "}", "}",
-                            "validationLevel", BCON_UTF8("strict"), "validationAction",
-                            BCON_UTF8("error"));
+    bson_t *opts =
+        BCON_NEW("validator", "{", "a", "{", "$type", BCON_UTF8("int"), "}", "}", "validationLevel",
+                 BCON_UTF8("strict"), "validationAction", BCON_UTF8("error"));
     mongoc_collection_t *made = mongoc_database_create_collection(db, "val", opts, &err);
     assert_non_null(made);
     mongoc_collection_destroy(made);

@@ -826,6 +826,58 @@ def test_26_match_moves_before_project():
         assert len(list(coll.aggregate([{"$project": {"a": 1}}, {"$match": {"x": None}}]))) == 300
 
 
+# 25. applyOps on a standalone as MongoDB 7.0 (src/mongo/db/repl/apply_ops.cpp):
+#     CRUD entries applied in turn, {applied, results}; 'n' entries skipped and
+#     not counted; an update without a match is a false result and UnknownError 8;
+#     an entry that raises stops there.
+def test_25_apply_ops():
+    with client() as c:
+        db = c.conform
+        coll = fresh(c, "n25a", [{"_id": 1, "x": "init"}])
+        other = c.conform2.n25o
+        other.drop()
+        other.insert_one({"_id": 0})
+        ns = "conform.n25a"
+        r = db.command("applyOps", [
+            {"op": "i", "ns": ns, "o": {"_id": 2, "x": "new"}},
+            {"op": "n", "ns": "", "o": {"msg": "noop"}},
+            {"op": "u", "ns": ns, "o2": {"_id": 1}, "o": {"$set": {"x": "set"}}},
+            {"op": "u", "ns": ns, "o2": {"_id": 2}, "o": {"_id": 2, "x": "replaced"}},
+            {"op": "d", "ns": "conform2.n25o", "o": {"_id": 0}},
+            {"op": "d", "ns": "conform.nosuch25", "o": {"_id": 0}},
+        ])
+        assert r["ok"] == 1 and r["applied"] == 5 and r["results"] == [True] * 5, r
+        assert list(coll.find().sort("_id", 1)) == [{"_id": 1, "x": "set"},
+                                                    {"_id": 2, "x": "replaced"}]
+        assert other.count_documents({}) == 0
+        # an update that matches nothing: false, the others still applied, UnknownError
+        r = db.command("applyOps", [
+            {"op": "u", "ns": ns, "o2": {"_id": 9}, "o": {"$set": {"x": 1}}},
+            {"op": "i", "ns": ns, "o": {"_id": 3}}], check=False)
+        assert r["ok"] == 0 and r["code"] == 8, r
+        assert r["applied"] == 2 and r["results"] == [False, True], r
+        assert coll.count_documents({"_id": 3}) == 1
+        # an entry that raises stops there
+        r = db.command("applyOps", [
+            {"op": "i", "ns": ns, "o": {"_id": 4}},
+            {"op": "i", "ns": ns, "o": {"_id": 4}},
+            {"op": "i", "ns": ns, "o": {"_id": 5}}], check=False)
+        assert r["ok"] == 0 and r["code"] == 11000, r
+        assert r["applied"] == 2 and r["results"] == [True, False], r
+        assert coll.count_documents({"_id": 5}) == 0
+        r = db.command("applyOps", [{"op": "i", "ns": "conform.nosuch25", "o": {"_id": 1}}],
+                       check=False)
+        assert r["ok"] == 0 and r["code"] == 26, r
+        # what Mica does not implement says so
+        for ent in [{"op": "c", "ns": "conform.$cmd", "o": {"create": "x25"}},
+                    {"op": "u", "ns": ns, "o2": {"_id": 1}, "o": {"$v": 2, "diff": {"u": {"x": 2}}}}]:
+            r = db.command("applyOps", [ent], check=False)
+            assert r["ok"] == 0 and r["code"] == 238, r
+        expect_code(lambda: db.command("applyOps", [{"op": "z", "ns": ns, "o": {}}]), 2)
+        expect_code(lambda: db.command("applyOps", 1), 14)
+        expect_code(lambda: db.command("applyOps", [], prepare=True), 2)
+
+
 def main():
     global server
     with Server() as s:
