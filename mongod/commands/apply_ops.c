@@ -52,7 +52,8 @@ static int parse_entry(const bson_iter_t *el, entry_t *e, status_t *st)
         }
     }
     if (e->op == NULL)
-        return status_set(st, 40414, "BSON field 'OplogEntryBase.op' is missing but a required field");
+        return status_set(st, 40414,
+                          "BSON field 'OplogEntryBase.op' is missing but a required field");
     if (strcmp(e->op, "n") == 0)
         return 0;
     if (strcmp(e->op, "i") != 0 && strcmp(e->op, "u") != 0 && strcmp(e->op, "d") != 0 &&
@@ -60,9 +61,11 @@ static int parse_entry(const bson_iter_t *el, entry_t *e, status_t *st)
         return status_set(st, ERR_BadValue,
                           "Enumeration value '%s' for field 'op' is not a valid value.", e->op);
     if (e->ns == NULL)
-        return status_set(st, 40414, "BSON field 'OplogEntryBase.ns' is missing but a required field");
+        return status_set(st, 40414,
+                          "BSON field 'OplogEntryBase.ns' is missing but a required field");
     if (!e->has_o)
-        return status_set(st, 40414, "BSON field 'OplogEntryBase.o' is missing but a required field");
+        return status_set(st, 40414,
+                          "BSON field 'OplogEntryBase.o' is missing but a required field");
     if (strcmp(e->op, "c") == 0)
         return status_set(st, ERR_NotImplemented,
                           "applyOps: command entries (op 'c') are not implemented");
