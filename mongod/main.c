@@ -11,6 +11,7 @@
 #include "mongod/db.h"
 #include "mongod/micad.h"
 #include "mongod/ops.h"
+#include "mongod/parameters.h"
 #include "mongod/repl/repl.h"
 
 #include <errno.h>
@@ -354,6 +355,12 @@ int main(int argc, char **argv)
         }
     }
     log_set_verbosity(o.quiet ? -1 : o.verbosity);
+    if (micad_params_startup(&o, &st) != 0) { /* --setParameter logLevel=, engine= */
+        fprintf(stderr, "%s\ntry '%s --help' for more information\n", st.msg, argv[0]);
+        log_close();
+        opts_destroy(&o);
+        return MICAD_EXIT_BADOPTIONS;
+    }
     micad_logbuf_start();
     micad_runtime_start(&o);
 
