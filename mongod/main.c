@@ -170,6 +170,8 @@ static int serve(micad_t *m, opts_t *o)
         .allow_connections_without_certificates = o->tls_allow_no_certificates,
     };
     m->table.gate = micad_command_gate; /* generic arguments, then the replica-set gate */
+    m->table.after = micad_command_after;
+    m->table.decorate = micad_reply_decorate;
     wire_server_config_t cfg = {
         .bind_ip = o->bind_ip,
         .bind_ip_all = o->bind_ip_all,

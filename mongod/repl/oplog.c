@@ -205,6 +205,8 @@ static int append_entry(stor_session_t *sess, const bson_t *b, int64_t term, rep
     int ret = stor_oplog_append(sess, ts, &e, st);
     pthread_mutex_unlock(&g_reserve);
     bson_destroy(&e);
+    if (ret == 0)
+        repl__note_client_op(ts, term); /* this command's operationTime */
     if (ret == 0 && at != NULL) {
         at->term = term;
         at->ts = ts;
@@ -288,6 +290,11 @@ typedef struct noop_job {
 static int noop_fn(stor_session_t *sess, void *arg, status_t *st)
 {
     noop_job_t *j = arg;
+    if (j->term < 0) { /* as the primary, in its term: the same check as a document write */
+        if (!atomic_load(&g_enabled))
+            return status_set(st, ERR_NotWritablePrimary, "not primary");
+        j->term = atomic_load(&g_term);
+    }
     bson_t b = BSON_INITIALIZER, o;
     BSON_APPEND_UTF8(&b, "op", "n");
     BSON_APPEND_UTF8(&b, "ns", "");
@@ -309,6 +316,12 @@ int repl_oplog_noop(micad_t *m, const char *msg, int64_t term, repl_optime_t *at
     if (at != NULL)
         *at = j.at;
     return 0;
+}
+
+/* repl__oplog_noop_as_primary -- see repl_int.h. */
+int repl__oplog_noop_as_primary(micad_t *m, const char *msg, repl_optime_t *at, status_t *st)
+{
+    return repl_oplog_noop(m, msg, -1, at, st);
 }
 
 /* repl_oplog_last -- read the newest entry's t. */

@@ -78,4 +78,15 @@ void repl__oplog_apply_end(void);
 /* repl__oplog_append_applied -- append the entry being applied, if not yet (in a unit). */
 int repl__oplog_append_applied(stor_session_t *sess, status_t *st);
 
+/* repl__oplog_noop_as_primary -- a no-op in the current term, only while this node writes as
+ * primary (NotWritablePrimary otherwise); for read concern waits and linearizable reads. */
+int repl__oplog_noop_as_primary(micad_t *m, const char *msg, repl_optime_t *at, status_t *st);
+/* read.c: the calling thread wrote an oplog entry at (term, ts) (its command's operationTime) */
+void repl__note_client_op(uint64_t ts, int64_t term);
+/* node.c: a primary's applied optime and its own position for the commit point, now */
+void repl__refresh_own_position(micad_t *m);
+/* read.c: move storage's stable and oldest timestamps up to the majority commit point
+ * (bounded by what this node applied); called with the lock held after every change */
+void repl__update_stable(void);
+
 #endif /* MICA_MONGOD_REPL_INT_H */

@@ -306,6 +306,7 @@ void repl__handle(repl_actions_t *a)
             pthread_cond_broadcast(&g.cond);
         *a = next;
     }
+    repl__update_stable(); /* the commit point or what this node applied may have moved */
 }
 
 /* repl__take_up_config -- install c (moved in) and take the role it gives this node. */
