@@ -21,8 +21,9 @@ static int want_ts(bson_iter_t *it, const char *k, uint64_t *out, status_t *st)
 {
     uint32_t t, i;
     if (!BSON_ITER_HOLDS_TIMESTAMP(it))
-        return status_set(st, ERR_TypeMismatch, "\"%s\" had the wrong type. Expected timestamp, found %s",
-                          k, bsonu_type_name(bson_iter_type(it)));
+        return status_set(st, ERR_TypeMismatch,
+                          "\"%s\" had the wrong type. Expected timestamp, found %s", k,
+                          bsonu_type_name(bson_iter_type(it)));
     bson_iter_timestamp(it, &t, &i);
     *out = ((uint64_t)t << 32) | i;
     return 0;

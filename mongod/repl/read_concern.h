@@ -50,8 +50,8 @@ int repl_rc_parse(const bson_t *rc, repl_rc_t *out, status_t *st);
 
 /* Which levels a command accepts (MongoDB's supportsReadConcern). */
 typedef enum repl_rc_support {
-    REPL_RC_SUPPORT_LOCAL_ONLY = 0, /* the default: every command that is not a query */
-    REPL_RC_SUPPORT_ALL,            /* find, aggregate, distinct */
+    REPL_RC_SUPPORT_LOCAL_ONLY = 0,   /* the default: every command that is not a query */
+    REPL_RC_SUPPORT_ALL,              /* find, aggregate, distinct */
     REPL_RC_SUPPORT_ALL_BUT_SNAPSHOT, /* count (snapshot only inside transactions) */
 } repl_rc_support_t;
 
