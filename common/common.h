@@ -512,6 +512,10 @@ void fp_release_all(void);
  *   enableTestCommands -- 1 turns on MongoDB's test-only commands that Mica has
  *     (`echo`, the transport ceiling bench/ycsb measures; `configureFailPoint`
  *     and `waitForFailPoint`); 0, the default, and they answer CommandNotFound.
+ *   replUnloggedTables -- Mica's own, experimental: 1 opens a replica-set member's
+ *     storage in replicated mode (collections unlogged; a restart recovers to the
+ *     stable checkpoint and replays the oplog, mongod/repl/recovery.c). 0, the
+ *     default: every table journaled.
  */
 #define OPTS_PARAMS(X)                                                                             \
     X(ttlMonitorSleepSecs, 60, 1, 86400, "seconds between TTL monitor passes")                     \
@@ -520,7 +524,9 @@ void fp_release_all(void);
     X(internalDocumentSourceGroupMaxMemoryBytes, 104857600, 1024, INT64_MAX,                       \
       "memory limit of a $group stage, bytes")                                                     \
     X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")              \
-    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo, failpoints)")
+    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo, failpoints)")              \
+    X(replUnloggedTables, 0, 0, 1,                                                                 \
+      "1: a replica-set member journals only the oplog and local (experimental)")
 
 typedef enum opts_param_id {
 #define X(name, def, min, max, help) OPTS_PARAM_##name,

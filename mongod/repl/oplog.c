@@ -222,6 +222,7 @@ static int append_entry(stor_session_t *sess, const bson_t *b, int64_t term, rep
  */
 static __thread struct {
     bool on;
+    bool recovering; /* start-up replay: the entry is in the oplog already */
     bool appended;
     const bson_t *entry;
     uint64_t ts;
@@ -233,6 +234,17 @@ void repl__oplog_apply_begin(const bson_t *entry, uint64_t ts)
     t_apply.appended = false;
     t_apply.entry = entry;
     t_apply.ts = ts;
+}
+
+void repl__oplog_recover_begin(const bson_t *entry, uint64_t ts)
+{
+    repl__oplog_apply_begin(entry, ts);
+    t_apply.recovering = true;
+}
+
+bool repl__oplog_recovering(void)
+{
+    return t_apply.recovering;
 }
 
 void repl__oplog_apply_reset(void)
@@ -255,6 +267,14 @@ int repl__oplog_append_applied(stor_session_t *sess, status_t *st)
 {
     if (!t_apply.on || t_apply.appended)
         return 0;
+    if (t_apply.recovering) {
+        /* the entry is in the (journaled) oplog: the writes only take its timestamp */
+        stor_uow_t *uow = stor_session_uow(sess);
+        int ret = uow != NULL ? stor_uow_set_commit_ts(uow, t_apply.ts, st) : 0;
+        if (ret == 0)
+            t_apply.appended = true;
+        return ret;
+    }
     pthread_mutex_lock(&g_reserve);
     repl_clock_advance(t_apply.ts);
     int ret = stor_oplog_append(sess, t_apply.ts, t_apply.entry, st);

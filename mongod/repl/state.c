@@ -363,6 +363,7 @@ int repl_start(micad_t *m, status_t *st)
     g.enabled = true;
     g.m = m;
     ST_RET(repl_oplog_start(m, st));
+    ST_RET(repl__recover(m, st)); /* replicated storage: stable checkpoint + oplog replay */
     /* the term: the last vote, or the newest entry's, whichever is later */
     repl_optime_t last;
     ST_RET(repl_oplog_last(m, &last, st));
