@@ -6,6 +6,7 @@
 #include "mongod/agg.h" /* micad_let_t: find's let */
 #include "mongod/opstats.h"
 #include "mongod/parameters.h"
+#include "mongod/repl/repl.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -123,6 +124,7 @@ typedef struct pipe {
 struct micad_exec {
     micad_t *m;
     micad_query_t q;
+    repl_read_mode_t read_mode; /* the creating command's read concern (repl/read.c) */
     stor_session_t *sess;
     stor_collection_t *coll; /* NULL: missing collection (EOF) */
     bool in_batch;
@@ -956,6 +958,21 @@ static int pipe_next_timed(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **
 
 /* ------------------------------------------------------------------ batches */
 
+/*
+ * read_begin -- the unit of work a batch reads in: the newest data, or at
+ * read concern majority the majority commit point of this moment (each batch
+ * of a cursor takes the commit point anew, as MongoDB's getMore does). The
+ * oldest timestamp follows the commit point, so a point that moved on since
+ * it was read is rounded up to it: still majority-committed.
+ */
+static int read_begin(micad_exec_t *ex, stor_uow_t **uow, status_t *st)
+{
+    uint64_t ts = 0;
+    if (ex->read_mode == REPL_READ_MAJORITY)
+        ST_RET(repl_majority_read_ts(&ts, st));
+    return stor_uow_begin_ts(ex->sess, ts, true, uow, st);
+}
+
 /* micad_exec_begin_batch -- see exec.h. */
 int micad_exec_begin_batch(micad_exec_t *ex, status_t *st)
 {
@@ -968,7 +985,7 @@ int micad_exec_begin_batch(micad_exec_t *ex, status_t *st)
     if (ex->coll == NULL || ex->in_batch)
         return 0;
     stor_uow_t *uow;
-    ST_RET(stor_uow_begin(ex->sess, 0, &uow, st));
+    ST_RET(read_begin(ex, &uow, st));
     ex->in_batch = true;
     int ret = pipe_restore(&ex->run, st);
     if (ret != 0) {
@@ -1149,7 +1166,7 @@ static int choose(micad_exec_t *ex, const wire_opctx_t *op, status_t *st)
     ex->ncand = ex->nplans;
     int ret = 0;
     stor_uow_t *uow;
-    ret = stor_uow_begin(ex->sess, 0, &uow, st);
+    ret = read_begin(ex, &uow, st);
     double best = -1;
     for (size_t i = 0; ret == 0 && i < ex->nplans; i++) {
         pipe_open(ex, &ex->cand[i], ex->plans[i]);
@@ -1220,6 +1237,7 @@ int micad_exec_create(micad_t *m, const wire_opctx_t *op, const micad_query_t *q
     *out = NULL;
     ex->m = m;
     query_copy(&ex->q, q);
+    ex->read_mode = repl_read_source().mode;
     ex->limit_left = q->limit > 0 ? q->limit : -1;
     ex->skip_left = q->skip;
 
@@ -1710,8 +1728,8 @@ int64_t micad_exec_count_fast(const micad_exec_t *ex)
 {
     if (ex->coll == NULL)
         return 0;
-    if (!bson_empty(&ex->q.filter))
-        return -1;
+    if (!bson_empty(&ex->q.filter) || ex->read_mode != REPL_READ_LATEST)
+        return -1; /* the counters are the newest data's, not a snapshot's */
     return stor_collection_count(ex->coll);
 }
 

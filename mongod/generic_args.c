@@ -9,13 +9,14 @@
  * at once with no way to abort them, and one that asked for linearizable or
  * snapshot reads must not believe it got them. A replica set member lets a
  * bare txnNumber through (retryable writes) but still refuses what is not
- * built yet: multi-document transactions and snapshot/linearizable reads
- * answer NotImplemented until their issue lands.
+ * built yet: multi-document transactions answer NotImplemented until their
+ * issue lands; read concerns are honoured by repl/read.c.
  *
  * micad_command_gate is the command table's one gate: these checks, then the
  * replica-set member's (repl_command_gate: NotWritablePrimary, ...).
  */
 #include "mongod/micad.h"
+#include "mongod/repl/read_concern.h"
 #include "mongod/repl/repl.h"
 
 #include <string.h>
@@ -33,55 +34,33 @@ static int check_txn_args(const wire_opctx_t *op, bool member, status_t *st)
 }
 
 /*
- * check_read_concern -- readConcern: a known level, known fields, and only
- * what a standalone can honour ("local", "available", and "majority", which on
- * a standalone is the same as local: every write is committed).
+ * check_read_concern -- readConcern: parsed with MongoDB's rules
+ * (repl/read_concern.c), a level the command takes (InvalidOptions), and on a
+ * standalone only what it can honour: "local", "available" and "majority"
+ * (the same as local there: every write is committed); the others need an
+ * oplog (NotAReplicaSet; cluster-time waits IllegalOperation, as MongoDB).
  */
-static int check_read_concern(const wire_opctx_t *op, bool member, status_t *st)
+static int check_read_concern(const wire_opctx_t *op, bool member, repl_rc_t *rc, status_t *st)
 {
-    bson_iter_t it;
-
-    if (!op->has_read_concern || !bson_iter_init(&it, &op->read_concern))
+    ST_RET(repl_rc_parse(op->has_read_concern ? &op->read_concern : NULL, rc, st));
+    if (!rc->present)
         return 0;
-    while (bson_iter_next(&it)) {
-        const char *k = bson_iter_key(&it);
-        if (strcmp(k, "level") == 0) {
-            const char *level;
-            if (!BSON_ITER_HOLDS_UTF8(&it))
-                return status_set(st, ERR_TypeMismatch,
-                                  "BSON field 'readConcern.level' is the wrong type '%s', "
-                                  "expected type 'string'",
-                                  bsonu_type_name(bson_iter_type(&it)));
-            level = bson_iter_utf8(&it, NULL);
-            if (strcmp(level, "local") == 0 || strcmp(level, "available") == 0 ||
-                strcmp(level, "majority") == 0)
-                continue;
-            if (member && (strcmp(level, "linearizable") == 0 || strcmp(level, "snapshot") == 0))
-                return status_set(st, ERR_NotImplemented,
-                                  "readConcern level '%s' is not implemented yet in Mica", level);
-            if (strcmp(level, "linearizable") == 0)
-                return status_set(st, ERR_NotAReplicaSet,
-                                  "node needs to be a replica set member to use read concern");
-            if (strcmp(level, "snapshot") == 0)
-                return status_set(st, ERR_NotAReplicaSet,
-                                  "node needs to be a replica set member to use readConcern: "
-                                  "snapshot");
-            return status_set(st, ERR_FailedToParse,
-                              "BSON field 'readConcern.level' has an invalid value '%s': expected "
-                              "local, majority, linearizable, available or snapshot",
-                              level);
-        } else if (strcmp(k, "afterClusterTime") == 0 || strcmp(k, "atClusterTime") == 0 ||
-                   strcmp(k, "afterOpTime") == 0) {
-            if (member)
-                continue; /* a member reads at or after its own last applied optime */
-            return status_set(st, ERR_NotAReplicaSet,
-                              "node needs to be a replica set member to use read concern");
-        } else if (strcmp(k, "provenance") == 0) {
-            continue; /* where a default came from; informational */
-        } else {
-            return status_set(st, ERR_InvalidOptions, "Unrecognized option in readConcern: %s", k);
-        }
-    }
+    ST_RET(repl_rc_check_support(op->name, rc, st));
+    if (member)
+        return 0;
+    if (rc->level == REPL_RC_LINEARIZABLE)
+        return status_set(st, ERR_NotAReplicaSet,
+                          "node needs to be a replica set member to use read concern");
+    if (rc->level == REPL_RC_SNAPSHOT)
+        return status_set(st, ERR_NotAReplicaSet,
+                          "node needs to be a replica set member to use readConcern: snapshot");
+    if (rc->has_after_cluster_time || rc->has_at_cluster_time)
+        return status_set(st, ERR_IllegalOperation,
+                          "Cannot specify %s readConcern without replication enabled",
+                          rc->has_after_cluster_time ? "afterClusterTime" : "atClusterTime");
+    if (rc->has_after_optime)
+        return status_set(st, ERR_NotAReplicaSet,
+                          "node needs to be a replica set member to use read concern");
     return 0;
 }
 
@@ -89,9 +68,24 @@ static int check_read_concern(const wire_opctx_t *op, bool member, status_t *st)
 int micad_command_gate(wire_opctx_t *op, const wire_command_t *cmd, status_t *st)
 {
     bool member = repl_enabled();
+    repl_rc_t rc;
     ST_RET(check_txn_args(op, member, st));
-    ST_RET(check_read_concern(op, member, st));
+    ST_RET(check_read_concern(op, member, &rc, st));
     if (member)
-        return repl_command_gate(op, cmd, st);
-    return 0;
+        ST_RET(repl_command_gate(op, cmd, st));
+    /* cluster-time gossip, read concern waits, the read source (repl/read.c) */
+    return repl_read_begin(op, &rc, st);
+}
+
+/* micad_command_after -- after a successful handler: a linearizable read's confirmation. */
+int micad_command_after(wire_opctx_t *op, bson_t *reply, status_t *st)
+{
+    (void)reply;
+    return repl_read_after(op, st);
+}
+
+/* micad_reply_decorate -- a member's operationTime and $clusterTime on every reply. */
+void micad_reply_decorate(wire_opctx_t *op, bson_t *reply)
+{
+    repl_reply_decorate(op, reply);
 }

@@ -47,11 +47,14 @@ static int open_storage(micad_t *m, const char *dbpath, status_t *st)
     stor_options_t so;
     stor_options_init(&so);
     /*
-     * A replica-set member keeps every table logged for now: recovery from the
-     * stable checkpoint plus oplog replay (STOR_MODE_REPLICATED) comes with the
-     * applier (mongod/repl/README.md).
+     * A replica-set member keeps every table logged unless
+     * --setParameter replUnloggedTables=1 (experimental): then collections are
+     * unlogged and start-up recovers from the stable checkpoint plus the oplog
+     * (mongod/repl/recovery.c; mongod/repl/README.md, "Durability").
      */
-    so.mode = STOR_MODE_STANDALONE;
+    so.mode = m->opts->repl_set != NULL && m->opts->params[OPTS_PARAM_replUnloggedTables] == 1
+                  ? STOR_MODE_REPLICATED
+                  : STOR_MODE_STANDALONE;
     if (m->opts->oplog_size_mb > 0)
         so.oplog_max_bytes = (int64_t)m->opts->oplog_size_mb * 1024 * 1024;
     micad_db_matcher_ops(&so.matcher_ops); /* partial indexes filter with query/'s matcher */
@@ -246,6 +249,8 @@ static int serve(micad_t *m, opts_t *o)
         .allow_connections_without_certificates = o->tls_allow_no_certificates,
     };
     m->table.gate = micad_command_gate; /* generic arguments, then the replica-set gate */
+    m->table.after = micad_command_after;
+    m->table.decorate = micad_reply_decorate;
     wire_server_config_t cfg = {
         .bind_ip = o->bind_ip,
         .bind_ip_all = o->bind_ip_all,

@@ -48,6 +48,10 @@ int micad_hello_reply(wire_opctx_t *op, const bson_t *cmd, bool legacy_names, bs
 /* micad_command_gate -- the command table's gate: transactions and readConcern as this
  * node can give them, then repl_command_gate on a replica set member (generic_args.c). */
 int micad_command_gate(wire_opctx_t *op, const wire_command_t *cmd, status_t *st);
+/* micad_command_after / micad_reply_decorate -- the table's after and decorate hooks:
+ * linearizable confirmation; operationTime and $clusterTime (generic_args.c). */
+int micad_command_after(wire_opctx_t *op, bson_t *reply, status_t *st);
+void micad_reply_decorate(wire_opctx_t *op, bson_t *reply);
 
 /* MICAD_UPSERT_RETRIES -- how often an upsert that lost an insert race is retried (upsert_retry.c).
  */

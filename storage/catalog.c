@@ -380,9 +380,10 @@ static int sweep_orphans(stor_engine_t *eng, WT_SESSION *wt, status_t *st)
 }
 
 /* align_logging -- a dbpath opened in the other mode: switch its tables' logging. */
-static int align_logging(stor_engine_t *eng, WT_SESSION *wt, const char *ident, status_t *st)
+static int align_logging(stor_engine_t *eng, WT_SESSION *wt, const char *ns, const char *ident,
+                         status_t *st)
 {
-    bool want_logged = eng->opts.mode == STOR_MODE_STANDALONE;
+    bool want_logged = stor__ns_logged(eng, ns);
     WT_CURSOR *m;
     int ret = wt->open_cursor(wt, "metadata:", NULL, NULL, &m);
     if (ret != 0)
@@ -442,9 +443,9 @@ int stor__catalog_load(stor_engine_t *eng, WT_SESSION *wt, status_t *st)
         return stor__wt_status(st, ret, "catalog scan");
     ST_RET(sweep_orphans(eng, wt, st));
     for (stor_collection_t *coll = eng->colls; coll; coll = coll->next) {
-        ST_RET(align_logging(eng, wt, coll->ident, st));
+        ST_RET(align_logging(eng, wt, coll->ns, coll->ident, st));
         for (stor_index_t *idx = coll->indexes; idx; idx = idx->next)
-            ST_RET(align_logging(eng, wt, idx->ident, st));
+            ST_RET(align_logging(eng, wt, coll->ns, idx->ident, st));
         int64_t rid;
         ST_RET(last_rid(wt, coll->uri, &rid, st));
         atomic_store(&coll->next_rid, rid + 1);
@@ -637,7 +638,7 @@ int stor_collection_create(stor_session_t *sess, const char *ns, const bson_t *o
     snprintf(coll->uri, sizeof(coll->uri), "table:%s", coll->ident);
     atomic_init(&coll->next_rid, 1);
     bool created_coll = false;
-    int wret = sess->wt->create(sess->wt, coll->uri, stor__table_config(eng, false));
+    int wret = sess->wt->create(sess->wt, coll->uri, stor__table_config(eng, false, ns));
     if (wret != 0) {
         ret = stor__wt_status(st, wret, "create collection table");
         goto err;
@@ -657,7 +658,7 @@ int stor_collection_create(stor_session_t *sess, const char *ns, const bson_t *o
         bson_destroy(&spec);
         if (ret != 0)
             goto err;
-        wret = sess->wt->create(sess->wt, coll->indexes->uri, stor__table_config(eng, true));
+        wret = sess->wt->create(sess->wt, coll->indexes->uri, stor__table_config(eng, true, ns));
         if (wret != 0) {
             ret = stor__wt_status(st, wret, "create index table");
             goto err;

@@ -137,22 +137,33 @@ int stor__conn_config(const stor_engine_t *eng, char *out, size_t len, status_t 
     return 0;
 }
 
-/* stor__table_config -- collections get the block compressor; replicated mode keeps data
- * tables unlogged (rollback_to_stable). */
-const char *stor__table_config(const stor_engine_t *eng, bool index)
+/* stor__ns_logged -- standalone: every table; replicated: only the `local` database's (this
+ * node's own state -- the config, the last vote -- never replayed from the oplog). */
+bool stor__ns_logged(const stor_engine_t *eng, const char *ns)
 {
-    return eng->table_cfg[index ? 1 : 0];
+    return eng->opts.mode == STOR_MODE_STANDALONE || (ns != NULL && strncmp(ns, "local.", 6) == 0);
 }
 
-/* stor__table_configs_init -- build the two table configurations once, at open. */
+/* stor__table_config -- collections get the block compressor; replicated mode keeps data
+ * tables unlogged (rollback_to_stable), except the local database's. */
+const char *stor__table_config(const stor_engine_t *eng, bool index, const char *ns)
+{
+    bool local = ns != NULL && strncmp(ns, "local.", 6) == 0;
+    return eng->table_cfg[(index ? 2 : 0) + (local ? 1 : 0)];
+}
+
+/* stor__table_configs_init -- build the table configurations once, at open. */
 void stor__table_configs_init(stor_engine_t *eng)
 {
     const char *bc = eng->opts.block_compressor;
     bool repl = eng->opts.mode == STOR_MODE_REPLICATED;
-    (void)snprintf(eng->table_cfg[0], sizeof(eng->table_cfg[0]),
-                   "key_format=q,value_format=u%s%s%s", repl ? ",log=(enabled=false)" : "",
-                   bc != NULL && strcmp(bc, "none") != 0 ? ",block_compressor=" : "",
-                   bc != NULL && strcmp(bc, "none") != 0 ? bc : "");
-    (void)snprintf(eng->table_cfg[1], sizeof(eng->table_cfg[1]), "key_format=u,value_format=u%s",
-                   repl ? ",log=(enabled=false)" : "");
+    for (int local = 0; local < 2; local++) {
+        bool unlogged = repl && !local;
+        (void)snprintf(eng->table_cfg[local], sizeof(eng->table_cfg[0]),
+                       "key_format=q,value_format=u%s%s%s", unlogged ? ",log=(enabled=false)" : "",
+                       bc != NULL && strcmp(bc, "none") != 0 ? ",block_compressor=" : "",
+                       bc != NULL && strcmp(bc, "none") != 0 ? bc : "");
+        (void)snprintf(eng->table_cfg[2 + local], sizeof(eng->table_cfg[0]),
+                       "key_format=u,value_format=u%s", unlogged ? ",log=(enabled=false)" : "");
+    }
 }

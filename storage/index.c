@@ -476,7 +476,7 @@ int stor_index_create(stor_session_t *sess, stor_collection_t *coll, const bson_
         stor__index_free(eng, idx);
         return ret;
     }
-    int wret = sess->wt->create(sess->wt, idx->uri, stor__table_config(eng, true));
+    int wret = sess->wt->create(sess->wt, idx->uri, stor__table_config(eng, true, coll->ns));
     if (wret != 0) {
         stor__index_free(eng, idx);
         return stor__wt_status(st, wret, "create index table");

@@ -63,6 +63,15 @@ static uint64_t visible_ts(stor_engine_t *eng)
     return v;
 }
 
+/* stor_oplog_visible_ts -- see storage.h. */
+uint64_t stor_oplog_visible_ts(stor_engine_t *eng)
+{
+    pthread_mutex_lock(&eng->op_lock);
+    uint64_t v = visible_ts(eng);
+    pthread_mutex_unlock(&eng->op_lock);
+    return v;
+}
+
 /* stor_oplog_append -- in the caller's unit, which commits at ts unless it chose one. */
 int stor_oplog_append(stor_session_t *sess, uint64_t ts, const bson_t *entry, status_t *st)
 {

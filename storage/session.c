@@ -200,17 +200,19 @@ static void uow_clear(stor_uow_t *uow)
     uow->oplog_count = 0;
 }
 
-static int uow_begin(stor_session_t *sess, uint64_t read_ts, bool implicit, status_t *st)
+static int uow_begin(stor_session_t *sess, uint64_t read_ts, bool round_up, bool implicit,
+                     status_t *st)
 {
     if (sess->uow.active)
         return status_set(st, ERR_IllegalOperation, "a unit of work is already open");
     /* The session was opened isolation=snapshot: no config string to parse per write. */
-    char cfg[64];
+    char cfg[96];
     const char *config = NULL;
     if (read_ts != 0) {
         char hex[17];
         stor__ts_hex(read_ts, hex);
-        snprintf(cfg, sizeof(cfg), "read_timestamp=%s", hex);
+        snprintf(cfg, sizeof(cfg), "read_timestamp=%s%s", hex,
+                 round_up ? ",roundup_timestamps=(read=true)" : "");
         config = cfg;
     }
     int ret = sess->wt->begin_transaction(sess->wt, config);
@@ -228,8 +230,15 @@ static int uow_begin(stor_session_t *sess, uint64_t read_ts, bool implicit, stat
 /* stor_uow_begin -- one unit of work per session; WT snapshot isolation. */
 int stor_uow_begin(stor_session_t *sess, uint64_t read_ts, stor_uow_t **out, status_t *st)
 {
+    return stor_uow_begin_ts(sess, read_ts, false, out, st);
+}
+
+/* stor_uow_begin_ts -- as stor_uow_begin; round_up reads at oldest when read_ts is older. */
+int stor_uow_begin_ts(stor_session_t *sess, uint64_t read_ts, bool round_up, stor_uow_t **out,
+                      status_t *st)
+{
     *out = NULL;
-    ST_RET(uow_begin(sess, read_ts, false, st));
+    ST_RET(uow_begin(sess, read_ts, round_up, false, st));
     *out = &sess->uow;
     return 0;
 }
@@ -334,7 +343,7 @@ int stor__uow_enter(stor_session_t *sess, bool *implicit, status_t *st)
     *implicit = false;
     if (sess->uow.active)
         return 0;
-    ST_RET(uow_begin(sess, 0, true, st));
+    ST_RET(uow_begin(sess, 0, false, true, st));
     *implicit = true;
     return 0;
 }

@@ -213,6 +213,11 @@ stor_engine_t *stor_session_engine(const stor_session_t *sess);
 
 /* stor_uow_begin -- begin the session's unit of work; read_ts 0 = latest. */
 int stor_uow_begin(stor_session_t *sess, uint64_t read_ts, stor_uow_t **out, status_t *st);
+/* stor_uow_begin_ts -- as stor_uow_begin; with round_up a read_ts older than the oldest
+ * timestamp reads at the oldest instead of failing with SnapshotTooOld (majority reads:
+ * oldest never passes the commit point, so the snapshot is still majority-committed). */
+int stor_uow_begin_ts(stor_session_t *sess, uint64_t read_ts, bool round_up, stor_uow_t **out,
+                      status_t *st);
 /* stor_uow_set_commit_ts -- commit timestamp (may be set before writes, as the oplog does). */
 int stor_uow_set_commit_ts(stor_uow_t *uow, uint64_t ts, status_t *st);
 /* stor_uow_commit -- commit (ts 0: keep any set before). WriteConflict 112 means: retry. */
@@ -350,6 +355,9 @@ int stor_oplog_append(stor_session_t *sess, uint64_t ts, const bson_t *entry, st
 /* stor_oplog_last_ts / _first_ts -- the newest / oldest entry's ts (0 if empty). */
 int stor_oplog_last_ts(stor_session_t *sess, uint64_t *ts, status_t *st);
 int stor_oplog_first_ts(stor_session_t *sess, uint64_t *ts, status_t *st);
+/* stor_oplog_visible_ts -- the newest ts with no uncommitted append before it (what oplog
+ * readers may see; a node's last applied point). 0 when the oplog is empty. */
+uint64_t stor_oplog_visible_ts(stor_engine_t *eng);
 /* stor_oplog_size -- bytes of entries held (approximate, by counters). */
 int64_t stor_oplog_size(const stor_engine_t *eng);
 /* stor_oplog_truncate_after -- delete entries with ts > after (rollback); none may be open. */

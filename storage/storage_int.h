@@ -138,7 +138,8 @@ typedef struct stor_group {
 struct stor_engine {
     char *dbpath;
     stor_options_t opts;
-    char table_cfg[2][160]; /* WT create config: [0] collections, [1] indexes */
+    char table_cfg[4][160]; /* WT create config: [index * 2 + local]: collections, indexes,
+                             * each for other databases and for `local` (always logged) */
     WT_CONNECTION *conn;
     int lock_fd;
     bool was_clean;
@@ -242,8 +243,11 @@ int stor__catalog_load(stor_engine_t *eng, WT_SESSION *wt, status_t *st);
 void stor__catalog_free(stor_engine_t *eng);
 /* stor__catalog_write -- write coll's entry (with extra multikey changes) in sess's txn. */
 int stor__catalog_write(stor_session_t *sess, stor_collection_t *coll, status_t *st);
-/* stor__table_config -- WT create config for a collection/index table in this mode. */
-const char *stor__table_config(const stor_engine_t *eng, bool index);
+/* stor__table_config -- WT create config for a collection/index table of namespace ns in
+ * this mode (`local.*` tables are logged in both modes). */
+const char *stor__table_config(const stor_engine_t *eng, bool index, const char *ns);
+/* stor__ns_logged -- whether ns's tables are logged in this mode. */
+bool stor__ns_logged(const stor_engine_t *eng, const char *ns);
 /* stor__table_configs_init -- build them from opts (at open). */
 void stor__table_configs_init(stor_engine_t *eng);
 /* stor__conn_config -- the wiredtiger_open config from opts (engine_config.c). */

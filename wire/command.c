@@ -374,13 +374,19 @@ int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply
     }
     if (op->park_ms > 0 && !op->resumed)
         return 0; /* the transport re-runs it later */
+    if (t->after != NULL && t->after(op, reply, &st) != 0)
+        goto err;
     if (!bson_has_field(reply, "ok"))
         BSON_APPEND_DOUBLE(reply, "ok", 1.0);
+    if (t->decorate != NULL)
+        t->decorate(op, reply);
     bson_destroy(op->error_info);
     op->error_info = NULL;
     return 0;
 err:
     wire_error_reply(&st, op, reply);
+    if (t->decorate != NULL)
+        t->decorate(op, reply);
     bson_destroy(op->error_info);
     op->error_info = NULL;
     return st.code;

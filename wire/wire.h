@@ -517,6 +517,13 @@ typedef struct wire_cmd_table {
     /* gate (optional): checked before every handler (a replica-set member's
      * NotWritablePrimary / NotPrimaryNoSecondaryOk); set after init */
     int (*gate)(wire_opctx_t *op, const struct wire_command *cmd, status_t *st);
+    /* after (optional): called when a handler succeeded (and did not park), before
+     * ok: 1 is appended; a non-zero return turns the reply into that error (a
+     * linearizable read confirms here that this node is still primary) */
+    int (*after)(wire_opctx_t *op, bson_t *reply, status_t *st);
+    /* decorate (optional): appends fields to every finished reply, success or error
+     * (a replica-set member's operationTime and $clusterTime) */
+    void (*decorate)(wire_opctx_t *op, bson_t *reply);
 } wire_cmd_table_t;
 
 /* wire_cmd_table_init -- index rows; fails (BadValue) on a duplicate or empty name. */

@@ -178,6 +178,41 @@ static void sub_doc(const bson_t *e, const char *k, bson_t *out)
 }
 
 /* apply_command -- catalog entries; a change already made is not an error. */
+/* Start-up recovery (recovery.c): the renames after the recovery point. */
+static const repl_rename_t *g_renames;
+static size_t g_nrenames;
+
+/* repl__apply_set_renames -- see repl_int.h (start-up only, before any other thread). */
+void repl__apply_set_renames(const repl_rename_t *r, size_t n)
+{
+    g_renames = r;
+    g_nrenames = n;
+}
+
+/*
+ * later_name -- while recovering: ns as the renames after ts left it. The
+ * catalog is journaled and so already at its newest state, while the data
+ * replays from the stable checkpoint: an entry written before a rename finds
+ * its collection under the later name.
+ */
+static void later_name(char *ns, size_t len, uint64_t ts)
+{
+    if (!repl__oplog_recovering())
+        return;
+    for (size_t i = 0; i < g_nrenames; i++) {
+        if (g_renames[i].ts <= ts)
+            continue;
+        if (g_renames[i].drop_target && strcmp(ns, g_renames[i].to) == 0) {
+            snprintf(ns, len, "%s", "local.$dropped"); /* gone with the rename's target */
+            return;
+        }
+        if (strcmp(ns, g_renames[i].from) == 0)
+            snprintf(ns, len, "%s", g_renames[i].to);
+    }
+}
+
+static uint64_t t_entry_ts; /* the entry being applied (one applier thread at a time) */
+
 static int apply_command(micad_t *m, stor_session_t *sess, const char *db, const bson_t *o,
                          const bson_t *o2, status_t *st)
 {
@@ -191,6 +226,8 @@ static int apply_command(micad_t *m, stor_session_t *sess, const char *db, const
     const char *name = bson_iter_key(&it);
     const char *arg = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "";
     snprintf(ns, sizeof(ns), "%s.%s", db, arg);
+    if (strcmp(name, "create") == 0 || strcmp(name, "drop") == 0)
+        later_name(ns, sizeof(ns), t_entry_ts); /* recovering: one incarnation, one name */
     if (strcmp(name, "create") == 0) {
         bson_t opts = BSON_INITIALIZER;
         bson_iter_t f;
@@ -210,6 +247,9 @@ static int apply_command(micad_t *m, stor_session_t *sess, const char *db, const
         micad_db_unlock_ns(ns, true);
         if (ret == ERR_NamespaceNotFound)
             status_reset(st), ret = 0;
+    } else if (strcmp(name, "renameCollection") == 0 && repl__oplog_recovering()) {
+        /* the journaled catalog has every rename already; later_name maps the entries */
+        ret = micad_db_run_uow(NULL, sess, append_fn, NULL, st);
     } else if (strcmp(name, "renameCollection") == 0) {
         bson_iter_t t, dt;
         if (!bson_iter_init_find(&t, o, "to") || !BSON_ITER_HOLDS_UTF8(&t))
@@ -225,6 +265,7 @@ static int apply_command(micad_t *m, stor_session_t *sess, const char *db, const
             status_reset(st), ret = 0;
     } else if (strcmp(name, "createIndexes") == 0 || strcmp(name, "dropIndexes") == 0 ||
                strcmp(name, "collMod") == 0) {
+        later_name(ns, sizeof(ns), t_entry_ts);
         micad_db_lock_ns(ns, true);
         if (stor_collection_lookup(m->engine, ns, &coll, &ignored) != 0) {
             micad_db_unlock_ns(ns, true);
@@ -237,7 +278,17 @@ static int apply_command(micad_t *m, stor_session_t *sess, const char *db, const
             bson_iter_next(&f);
             while (bson_iter_next(&f))
                 bson_append_iter(&spec, bson_iter_key(&f), -1, &f);
-            ret = micad_write_create_index(sess, coll, &spec, st);
+            bson_iter_t nm;
+            stor_index_t *have;
+            /* Recovering: an index built after the stable checkpoint has its catalog row
+             * (journaled) but not its entries (unlogged): build it again from the data as
+             * replayed up to here; the entries replayed after it keep it up to date. */
+            if (repl__oplog_recovering() && bson_iter_init_find(&nm, &spec, "name") &&
+                BSON_ITER_HOLDS_UTF8(&nm) && strcmp(bson_iter_utf8(&nm, NULL), "_id_") != 0 &&
+                stor_index_lookup(coll, bson_iter_utf8(&nm, NULL), &have, &ignored) == 0)
+                ret = micad_write_drop_index(sess, coll, bson_iter_utf8(&nm, NULL), st);
+            if (ret == 0)
+                ret = micad_write_create_index(sess, coll, &spec, st);
             bson_destroy(&spec);
             if (ret == ERR_IndexAlreadyExists)
                 status_reset(st), ret = 0;
@@ -314,8 +365,15 @@ int repl__apply_entry(micad_t *m, const bson_t *e, status_t *st)
         op = bson_iter_utf8(&it, NULL)[0];
     if (bson_iter_init_find(&it, e, "ns") && BSON_ITER_HOLDS_UTF8(&it))
         ns = bson_iter_utf8(&it, NULL);
+    char later[MICAD_NS_MAX + 1];
+    snprintf(later, sizeof(later), "%s", ns);
+    later_name(later, sizeof(later), ts);
+    if (op == 'i' || op == 'u' || op == 'd')
+        ns = later;
+    t_entry_ts = ts;
     ST_RET(micad_db_session(m, &sess, st));
-    repl__oplog_apply_begin(e, ts);
+    if (!repl__oplog_recovering())
+        repl__oplog_apply_begin(e, ts);
     switch (op) {
     case 'n':
         ret = micad_db_run_uow(NULL, sess, append_fn, NULL, st);

@@ -128,6 +128,19 @@ static fan_t *fan_out(int n, char hosts[][256], bson_t *const *cmds, int64_t dea
 
 /* ======================================================================== */
 /* Reading replies                                                           */
+/* gossip_reply -- a member's reply carries its $clusterTime: our clock advances to it. */
+static void gossip_reply(const bson_t *reply)
+{
+    bson_iter_t it, ct;
+    if (bson_iter_init_find(&it, reply, "$clusterTime") && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+        bson_iter_recurse(&it, &ct) && bson_iter_find(&ct, "clusterTime") &&
+        BSON_ITER_HOLDS_TIMESTAMP(&ct)) {
+        uint32_t t, i;
+        bson_iter_timestamp(&ct, &t, &i);
+        repl_clock_advance(repl_ts_make(t, i));
+    }
+}
+
 /* ======================================================================== */
 
 static repl_optime_t read_optime(const bson_t *doc, const char *key)
@@ -247,6 +260,7 @@ static void heartbeat_round(void)
                 r.applied = read_optime(&s->reply, "opTime");
                 r.durable = read_optime(&s->reply, "durableOpTime");
                 r.commit_point = read_optime(&s->reply, "lastCommittedOpTime");
+                gossip_reply(&s->reply); /* the member's $clusterTime moves our clock */
                 r.config_version = read_int(&s->reply, "configVersion", -1);
                 r.ping_ms = s->rtt_ms;
                 g.peer_version[i] = r.config_version;
@@ -364,6 +378,12 @@ static void refresh_own_position(micad_t *m)
         repl__handle(&a);
     }
     repl__unlock();
+}
+
+/* repl__refresh_own_position -- see repl_int.h. */
+void repl__refresh_own_position(micad_t *m)
+{
+    refresh_own_position(m);
 }
 
 /* hb_thread -- heartbeats, the election timer, the liveness check. */
@@ -1013,6 +1033,11 @@ static int wait_write_concern(const micad_wc_t *wc, status_t *st)
     repl_optime_t target;
     micad_t *m = g.m;
     ST_RET(repl_oplog_last(m, &target, st));
+    /* The newest visible entry can be {0, 0} while a later append is in flight: the
+     * command's own entry is the floor, or a w: "majority" write would not wait. */
+    repl_optime_t mine = repl_client_last_op();
+    if (repl_optime_cmp(mine, target) > 0)
+        target = mine;
     refresh_own_position(m);
     int64_t deadline = wc->wtimeout > 0 ? time_mono_us() + wc->wtimeout * 1000 : 0;
     int ret = 0;

@@ -205,6 +205,8 @@ static int append_entry(stor_session_t *sess, const bson_t *b, int64_t term, rep
     int ret = stor_oplog_append(sess, ts, &e, st);
     pthread_mutex_unlock(&g_reserve);
     bson_destroy(&e);
+    if (ret == 0)
+        repl__note_client_op(ts, term); /* this command's operationTime */
     if (ret == 0 && at != NULL) {
         at->term = term;
         at->ts = ts;
@@ -220,6 +222,7 @@ static int append_entry(stor_session_t *sess, const bson_t *b, int64_t term, rep
  */
 static __thread struct {
     bool on;
+    bool recovering; /* start-up replay: the entry is in the oplog already */
     bool appended;
     const bson_t *entry;
     uint64_t ts;
@@ -231,6 +234,17 @@ void repl__oplog_apply_begin(const bson_t *entry, uint64_t ts)
     t_apply.appended = false;
     t_apply.entry = entry;
     t_apply.ts = ts;
+}
+
+void repl__oplog_recover_begin(const bson_t *entry, uint64_t ts)
+{
+    repl__oplog_apply_begin(entry, ts);
+    t_apply.recovering = true;
+}
+
+bool repl__oplog_recovering(void)
+{
+    return t_apply.recovering;
 }
 
 void repl__oplog_apply_reset(void)
@@ -253,6 +267,14 @@ int repl__oplog_append_applied(stor_session_t *sess, status_t *st)
 {
     if (!t_apply.on || t_apply.appended)
         return 0;
+    if (t_apply.recovering) {
+        /* the entry is in the (journaled) oplog: the writes only take its timestamp */
+        stor_uow_t *uow = stor_session_uow(sess);
+        int ret = uow != NULL ? stor_uow_set_commit_ts(uow, t_apply.ts, st) : 0;
+        if (ret == 0)
+            t_apply.appended = true;
+        return ret;
+    }
     pthread_mutex_lock(&g_reserve);
     repl_clock_advance(t_apply.ts);
     int ret = stor_oplog_append(sess, t_apply.ts, t_apply.entry, st);
@@ -288,6 +310,11 @@ typedef struct noop_job {
 static int noop_fn(stor_session_t *sess, void *arg, status_t *st)
 {
     noop_job_t *j = arg;
+    if (j->term < 0) { /* as the primary, in its term: the same check as a document write */
+        if (!atomic_load(&g_enabled))
+            return status_set(st, ERR_NotWritablePrimary, "not primary");
+        j->term = atomic_load(&g_term);
+    }
     bson_t b = BSON_INITIALIZER, o;
     BSON_APPEND_UTF8(&b, "op", "n");
     BSON_APPEND_UTF8(&b, "ns", "");
@@ -309,6 +336,12 @@ int repl_oplog_noop(micad_t *m, const char *msg, int64_t term, repl_optime_t *at
     if (at != NULL)
         *at = j.at;
     return 0;
+}
+
+/* repl__oplog_noop_as_primary -- see repl_int.h. */
+int repl__oplog_noop_as_primary(micad_t *m, const char *msg, repl_optime_t *at, status_t *st)
+{
+    return repl_oplog_noop(m, msg, -1, at, st);
 }
 
 /* repl_oplog_last -- read the newest entry's t. */

@@ -128,4 +128,42 @@ int repl_step_down(micad_t *m, int64_t step_down_secs, int64_t catch_up_secs, bo
                    status_t *st);
 int repl_freeze(micad_t *m, int64_t secs, bson_t *reply, status_t *st);
 
+/* ---- the read side (read.c) ---------------------------------------------- */
+
+struct repl_rc;
+
+/* repl_read_source_t -- how the current command's reads take their snapshot. */
+typedef enum repl_read_mode {
+    REPL_READ_LATEST = 0, /* local / available / linearizable: the newest data */
+    REPL_READ_MAJORITY,   /* each batch at the majority commit point of its moment */
+} repl_read_mode_t;
+typedef struct repl_read_source {
+    repl_read_mode_t mode;
+} repl_read_source_t;
+
+/*
+ * repl_read_begin -- at the start of every command (the gate), on any node:
+ * resets the thread's per-command state; on a member takes the command's
+ * $clusterTime (gossip: the clock advances; ClusterTimeFailsRateLimiter 205 past
+ * a year ahead), refuses linearizable off the primary (NotWritablePrimary), waits
+ * for afterClusterTime / afterOpTime (applied, or majority-committed at level
+ * majority; MaxTimeMSExpired 50 at maxTimeMS) and records the read source.
+ */
+int repl_read_begin(wire_opctx_t *op, const struct repl_rc *rc, status_t *st);
+/* repl_read_source -- the current command's read source (exec.c at each batch). */
+repl_read_source_t repl_read_source(void);
+/* repl_majority_read_ts -- the majority commit point's timestamp, bounded by what this node
+ * applied; ReadConcernMajorityNotAvailableYet 134 before there is one. */
+int repl_majority_read_ts(uint64_t *ts, status_t *st);
+/* repl_read_after -- after a successful command: a linearizable read writes a no-op and
+ * waits until a majority holds it (NotWritablePrimary if no longer primary,
+ * LinearizableReadConcernError 187 at maxTimeMS). */
+int repl_read_after(wire_opctx_t *op, status_t *st);
+/* repl_reply_decorate -- a member's operationTime and $clusterTime on every reply. */
+void repl_reply_decorate(wire_opctx_t *op, bson_t *reply);
+/* repl_client_last_op -- the newest oplog entry the current command wrote ({0, 0}: none). */
+repl_optime_t repl_client_last_op(void);
+/* repl_stable_ts -- the stable timestamp last given to storage (0: none yet). */
+uint64_t repl_stable_ts(void);
+
 #endif /* MICA_MONGOD_REPL_H */

@@ -78,4 +78,31 @@ void repl__oplog_apply_end(void);
 /* repl__oplog_append_applied -- append the entry being applied, if not yet (in a unit). */
 int repl__oplog_append_applied(stor_session_t *sess, status_t *st);
 
+/* repl__oplog_noop_as_primary -- a no-op in the current term, only while this node writes as
+ * primary (NotWritablePrimary otherwise); for read concern waits and linearizable reads. */
+int repl__oplog_noop_as_primary(micad_t *m, const char *msg, repl_optime_t *at, status_t *st);
+/* read.c: the calling thread wrote an oplog entry at (term, ts) (its command's operationTime) */
+void repl__note_client_op(uint64_t ts, int64_t term);
+/* node.c: a primary's applied optime and its own position for the commit point, now */
+void repl__refresh_own_position(micad_t *m);
+/* read.c: move storage's stable and oldest timestamps up to the majority commit point
+ * (bounded by what this node applied); called with the lock held after every change */
+void repl__update_stable(void);
+
+/* recovery.c: in replicated storage mode, at start-up: set stable/oldest to the checkpoint's
+ * timestamp and replay the oplog entries after it (nothing in standalone mode). */
+int repl__recover(micad_t *m, status_t *st);
+/* oplog.c: recovery mode of applying: the entry is already in the oplog; the writes it
+ * causes only take its timestamp */
+void repl__oplog_recover_begin(const bson_t *entry, uint64_t ts);
+bool repl__oplog_recovering(void);
+/* apply.c: the namespace renames after the recovery point, so a replayed entry finds its
+ * collection under its later name (entries are (ts, from, to), oldest first) */
+typedef struct repl_rename {
+    uint64_t ts;
+    bool drop_target; /* entries to `to` before ts were dropped with it */
+    char from[256], to[256];
+} repl_rename_t;
+void repl__apply_set_renames(const repl_rename_t *r, size_t n);
+
 #endif /* MICA_MONGOD_REPL_INT_H */

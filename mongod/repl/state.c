@@ -306,6 +306,7 @@ void repl__handle(repl_actions_t *a)
             pthread_cond_broadcast(&g.cond);
         *a = next;
     }
+    repl__update_stable(); /* the commit point or what this node applied may have moved */
 }
 
 /* repl__take_up_config -- install c (moved in) and take the role it gives this node. */
@@ -362,6 +363,7 @@ int repl_start(micad_t *m, status_t *st)
     g.enabled = true;
     g.m = m;
     ST_RET(repl_oplog_start(m, st));
+    ST_RET(repl__recover(m, st)); /* replicated storage: stable checkpoint + oplog replay */
     /* the term: the last vote, or the newest entry's, whichever is later */
     repl_optime_t last;
     ST_RET(repl_oplog_last(m, &last, st));

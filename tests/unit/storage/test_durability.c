@@ -227,6 +227,58 @@ static void test_kill9_keeps_every_commit_handed_to_os(void **state)
     kill_rounds(false);
 }
 
+/* local_child -- replicated mode: after a stable checkpoint, one untimestamped write to
+ * local.replset.election and one to db.other, both made durable, then a crash (_exit
+ * without closing: WT never checkpoints again). */
+static void local_child(const char *dir)
+{
+    stor_engine_t *eng;
+    stor_options_t o;
+    stor_options_init(&o);
+    o.mode = STOR_MODE_REPLICATED;
+    o.cache_size_mb = 64;
+    status_t st = STATUS_INIT;
+    stor_session_t *s;
+    stor_collection_t *local, *other;
+    stor_uow_t *uow;
+    int64_t rid;
+    if (stor_engine_open(dir, &o, &eng, &st) != 0 || stor_session_open(eng, &s, &st) != 0 ||
+        stor_collection_create(s, "local.replset.election", NULL, &local, &st) != 0 ||
+        stor_collection_create(s, "db.other", NULL, &other, &st) != 0 ||
+        stor_engine_set_stable_ts(eng, (uint64_t)1 << 32, &st) != 0 ||
+        stor_engine_checkpoint(eng, &st) != 0)
+        _exit(10);
+    bson_t *d = BCON_NEW("_id", BCON_INT32(1), "term", BCON_INT64(7));
+    if (stor_uow_begin(s, 0, &uow, &st) || stor_record_insert(s, local, d, &rid, &st) ||
+        stor_record_insert(s, other, d, &rid, &st) || stor_uow_commit(uow, 0, &st) ||
+        stor_wait_durable(s, &st))
+        _exit(11);
+    _exit(0);
+}
+
+/* The local database is this node's own state (config, last vote): it stays logged in
+ * replicated mode, so a crash keeps it; other tables return to the stable checkpoint. */
+static void test_kill9_replicated_keeps_local_database(void **state)
+{
+    char *dir = st_tmpdir();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        local_child(dir);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    stor_engine_t *eng = st_open(dir, STOR_MODE_REPLICATED);
+    status_t st = STATUS_INIT;
+    stor_collection_t *local, *other;
+    st_ok(stor_collection_lookup(eng, "local.replset.election", &local, &st), &st);
+    st_ok(stor_collection_lookup(eng, "db.other", &other, &st), &st);
+    assert_int_equal(stor_collection_count(local), 1);
+    assert_int_equal(stor_collection_count(other), 0);
+    st_close(eng);
+    st_rmdir(dir);
+}
+
 typedef struct waiter_arg {
     stor_engine_t *eng;
     stor_collection_t *coll;

@@ -204,6 +204,39 @@ static void test_replicated_read_below_oldest_is_snapshottooold(void **state)
     assert_null(stor_session_uow(f->b));
 }
 
+/* A standalone-mode engine (what a replica-set member runs today) honours read timestamps
+ * too; round_up reads at oldest instead of failing; the oplog's visible point. */
+static void test_read_timestamp_round_up_and_visible_point(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    int64_t r1 = insert_at(f, f->a, 1, TS(10));
+    int64_t r2 = insert_at(f, f->a, 2, TS(20));
+    int64_t r3 = insert_at(f, f->a, 3, TS(40));
+    assert_true(stor_oplog_visible_ts(f->eng) == TS(40));
+    st_ok(stor_engine_set_stable_ts(f->eng, TS(30), &st), &st);
+    st_ok(stor_engine_set_oldest_ts(f->eng, TS(30), &st), &st);
+    stor_uow_t *uow;
+    assert_int_equal(stor_uow_begin_ts(f->b, TS(15), false, &uow, &st), ERR_SnapshotTooOld);
+    /* rounded up to oldest (30): both earlier records, not the one at 40 */
+    st_ok(stor_uow_begin_ts(f->b, TS(15), true, &uow, &st), &st);
+    assert_true(exists(f, f->b, r1) && exists(f, f->b, r2));
+    assert_false(exists(f, f->b, r3));
+    stor_uow_abort(uow);
+    /* at a timestamp above oldest, exactly that point */
+    st_ok(stor_uow_begin_ts(f->b, TS(35), true, &uow, &st), &st);
+    assert_false(exists(f, f->b, r3));
+    stor_uow_abort(uow);
+    /* an append not yet committed is a hole: the visible point stays below it */
+    st_ok(stor_uow_begin(f->a, 0, &uow, &st), &st);
+    bson_t *e = BCON_NEW("ts", BCON_TIMESTAMP(50, 0), "op", BCON_UTF8("n"));
+    st_ok(stor_oplog_append(f->a, TS(50), e, &st), &st);
+    bson_destroy(e);
+    assert_true(stor_oplog_visible_ts(f->eng) == TS(40));
+    st_ok(stor_uow_commit(uow, 0, &st), &st);
+    assert_true(stor_oplog_visible_ts(f->eng) == TS(50));
+}
+
 static void test_standalone_restart_keeps_commits_above_stable(void **state)
 {
     fixture_t *f = *state;

@@ -295,6 +295,53 @@ static void test_parked_command_has_no_reply_until_resumed(void **state)
     bson_destroy(body);
 }
 
+/* the after / decorate hooks: "ping" passes, "hello" is turned into an error by after */
+static int hook_after(wire_opctx_t *op, bson_t *reply, status_t *st)
+{
+    (void)reply;
+    if (strcmp(op->name, "hello") == 0)
+        return status_set(st, ERR_LinearizableReadConcernError, "not confirmed");
+    return 0;
+}
+
+static void hook_decorate(wire_opctx_t *op, bson_t *reply)
+{
+    (void)op;
+    BSON_APPEND_INT32(reply, "decorated", 1);
+}
+
+static void test_after_and_decorate_hooks(void **state)
+{
+    status_t st = STATUS_INIT;
+    bson_t reply;
+    bson_iter_t it;
+    table.after = hook_after;
+    table.decorate = hook_decorate;
+    /* success: the handler's fields, ok, then the decoration */
+    assert_int_equal(dispatch_json("admin", "{\"ping\": 1}", &reply, &st), 0);
+    assert_int_equal(i64(&reply, "ok"), 1);
+    assert_int_equal(i64(&reply, "decorated"), 1);
+    assert_true(bson_iter_init_find(&it, &reply, "ran"));
+    bson_destroy(&reply);
+    /* after refuses: the reply is its error, decorated */
+    assert_int_equal(dispatch_json("admin", "{\"hello\": 1}", &reply, &st),
+                     ERR_LinearizableReadConcernError);
+    assert_int_equal(i64(&reply, "ok"), 0);
+    assert_string_equal(str(&reply, "codeName"), "LinearizableReadConcernError");
+    assert_int_equal(i64(&reply, "decorated"), 1);
+    bson_destroy(&reply);
+    /* a handler's error and an unknown command are decorated too; after is not called */
+    assert_int_equal(dispatch_json("admin", "{\"fail\": 1}", &reply, &st), ERR_NotWritablePrimary);
+    assert_int_equal(i64(&reply, "decorated"), 1);
+    bson_destroy(&reply);
+    dispatch_json("admin", "{\"nosuch\": 1}", &reply, &st);
+    assert_int_equal(i64(&reply, "code"), ERR_CommandNotFound);
+    assert_int_equal(i64(&reply, "decorated"), 1);
+    bson_destroy(&reply);
+    table.after = NULL;
+    table.decorate = NULL;
+}
+
 static void test_table_rejects_duplicates_and_finds_exactly(void **state)
 {
     static const wire_command_t dup[] = {{"a", ok_handler, 0, ""}, {"a", ok_handler, 0, ""}};
