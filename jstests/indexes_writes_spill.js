@@ -5,7 +5,7 @@
 // unordered with errors, array updates (arrayFilters, $push/$each/$sort),
 // findOneAndUpdate/Replace returning the new document, concurrent-looking
 // upserts, and a blocking sort larger than the (1 MiB) memory limit that fails
-// without allowDiskUse and spills with it, for find and for aggregate.
+// with allowDiskUse: false (the default is allowDiskUseByDefault, true as in MongoDB 6.0+) and spills with it, for find and for aggregate.
 
 const d = db.getSiblingDB('jsmore');
 d.dropDatabase();
@@ -75,7 +75,8 @@ assertFailedWithCode(() => d.runCommand({insert: 'w', documents: [{}], txnNumber
 const big = d.big;
 const pad = 'x'.repeat(1000);
 big.insertMany([...Array(3000).keys()].map((i) => ({_id: i, k: (i * 7919) % 3000, pad: pad})));
-assertFailedWithCode(() => big.find().sort({k: 1}).toArray(), 292, 'find sort without disk');
+assertFailedWithCode(() => big.find().sort({k: 1}).allowDiskUse(false).toArray(), 292,
+                     'find sort with allowDiskUse: false');
 const ks = big.find({}, {k: 1}).sort({k: -1}).allowDiskUse(true).toArray().map((x) => x.k);
 assertEq(ks.length, 3000, 'spilled find returns everything');
 assertEq(ks[0], 2999, 'spilled find in order (first)');
