@@ -564,6 +564,9 @@ typedef struct opts {
     char *tls_ca_file;                   /* net.tls.CAFile */
     bool tls_allow_invalid_certificates; /* net.tls.allowInvalidCertificates */
     bool tls_allow_no_certificates;      /* net.tls.allowConnectionsWithoutCertificates */
+    char *tls_cluster_file;              /* net.tls.clusterFile: presented to other members */
+    char *tls_cluster_ca_file;           /* net.tls.clusterCAFile: verifies incoming certs */
+    bool tls_allow_invalid_hostnames;    /* net.tls.allowInvalidHostnames (member names) */
     int metrics_port;                    /* metrics.port: Prometheus /metrics (0: off) */
     char *metrics_bind_ip;               /* metrics.bindIp ("127.0.0.1") */
     char *pid_file;                      /* processManagement.pidFilePath */

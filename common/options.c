@@ -115,6 +115,13 @@ static const opt_spec_t opt_table[] = {
      F(tls_allow_invalid_certificates), 0, 0, "accept client certificates that fail validation"},
     {"tlsAllowConnectionsWithoutCertificates", NULL, "net.tls.allowConnectionsWithoutCertificates",
      OPT_FLAG, F(tls_allow_no_certificates), 0, 0, "clients need not present a certificate"},
+    {"tlsClusterFile", NULL, "net.tls.clusterFile", OPT_STRING, F(tls_cluster_file), 0, 0,
+     "PEM this member presents when it connects to other members (tlsCertificateKeyFile)"},
+    {"tlsClusterCAFile", NULL, "net.tls.clusterCAFile", OPT_STRING, F(tls_cluster_ca_file), 0, 0,
+     "CA file that verifies the certificates of incoming connections (needs tlsCAFile)"},
+    {"tlsAllowInvalidHostnames", NULL, "net.tls.allowInvalidHostnames", OPT_FLAG,
+     F(tls_allow_invalid_hostnames), 0, 0,
+     "do not check the host names in other members' certificates"},
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
     {"metricsPort", NULL, "metrics.port", OPT_INT, F(metrics_port), 0, 65535,
@@ -756,6 +763,9 @@ int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
         o->tls_certificate_key_file == NULL)
         ST_ERR(status_set(st, ERR_BadValue,
                           "need tlsCertificateKeyFile or certificateSelector when TLS is enabled"));
+    if (o->tls_cluster_ca_file != NULL && o->tls_ca_file == NULL)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "Specifying a tlsClusterCAFile requires a tlsCAFile also be specified"));
     if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") != 0)
         ST_ERR(status_set(st, ERR_BadValue,
                           "security.clusterAuthMode \"%s\" is not supported (only keyFile)",

@@ -166,6 +166,7 @@ static int serve(micad_t *m, opts_t *o)
             o->tls_mode ? (wire_tls_mode_t)wire_tls_mode_by_name(o->tls_mode) : WIRE_TLS_DISABLED,
         .certificate_key_file = o->tls_certificate_key_file,
         .ca_file = o->tls_ca_file,
+        .cluster_ca_file = o->tls_cluster_ca_file,
         .allow_invalid_certificates = o->tls_allow_invalid_certificates,
         .allow_connections_without_certificates = o->tls_allow_no_certificates,
     };

@@ -110,10 +110,14 @@ int wire__tls_ctx_create(const wire_tls_config_t *cfg, SSL_CTX **out, status_t *
         SSL_CTX_free(ctx);
         return st->code;
     }
-    if (cfg->ca_file != NULL) {
-        if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1) {
+    /* tlsClusterCAFile, when given, is what verifies the certificates of incoming
+     * connections (members and clients); tlsCAFile then verifies the peers this
+     * member dials (the cluster client, wire/client_conn.c) */
+    const char *ca = cfg->cluster_ca_file != NULL ? cfg->cluster_ca_file : cfg->ca_file;
+    if (ca != NULL) {
+        if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
             status_set(st, ERR_InvalidSSLConfiguration,
-                       "cannot read certificate authority file %s: %s", cfg->ca_file,
+                       "cannot read certificate authority file %s: %s", ca,
                        ssl_error(err, sizeof(err)));
             SSL_CTX_free(ctx);
             return st->code;

@@ -436,6 +436,37 @@ static int micad_priv_user_admin(wire_opctx_t *op, const bson_t *cmd, reqs_t *r,
     return 0;
 }
 
+/*
+ * micad_priv_profile -- MongoDB's rule: reading the level alone ({profile: -1}
+ * without slowms / sampleRate / filter) needs only find on <db>.system.profile;
+ * anything else needs enableProfiler on the database, and slowms / sampleRate
+ * (process-wide settings) enableProfiler on every normal resource too.
+ */
+static int micad_priv_profile(wire_opctx_t *op, const bson_t *cmd, reqs_t *r, status_t *st)
+{
+    bson_iter_t it;
+    int64_t level = 0;
+    bool global = bson_has_field(cmd, "slowms") || bson_has_field(cmd, "sampleRate");
+    (void)st;
+    if (bson_iter_init(&it, cmd) && bson_iter_next(&it) && BSON_ITER_HOLDS_NUMBER(&it))
+        level = bson_iter_as_int64(&it);
+    if (level == -1 && !global && !bson_has_field(cmd, "filter")) {
+        wire_resource_t res;
+        memset(&res, 0, sizeof(res));
+        res.kind = WIRE_RES_NS;
+        (void)snprintf(res.db, sizeof(res.db), "%s", op->db);
+        (void)snprintf(res.coll, sizeof(res.coll), "system.profile");
+        if (micad_auth_session_allows(op, &res, "find")) {
+            r->allowed = true;
+            return 0;
+        }
+    }
+    need(r, WIRE_RES_DB, op->db, "", "enableProfiler");
+    if (global)
+        need(r, WIRE_RES_ANY_NORMAL, "", "", "enableProfiler");
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The table                                                                 */
 /* ------------------------------------------------------------------------ */

@@ -394,6 +394,27 @@ def test_backup_and_restore_roles_run_dump_and_restore_commands():
 # ---------------------------------------------------------------------------
 # Secrets
 
+def test_secrets_redacted_in_slow_log_profiler_and_currentop():
+    r = root()
+    old = r.admin.command("profile", -1)
+    # every operation is "slow" and profiled on admin: createUser and SASL go to both
+    r.admin.command("profile", 2, slowms=0)
+    try:
+        r.admin.command("createUser", "logged", pwd="logged-S3cret", roles=[])
+        r.admin.command("updateUser", "logged", pwd="logged-S3cret-2")
+        client("logged", "logged-S3cret-2").admin.command("connectionStatus")
+    finally:
+        r.admin.command("profile", 0, slowms=old.get("slowms", 100))
+    prof = list(r.admin["system.profile"].find({"command.createUser": "logged"}))
+    assert prof and prof[0]["command"]["pwd"] == "xxx", prof
+    log = SRV.log_text()
+    assert '"createUser" : "logged"' in log.replace('":"', '" : "'), "createUser was not logged"
+    for secret in ("logged-S3cret", "logged-S3cret-2"):
+        assert secret not in log, secret
+        assert secret not in repr(list(r.admin["system.profile"].find())), secret
+    r.admin.command("dropUser", "logged")
+
+
 def test_no_secret_in_log_or_getCmdLineOpts():
     log = SRV.log_text()
     for secret in (ROOT_PW, "pw1", "new-pw"):
