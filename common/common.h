@@ -558,7 +558,7 @@ typedef struct opts {
     char *key_file;                      /* security.keyFile (implies authorization) */
     bool auth;                           /* --auth */
     char *authorization;                 /* security.authorization: "enabled" | "disabled" */
-    char *cluster_auth_mode;             /* security.clusterAuthMode: "keyFile" */
+    char *cluster_auth_mode;             /* security.clusterAuthMode: "keyFile" | "x509" */
     char *tls_mode;                      /* net.tls.mode ("disabled" when NULL) */
     char *tls_certificate_key_file;      /* net.tls.certificateKeyFile */
     char *tls_ca_file;                   /* net.tls.CAFile */

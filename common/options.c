@@ -104,7 +104,7 @@ static const opt_spec_t opt_table[] = {
     {NULL, NULL, "security.authorization", OPT_STRING, F(authorization), 0, 0,
      "\"enabled\" or \"disabled\" (access control)"},
     {"clusterAuthMode", NULL, "security.clusterAuthMode", OPT_STRING, F(cluster_auth_mode), 0, 0,
-     "authentication between members: keyFile"},
+     "authentication between members: keyFile or x509"},
     {"tlsMode", NULL, "net.tls.mode", OPT_STRING, F(tls_mode), 0, 0,
      "disabled, allowTLS, preferTLS or requireTLS"},
     {"tlsCertificateKeyFile", NULL, "net.tls.certificateKeyFile", OPT_STRING,
@@ -766,11 +766,19 @@ int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
     if (o->tls_cluster_ca_file != NULL && o->tls_ca_file == NULL)
         ST_ERR(status_set(st, ERR_BadValue,
                           "Specifying a tlsClusterCAFile requires a tlsCAFile also be specified"));
-    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") != 0)
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") != 0 &&
+        strcmp(o->cluster_auth_mode, "x509") != 0)
         ST_ERR(status_set(st, ERR_BadValue,
-                          "security.clusterAuthMode \"%s\" is not supported (only keyFile)",
+                          "security.clusterAuthMode \"%s\" is not supported (keyFile or x509)",
                           o->cluster_auth_mode));
-    if (o->cluster_auth_mode != NULL && o->key_file == NULL)
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "x509") == 0 &&
+        (o->tls_mode == NULL ||
+         (strcmp(o->tls_mode, "preferTLS") != 0 && strcmp(o->tls_mode, "requireTLS") != 0)))
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.clusterAuthMode x509 requires TLS between the members "
+                          "(net.tls.mode preferTLS or requireTLS)"));
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") == 0 &&
+        o->key_file == NULL)
         ST_ERR(status_set(st, ERR_BadValue,
                           "security.clusterAuthMode keyFile requires "
                           "security.keyFile"));

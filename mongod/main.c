@@ -89,6 +89,14 @@ static int setup_auth(const opts_t *o)
         }
         enabled = enabled || o->authorization == NULL; /* a keyFile implies --auth */
     }
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "x509") == 0)
+        enabled = enabled || o->authorization == NULL; /* as does x.509 membership */
+    if (micad_cluster_config(o, &st) != 0) {
+        LOG(FATAL, ACCESS, 20254, "Unable to acquire security key[s]", "error", BCON_UTF8(st.msg));
+        fprintf(stderr, "%s\n", st.msg);
+        wire_scram_wipe_free(secret);
+        return 1;
+    }
     micad_auth_config(enabled, secret);
     return 0;
 }

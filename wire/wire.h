@@ -627,6 +627,14 @@ typedef struct wire_tls_config {
 
 /* wire_tls_mode_by_name -- "disabled", "allowTLS", "preferTLS", "requireTLS"; -1 if unknown. */
 int wire_tls_mode_by_name(const char *name);
+/* wire_tls_pem_subject -- the subject (RFC 2253, bson_free'd) of a PEM file's first certificate. */
+int wire_tls_pem_subject(const char *path, char **out, status_t *st);
+/*
+ * wire_x509_member_attrs -- the O, OU and DC attributes of an RFC 2253 subject,
+ * sorted and joined with ',' ("" when it has none or they do not fit): what
+ * MongoDB compares to tell a cluster member's certificate (clusterAuthMode x509).
+ */
+void wire_x509_member_attrs(const char *subject, char *out, size_t cap);
 
 /* wire_server_config_t -- how to listen and what to run. */
 typedef struct wire_server_config {

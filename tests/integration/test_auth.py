@@ -455,8 +455,10 @@ def test_bad_key_files_refuse_to_start():
             assert msg in res.stderr.decode(), res.stderr
         finally:
             os.unlink(path)
-    res = run_micad(["--clusterAuthMode", "x509"])
+    res = run_micad(["--clusterAuthMode", "sendX509"])
     assert res.returncode == 2 and b"not supported" in res.stderr
+    res = run_micad(["--clusterAuthMode", "x509"])  # x509 needs TLS between the members
+    assert res.returncode == 2 and b"requires TLS" in res.stderr
     res = run_micad(["--clusterAuthMode", "keyFile"])
     assert res.returncode == 2 and b"requires security.keyFile" in res.stderr
 
