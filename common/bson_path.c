@@ -247,9 +247,18 @@ typedef struct kstate {
     const char *name;    /* field name v was found under (for the parallel-arrays message) */
 } kstate_t;
 
+/*
+ * The components of every field's path live in one buffer sized for the
+ * pattern: a fixed [fields][max components] array was 128 KiB, allocated and
+ * zeroed for every document's keys (an mmap per insert under some mallocs).
+ */
+#define KEYGEN_INLINE_COMPS 64
+
 typedef struct keygen {
     int nfields;
-    path_comp_t comps[BSONU_INDEX_MAX_FIELDS][BSONU_PATH_MAX_COMPONENTS];
+    path_comp_t *comps[BSONU_INDEX_MAX_FIELDS];
+    path_comp_t inline_comps[KEYGEN_INLINE_COMPS];
+    path_comp_t *heap_comps;
     int ncomp[BSONU_INDEX_MAX_FIELDS];
     const char *paths[BSONU_INDEX_MAX_FIELDS];
     bsonu_index_keys_t *out;
@@ -468,6 +477,18 @@ int bsonu_index_keys_get(const bson_t *key_pattern, const bson_t *doc, bsonu_ind
     g = bson_malloc0(sizeof(*g));
     g->out = k;
     g->st = st;
+    /* size the components buffer: one more than the dots of each path, capped */
+    size_t total = 0;
+    while (bson_iter_next(&it)) {
+        size_t n = 1;
+        for (const char *p = bson_iter_key(&it); *p; p++)
+            n += *p == '.';
+        total += n < BSONU_PATH_MAX_COMPONENTS + 1 ? n : BSONU_PATH_MAX_COMPONENTS + 1;
+    }
+    path_comp_t *next = g->inline_comps;
+    if (total > KEYGEN_INLINE_COMPS)
+        next = g->heap_comps = bson_malloc(total * sizeof(path_comp_t));
+    (void)bson_iter_init(&it, key_pattern);
     while (bson_iter_next(&it)) {
         if (f >= BSONU_INDEX_MAX_FIELDS) {
             ret = status_set(st, ERR_CannotCreateIndex, "Index key pattern has more than %d fields",
@@ -475,7 +496,14 @@ int bsonu_index_keys_get(const bson_t *key_pattern, const bson_t *doc, bsonu_ind
             goto err;
         }
         g->paths[f] = bson_iter_key(&it);
-        g->ncomp[f] = split_path(g->paths[f], g->comps[f], BSONU_PATH_MAX_COMPONENTS);
+        size_t room = 1;
+        for (const char *p = g->paths[f]; *p; p++)
+            room += *p == '.';
+        if (room > BSONU_PATH_MAX_COMPONENTS)
+            room = BSONU_PATH_MAX_COMPONENTS; /* split_path refuses the rest */
+        g->comps[f] = next;
+        next += room + (room == BSONU_PATH_MAX_COMPONENTS ? 1 : 0);
+        g->ncomp[f] = split_path(g->paths[f], g->comps[f], (int)room);
         if (g->ncomp[f] <= 0) {
             ret = status_set(st, ERR_CannotCreateIndex,
                              "Index key contains an illegal field name: '%s'", g->paths[f]);
@@ -499,6 +527,7 @@ int bsonu_index_keys_get(const bson_t *key_pattern, const bson_t *doc, bsonu_ind
 err:
     if (ret != 0)
         bsonu_index_keys_destroy(k);
+    bson_free(g->heap_comps);
     bson_free(g);
     return ret;
 }

@@ -500,33 +500,28 @@ void fp_release_all(void);
 
 /*
  * Server parameters: `--setParameter name=value` on the command line and
- * `setParameter: {name: value}` in YAML, as mongod takes them; an unknown name
- * is an error. X(name, default, min, max, help). Integer-valued for now.
- * Reading a parameter anywhere in the process: opts_param(OPTS_PARAM_<name>).
- *   ttlMonitorSleepSecs -- seconds between TTL monitor passes (MongoDB's 60).
- *   internalQueryMaxBlockingSortMemoryUsageBytes,
- *   internalDocumentSourceGroupMaxMemoryBytes -- the 100 MB per-stage limits of
- *     blocking sorts and $group (MongoDB's names); tests lower them to make a
- *     spill happen with little data.
- *   cursorTimeoutMillis -- idle cursors are killed after this (10 minutes).
- *   enableTestCommands -- 1 turns on MongoDB's test-only commands that Mica has
- *     (`echo`, the transport ceiling bench/ycsb measures; `configureFailPoint`
- *     and `waitForFailPoint`); 0, the default, and they answer CommandNotFound.
+ * `setParameter: {name: value}` in YAML at start-up, getParameter/setParameter
+ * at run time, all from one table (common/parameters.def: name, kind, default,
+ * range, where settable). An unknown name is an error. Reading an INT or BOOL
+ * parameter anywhere in the process: opts_param(OPTS_PARAM_<name>).
  */
-#define OPTS_PARAMS(X)                                                                             \
-    X(ttlMonitorSleepSecs, 60, 1, 86400, "seconds between TTL monitor passes")                     \
-    X(internalQueryMaxBlockingSortMemoryUsageBytes, 104857600, 1024, INT64_MAX,                    \
-      "memory limit of a blocking sort, bytes")                                                    \
-    X(internalDocumentSourceGroupMaxMemoryBytes, 104857600, 1024, INT64_MAX,                       \
-      "memory limit of a $group stage, bytes")                                                     \
-    X(cursorTimeoutMillis, 600000, 1, INT64_MAX, "idle cursor timeout, milliseconds")              \
-    X(enableTestCommands, 0, 0, 1, "1 enables test-only commands (echo, failpoints)")
+typedef enum opts_param_kind {
+    OPTS_PK_INT,   /* a whole number in [min, max] */
+    OPTS_PK_BOOL,  /* 0 or 1 */
+    OPTS_PK_CUSTOM /* kept elsewhere (mongod/parameters.c); start-up text in param_text */
+} opts_param_kind_t;
+
+/* Where a parameter may be set (bits). */
+#define OPTS_AT_NONE    0
+#define OPTS_AT_STARTUP 1
+#define OPTS_AT_RUNTIME 2
+#define OPTS_AT_BOTH    3
 
 typedef enum opts_param_id {
-#define X(name, def, min, max, help) OPTS_PARAM_##name,
-    OPTS_PARAMS(X)
-#undef X
-        OPTS_PARAM_COUNT
+#define PARAM(name, kind, def, min, max, at, help) OPTS_PARAM_##name,
+#include "common/parameters.def"
+#undef PARAM
+    OPTS_PARAM_COUNT
 } opts_param_id_t;
 
 /*
@@ -570,12 +565,14 @@ typedef struct opts {
     int metrics_port;                    /* metrics.port: Prometheus /metrics (0: off) */
     char *metrics_bind_ip;               /* metrics.bindIp ("127.0.0.1") */
     char *pid_file;                      /* processManagement.pidFilePath */
+    bool fork;                           /* processManagement.fork (--fork) */
     char *config_path;                   /* --config / -f */
     bool help;                           /* --help / -h: print opts_help and exit 0 */
     bool version;                        /* --version: print the version and exit 0 */
     uint64_t set_mask;                   /* bit i: table entry i was given (file or command line) */
     int64_t params[OPTS_PARAM_COUNT];    /* server parameters (defaults unless set) */
-    uint32_t params_set;                 /* bit i: params[i] was given */
+    char *param_text[OPTS_PARAM_COUNT];  /* each given parameter's text, as typed */
+    uint64_t params_set;                 /* bit i: params[i] was given */
     bson_t argv;                         /* the command line as an array of strings */
     bson_t parsed;                       /* {config, net: {...}, storage: {...}, ...} */
 } opts_t;
@@ -601,6 +598,14 @@ int opts_param_lookup(const char *name);
 void opts_params_publish(const opts_t *o);
 /* opts_param -- the process-wide value of a parameter (its default until published). */
 int64_t opts_param(opts_param_id_t id);
+/* opts_param_store -- change the process-wide value (setParameter; already range-checked). */
+void opts_param_store(opts_param_id_t id, int64_t v);
+/* opts_param_kind -- INT, BOOL or CUSTOM. */
+opts_param_kind_t opts_param_kind(opts_param_id_t id);
+/* opts_param_settable -- OPTS_AT_* bits: where the parameter may be set. */
+int opts_param_settable(opts_param_id_t id);
+/* opts_param_range -- the [min, max] of an INT parameter. */
+void opts_param_range(opts_param_id_t id, int64_t *min, int64_t *max);
 /* opts_help -- append the --help text (generated from the option table). */
 void opts_help(bson_string_t *out, const char *prog);
 

@@ -124,6 +124,8 @@ static const opt_spec_t opt_table[] = {
      "do not check the host names in other members' certificates"},
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
+    {"fork", NULL, "processManagement.fork", OPT_FLAG, F(fork), 0, 0,
+     "fork server process (needs --logpath); the parent exits 0 once the server listens"},
     {"metricsPort", NULL, "metrics.port", OPT_INT, F(metrics_port), 0, 65535,
      "serve Prometheus /metrics over HTTP on this port (0: off, the default)"},
     {"metricsBindIp", NULL, "metrics.bindIp", OPT_STRING, F(metrics_bind_ip), 0, 0,
@@ -149,9 +151,9 @@ void opts_init(opts_t *o)
     o->commit_interval_ms = 100;
     {
         static const int64_t defaults[OPTS_PARAM_COUNT] = {
-#define X(name, def, min, max, help) def,
-            OPTS_PARAMS(X)
-#undef X
+#define PARAM(name, kind, def, min, max, at, help) def,
+#include "common/parameters.def"
+#undef PARAM
         };
         memcpy(o->params, defaults, sizeof(defaults));
     }
@@ -170,6 +172,10 @@ void opts_destroy(opts_t *o)
             bson_free(*p);
             *p = NULL;
         }
+    }
+    for (int i = 0; i < OPTS_PARAM_COUNT; i++) {
+        bson_free(o->param_text[i]);
+        o->param_text[i] = NULL;
     }
     bson_destroy(&o->argv);
     bson_destroy(&o->parsed);
@@ -211,21 +217,24 @@ static bool parse_bool(const char *s, bool *out)
     return false;
 }
 
-/* param_table -- the server parameters, generated from OPTS_PARAMS. */
+/* param_table -- the server parameters, generated from common/parameters.def. */
 static const struct {
     const char *name;
+    opts_param_kind_t kind;
     int64_t def, min, max;
+    int at;
 } param_table[OPTS_PARAM_COUNT] = {
-#define X(name, def, min, max, help) {#name, def, min, max},
-    OPTS_PARAMS(X)
-#undef X
+#define PARAM(name, kind, def, min, max, at, help)                                                 \
+    {#name, OPTS_PK_##kind, def, min, max, OPTS_AT_##at},
+#include "common/parameters.def"
+#undef PARAM
 };
 
-/* The process-wide values, published once at start-up; read without locks. */
+/* The process-wide values: published at start-up, changed by setParameter; lock-free. */
 static int64_t param_values[OPTS_PARAM_COUNT] = {
-#define X(name, def, min, max, help) def,
-    OPTS_PARAMS(X)
-#undef X
+#define PARAM(name, kind, def, min, max, at, help) def,
+#include "common/parameters.def"
+#undef PARAM
 };
 
 /* opts_param_name -- a parameter's name. */
@@ -257,6 +266,35 @@ int64_t opts_param(opts_param_id_t id)
     return __atomic_load_n(&param_values[id], __ATOMIC_RELAXED);
 }
 
+/* opts_param_store -- see common.h. */
+void opts_param_store(opts_param_id_t id, int64_t v)
+{
+    INVARIANT((unsigned)id < OPTS_PARAM_COUNT);
+    __atomic_store_n(&param_values[id], v, __ATOMIC_RELAXED);
+}
+
+/* opts_param_kind -- see common.h. */
+opts_param_kind_t opts_param_kind(opts_param_id_t id)
+{
+    INVARIANT((unsigned)id < OPTS_PARAM_COUNT);
+    return param_table[id].kind;
+}
+
+/* opts_param_settable -- see common.h. */
+int opts_param_settable(opts_param_id_t id)
+{
+    INVARIANT((unsigned)id < OPTS_PARAM_COUNT);
+    return param_table[id].at;
+}
+
+/* opts_param_range -- see common.h. */
+void opts_param_range(opts_param_id_t id, int64_t *min, int64_t *max)
+{
+    INVARIANT((unsigned)id < OPTS_PARAM_COUNT);
+    *min = param_table[id].min;
+    *max = param_table[id].max;
+}
+
 /* param_apply -- set parameter `name` from its text value; errors as mongod words them. */
 static int param_apply(opts_t *o, const char *name, size_t name_len, const char *value,
                        status_t *st)
@@ -274,15 +312,36 @@ static int param_apply(opts_t *o, const char *name, size_t name_len, const char 
     id = opts_param_lookup(key);
     if (id < 0)
         return status_set(st, ERR_BadValue, "Unknown --setParameter '%s'", key);
-    errno = 0;
-    v = strtoll(value, &end, 10);
-    if (*value == '\0' || *end != '\0' || errno != 0 || v < param_table[id].min ||
-        v > param_table[id].max)
-        return status_set(st, ERR_BadValue,
-                          "Bad value for parameter \"%s\": '%s' (an integer in [%lld, %lld])", key,
-                          value, (long long)param_table[id].min, (long long)param_table[id].max);
+    if (!(param_table[id].at & OPTS_AT_STARTUP))
+        return status_set(st, ERR_BadValue, "Cannot use --setParameter to set \"%s\" at startup",
+                          key);
+    switch (param_table[id].kind) {
+    case OPTS_PK_BOOL: {
+        bool b;
+        if (!parse_bool(value, &b))
+            return status_set(st, ERR_BadValue,
+                              "Bad value for parameter \"%s\": '%s' (true or false)", key, value);
+        v = b ? 1 : 0;
+        break;
+    }
+    case OPTS_PK_INT:
+        errno = 0;
+        v = strtoll(value, &end, 10);
+        if (*value == '\0' || *end != '\0' || errno != 0 || v < param_table[id].min ||
+            v > param_table[id].max)
+            return status_set(st, ERR_BadValue,
+                              "Bad value for parameter \"%s\": '%s' (an integer in [%lld, %lld])",
+                              key, value, (long long)param_table[id].min,
+                              (long long)param_table[id].max);
+        break;
+    default:
+        v = 0; /* CUSTOM: mongod/parameters.c checks and applies the text at start-up */
+        break;
+    }
     o->params[id] = v;
-    o->params_set |= 1u << id;
+    o->params_set |= 1ull << id;
+    bson_free(o->param_text[id]);
+    o->param_text[id] = bson_strdup(value);
     return 0;
 }
 
@@ -670,11 +729,8 @@ static void build_parsed(opts_t *o)
         bson_t sub;
         BSON_APPEND_DOCUMENT_BEGIN(&o->parsed, "setParameter", &sub);
         for (int i = 0; i < OPTS_PARAM_COUNT; i++) {
-            if (o->params_set & (1u << i)) {
-                char num[32];
-                (void)snprintf(num, sizeof(num), "%lld", (long long)o->params[i]);
-                BSON_APPEND_UTF8(&sub, param_table[i].name, num);
-            }
+            if ((o->params_set & (1ull << i)) && o->param_text[i] != NULL)
+                BSON_APPEND_UTF8(&sub, param_table[i].name, o->param_text[i]);
         }
         bson_append_document_end(&o->parsed, &sub);
     }
@@ -742,6 +798,8 @@ int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
     if (o->bind_ip != NULL && o->bind_ip_all)
         ST_ERR(status_set(st, ERR_BadValue,
                           "Error parsing command line: bind_ip and bind_ip_all are exclusive"));
+    if (o->fork && o->logpath == NULL)
+        ST_ERR(status_set(st, ERR_BadValue, "--fork has to be used with --logpath or --syslog"));
     if (o->cluster_role != NULL && strcmp(o->cluster_role, "shardsvr") != 0 &&
         strcmp(o->cluster_role, "configsvr") != 0)
         ST_ERR(status_set(st, ERR_BadValue, "sharding.clusterRole must be shardsvr or configsvr"));

@@ -7,7 +7,7 @@
  * a moment: it always happens outside the table lock.
  */
 #include "mongod/cursors.h"
-#include "mongod/counters.h"
+#include "mongod/opstats.h"
 
 #include <errno.h>
 #include <pthread.h>

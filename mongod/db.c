@@ -7,7 +7,7 @@
  */
 #include "mongod/db.h"
 #include "mongod/ops.h"
-#include "mongod/counters.h"
+#include "mongod/opstats.h"
 #include "mongod/exec.h"
 
 #include <pthread.h>
@@ -379,11 +379,23 @@ static int fail_write_commit(status_t *st)
     return status_set(st, (int)code, "Failing write commit due to failpoint failWriteCommit");
 }
 
-/* micad_db_run_uow -- begin, fn, commit; retry on WriteConflict. */
+static int run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_fn fn, void *arg,
+                   status_t *st);
+
+/* micad_db_run_uow -- begin, fn, commit (retry on WriteConflict) inside a write slot. */
 int micad_db_run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_fn fn, void *arg,
                      status_t *st)
 {
     ST_RET(micad_fsync_wait(op, st)); /* fsync {lock: true} holds writers here */
+    int ret = run_uow(op, sess, fn, arg, st);
+    micad_fsync_leave();
+    return ret;
+}
+
+/* run_uow -- micad_db_run_uow inside its write slot. */
+static int run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_fn fn, void *arg,
+                   status_t *st)
+{
     for (int attempt = 0;; attempt++) {
         stor_uow_t *uow;
         int ret;

@@ -4,7 +4,8 @@
  * storage cursors, batches with save/restore, yields, deadlines, and explain.
  */
 #include "mongod/agg.h" /* micad_let_t: find's let */
-#include "mongod/counters.h"
+#include "mongod/opstats.h"
+#include "mongod/parameters.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -1269,6 +1270,16 @@ int micad_exec_create(micad_t *m, const wire_opctx_t *op, const micad_query_t *q
     req.max = ex->q.has_max ? &ex->q.max : NULL;
     req.indexes = ex->ixinfo;
     req.nindexes = ex->nix;
+    req.no_table_scan =
+        ex->coll != NULL && micad_param_no_table_scan(ex->q.ns, bson_empty(&ex->q.filter));
+    if (ex->q.tailable && req.no_table_scan) {
+        ret = status_set(st, ERR_NoQueryExecutionPlans,
+                         "error processing query: ns=%s planner returned error :: caused by :: "
+                         "Running with 'notablescan', so tailable cursors (which always do a "
+                         "table scan) are not allowed",
+                         ex->q.ns);
+        goto err;
+    }
     if (ex->q.tailable) {
         /* Tailable cursors follow insertion order: a forward collection scan. */
         req.hint = NULL;
@@ -2229,6 +2240,7 @@ int micad_query_parse_find(const wire_opctx_t *op, const bson_t *cmd, micad_quer
     const char *C = "FindCommandRequest";
     memset(fo, 0, sizeof(*fo));
     fo->batch_size = -1;
+    q->allow_disk_use = opts_param(OPTS_PARAM_allowDiskUseByDefault) != 0; /* 6.0+ */
     ST_RET(micad_db_cmd_ns(op, cmd, q->ns, st));
     bson_iter_init(&it, cmd);
     bson_iter_next(&it); /* the collection name */

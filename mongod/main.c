@@ -8,17 +8,19 @@
  */
 #include "mongod/auth.h"
 #include "mongod/cursors.h"
-#include "mongod/counters.h"
 #include "mongod/db.h"
 #include "mongod/micad.h"
 #include "mongod/ops.h"
+#include "mongod/parameters.h"
 #include "mongod/repl/repl.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MICAD_EXIT_BADOPTIONS 2
@@ -67,6 +69,81 @@ static int write_pid_file(const char *path, status_t *st)
     fprintf(f, "%d\n", (int)getpid());
     fclose(f);
     return 0;
+}
+
+/* The write end of the --fork pipe in the server process (-1: not forked). */
+static int g_fork_ready_fd = -1;
+
+/*
+ * fork_server -- processManagement.fork, as mongod: the parent prints the
+ * child's pid and waits on a pipe. The child (a new session, stdin/stdout/
+ * stderr on /dev/null: it logs to --logpath) writes one byte once it listens
+ * (fork_ready); the parent then exits 0. If the child exits first, the pipe
+ * ends empty and the parent exits with the child's exit code. Called before
+ * any thread exists.
+ */
+static int fork_server(void)
+{
+    int fds[2];
+    printf("about to fork child process, waiting until server is ready for connections.\n");
+    fflush(stdout);
+    if (pipe(fds) != 0) {
+        fprintf(stderr, "ERROR: pipe() failed: %s\n", strerror(errno));
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "ERROR: fork() failed: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pid == 0) { /* the server */
+        close(fds[0]);
+        (void)setsid();
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            (void)dup2(null, STDIN_FILENO);
+            (void)dup2(null, STDOUT_FILENO);
+            (void)dup2(null, STDERR_FILENO);
+            if (null > STDERR_FILENO)
+                close(null);
+        }
+        g_fork_ready_fd = fds[1];
+        return -1;
+    }
+    close(fds[1]);
+    printf("forked process: %d\n", (int)pid);
+    fflush(stdout);
+    char b;
+    ssize_t n;
+    do
+        n = read(fds[0], &b, 1);
+    while (n < 0 && errno == EINTR);
+    close(fds[0]);
+    if (n == 1) {
+        printf("child process started successfully, parent exiting\n");
+        return 0;
+    }
+    int wst = 0, code = 1;
+    if (waitpid(pid, &wst, 0) == pid)
+        code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 1;
+    fprintf(stderr, "ERROR: child process failed, exited with %d\n", code);
+    fprintf(stderr, "To see additional information in this output, start without the \"--fork\" "
+                    "option.\n");
+    return code != 0 ? code : 1;
+}
+
+/* fork_ready -- the forked server listens: let the parent go. */
+static void fork_ready(void)
+{
+    if (g_fork_ready_fd < 0)
+        return;
+    char b = 1;
+    ssize_t n;
+    do
+        n = write(g_fork_ready_fd, &b, 1);
+    while (n < 0 && errno == EINTR);
+    close(g_fork_ready_fd);
+    g_fork_ready_fd = -1;
 }
 
 /*
@@ -161,7 +238,6 @@ static int serve(micad_t *m, opts_t *o)
         code = 1;
         goto out;
     }
-    wire_cmd_set_observer(micad_counters_command); /* serverStatus metrics.commands */
     if (wire_cmd_table_init(&m->table, micad_commands, micad_n_commands, &st) != 0) {
         LOG(FATAL, CONTROL, 21008, "Bad command table", "error", BCON_UTF8(st.msg));
         code = 1;
@@ -205,6 +281,7 @@ static int serve(micad_t *m, opts_t *o)
         goto out;
     }
     micad_logbuf_end_startup();
+    fork_ready(); /* the listeners are bound and listening: --fork's parent may exit */
     if (micad_ttl_start(m, &st) != 0) /* expired documents then simply stay */
         LOG(WARNING, INDEX, 21567, "TTL monitor not started", "error", BCON_UTF8(st.msg));
     status_reset(&st);
@@ -271,6 +348,13 @@ int main(int argc, char **argv)
         opts_destroy(&o);
         return 0;
     }
+    if (o.fork) {
+        code = fork_server();
+        if (code >= 0) { /* the parent: the child listens (0) or failed (its code) */
+            opts_destroy(&o);
+            return code;
+        }
+    }
     if (o.logpath != NULL) {
         int rc = log_open(o.logpath, o.logappend);
         if (rc != 0) {
@@ -280,6 +364,12 @@ int main(int argc, char **argv)
         }
     }
     log_set_verbosity(o.quiet ? -1 : o.verbosity);
+    if (micad_params_startup(&o, &st) != 0) { /* --setParameter logLevel=, engine= */
+        fprintf(stderr, "%s\ntry '%s --help' for more information\n", st.msg, argv[0]);
+        log_close();
+        opts_destroy(&o);
+        return MICAD_EXIT_BADOPTIONS;
+    }
     micad_logbuf_start();
     micad_runtime_start(&o);
 

@@ -17,6 +17,7 @@
 #include "mongod/cursors.h"
 #include "mongod/db.h"
 #include "mongod/ops.h"
+#include "mongod/opstats.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -118,7 +119,7 @@ static void emit_process(mw_t *w)
     sample1(w, "mica_memory_bytes", "type", "virtual", (double)(size * page));
 }
 
-/* emit_transport -- connections, network and opcounters. */
+/* emit_transport -- connections, network and opcounters (opstats.c's). */
 static void emit_transport(mw_t *w)
 {
     wire_server_stats_t s = {0};
@@ -140,14 +141,16 @@ static void emit_transport(mw_t *w)
     sample1(w, "mica_network_bytes_total", "direction", "out", (double)s.bytes_out);
     family(w, "mica_network_requests_total", "counter", "Requests received.");
     sample(w, "mica_network_requests_total", NULL, (double)s.num_requests);
+    micad_opcounters_t oc;
+    micad_opcounters_snapshot(&oc);
     family(w, "mica_opcounters_total", "counter",
            "Operations by type, as serverStatus opcounters.");
-    sample1(w, "mica_opcounters_total", "type", "insert", (double)s.op_insert);
-    sample1(w, "mica_opcounters_total", "type", "query", (double)s.op_query);
-    sample1(w, "mica_opcounters_total", "type", "update", (double)s.op_update);
-    sample1(w, "mica_opcounters_total", "type", "delete", (double)s.op_delete);
-    sample1(w, "mica_opcounters_total", "type", "getmore", (double)s.op_getmore);
-    sample1(w, "mica_opcounters_total", "type", "command", (double)s.op_command);
+    sample1(w, "mica_opcounters_total", "type", "insert", (double)oc.insert);
+    sample1(w, "mica_opcounters_total", "type", "query", (double)oc.query);
+    sample1(w, "mica_opcounters_total", "type", "update", (double)oc.update);
+    sample1(w, "mica_opcounters_total", "type", "delete", (double)oc.del);
+    sample1(w, "mica_opcounters_total", "type", "getmore", (double)oc.getmore);
+    sample1(w, "mica_opcounters_total", "type", "command", (double)oc.command);
 }
 
 /* emit_commands -- per command and result, and latency histograms per family. */

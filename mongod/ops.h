@@ -106,8 +106,28 @@ void micad_runtime_start(const opts_t *o);
 void micad_runtime_stop(void);
 /* micad_log_rotate -- logRotate: rename the log file with a UTC time suffix, open a new one. */
 int micad_log_rotate(status_t *st);
-/* micad_fsync_wait -- writers wait here while fsync {lock: true} is held (killable). */
+/*
+ * micad_fsync_wait -- a unit of work's door: waits while fsync {lock: true} is
+ * held (killable), then holds a write slot until micad_fsync_leave.
+ */
 int micad_fsync_wait(const wire_opctx_t *op, status_t *st);
+/*
+ * micad_catalog_begin -- a catalog command's door (create, drop, dropDatabase,
+ * createIndexes, dropIndexes, renameCollection, collMod): also shut while an
+ * fsync lock drains; holds a write slot until micad_fsync_leave.
+ */
+int micad_catalog_begin(const wire_opctx_t *op, status_t *st);
+/* micad_fsync_leave -- leave the slot the matching door entered. */
+void micad_fsync_leave(void);
+/* MICAD_CATALOG_CMD -- define handler `name` as `inner` run behind micad_catalog_begin. */
+#define MICAD_CATALOG_CMD(name, inner)                                                             \
+    int name(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)                     \
+    {                                                                                              \
+        ST_RET(micad_catalog_begin(op, st));                                                       \
+        int ret_ = inner(op, cmd, reply, st);                                                      \
+        micad_fsync_leave();                                                                       \
+        return ret_;                                                                               \
+    }
 /* micad_fsync_lock_count -- how many fsync locks are held. */
 int micad_fsync_lock_count(void);
 

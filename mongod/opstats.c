@@ -1,16 +1,23 @@
 /*
- * opstats.c -- what happens after every command: the counters and latencies
- * behind serverStatus (opLatencies), `top`, the Prometheus families, the
- * slow-operation log line (51803) and the profiler (profiler.c).
+ * opstats.c -- the one set of operation statistics (opstats.h): what
+ * serverStatus (opcounters, metrics.document/queryExecutor/operation/commands,
+ * opLatencies, storageEngine), `top` and the Prometheus families report, the
+ * slow-operation log line (51803) and the hand-off to the profiler
+ * (profiler.c).
  *
- * The transport calls micad_op_done on the worker that ran the command, with
- * the reply and the duration. Everything here is counters under short locks or
- * relaxed atomics; the only blocking work (a profiler insert) happens on the
- * same worker after the reply document is complete, the way mongod profiles
- * before answering.
+ * Two kinds of input:
+ *   - after every command the transport calls micad_op_done on the worker
+ *     that ran it, with the reply and the duration: opcounters, the per-row
+ *     command counters, latencies, top, the slow log and the profiler;
+ *   - the work itself bumps the document/queryExecutor counters where it
+ *     happens (write.c, exec.c, cursors.c, db.c).
+ * Everything is relaxed atomics or counters under a short lock; the only
+ * blocking work (a profiler insert) happens on the same worker after the reply
+ * document is complete, the way mongod profiles before answering.
  */
 #include "mongod/db.h"
 #include "mongod/ops.h"
+#include "mongod/opstats.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +37,12 @@ static const char *const fam_names[MICAD_FAM_COUNT] = {"reads", "writes", "comma
                                                        "transactions"};
 
 static micad_lat_t g_lat[MICAD_FAM_COUNT];
+/* opcounters */
+static int64_t g_op_insert, g_op_query, g_op_update, g_op_delete, g_op_getmore, g_op_command;
+/* metrics.document, metrics.queryExecutor, metrics.operation */
+static int64_t g_inserted, g_updated, g_deleted, g_returned;
+static int64_t g_scanned, g_scanned_objects, g_collscans, g_collscans_nontailable;
+static int64_t g_scan_and_order, g_write_conflicts;
 /* per command row of micad_commands, plus one for names not in the table */
 static int64_t *g_cmd_total, *g_cmd_failed;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -285,6 +298,186 @@ static void log_slow(const wire_opctx_t *op, const micad_outcome_t *o, int code,
     bson_destroy(attr);
 }
 
+/* bump -- a relaxed add. */
+static void bump(int64_t *c, int64_t n)
+{
+    __atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+/* ld -- a relaxed load. */
+static int64_t ld(const int64_t *c)
+{
+    return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+void micad_counters_inserted(int64_t n)
+{
+    bump(&g_inserted, n);
+}
+
+void micad_counters_updated(int64_t n)
+{
+    bump(&g_updated, n);
+}
+
+void micad_counters_deleted(int64_t n)
+{
+    bump(&g_deleted, n);
+}
+
+void micad_counters_returned(int64_t n)
+{
+    bump(&g_returned, n);
+}
+
+/* micad_counters_query -- see opstats.h. */
+void micad_counters_query(int64_t keys, int64_t docs, bool collscan, bool tailable, bool sorted)
+{
+    bump(&g_scanned, keys);
+    bump(&g_scanned_objects, docs);
+    if (collscan) {
+        bump(&g_collscans, 1);
+        if (!tailable)
+            bump(&g_collscans_nontailable, 1);
+    }
+    if (sorted)
+        bump(&g_scan_and_order, 1);
+}
+
+void micad_counters_write_conflict(void)
+{
+    bump(&g_write_conflicts, 1);
+}
+
+/*
+ * count_op -- opcounters as mongod counts them: an insert command counts each
+ * document, update and delete each statement, find a query, getMore a getmore,
+ * everything else (aggregate included) a command. Statements that cannot be
+ * read (a malformed command) count once.
+ */
+static void count_op(const wire_opctx_t *op)
+{
+    const char *name = op->name ? op->name : "";
+    const char *field = NULL;
+    int64_t *c = &g_op_command;
+    if (op->cmd == NULL) {
+        bump(c, 1);
+        return;
+    }
+    if (strcmp(name, "insert") == 0) {
+        c = &g_op_insert;
+        field = "documents";
+    } else if (strcmp(name, "update") == 0) {
+        c = &g_op_update;
+        field = "updates";
+    } else if (strcmp(name, "delete") == 0) {
+        c = &g_op_delete;
+        field = "deletes";
+    } else if (strcmp(name, "find") == 0) {
+        c = &g_op_query;
+    } else if (strcmp(name, "getMore") == 0) {
+        c = &g_op_getmore;
+    }
+    int64_t n = 1;
+    if (field != NULL) {
+        micad_db_docs_t d;
+        status_t st = STATUS_INIT;
+        if (micad_db_docs_init(op, &op->body, field, &d, &st) == 0) {
+            bson_t doc;
+            n = 0;
+            while (micad_db_docs_next(&d, &doc))
+                n++;
+        }
+    }
+    bump(c, n);
+}
+
+/* micad_opcounters_snapshot -- see opstats.h. */
+void micad_opcounters_snapshot(micad_opcounters_t *out)
+{
+    out->insert = ld(&g_op_insert);
+    out->query = ld(&g_op_query);
+    out->update = ld(&g_op_update);
+    out->del = ld(&g_op_delete);
+    out->getmore = ld(&g_op_getmore);
+    out->command = ld(&g_op_command);
+}
+
+/* micad_counters_append_opcounters -- serverStatus.opcounters. */
+void micad_counters_append_opcounters(bson_t *reply)
+{
+    micad_opcounters_t o;
+    bson_t sub;
+    micad_opcounters_snapshot(&o);
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "opcounters", &sub);
+    BSON_APPEND_INT64(&sub, "insert", o.insert);
+    BSON_APPEND_INT64(&sub, "query", o.query);
+    BSON_APPEND_INT64(&sub, "update", o.update);
+    BSON_APPEND_INT64(&sub, "delete", o.del);
+    BSON_APPEND_INT64(&sub, "getmore", o.getmore);
+    BSON_APPEND_INT64(&sub, "command", o.command);
+    bson_append_document_end(reply, &sub);
+}
+
+/*
+ * micad_counters_append_metrics -- metrics.document, queryExecutor, operation
+ * and commands: every command-table row with {failed, total} (as mongod lists
+ * every registered command), and <UNKNOWN> for names not in the table.
+ */
+void micad_counters_append_metrics(bson_t *metrics)
+{
+    bson_t d, q, cs, op, cmds;
+    BSON_APPEND_DOCUMENT_BEGIN(metrics, "document", &d);
+    BSON_APPEND_INT64(&d, "deleted", ld(&g_deleted));
+    BSON_APPEND_INT64(&d, "inserted", ld(&g_inserted));
+    BSON_APPEND_INT64(&d, "returned", ld(&g_returned));
+    BSON_APPEND_INT64(&d, "updated", ld(&g_updated));
+    bson_append_document_end(metrics, &d);
+
+    BSON_APPEND_DOCUMENT_BEGIN(metrics, "queryExecutor", &q);
+    BSON_APPEND_INT64(&q, "scanned", ld(&g_scanned));
+    BSON_APPEND_INT64(&q, "scannedObjects", ld(&g_scanned_objects));
+    BSON_APPEND_DOCUMENT_BEGIN(&q, "collectionScans", &cs);
+    BSON_APPEND_INT64(&cs, "nonTailable", ld(&g_collscans_nontailable));
+    BSON_APPEND_INT64(&cs, "total", ld(&g_collscans));
+    bson_append_document_end(&q, &cs);
+    bson_append_document_end(metrics, &q);
+
+    BSON_APPEND_DOCUMENT_BEGIN(metrics, "operation", &op);
+    BSON_APPEND_INT64(&op, "scanAndOrder", ld(&g_scan_and_order));
+    BSON_APPEND_INT64(&op, "writeConflicts", ld(&g_write_conflicts));
+    bson_append_document_end(metrics, &op);
+
+    BSON_APPEND_DOCUMENT_BEGIN(metrics, "commands", &cmds);
+    int64_t total, failed;
+    micad_cmd_counts(micad_n_commands, &total, &failed);
+    BSON_APPEND_INT64(&cmds, "<UNKNOWN>", total);
+    for (size_t i = 0; i < micad_n_commands; i++) {
+        bson_t c;
+        micad_cmd_counts(i, &total, &failed);
+        bson_append_document_begin(&cmds, micad_commands[i].name, -1, &c);
+        BSON_APPEND_INT64(&c, "failed", failed);
+        BSON_APPEND_INT64(&c, "total", total);
+        bson_append_document_end(&cmds, &c);
+    }
+    bson_append_document_end(metrics, &cmds);
+}
+
+/* micad_counters_append_storage_engine -- the engine Mica runs (WiredTiger), as MongoDB names it.
+ */
+void micad_counters_append_storage_engine(bson_t *reply)
+{
+    bson_t se;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "storageEngine", &se);
+    BSON_APPEND_UTF8(&se, "name", "wiredTiger");
+    BSON_APPEND_BOOL(&se, "supportsCommittedReads", true);
+    BSON_APPEND_BOOL(&se, "supportsSnapshotReadConcern", true);
+    BSON_APPEND_BOOL(&se, "readOnly", false);
+    BSON_APPEND_BOOL(&se, "persistent", true);
+    BSON_APPEND_BOOL(&se, "backupCursorOpen", false);
+    bson_append_document_end(reply, &se);
+}
+
 /* micad_op_done -- the transport's hook after every command. */
 void micad_op_done(wire_opctx_t *op, const bson_t *reply, int code, int64_t micros)
 {
@@ -300,8 +493,11 @@ void micad_op_done(wire_opctx_t *op, const bson_t *reply, int code, int64_t micr
     __atomic_add_fetch(&g_cmd_total[row], 1, __ATOMIC_RELAXED);
     if (code != 0)
         __atomic_add_fetch(&g_cmd_failed[row], 1, __ATOMIC_RELAXED);
-    if (op->cmd == NULL)
-        return; /* unknown command or unparsable request: nothing ran */
+    count_op(op);
+    /* unknown command or unparsable request: nothing ran; an awaitable command's
+     * wait (hello, resumed after its park) is its purpose, not its latency */
+    if (op->cmd == NULL || op->resumed)
+        return;
     lat_add(&g_lat[fam], micros);
     top_add(op->info.ns, op->info.op, fam, micros);
 

@@ -9,10 +9,21 @@
  * thread with sigwait, so a rotation never runs inside a signal handler.
  *
  * The fsync lock is a counter, not a mutex: the command that takes it returns
- * at once and a later fsyncUnlock, on any connection, releases it. Writers
- * wait at the door of every unit of work that writes documents
- * (micad_db_run_uow), marked waitingForLock in currentOp, still killable and
- * still bound by their maxTimeMS; reads never wait.
+ * once it holds it and a later fsyncUnlock, on any connection, releases it.
+ * What it holds out is every write: each unit of work that writes documents
+ * (micad_db_run_uow) and each catalog command (create, drop, dropDatabase,
+ * createIndexes, dropIndexes, renameCollection, collMod) passes a door and
+ * holds a "write slot" until it ends; reads never wait. Taking the lock is two
+ * steps, like mongod's global S lock behind running writers:
+ *   1. draining -- catalog commands stop entering (they hold no lock yet at
+ *      their door); units of work still enter, so a writer that holds a
+ *      namespace lock a running catalog command waits for always finishes;
+ *   2. locked -- once no slot is held, every door is shut; the checkpoint
+ *      then sees a quiet database.
+ * A thread inside a slot passes every inner door (a catalog command's own
+ * units of work), so nothing waits for itself. Door waits are marked
+ * waitingForLock in currentOp, killable and bound by maxTimeMS; so is the
+ * drain of the fsync command.
  */
 #include "mongod/db.h"
 #include "mongod/ops.h"
@@ -26,8 +37,11 @@
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_unlocked = PTHREAD_COND_INITIALIZER;
-static int g_fsync_locks;    /* fsync {lock: true} taken and not yet released */
-static char g_logpath[4096]; /* "" when logging to stderr */
+static int g_fsync_locks;         /* fsync {lock: true} taken and not yet released */
+static int g_draining;            /* fsync {lock: true} commands waiting for the slots to empty */
+static int g_slots;               /* write slots held (threads inside a write) */
+static __thread int t_slot_depth; /* this thread's nesting inside its write slot */
+static char g_logpath[4096];      /* "" when logging to stderr */
 static bool g_logappend;
 static pthread_t g_sig_thread;
 static bool g_sig_started;
@@ -112,32 +126,101 @@ void micad_runtime_stop(void)
     pthread_mutex_unlock(&g_lock);
 }
 
-/* micad_fsync_wait -- a writer's door: wait while the fsync lock is held. */
-int micad_fsync_wait(const wire_opctx_t *op, status_t *st)
+/* timed_wait -- wait on g_unlocked (g_lock held) up to 100 ms, then check kills and deadlines. */
+static int timed_wait(const wire_opctx_t *op, status_t *st)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000 * 1000; /* re-check kills and deadlines 10 times a second */
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&g_unlocked, &g_lock, &ts);
+    pthread_mutex_unlock(&g_lock);
+    /* no op given: this thread's own (an implicit create), or none (internal work) */
+    int ret = op != NULL ? micad_db_check_deadline(op, st) : wire_curop_check(st);
+    pthread_mutex_lock(&g_lock);
+    return ret;
+}
+
+/* door -- enter a write slot; catalog doors also stay shut while a lock drains. */
+static int door(const wire_opctx_t *op, bool catalog, status_t *st)
 {
     int ret = 0;
-    if (__atomic_load_n(&g_fsync_locks, __ATOMIC_RELAXED) == 0)
+    if (t_slot_depth > 0) {
+        t_slot_depth++;
         return 0;
-    wire_curop_set_waiting_for_lock(true);
+    }
     pthread_mutex_lock(&g_lock);
-    while (g_fsync_locks > 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000; /* re-check kills and deadlines 10 times a second */
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&g_unlocked, &g_lock, &ts);
-        pthread_mutex_unlock(&g_lock);
-        ret = micad_db_check_deadline(op, st);
-        pthread_mutex_lock(&g_lock);
-        if (ret != 0)
-            break;
+    if (g_fsync_locks > 0 || (catalog && g_draining > 0)) {
+        wire_curop_set_waiting_for_lock(true);
+        while (ret == 0 && (g_fsync_locks > 0 || (catalog && g_draining > 0)))
+            ret = timed_wait(op, st);
+        wire_curop_set_waiting_for_lock(false);
+    }
+    if (ret == 0) {
+        g_slots++;
+        t_slot_depth = 1;
     }
     pthread_mutex_unlock(&g_lock);
-    wire_curop_set_waiting_for_lock(false);
     return ret;
+}
+
+/* micad_fsync_wait -- a unit of work's door (micad_db_run_uow); micad_fsync_leave after it. */
+int micad_fsync_wait(const wire_opctx_t *op, status_t *st)
+{
+    return door(op, false, st);
+}
+
+/* micad_catalog_begin -- a catalog command's door; micad_fsync_leave when it ends. */
+int micad_catalog_begin(const wire_opctx_t *op, status_t *st)
+{
+    return door(op, true, st);
+}
+
+/* micad_fsync_leave -- leave the write slot entered by the matching door. */
+void micad_fsync_leave(void)
+{
+    INVARIANT(t_slot_depth > 0);
+    if (--t_slot_depth > 0)
+        return;
+    pthread_mutex_lock(&g_lock);
+    g_slots--;
+    pthread_cond_broadcast(&g_unlocked);
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* fsync_lock -- take one fsync lock: drain the write slots, then shut every door. */
+static int fsync_lock(const wire_opctx_t *op, status_t *st)
+{
+    int ret = 0;
+    pthread_mutex_lock(&g_lock);
+    if (g_fsync_locks == 0) {
+        g_draining++;
+        if (g_slots > 0) {
+            wire_curop_set_waiting_for_lock(true);
+            while (ret == 0 && g_slots > 0 && g_fsync_locks == 0)
+                ret = timed_wait(op, st);
+            wire_curop_set_waiting_for_lock(false);
+        }
+        g_draining--;
+        pthread_cond_broadcast(&g_unlocked); /* catalog doors re-check */
+    }
+    if (ret == 0)
+        g_fsync_locks++;
+    pthread_mutex_unlock(&g_lock);
+    return ret;
+}
+
+/* fsync_unlock -- release one fsync lock; the count left. */
+static int fsync_unlock(void)
+{
+    pthread_mutex_lock(&g_lock);
+    int left = --g_fsync_locks;
+    pthread_cond_broadcast(&g_unlocked);
+    pthread_mutex_unlock(&g_lock);
+    return left;
 }
 
 /* micad_fsync_lock_count -- fsyncLock's lockCount. */
@@ -170,20 +253,12 @@ int micad_cmd_fsync(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t
         lock = bson_iter_as_bool(&it);
     if (bson_iter_init_find(&it, cmd, "async") && bson_iter_as_bool(&it))
         return status_set(st, ERR_IllegalOperation, "fsync: async is not supported");
-    if (lock) {
-        pthread_mutex_lock(&g_lock);
-        g_fsync_locks++;
-        pthread_mutex_unlock(&g_lock);
-    }
-    /* writers that passed the door before the lock finish first: a checkpoint then holds them */
+    if (lock)
+        ST_RET(fsync_lock(op, st)); /* running writes finish first; then none starts */
     int ret = stor_engine_checkpoint(m->engine, st);
     if (ret != 0) {
-        if (lock) {
-            pthread_mutex_lock(&g_lock);
-            g_fsync_locks--;
-            pthread_cond_broadcast(&g_unlocked);
-            pthread_mutex_unlock(&g_lock);
-        }
+        if (lock)
+            (void)fsync_unlock();
         return ret;
     }
     BSON_APPEND_INT32(reply, "numFiles", 1);

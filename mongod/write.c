@@ -8,7 +8,8 @@
  */
 #include "mongod/write.h"
 
-#include "mongod/counters.h"
+#include "mongod/ops.h"
+#include "mongod/opstats.h"
 
 #include <string.h>
 
@@ -413,7 +414,11 @@ int micad_write_create_collection(stor_session_t *sess, const char *ns, const bs
                                   stor_collection_t **out, status_t *st)
 {
     stor_collection_t *c;
-    ST_RET(stor_collection_create(sess, ns, options, &c, st));
+    /* an implicit create (first insert, $out) is a catalog change: the fsync lock holds it */
+    ST_RET(micad_fsync_wait(NULL, st));
+    int cret = stor_collection_create(sess, ns, options, &c, st);
+    micad_fsync_leave();
+    ST_RET(cret);
     if (out != NULL)
         *out = c;
     if (g_observer == NULL)
@@ -478,7 +483,10 @@ int micad_write_drop_collection(stor_session_t *sess, const char *ns, status_t *
         n = stor_collection_count(c);
     }
     status_reset(st);
-    ST_RET(stor_collection_drop(sess, ns, st));
+    ST_RET(micad_fsync_wait(NULL, st)); /* the fsync lock holds internal catalog changes too */
+    int dret = stor_collection_drop(sess, ns, st);
+    micad_fsync_leave();
+    ST_RET(dret);
     if (g_observer == NULL || c == NULL)
         return 0;
     bson_t o = BSON_INITIALIZER, o2 = BSON_INITIALIZER;
@@ -502,7 +510,10 @@ int micad_write_rename_collection(stor_session_t *sess, const char *from, const 
         memcpy(uuid, stor_collection_uuid(c), 16);
     if (g_observer != NULL && stor_collection_lookup(eng, to, &t, &ignored) == 0)
         memcpy(tuuid, stor_collection_uuid(t), 16);
-    ST_RET(stor_collection_rename(sess, from, to, drop_target, st));
+    ST_RET(micad_fsync_wait(NULL, st)); /* the fsync lock holds internal catalog changes too */
+    int rret = stor_collection_rename(sess, from, to, drop_target, st);
+    micad_fsync_leave();
+    ST_RET(rret);
     if (g_observer == NULL || c == NULL)
         return 0;
     bson_t o = BSON_INITIALIZER;

@@ -203,6 +203,13 @@ double qry__pl_date_shift(int64_t ms, qry__pl_unit_t u, double n);
 /* Sort stage internals shared with $sortByCount and $bucketAuto. */
 /* qry__pl_sort_set_limit -- make a $sort a top-k of limit documents (the optimiser). */
 void qry__pl_sort_set_limit(pl_stage_t *s, int64_t limit);
+/*
+ * qry__pl_project_source -- for an inclusion $project s: the input path whose
+ * value the output holds unchanged at `path` (path itself when the projection
+ * keeps it, x.rest for a path y.rest under a {y: "$x"} rename), into buf.
+ * False when the projection drops, computes or only partly keeps it.
+ */
+bool qry__pl_project_source(const pl_stage_t *s, const char *path, char *buf, size_t len);
 /* qry__pl_sort_get_limit -- a $sort's coalesced limit (-1: none). */
 int64_t qry__pl_sort_get_limit(const pl_stage_t *s);
 /* qry__pl_sort_open -- a (spilling) sort of src by sort (borrowed), limit -1 = none. */

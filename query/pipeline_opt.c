@@ -218,6 +218,122 @@ static int merge_matches(qry_pipeline_t *p, size_t i, status_t *st)
     return ret;
 }
 
+/*
+ * rename_filter -- a $match filter rewritten for the input of the inclusion
+ * $project proj: each field path becomes the path it comes from (itself, or x
+ * for a {y: "$x"} rename), through $and/$or/$nor. False when a path is not
+ * kept unchanged by proj, or the filter has an operator that reads more than
+ * its paths ($expr, $where, $text, ...): then the $match stays where it is.
+ * Each top-level clause becomes one branch of an $and, so two paths renamed
+ * to one name never collide.
+ */
+static bool rename_filter(const pl_stage_t *proj, const bson_t *in, bson_t *out, int depth,
+                          bool *renamed)
+{
+    bson_iter_t it;
+    bson_t all;
+    int n = 0;
+    if (depth > 100 || !bson_iter_init(&it, in))
+        return false;
+    BSON_APPEND_ARRAY_BEGIN(out, "$and", &all);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        char key[16];
+        bson_t clause;
+        bool ok = true;
+        (void)snprintf(key, sizeof key, "%d", n++);
+        BSON_APPEND_DOCUMENT_BEGIN(&all, key, &clause);
+        if (strcmp(k, "$and") == 0 || strcmp(k, "$or") == 0 || strcmp(k, "$nor") == 0) {
+            bson_iter_t arr;
+            bson_t branches;
+            int b = 0;
+            ok = BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr);
+            BSON_APPEND_ARRAY_BEGIN(&clause, k, &branches);
+            while (ok && bson_iter_next(&arr)) {
+                const uint8_t *data;
+                uint32_t len;
+                bson_t sub, conv;
+                char bk[16];
+                if (!BSON_ITER_HOLDS_DOCUMENT(&arr)) {
+                    ok = false;
+                    break;
+                }
+                bson_iter_document(&arr, &len, &data);
+                ok = bson_init_static(&sub, data, len);
+                (void)snprintf(bk, sizeof bk, "%d", b++);
+                BSON_APPEND_DOCUMENT_BEGIN(&branches, bk, &conv);
+                ok = ok && rename_filter(proj, &sub, &conv, depth + 1, renamed);
+                bson_append_document_end(&branches, &conv);
+            }
+            bson_append_array_end(&clause, &branches);
+        } else if (strcmp(k, "$comment") == 0) {
+            bson_append_iter(&clause, k, -1, &it);
+        } else if (k[0] == '$') {
+            ok = false;
+        } else {
+            char src[1024];
+            ok = qry__pl_project_source(proj, k, src, sizeof src);
+            if (ok)
+                bson_append_iter(&clause, src, -1, &it);
+            if (ok && strcmp(src, k) != 0)
+                *renamed = true;
+        }
+        bson_append_document_end(&all, &clause);
+        if (!ok)
+            return false;
+    }
+    bson_append_array_end(out, &all);
+    return n > 0;
+}
+
+/*
+ * match_before_project -- MongoDB moves a $match that follows an inclusion
+ * $project before it when every field the $match reads is one the projection
+ * keeps unchanged or renames ({y: "$x"}: the match then reads x); results are
+ * the same and the $match can reach the planner (an index, fewer documents
+ * projected).
+ */
+static int match_before_project(qry_pipeline_t *p, size_t i, bool *moved, status_t *st)
+{
+    const pl_stage_t *proj = p->stages[i], *m = p->stages[i + 1];
+    bson_iter_t it;
+    bson_t filter, conv;
+    const uint8_t *data;
+    uint32_t len;
+    *moved = false;
+    if (m->needs_whole_doc || proj->shape != PL_REPLACES || !is(proj, &qry__pl_stage_project))
+        return 0;
+    const bson_value_t *v = stage_arg(m, &it);
+    if (v->value_type != BSON_TYPE_DOCUMENT)
+        return 0;
+    bson_iter_document(&it, &len, &data);
+    if (!bson_init_static(&filter, data, len) || bson_empty(&filter))
+        return 0;
+    bool renamed = false;
+    bson_init(&conv);
+    if (!rename_filter(proj, &filter, &conv, 0, &renamed)) {
+        bson_destroy(&conv);
+        return 0;
+    }
+    if (!renamed) { /* every path kept as is: the $match moves unchanged */
+        bson_destroy(&conv);
+        swap(p, i);
+        *moved = true;
+        return 0;
+    }
+    bson_value_t nv;
+    nv.value_type = BSON_TYPE_DOCUMENT;
+    nv.value.v_doc.data = (uint8_t *)bson_get_data(&conv);
+    nv.value.v_doc.data_len = conv.len;
+    int ret = replace_stage(p, i + 1, "$match", &nv, st);
+    bson_destroy(&conv);
+    if (ret == 0) {
+        swap(p, i);
+        *moved = true;
+    }
+    return ret;
+}
+
 static bool one_to_one(const pl_stage_t *s)
 {
     return is(s, &qry__pl_stage_project) || is(s, &qry__pl_stage_addfields) ||
@@ -243,6 +359,14 @@ int qry_pipeline_optimize(qry_pipeline_t *p, status_t *st)
                 swap(p, i);
                 changed = true;
                 break;
+            }
+            if (is(b, &qry__pl_stage_match) && is(a, &qry__pl_stage_project)) {
+                bool moved;
+                ST_RET(match_before_project(p, i, &moved, st));
+                if (moved) {
+                    changed = true;
+                    break;
+                }
             }
             if (is(a, &qry__pl_stage_limit) && is(b, &qry__pl_stage_limit)) {
                 int64_t l = stage_int(a) < stage_int(b) ? stage_int(a) : stage_int(b);

@@ -572,6 +572,12 @@ static void explode(const qry_oil_t *b, const bool *desc, size_t f, size_t nf, b
     }
     const qry_oil_t *o = &b[f];
     bool points = oil_all_points(o) && o->n <= budget;
+    if (rb->cap < rb->n + o->n && (f + 1 == nf || !points)) {
+        /* the last level adds one range per interval: grow once, not by doubling */
+        rb->cap = rb->n + o->n;
+        rb->r = realloc(rb->r, rb->cap * sizeof(*rb->r));
+        INVARIANT(rb->r != NULL);
+    }
     for (size_t k = 0; k < o->n; k++) {
         /* Index order: a descending field is scanned from its largest value. */
         const qry_interval_t *iv = &o->iv[desc[f] ? o->n - 1 - k : k];
@@ -1029,6 +1035,11 @@ int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_
     if (req->hint != NULL) {
         int dir = 1;
         if (natural_hint(req->hint, &dir)) {
+            if (req->no_table_scan) {
+                free(p.v);
+                return status_set(st, ERR_NoQueryExecutionPlans,
+                                  "hint $natural is not allowed, because 'notablescan' is enabled");
+            }
             if (req->min != NULL || req->max != NULL) {
                 free(p.v);
                 return status_set(st, PLAN_ERR_MINMAX_NO_HINT,
@@ -1099,6 +1110,12 @@ int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_
             if (c != NULL)
                 push_plan(&v, &nv, c);
         }
+    }
+    if (nv == 0 && req->no_table_scan) {
+        free(p.v);
+        return status_set(st, ERR_NoQueryExecutionPlans,
+                          "error processing query: planner returned error :: caused by :: No "
+                          "indexed plans available, and running with 'notablescan'");
     }
     if (nv == 0) {
         qry_plan_t *c = plan_new(QRY_PLAN_COLLSCAN);

@@ -416,13 +416,15 @@ typedef struct qry_plan_request {
     const bson_t *min, *max;   /* find's min/max (need a hint); NULL: none */
     const qry_index_info_t *indexes;
     size_t nindexes;
+    bool no_table_scan; /* notablescan: a plan needing a COLLSCAN is an error (291) */
 } qry_plan_request_t;
 
 /*
  * qry_plan_enumerate -- the candidate plans for req (at least one) into
  * *plans[0..*n) (free each with qry_plan_free and the array with free).
  * Errors: BadValue for a hint naming no index, 51173 for min/max without a
- * hint, 51174/51176 for min/max that do not fit the hinted index.
+ * hint, 51174/51176 for min/max that do not fit the hinted index,
+ * NoQueryExecutionPlans (291) when no_table_scan and only a COLLSCAN fits.
  */
 int qry_plan_enumerate(const qry_plan_request_t *req, qry_plan_t ***plans, size_t *n, status_t *st);
 /* qry_plan_free -- free a plan (NULL is a no-op). */

@@ -13,6 +13,7 @@
  */
 #include "query/pipeline_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ typedef struct proj_data {
     pnode_t root;
     pmode_t mode;
     const char *stage; /* "$project", "$addFields", "$set", "$unset" */
+    bool id_implicit;  /* inclusion without an _id entry: _id is kept as is */
 } proj_data_t;
 
 static void pnode_clear(pnode_t *n)
@@ -230,6 +232,7 @@ static int proj_parse_spec(pl_stage_t *s, const bson_iter_t *arg, pmode_t mode, 
     } else {
         d->mode = PM_INCLUSION;
         s->shape = PL_REPLACES;
+        d->id_implicit = !pp.id_seen;
         if (!pp.id_excluded)
             qry__pl_add_read(s, "_id");
     }
@@ -597,3 +600,37 @@ const pl_stage_ops_t qry__pl_stage_addfields = {"$addFields", 0, addfields_parse
                                                 proj_free};
 const pl_stage_ops_t qry__pl_stage_set = {"$set", 0, set_parse, proj_open, proj_free};
 const pl_stage_ops_t qry__pl_stage_unset = {"$unset", 0, unset_parse, proj_open, proj_free};
+
+/* qry__pl_project_source -- see pipeline_int.h. */
+bool qry__pl_project_source(const pl_stage_t *s, const char *path, char *buf, size_t len)
+{
+    const proj_data_t *d = s->data;
+    const pnode_t *n = &d->root;
+    const char *p = path;
+    if (s->ops != &qry__pl_stage_project || d->mode != PM_INCLUSION)
+        return false;
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t cl = dot ? (size_t)(dot - p) : strlen(p);
+        const pnode_t *k = kid((pnode_t *)n, p, cl);
+        if (k == NULL) {
+            /* _id is kept unless the spec names it */
+            if (n == &d->root && d->id_implicit && cl == 3 && strncmp(p, "_id", 3) == 0)
+                return (size_t)snprintf(buf, len, "%s", path) < len;
+            return false;
+        }
+        if (k->kind == PN_INCLUDE)
+            return (size_t)snprintf(buf, len, "%s", path) < len;
+        if (k->kind == PN_COMPUTED) {
+            /* {y: "$x"}: y is x's value (absent when x is) -- a rename of a top-level field */
+            const char *src = k->expr != NULL ? qry_expr_field_path(k->expr) : NULL;
+            if (src == NULL || *src == '\0' || strchr(src, '.') != NULL || n != &d->root)
+                return false;
+            return (size_t)snprintf(buf, len, "%s%s", src, dot ? dot : "") < len;
+        }
+        if (k->kind != PN_SUBTREE || dot == NULL)
+            return false; /* a sub-document only partly kept, or dropped */
+        n = k;
+        p = dot + 1;
+    }
+}

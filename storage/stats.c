@@ -126,6 +126,86 @@ int64_t stor_index_storage_size(const stor_index_t *idx)
     return file_size(idx->coll->eng, idx->ident);
 }
 
+/* reuse_bytes -- WiredTiger's "file bytes available for reuse" of uri (-1: unknown). */
+static int64_t reuse_bytes(WT_SESSION *wt, const char *uri)
+{
+    char suri[STOR_URI_MAX + 16];
+    WT_CURSOR *c;
+    int64_t v = -1;
+    (void)snprintf(suri, sizeof(suri), "statistics:%s", uri);
+    if (wt->open_cursor(wt, suri, NULL, NULL, &c) != 0) /* the engine's statistics setting */
+        return -1;
+    c->set_key(c, WT_STAT_DSRC_BLOCK_REUSE_BYTES);
+    if (c->search(c) == 0) {
+        const char *desc, *pvalue;
+        int64_t value;
+        if (c->get_value(c, &desc, &pvalue, &value) == 0)
+            v = value;
+    }
+    c->close(c);
+    return v;
+}
+
+/* stor_collection_compact -- see storage.h. */
+int stor_collection_compact(stor_collection_t *coll, int64_t free_space_target,
+                            int64_t *bytes_freed, status_t *st)
+{
+    stor_engine_t *eng = coll->eng;
+    char(*uris)[STOR_URI_MAX] = NULL;
+    char(*idents)[STOR_IDENT_MAX] = NULL;
+    size_t n = 1, k = 0;
+    int64_t before = 0, after = 0;
+    WT_SESSION *wt = NULL;
+    int ret = 0;
+
+    *bytes_freed = 0;
+    pthread_rwlock_rdlock(&eng->cat_lock);
+    for (stor_index_t *idx = coll->indexes; idx != NULL; idx = idx->next)
+        n++;
+    uris = calloc(n, sizeof(*uris));
+    idents = calloc(n, sizeof(*idents));
+    INVARIANT(uris != NULL && idents != NULL);
+    (void)snprintf(uris[k], STOR_URI_MAX, "%s", coll->uri);
+    (void)snprintf(idents[k++], STOR_IDENT_MAX, "%s", coll->ident);
+    for (stor_index_t *idx = coll->indexes; idx != NULL && k < n; idx = idx->next) {
+        if (idx->building || idx->dropped)
+            continue;
+        (void)snprintf(uris[k], STOR_URI_MAX, "%s", idx->uri);
+        (void)snprintf(idents[k++], STOR_IDENT_MAX, "%s", idx->ident);
+    }
+    pthread_rwlock_unlock(&eng->cat_lock);
+
+    for (size_t i = 0; i < k; i++)
+        before += file_size(eng, idents[i]);
+    /* the deletes' pages are free for reuse only once a checkpoint no longer needs them */
+    ret = stor_engine_checkpoint(eng, st);
+    if (ret == 0) {
+        int wret = eng->conn->open_session(eng->conn, NULL, NULL, &wt);
+        if (wret != 0)
+            ret = stor__wt_status(st, wret, "open_session");
+    }
+    for (size_t i = 0; ret == 0 && i < k; i++) {
+        if (free_space_target > 0) {
+            int64_t avail = reuse_bytes(wt, uris[i]);
+            if (avail >= 0 && avail < free_space_target)
+                continue;
+        }
+        int wret = wt->compact(wt, uris[i], NULL);
+        if (wret != 0)
+            ret = stor__wt_status(st, wret, "compact");
+    }
+    if (wt != NULL)
+        wt->close(wt, NULL);
+    if (ret == 0) {
+        for (size_t i = 0; i < k; i++)
+            after += file_size(eng, idents[i]);
+        *bytes_freed = before > after ? before - after : 0;
+    }
+    free(uris);
+    free(idents);
+    return ret;
+}
+
 /* exists_visit -- any leaf at all means the field is present. */
 static int exists_visit(void *ctx, const bsonu_path_leaf_t *leaf)
 {

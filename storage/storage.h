@@ -390,6 +390,17 @@ int stor_index_set_spec(stor_session_t *sess, stor_index_t *idx, const bson_t *s
 int64_t stor_collection_storage_size(const stor_collection_t *coll);
 int64_t stor_index_storage_size(const stor_index_t *idx);
 
+/*
+ * stor_collection_compact -- WT_SESSION::compact on coll's record table and
+ * every index table, after a checkpoint so that freed pages can be reused.
+ * A table whose reusable space (WiredTiger's "file bytes available for reuse")
+ * is below free_space_target (bytes; 0: no threshold) is left alone.
+ * *bytes_freed: the files' size before minus after (never negative). The
+ * caller keeps catalog changes of coll out while it runs; writers may go on.
+ */
+int stor_collection_compact(stor_collection_t *coll, int64_t free_space_target,
+                            int64_t *bytes_freed, status_t *st);
+
 /* stor_index_validation_t -- what stor_index_validate found. */
 typedef struct stor_index_validation {
     int64_t nkeys;        /* entries in the index */

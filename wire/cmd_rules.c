@@ -125,18 +125,3 @@ int wire_cmd_check_generic_rules(const wire_opctx_t *op, const char *name, statu
         return status_set(st, ERR_InvalidOptions, "Command does not support writeConcern");
     return 0;
 }
-
-static wire_cmd_observer_fn g_cmd_observer;
-
-/* wire_cmd_set_observer -- see wire.h. */
-void wire_cmd_set_observer(wire_cmd_observer_fn fn)
-{
-    g_cmd_observer = fn;
-}
-
-/* wire_cmd_observe -- report one dispatched command to the observer, if any. */
-void wire_cmd_observe(const char *name, int code)
-{
-    if (g_cmd_observer != NULL)
-        g_cmd_observer(name, code);
-}

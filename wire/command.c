@@ -378,13 +378,11 @@ int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply
         BSON_APPEND_DOUBLE(reply, "ok", 1.0);
     bson_destroy(op->error_info);
     op->error_info = NULL;
-    wire_cmd_observe(cmd->name, 0);
     return 0;
 err:
     wire_error_reply(&st, op, reply);
     bson_destroy(op->error_info);
     op->error_info = NULL;
-    wire_cmd_observe(cmd != NULL ? cmd->name : NULL, st.code);
     return st.code;
 }
 

@@ -42,23 +42,6 @@ void wire__job_free(wire_job_t *job)
     bson_free(job);
 }
 
-/* count_op -- opcounters as serverStatus reports them. */
-static void count_op(wire_server_t *srv, const char *name)
-{
-    int64_t *c = &srv->op_command;
-    if (strcmp(name, "insert") == 0)
-        c = &srv->op_insert;
-    else if (strcmp(name, "find") == 0)
-        c = &srv->op_query;
-    else if (strcmp(name, "update") == 0)
-        c = &srv->op_update;
-    else if (strcmp(name, "delete") == 0)
-        c = &srv->op_delete;
-    else if (strcmp(name, "getMore") == 0)
-        c = &srv->op_getmore;
-    __atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
-}
-
 /* log_slow -- "Slow query", as mongod words it, for commands over slowms. */
 static void log_slow(wire_job_t *job, int64_t micros, int code)
 {
@@ -180,14 +163,12 @@ void wire__job_run(wire_job_t *job)
         return;
     }
 done:
-    count_op(srv, job->op.name ? job->op.name : "");
-    /* an awaitable command's wait is its purpose, not slowness */
-    if (!job->op.resumed) {
-        if (srv->cfg.op_done != NULL)
-            srv->cfg.op_done(&job->op, &job->reply, code, time_mono_us() - job->op.start_us);
-        else
-            log_slow(job, time_mono_us() - job->op.start_us, code);
-    }
+    /* the binary's statistics see every command once (a parked one when it
+     * resumes); an awaitable command's wait is its purpose, not slowness */
+    if (srv->cfg.op_done != NULL)
+        srv->cfg.op_done(&job->op, &job->reply, code, time_mono_us() - job->op.start_us);
+    else if (!job->op.resumed)
+        log_slow(job, time_mono_us() - job->op.start_us, code);
     if (!job->no_reply)
         encode_reply(job);
     log_set_ctx("worker");

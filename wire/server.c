@@ -256,12 +256,6 @@ void wire_server_stats(const wire_server_t *srv, wire_server_stats_t *out)
     out->bytes_in = LOAD(bytes_in);
     out->bytes_out = LOAD(bytes_out);
     out->num_requests = LOAD(num_requests);
-    out->op_insert = LOAD(op_insert);
-    out->op_query = LOAD(op_query);
-    out->op_update = LOAD(op_update);
-    out->op_delete = LOAD(op_delete);
-    out->op_getmore = LOAD(op_getmore);
-    out->op_command = LOAD(op_command);
 }
 
 /* wire_server_max_conns -- the configured limit. */

@@ -119,7 +119,6 @@ struct wire_server {
     /* counters (atomics) */
     int64_t conns_current, conns_total, conns_active, conns_rejected, conns_awaiting;
     int64_t bytes_in, bytes_out, num_requests;
-    int64_t op_insert, op_query, op_update, op_delete, op_getmore, op_command;
 };
 
 /* Worker pool (server_pool.c). */

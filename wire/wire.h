@@ -578,12 +578,6 @@ bool wire_cmd_in_api_v1(const char *name);
 int wire_cmd_check_generic_rules(const wire_opctx_t *op, const char *name, status_t *st);
 /* wire_stage_check_api_strict -- APIStrictError (323) for an aggregation stage outside API v1. */
 int wire_stage_check_api_strict(const wire_opctx_t *op, const char *stage, status_t *st);
-/* wire_cmd_observer_fn -- told of every dispatched command: its name and result code (0: ok). */
-typedef void (*wire_cmd_observer_fn)(const char *name, int code);
-/* wire_cmd_set_observer -- install the observer (serverStatus's metrics.commands); NULL: none. */
-void wire_cmd_set_observer(wire_cmd_observer_fn fn);
-/* wire_cmd_observe -- called by dispatch once per command. */
-void wire_cmd_observe(const char *name, int code);
 
 /*
  * wire_error_reply -- THE function that turns a status into
@@ -648,10 +642,12 @@ typedef struct wire_server_config {
     int slow_ms;         /* "Slow query" threshold; < 0 logs none */
     bool handle_signals; /* SIGINT/SIGTERM stop wire_server_run */
     /*
-     * op_done -- called on the worker after every command (not after a park) with
-     * its reply, result code and duration; the binary's profiler, slow-operation log,
-     * top and metrics hang here. When set, it replaces the built-in "Slow query"
-     * line (slow_ms is then the binary's business).
+     * op_done -- called on the worker after every command with its reply, result
+     * code and duration (a parked awaitable command once, when it resumes, with
+     * op->resumed set); the binary's counters (opcounters, metrics.commands),
+     * profiler, slow-operation log, top and metrics hang here. When set, it
+     * replaces the built-in "Slow query" line (slow_ms is then the binary's
+     * business).
      */
     void (*op_done)(wire_opctx_t *op, const bson_t *reply, int code, int64_t micros);
     const wire_cmd_table_t *table;
@@ -664,7 +660,6 @@ typedef struct wire_server_stats {
     int64_t conns_current, conns_total, conns_active, conns_rejected;
     int64_t conns_awaiting; /* parked awaitable commands (not counted as active) */
     int64_t bytes_in, bytes_out, num_requests;
-    int64_t op_insert, op_query, op_update, op_delete, op_getmore, op_command;
 } wire_server_stats_t;
 
 /*

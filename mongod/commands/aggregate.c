@@ -101,7 +101,7 @@ static int parse_args(const wire_opctx_t *op, const bson_t *cmd, agg_args_t *a, 
     const char *C = "aggregate";
     memset(a, 0, sizeof(*a));
     a->batch_size = -1;
-    a->o.allow_disk_use = true;
+    a->o.allow_disk_use = opts_param(OPTS_PARAM_allowDiskUseByDefault) != 0;
     bson_iter_init(&it, cmd);
     bson_iter_next(&it);
     if (BSON_ITER_HOLDS_UTF8(&it)) {

@@ -10,6 +10,7 @@
  */
 #include "mongod/views.h"
 #include "mongod/write.h"
+#include "mongod/ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -329,7 +330,7 @@ static int coll_mod_view(wire_opctx_t *op, const char *ns, const bson_t *cmd, bs
 }
 
 /* micad_cmd_coll_mod -- see the file comment. */
-int micad_cmd_coll_mod(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+static int coll_mod_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
@@ -394,3 +395,6 @@ err:
     bson_destroy(&fields);
     return ret;
 }
+
+/* micad_cmd_coll_mod -- the command inside a write slot: an fsync lock holds it out. */
+MICAD_CATALOG_CMD(micad_cmd_coll_mod, coll_mod_run)

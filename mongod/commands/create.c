@@ -8,6 +8,7 @@
  */
 #include "mongod/views.h"
 #include "mongod/write.h"
+#include "mongod/ops.h"
 
 #include <string.h>
 
@@ -149,7 +150,7 @@ static int create_view(wire_opctx_t *op, const char *ns, const bson_t *cmd, bool
 }
 
 /* micad_cmd_create -- see the file comment. */
-int micad_cmd_create(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+static int create_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
@@ -201,3 +202,6 @@ err:
     bson_destroy(&opts);
     return ret;
 }
+
+/* micad_cmd_create -- the command inside a write slot: an fsync lock holds it out. */
+MICAD_CATALOG_CMD(micad_cmd_create, create_run)

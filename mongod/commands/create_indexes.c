@@ -11,6 +11,7 @@
 #include "mongod/db.h"
 #include "mongod/views.h"
 #include "mongod/write.h"
+#include "mongod/ops.h"
 
 #include <string.h>
 
@@ -243,7 +244,7 @@ static int check_index_limit(micad_t *m, stor_collection_t *coll, const char *ns
 }
 
 /* micad_cmd_create_indexes -- see the file comment. */
-int micad_cmd_create_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+static int create_indexes_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
     ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
@@ -338,3 +339,6 @@ err:
     micad_db_dup_key_reply(op, ret, st);
     return ret;
 }
+
+/* micad_cmd_create_indexes -- the command inside a write slot: an fsync lock holds it out. */
+MICAD_CATALOG_CMD(micad_cmd_create_indexes, create_indexes_run)

@@ -6,11 +6,12 @@
  */
 #include "mongod/views.h"
 #include "mongod/write.h"
+#include "mongod/ops.h"
 
 #include <string.h>
 
 /* micad_cmd_drop -- see the file comment. */
-int micad_cmd_drop(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+static int drop_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
     micad_t *m = micad_of(op);
     char ns[MICAD_NS_MAX + 1], db[128];
@@ -55,3 +56,6 @@ int micad_cmd_drop(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t 
         micad_db_finish_write(sess, &wc, reply);
     return ret;
 }
+
+/* micad_cmd_drop -- the command inside a write slot: an fsync lock holds it out. */
+MICAD_CATALOG_CMD(micad_cmd_drop, drop_run)

@@ -4,11 +4,12 @@
  * refuses it; "local" and "config" may be dropped on a standalone.
  */
 #include "mongod/write.h"
+#include "mongod/ops.h"
 
 #include <string.h>
 
 /* micad_cmd_drop_database -- see the file comment. */
-int micad_cmd_drop_database(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+static int drop_database_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
     micad_t *m = micad_of(op);
     micad_wc_t wc;
@@ -51,3 +52,6 @@ int micad_cmd_drop_database(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
     }
     return ret;
 }
+
+/* micad_cmd_drop_database -- the command inside a write slot: an fsync lock holds it out. */
+MICAD_CATALOG_CMD(micad_cmd_drop_database, drop_database_run)

@@ -69,7 +69,7 @@ static int drop_all(stor_session_t *sess, micad_t *m, const char *ns, stor_colle
 }
 
 /* micad_cmd_drop_indexes -- see the file comment. */
-int micad_cmd_drop_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+static int drop_indexes_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
     ST_RET(micad_view_refuse_cmd(op, cmd, st));
     micad_t *m = micad_of(op);
@@ -163,3 +163,6 @@ out:
     }
     return ret;
 }
+
+/* micad_cmd_drop_indexes -- the command inside a write slot: an fsync lock holds it out. */
+MICAD_CATALOG_CMD(micad_cmd_drop_indexes, drop_indexes_run)

@@ -1,95 +1,54 @@
 /*
- * get_parameter.c -- {getParameter: 1, <name>: 1, ...} and {getParameter: '*'}
- * (also {getParameter: {allParameters: true}}): server parameters from a small
- * table. As in mongod, names it does not know are skipped, and a request that
- * finds none is InvalidOptions "no option found to get".
+ * get_parameter.c -- {getParameter: 1, <name>: 1, ...}, {getParameter: '*'} and
+ * {getParameter: {allParameters: true, showDetails: true}, ...}: the server
+ * parameters of common/parameters.def. As mongod: names it does not know are
+ * skipped, and a request that finds none is InvalidOptions "no option found to
+ * get"; showDetails gives {value, settableAtRuntime, settableAtStartup}.
  */
+#include "mongod/db.h"
 #include "mongod/micad.h"
+#include "mongod/parameters.h"
 
 #include <string.h>
 
-typedef void (*param_fn)(micad_t *m, bson_t *reply, const char *name);
-
-/* fcv -- {version: "7.0"}: the feature set Mica implements. */
-static void fcv(micad_t *m, bson_t *reply, const char *name)
+/* append_one -- a parameter's value, or its details. */
+static void append_one(const micad_t *m, opts_param_id_t id, bool details, bson_t *reply)
 {
-    bson_t sub;
-    (void)m;
-    BSON_APPEND_DOCUMENT_BEGIN(reply, name, &sub);
-    BSON_APPEND_UTF8(&sub, "version", "7.0");
-    bson_append_document_end(reply, &sub);
+    bson_t d;
+    if (!details) {
+        micad_param_append(m, id, reply, opts_param_name(id));
+        return;
+    }
+    int at = opts_param_settable(id);
+    BSON_APPEND_DOCUMENT_BEGIN(reply, opts_param_name(id), &d);
+    micad_param_append(m, id, &d, "value");
+    BSON_APPEND_BOOL(&d, "settableAtRuntime", (at & OPTS_AT_RUNTIME) != 0);
+    BSON_APPEND_BOOL(&d, "settableAtStartup", (at & OPTS_AT_STARTUP) != 0);
+    bson_append_document_end(reply, &d);
 }
 
-/* log_level -- the verbosity set by -v or systemLog.verbosity. */
-static void log_level(micad_t *m, bson_t *reply, const char *name)
+/* parse_options -- getParameter's value: '*', or {allParameters, showDetails}. */
+static int parse_options(const bson_iter_t *first, bool *all, bool *details, status_t *st)
 {
-    BSON_APPEND_INT32(reply, name, m->opts->verbosity);
-}
-
-/* quiet -- systemLog.quiet. */
-static void quiet(micad_t *m, bson_t *reply, const char *name)
-{
-    BSON_APPEND_BOOL(reply, name, m->opts->quiet);
-}
-
-/* session_timeout -- logicalSessionTimeoutMinutes, as hello reports it. */
-static void session_timeout(micad_t *m, bson_t *reply, const char *name)
-{
-    (void)m;
-    BSON_APPEND_INT32(reply, name, 30);
-}
-
-/* max_bson_depth -- nesting accepted in requests (the wire validator's limit). */
-static void max_bson_depth(micad_t *m, bson_t *reply, const char *name)
-{
-    (void)m;
-    BSON_APPEND_INT32(reply, name, WIRE_MAX_BSON_DEPTH);
-}
-
-static const struct {
-    const char *name;
-    param_fn fn;
-} params[] = {
-    {"featureCompatibilityVersion", fcv},
-    {"logLevel", log_level},
-    {"logicalSessionTimeoutMinutes", session_timeout},
-    {"maxBSONDepth", max_bson_depth},
-    {"quiet", quiet},
-};
-
-#define N_PARAMS (sizeof(params) / sizeof(params[0]))
-
-/* server_param -- a --setParameter parameter (common/options.c's table). */
-static void server_param(bson_t *reply, opts_param_id_t id)
-{
-    int64_t v = opts_param(id);
-    if (v >= INT32_MIN && v <= INT32_MAX)
-        BSON_APPEND_INT32(reply, opts_param_name(id), (int32_t)v);
-    else
-        BSON_APPEND_INT64(reply, opts_param_name(id), v);
-}
-
-/* is_generic -- fields every command may carry, never parameter names. */
-static bool is_generic(const char *k)
-{
-    static const char *const generic[] = {"$db",
-                                          "lsid",
-                                          "$clusterTime",
-                                          "$readPreference",
-                                          "comment",
-                                          "maxTimeMS",
-                                          "readConcern",
-                                          "writeConcern",
-                                          "apiVersion",
-                                          "apiStrict",
-                                          "apiDeprecationErrors",
-                                          "txnNumber",
-                                          "autocommit",
-                                          "startTransaction"};
-    for (size_t i = 0; i < sizeof(generic) / sizeof(generic[0]); i++)
-        if (strcmp(k, generic[i]) == 0)
-            return true;
-    return false;
+    bson_iter_t opt;
+    *all = *details = false;
+    if (BSON_ITER_HOLDS_UTF8(first) && strcmp(bson_iter_utf8(first, NULL), "*") == 0) {
+        *all = true;
+        return 0;
+    }
+    if (!BSON_ITER_HOLDS_DOCUMENT(first))
+        return 0;
+    bson_iter_recurse(first, &opt);
+    while (bson_iter_next(&opt)) {
+        const char *k = bson_iter_key(&opt);
+        bool *dst = strcmp(k, "allParameters") == 0 ? all
+                    : strcmp(k, "showDetails") == 0 ? details
+                                                    : NULL;
+        if (dst == NULL)
+            return micad_db_unknown_field("getParameter", k, st);
+        ST_RET(micad_db_arg_bool(&opt, "getParameter", dst, st));
+    }
+    return 0;
 }
 
 /* micad_cmd_get_parameter -- the named parameters, or all of them. */
@@ -97,38 +56,21 @@ int micad_cmd_get_parameter(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
 {
     micad_t *m = micad_of(op);
     bson_iter_t it;
-    bool all = false;
+    bool all, details;
     int found = 0;
 
     bson_iter_init(&it, cmd);
     bson_iter_next(&it); /* getParameter itself */
-    if (BSON_ITER_HOLDS_UTF8(&it) && strcmp(bson_iter_utf8(&it, NULL), "*") == 0) {
-        all = true;
-    } else if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
-        bson_iter_t opt;
-        if (bson_iter_recurse(&it, &opt) && bson_iter_find(&opt, "allParameters"))
-            all = bson_iter_as_bool(&opt);
-    }
-    if (all) {
-        for (size_t i = 0; i < N_PARAMS; i++)
-            params[i].fn(m, reply, params[i].name);
-        for (int i = 0; i < OPTS_PARAM_COUNT; i++)
-            server_param(reply, (opts_param_id_t)i);
-        return 0;
-    }
-    while (bson_iter_next(&it)) {
-        const char *k = bson_iter_key(&it);
-        if (is_generic(k))
-            continue;
-        for (size_t i = 0; i < N_PARAMS; i++) {
-            if (strcmp(k, params[i].name) == 0) {
-                params[i].fn(m, reply, params[i].name);
-                found++;
-            }
+    ST_RET(parse_options(&it, &all, &details, st));
+    for (int i = 0; i < OPTS_PARAM_COUNT; i++) {
+        bool want = all;
+        if (!want) {
+            bson_iter_t f;
+            want = bson_iter_init_find(&f, cmd, opts_param_name((opts_param_id_t)i)) &&
+                   !micad_db_is_generic_arg(opts_param_name((opts_param_id_t)i));
         }
-        int id = opts_param_lookup(k);
-        if (id >= 0) {
-            server_param(reply, (opts_param_id_t)id);
+        if (want) {
+            append_one(m, (opts_param_id_t)i, details, reply);
             found++;
         }
     }

@@ -9,6 +9,7 @@
 #include "mongod/db.h"
 #include "mongod/views.h"
 #include "mongod/write.h"
+#include "mongod/ops.h"
 
 #include <string.h>
 
@@ -32,7 +33,7 @@ static int ns_arg(const bson_iter_t *it, const char *field, char *ns, status_t *
 }
 
 /* micad_cmd_rename_collection -- see the file comment. */
-int micad_cmd_rename_collection(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
+static int rename_collection_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
     micad_t *m = micad_of(op);
     char from[MICAD_NS_MAX + 1], to[MICAD_NS_MAX + 1], db[128];
@@ -91,3 +92,6 @@ int micad_cmd_rename_collection(wire_opctx_t *op, const bson_t *cmd, bson_t *rep
         micad_db_finish_write(sess, &wc, reply);
     return ret;
 }
+
+/* micad_cmd_rename_collection -- the command inside a write slot: an fsync lock holds it out. */
+MICAD_CATALOG_CMD(micad_cmd_rename_collection, rename_collection_run)

@@ -1,12 +1,13 @@
 /*
- * server_status.c -- {serverStatus: 1}: uptime, connections, opcounters,
- * network and memory, from the transport's counters and /proc.
+ * server_status.c -- {serverStatus: 1}: uptime, connections and network from
+ * the transport's counters, memory from /proc, opcounters and metrics from
+ * opstats.c (the one set of operation statistics).
  */
 #include "mongod/cursors.h"
-#include "mongod/counters.h"
 #include "mongod/db.h"
 #include "mongod/micad.h"
 #include "mongod/ops.h"
+#include "mongod/opstats.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -60,14 +61,7 @@ int micad_cmd_server_status(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
     BSON_APPEND_INT32(&sub, "awaitingTopologyChanges", (int32_t)s.conns_awaiting);
     bson_append_document_end(reply, &sub);
 
-    BSON_APPEND_DOCUMENT_BEGIN(reply, "opcounters", &sub);
-    BSON_APPEND_INT64(&sub, "insert", s.op_insert);
-    BSON_APPEND_INT64(&sub, "query", s.op_query);
-    BSON_APPEND_INT64(&sub, "update", s.op_update);
-    BSON_APPEND_INT64(&sub, "delete", s.op_delete);
-    BSON_APPEND_INT64(&sub, "getmore", s.op_getmore);
-    BSON_APPEND_INT64(&sub, "command", s.op_command);
-    bson_append_document_end(reply, &sub);
+    micad_counters_append_opcounters(reply); /* opstats.c */
 
     BSON_APPEND_DOCUMENT_BEGIN(reply, "network", &sub);
     BSON_APPEND_INT64(&sub, "bytesIn", s.bytes_in);

@@ -5,7 +5,9 @@ for each input, checked against MongoDB's public jstests (named beside each
 table) and source. pymongo against a real micad."""
 import os
 import struct
+import subprocess
 import sys
+import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -19,7 +21,7 @@ from bson.raw_bson import RawBSONDocument  # noqa: E402
 from bson.son import SON  # noqa: E402
 from pymongo.errors import OperationFailure, WriteError  # noqa: E402
 
-from harness import Server, collect_tests, raw_command, run_tests  # noqa: E402
+from harness import Server, collect_tests, micad_path, raw_command, run_tests  # noqa: E402
 
 server = None
 
@@ -273,14 +275,14 @@ def test_06_explain_figures():
 
 
 # 7. explain of an $in with 1,000,000 values answers (MongoDB truncates the
-#    bounds it prints), rather than failing on its own reply's size.
+#    bounds it prints), rather than failing on its own reply's size
+#    (jstests/core/query/explain/explain_large_bounds.js). Slow under ASan (about a
+#    minute on a loaded machine), never timed.
 def test_07_explain_huge_in():
     with client() as c:
         coll = fresh(c, "n7", [{"_id": i, "a": i} for i in range(10)])
         coll.create_index("a")
-        # 300,000 values: past every per-piece cap (the test build is slow; a million, as in
-        # jstests/core/query/explain/explain_large_bounds.js, takes minutes under ASan)
-        vals = list(range(300000))
+        vals = list(range(1000000))
         r = c.conform.command("explain", {"find": "n7", "filter": {"a": {"$in": vals}}},
                               verbosity="queryPlanner")
         assert r["ok"] == 1
@@ -573,6 +575,307 @@ def test_21_api_strict():
         # without apiStrict the same commands run
         r = db.command(SON([("collStats", "n21"), ("apiVersion", "1")]), check=False)
         assert r["ok"] == 1, r
+
+
+# 24. getParameter / setParameter over one parameter table (MongoDB's
+#     src/mongo/db/commands/parameters.cpp: unknown names skipped, none found is
+#     InvalidOptions 72 "no option found to get"; setParameter of an unknown one is
+#     72 "attempted to set unrecognized parameter [x]", of one not settable at run
+#     time IllegalOperation 20 "not allowed to change [x] at runtime"; showDetails).
+def test_24_parameters():
+    with client() as c:
+        adm = c.admin
+        r = adm.command("getParameter", 1, featureCompatibilityVersion=1)
+        assert r["featureCompatibilityVersion"] == {"version": "7.0"}, r
+        assert adm.command("buildInfo")["version"].startswith("7.0"), "buildInfo"
+        expect_code(lambda: adm.command("getParameter", 1, noSuchParam=1), 72,
+                    "no option found to get")
+        r = adm.command("getParameter", 1, noSuchParam=1, notablescan=1)
+        assert r["notablescan"] is False and "noSuchParam" not in r, r
+        expect_code(lambda: adm.command("setParameter", 1, noSuchParam=1), 72,
+                    "attempted to set unrecognized parameter [noSuchParam]")
+        expect_code(lambda: adm.command("setParameter", 1), 72, "no option found to set")
+        for name, val in [("featureCompatibilityVersion", "7.0"), ("enableTestCommands", 1),
+                          ("maxBSONDepth", 10), ("logicalSessionTimeoutMinutes", 5)]:
+            expect_code(lambda: adm.command("setParameter", 1, **{name: val}), 20,
+                        "not allowed to change [%s] at runtime" % name)
+        # '*' and allParameters: true give every parameter; showDetails its settability
+        every = adm.command("getParameter", "*")
+        assert every == adm.command("getParameter", {"allParameters": True}), every
+        for name in ["featureCompatibilityVersion", "internalQueryFrameworkControl",
+                     "notablescan", "internalQueryMaxBlockingSortMemoryUsageBytes",
+                     "internalDocumentSourceGroupMaxMemoryBytes", "allowDiskUseByDefault",
+                     "logLevel", "logComponentVerbosity", "cursorTimeoutMillis",
+                     "ttlMonitorSleepSecs", "enableTestCommands"]:
+            assert name in every, name
+        d = adm.command("getParameter", {"showDetails": True}, notablescan=1,
+                        featureCompatibilityVersion=1, enableTestCommands=1)
+        assert d["notablescan"] == {"value": False, "settableAtRuntime": True,
+                                    "settableAtStartup": True}, d
+        assert d["featureCompatibilityVersion"]["settableAtRuntime"] is False, d
+        assert d["featureCompatibilityVersion"]["value"] == {"version": "7.0"}, d
+        assert d["enableTestCommands"]["settableAtRuntime"] is False, d
+        assert d["enableTestCommands"]["settableAtStartup"] is True, d
+        expect_code(lambda: adm.command("getParameter", {"bogus": True}, notablescan=1), 40415)
+        # the query engine: the classic one, the only one Mica has
+        r = adm.command("getParameter", 1, internalQueryFrameworkControl=1)
+        assert r["internalQueryFrameworkControl"] == "forceClassicEngine", r
+        r = adm.command("setParameter", 1, internalQueryFrameworkControl="forceClassicEngine")
+        assert r["was"] == "forceClassicEngine", r
+        expect_code(lambda: adm.command("setParameter", 1,
+                                        internalQueryFrameworkControl="trySbeEngine"), 238)
+        expect_code(lambda: adm.command("setParameter", 1,
+                                        internalQueryFrameworkControl="nonsense"), 2)
+        # values are checked against the parameter's type and range
+        expect_code(lambda: adm.command("setParameter", 1, ttlMonitorSleepSecs=0), 2)
+        expect_code(lambda: adm.command("setParameter", 1, notablescan="yes"), 2)
+        # logLevel follows what is set, and {was} is the value before
+        r = adm.command("setParameter", 1, logLevel=2)
+        assert r["was"] == 0, r
+        assert adm.command("getParameter", 1, logLevel=1)["logLevel"] == 2
+        adm.command("setParameter", 1, logLevel=0)
+        # setFeatureCompatibilityVersion: 7.0 is what Mica is; another version is not there
+        assert adm.command("setFeatureCompatibilityVersion", "7.0", confirm=True)["ok"] == 1
+        expect_code(lambda: adm.command("setFeatureCompatibilityVersion", "6.0"), 7369100)
+        expect_code(lambda: adm.command("setFeatureCompatibilityVersion", "6.0", confirm=True),
+                    238)
+        expect_code(lambda: adm.command("setFeatureCompatibilityVersion", "5.9"), 2)
+        r = adm.command("getParameter", 1, featureCompatibilityVersion=1)
+        assert r["featureCompatibilityVersion"] == {"version": "7.0"}, r
+
+
+# 24. Each settable query knob changes what the server does (a server of its own,
+#     so the knobs never reach the other tests). notablescan: MongoDB's
+#     jstests/core/notablescan.js and notablescan_capped.js.
+def test_24_parameters_change_behaviour():
+    with Server() as s:
+        c = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=10000)
+        adm, db = c.admin, c.kn
+        coll = db.t
+        coll.insert_many([{"_id": i, "a": i % 10, "pad": "p" * 2000} for i in range(300)])
+        db.create_collection("capped", capped=True, size=100000)
+        db.capped.insert_one({"a": 1})
+        r = adm.command("setParameter", 1, notablescan=True)
+        assert r["was"] is False, r
+        try:
+            e = expect_code(lambda: list(coll.find({"a": 1})), 291)
+            assert "No indexed plans available, and running with 'notablescan'" in str(e.details)
+            expect_code(lambda: coll.count_documents({"a": 1}), 291)
+            expect_code(lambda: list(coll.aggregate([{"$match": {"a": 1}}])), 291)
+            expect_code(lambda: list(coll.find({"a": 1}).hint([("$natural", 1)])), 291,
+                        "notablescan")
+            r = db.command("find", "capped", filter={"a": 1}, tailable=True, check=False)
+            assert r["ok"] == 0 and r["code"] == 291 and "tailable cursors" in r["errmsg"], r
+            assert len(list(coll.find({}))) == 300  # an empty filter scans anyway
+            adm.command("getParameter", 1, notablescan=1)
+            c.admin.x.insert_one({"a": 1})  # the internal databases are not refused
+            assert c.admin.x.find_one({"a": 1}) is not None
+            c.admin.x.drop()
+            coll.create_index("a")
+            assert len(list(coll.find({"a": 1}))) == 30
+            assert len(list(coll.find({"a": 1, "pad": {"$exists": True}}))) == 30
+            assert coll.count_documents({"a": {"$in": []}}) == 0
+        finally:
+            adm.command("setParameter", 1, notablescan=False)
+        assert len(list(coll.find({"pad": "x"}))) == 0
+        coll.drop_index("a_1")
+
+        # the memory limit of blocking sorts, and whether find/aggregate spill by default
+        r = adm.command("setParameter", 1, internalQueryMaxBlockingSortMemoryUsageBytes=65536)
+        assert r["was"] == 104857600, r
+        expect_code(lambda: list(coll.find().sort("a", 1).allow_disk_use(False)), 292)
+        got = [d["a"] for d in coll.find().sort("a", 1)]  # allowDiskUseByDefault: true
+        assert got == sorted(got) and len(got) == 300
+        assert adm.command("setParameter", 1, allowDiskUseByDefault=False)["was"] is True
+        expect_code(lambda: list(coll.find().sort("a", 1)), 292)
+        expect_code(lambda: list(coll.aggregate([{"$sort": {"a": 1}}])), 292)
+        assert len(list(coll.find().sort("a", 1).allow_disk_use(True))) == 300
+        adm.command("setParameter", 1, internalQueryMaxBlockingSortMemoryUsageBytes=104857600)
+        assert len(list(coll.find().sort("a", 1))) == 300
+        # the $group limit
+        adm.command("setParameter", 1, internalDocumentSourceGroupMaxMemoryBytes=4096)
+        grp = [{"$group": {"_id": "$_id", "p": {"$push": "$pad"}}}]
+        expect_code(lambda: list(coll.aggregate(grp)), 292)
+        adm.command("setParameter", 1, allowDiskUseByDefault=True)
+        assert len(list(coll.aggregate(grp))) == 300
+        adm.command("setParameter", 1, internalDocumentSourceGroupMaxMemoryBytes=104857600)
+        # an idle cursor is killed after cursorTimeoutMillis
+        adm.command("setParameter", 1, cursorTimeoutMillis=500)
+        cur = db.command("find", "t", batchSize=1)["cursor"]["id"]
+        deadline = time.time() + 120
+        while True:
+            r = db.command("getMore", cur, collection="t", batchSize=1, check=False)
+            if r["ok"] == 0:
+                assert r["code"] == 43, r
+                break
+            assert time.time() < deadline, "cursor never timed out"
+            time.sleep(1)
+        c.close()
+
+
+# 24. --setParameter at start-up: start-up settable parameters take their value,
+#     the others refuse to start (exit code 2).
+def test_24_set_parameter_at_startup():
+    with Server(["--setParameter", "notablescan=true", "--setParameter", "logLevel=1",
+                 "--setParameter", "internalQueryFrameworkControl=forceClassicEngine"]) as s:
+        c = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=10000)
+        r = c.admin.command("getParameter", 1, notablescan=1, logLevel=1)
+        assert r["notablescan"] is True and r["logLevel"] == 1, r
+        c.kn.t.insert_one({"a": 1})
+        opts = c.admin.command("getCmdLineOpts")
+        assert opts["parsed"]["setParameter"]["notablescan"] == "true", opts
+        expect_code(lambda: list(c.kn.t.find({"a": 1})), 291)
+        c.close()
+    for arg in ["featureCompatibilityVersion=7.0", "logComponentVerbosity={}",
+                "internalQueryFrameworkControl=trySbeEngine", "notablescan=maybe",
+                "noSuchParameter=1"]:
+        r = subprocess.run([micad_path(), "--setParameter", arg, "--port", "1"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2, (arg, r.returncode, r.stderr)
+
+
+# 25. convertToCapped really converts (jstests/core/convert_to_capped*.js,
+#     capped_convertToCapped1.js): same name, capped, the documents in natural
+#     order, only the _id index left; a size below the data keeps the newest.
+def test_25_convert_to_capped():
+    with client() as c:
+        db = c.conform
+        coll = fresh(c, "n25", [{"_id": i, "x": "v" * 100} for i in range(50)])
+        coll.create_index("x")
+        r = db.command("convertToCapped", "n25", size=100000)
+        assert r["ok"] == 1, r
+        assert db.command("collStats", "n25")["capped"] is True
+        opts = coll.options()
+        assert opts.get("capped") is True and opts.get("size", 0) >= 100000, opts
+        assert [d["_id"] for d in coll.find().sort("$natural", 1)] == list(range(50))
+        assert sorted(ix["name"] for ix in coll.list_indexes()) == ["_id_"]
+        names = db.list_collection_names()
+        assert "n25" in names and not any("convertToCapped" in n for n in names), names
+        # capped from now on: a tailable cursor is accepted
+        cur = coll.find(cursor_type=pymongo.CursorType.TAILABLE)
+        assert len([d for d in cur]) == 50
+        # a size smaller than the data keeps the newest documents, in order
+        fresh(c, "n25b", [{"_id": i, "x": "v" * 1000} for i in range(100)])
+        db.command("convertToCapped", "n25b", size=10000)
+        ids = [d["_id"] for d in db.n25b.find()]
+        assert 0 < len(ids) < 100 and ids == list(range(100 - len(ids), 100)), ids
+        # errors
+        expect_code(lambda: db.command("convertToCapped", "n25"), 40414)
+        expect_code(lambda: db.command("convertToCapped", "nosuch25", size=1000), 26)
+        expect_code(lambda: db.command("convertToCapped", "n25", size=-5), 2)
+        expect_code(lambda: db.command("convertToCapped", "n25", size=5308156746568725891247.0), 2)
+        expect_code(lambda: db.command("convertToCapped", "n25", size=1000, bogus=1), 40415)
+        db.command("create", "v25", viewOn="n25", pipeline=[])
+        expect_code(lambda: db.command("convertToCapped", "v25", size=1000), 166)
+        db.v25.drop()
+        # top answers per namespace, as mongotop reads it
+        t = c.admin.command("top")["totals"]
+        assert "conform.n25" in t and t["conform.n25"]["total"]["count"] > 0, t.get("conform.n25")
+        for k in ["readLock", "writeLock", "queries", "getmore", "insert", "update", "remove",
+                  "commands"]:
+            assert set(t["conform.n25"][k]) == {"time", "count"}, k
+
+
+# 26. $match after an inclusion $project moves before it when the projection keeps
+#     or renames ({y: "$x"}) what the $match reads (MongoDB's
+#     DocumentSourceMatch::splitSourceBy over the projection's modified paths):
+#     the $match then reaches the planner; results never change.
+def test_26_match_moves_before_project():
+    with client() as c:
+        coll = fresh(c, "n26m", [{"_id": i, "a": i % 10, "x": i, "s": {"t": i % 3}}
+                                 for i in range(300)])
+        coll.create_index("a")
+        coll.create_index("x")
+        db = c.conform
+
+        def plan(pipeline):
+            r = db.command("explain", {"aggregate": "n26m", "pipeline": pipeline, "cursor": {}},
+                           verbosity="queryPlanner")
+            first = r["stages"][0]["$cursor"] if "stages" in r else r
+            return stages(first["queryPlanner"]["winningPlan"]), r
+
+        def same(pipeline):
+            got = list(coll.aggregate(pipeline))
+            # the same pipeline with the $match kept after the $project by a $limit between
+            want = list(coll.aggregate(pipeline[:1] + [{"$limit": 10 ** 9}] + pipeline[1:]))
+            assert sorted(map(str, got)) == sorted(map(str, want)), (pipeline, got, want)
+            return got
+
+        cases = [
+            ([{"$project": {"a": 1, "x": 1}}, {"$match": {"a": 5}}], "a_1"),
+            ([{"$project": {"a": 1, "y": "$x"}}, {"$match": {"y": 42}}], "x_1"),
+            ([{"$project": {"a": 1, "y": "$x"}}, {"$match": {"y": {"$gte": 290}, "a": 5}}],
+             None),
+            ([{"$project": {"y": "$x"}}, {"$match": {"_id": {"$in": [1, 2]}}}], "_id_"),
+        ]
+        for pipeline, index in cases:
+            names, r = plan(pipeline)
+            assert "COLLSCAN" not in names, (pipeline, names)
+            if index is not None:
+                assert "IXSCAN" in names, (pipeline, names)
+            assert same(pipeline), pipeline
+        got = same([{"$project": {"a": 1, "y": "$x"}}, {"$match": {"y": 42}}])
+        assert got == [{"_id": 42, "a": 2, "y": 42}], got
+        # fields the projection drops or computes keep the $match after it
+        for pipeline in [[{"$project": {"a": 1}}, {"$match": {"x": None}}],
+                         [{"$project": {"a": {"$add": ["$a", 1]}}}, {"$match": {"a": 5}}],
+                         [{"$project": {"s.t": 1}}, {"$match": {"s": {"t": 1}}}]]:
+            names, r = plan(pipeline)
+            assert "IXSCAN" not in names, (pipeline, names)
+            same(pipeline)
+        assert len(list(coll.aggregate([{"$project": {"a": 1}}, {"$match": {"x": None}}]))) == 300
+
+
+# 25. applyOps on a standalone as MongoDB 7.0 (src/mongo/db/repl/apply_ops.cpp):
+#     CRUD entries applied in turn, {applied, results}; 'n' entries skipped and
+#     not counted; an update without a match is a false result and UnknownError 8;
+#     an entry that raises stops there.
+def test_25_apply_ops():
+    with client() as c:
+        db = c.conform
+        coll = fresh(c, "n25a", [{"_id": 1, "x": "init"}])
+        other = c.conform2.n25o
+        other.drop()
+        other.insert_one({"_id": 0})
+        ns = "conform.n25a"
+        r = db.command("applyOps", [
+            {"op": "i", "ns": ns, "o": {"_id": 2, "x": "new"}},
+            {"op": "n", "ns": "", "o": {"msg": "noop"}},
+            {"op": "u", "ns": ns, "o2": {"_id": 1}, "o": {"$set": {"x": "set"}}},
+            {"op": "u", "ns": ns, "o2": {"_id": 2}, "o": {"_id": 2, "x": "replaced"}},
+            {"op": "d", "ns": "conform2.n25o", "o": {"_id": 0}},
+            {"op": "d", "ns": "conform.nosuch25", "o": {"_id": 0}},
+        ])
+        assert r["ok"] == 1 and r["applied"] == 5 and r["results"] == [True] * 5, r
+        assert list(coll.find().sort("_id", 1)) == [{"_id": 1, "x": "set"},
+                                                    {"_id": 2, "x": "replaced"}]
+        assert other.count_documents({}) == 0
+        # an update that matches nothing: false, the others still applied, UnknownError
+        r = db.command("applyOps", [
+            {"op": "u", "ns": ns, "o2": {"_id": 9}, "o": {"$set": {"x": 1}}},
+            {"op": "i", "ns": ns, "o": {"_id": 3}}], check=False)
+        assert r["ok"] == 0 and r["code"] == 8, r
+        assert r["applied"] == 2 and r["results"] == [False, True], r
+        assert coll.count_documents({"_id": 3}) == 1
+        # an entry that raises stops there
+        r = db.command("applyOps", [
+            {"op": "i", "ns": ns, "o": {"_id": 4}},
+            {"op": "i", "ns": ns, "o": {"_id": 4}},
+            {"op": "i", "ns": ns, "o": {"_id": 5}}], check=False)
+        assert r["ok"] == 0 and r["code"] == 11000, r
+        assert r["applied"] == 2 and r["results"] == [True, False], r
+        assert coll.count_documents({"_id": 5}) == 0
+        r = db.command("applyOps", [{"op": "i", "ns": "conform.nosuch25", "o": {"_id": 1}}],
+                       check=False)
+        assert r["ok"] == 0 and r["code"] == 26, r
+        # what Mica does not implement says so
+        for ent in [{"op": "c", "ns": "conform.$cmd", "o": {"create": "x25"}},
+                    {"op": "u", "ns": ns, "o2": {"_id": 1}, "o": {"$v": 2, "diff": {"u": {"x": 2}}}}]:
+            r = db.command("applyOps", [ent], check=False)
+            assert r["ok"] == 0 and r["code"] == 238, r
+        expect_code(lambda: db.command("applyOps", [{"op": "z", "ns": ns, "o": {}}]), 2)
+        expect_code(lambda: db.command("applyOps", 1), 14)
+        expect_code(lambda: db.command("applyOps", [], prepare=True), 2)
 
 
 def main():

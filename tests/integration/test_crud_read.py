@@ -232,7 +232,7 @@ def test_sort_memory_limit():
         for k in range(5):
             coll.insert_many([{"_id": k * 50 + i, "p": big, "r": (k * 50 + i) * 7 % 250}
                               for i in range(50)])
-        expect_code(lambda: list(coll.find().sort("r", 1)), 292)
+        expect_code(lambda: list(coll.find().sort("r", 1).allow_disk_use(False)), 292)
         n = 0
         for _ in coll.find({}, {"p": 0}).sort("r", 1).allow_disk_use(True):
             n += 1

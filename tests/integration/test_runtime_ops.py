@@ -1,7 +1,8 @@
 """test_runtime_ops.py -- pymongo against micad: operating a running node.
 logRotate and SIGUSR1 rename the log file with a UTC time suffix and continue in
-a new one; fsync {lock: true} holds writers (shown in currentOp as
-waitingForLock, still killable) while reads are served, until fsyncUnlock; a
+a new one; fsync {lock: true} holds writers and catalog changes (shown in
+currentOp as waitingForLock, still killable) while reads are served, until
+fsyncUnlock; a
 shutdown interrupts running operations with InterruptedAtShutdown (11600)."""
 import glob
 import os
@@ -133,6 +134,78 @@ def test_set_parameter_log_verbosity():
     expect_code(lambda: client.admin.command("setParameter", 1, logLevel=9), 2)
     expect_code(lambda: client.admin.command("setParameter", 1,
                                              logComponentVerbosity={"bogus": 1}), 2)
+
+
+def test_fsync_lock_holds_catalog_changes():
+    """create, drop, createIndexes and renameCollection wait for fsyncUnlock too."""
+    db = client.fsddl
+    db.drop_me.insert_one({"_id": 1})
+    db.rename_me.insert_one({"_id": 1})
+    db.indexed.insert_one({"_id": 1, "a": 1})
+    before = sorted(db.list_collection_names())
+    client.admin.command("fsync", lock=True)
+    results, errors = {}, []
+
+    def run(name, fn):
+        try:
+            results[name] = fn()
+        except Exception as e:  # noqa: BLE001
+            errors.append((name, e))
+
+    work = {
+        "create": lambda: db.command("create", "made"),
+        "drop": lambda: db.command("drop", "drop_me"),
+        "createIndexes": lambda: db.indexed.create_index("a"),
+        "renameCollection": lambda: client.admin.command(
+            "renameCollection", "fsddl.rename_me", to="fsddl.renamed"),
+    }
+    threads = [threading.Thread(target=run, args=(k, f)) for k, f in work.items()]
+    try:
+        for t in threads:
+            t.start()
+
+        def waiting():
+            ops = client.admin.command(SON([("currentOp", 1), ("waitingForLock", True)]))["inprog"]
+            names = {next(iter(o["command"])) for o in ops if "command" in o}
+            return set(work) <= names
+
+        wait_for(waiting, "every catalog change waiting for the fsync lock")
+        # nothing changed while the lock is held, and reads are still served
+        assert sorted(db.list_collection_names()) == before
+        assert [i["name"] for i in db.indexed.list_indexes()] == ["_id_"]
+        assert db.rename_me.find_one() == {"_id": 1}
+    finally:
+        client.admin.command("fsyncUnlock")
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert set(results) == set(work), results
+    names = set(db.list_collection_names())
+    assert {"made", "renamed", "indexed"} <= names and not {"drop_me", "rename_me"} & names
+    assert "a_1" in [i["name"] for i in db.indexed.list_indexes()]
+
+
+def test_fsync_locked_catalog_change_can_be_killed():
+    client.admin.command("fsync", lock=True)
+    box = {}
+
+    def create():
+        try:
+            client.fsddl.command("create", "killed")
+        except pymongo.errors.OperationFailure as e:
+            box["e"] = e
+
+    t = threading.Thread(target=create)
+    t.start()
+    cmd = SON([("currentOp", 1), ("command.create", "killed"), ("waitingForLock", True)])
+    try:
+        wait_for(lambda: client.admin.command(cmd)["inprog"], "a waiting create")
+        client.admin.command("killOp", op=client.admin.command(cmd)["inprog"][0]["opid"])
+        t.join(60)
+    finally:
+        client.admin.command("fsyncUnlock")
+    assert box.get("e") is not None and box["e"].code == 11601, box
+    assert "killed" not in client.fsddl.list_collection_names()
 
 
 def test_shutdown_interrupts_running_operations():

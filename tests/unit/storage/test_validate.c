@@ -3,7 +3,8 @@
  * (plain, unique, multikey, sparse) and on indexes damaged behind the
  * engine's back (an entry removed, an entry for a missing record, an entry
  * naming the wrong record), collection options and index specs replaced and
- * persisted across a restart, and on-disk sizes.
+ * persisted across a restart, on-disk sizes, and compact giving the space
+ * of deleted records back (stor_collection_compact).
  *
  * Damage is done with WiredTiger directly while the engine is closed, on the
  * newest index-* table (the secondary index the test created last).
@@ -323,6 +324,47 @@ static void test_storage_sizes_grow_with_data(void **state)
     st_ok(stor_engine_checkpoint(f->eng, &st), &st);
     assert_true(stor_collection_storage_size(f->coll) > 4096);
     assert_true(stor_index_storage_size(idx) > 4096);
+}
+
+/* random_doc -- {_id: i, pad: <bytes that do not compress>}. */
+static bson_t *random_doc(int i, uint32_t *seed)
+{
+    uint8_t pad[2048];
+    for (size_t k = 0; k < sizeof(pad); k++) {
+        *seed = *seed * 1103515245u + 12345u;
+        pad[k] = (uint8_t)(*seed >> 16);
+    }
+    bson_t *d = bson_new();
+    BSON_APPEND_INT32(d, "_id", i);
+    BSON_APPEND_BINARY(d, "pad", BSON_SUBTYPE_BINARY, pad, sizeof(pad));
+    return d;
+}
+
+static void test_compact_gives_space_back(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    uint32_t seed = 42;
+    int64_t rids[3000], freed = -1;
+    for (int i = 0; i < 3000; i++) {
+        bson_t *d = random_doc(i, &seed);
+        st_ok(stor_record_insert(f->sess, f->coll, d, &rids[i], &st), &st);
+        bson_destroy(d);
+    }
+    st_ok(stor_engine_checkpoint(f->eng, &st), &st);
+    int64_t full = stor_collection_storage_size(f->coll);
+    assert_true(full > 3000 * 2048);
+    for (int i = 150; i < 3000; i++)
+        st_ok(stor_record_delete(f->sess, f->coll, rids[i], &st), &st);
+    st_ok(stor_collection_compact(f->coll, 0, &freed, &st), &st);
+    int64_t after = stor_collection_storage_size(f->coll);
+    /* measured: what the files lost */
+    assert_true(freed > 0);
+    assert_true(after < full / 4);
+    assert_int_equal(stor_collection_count(f->coll), 150);
+    /* a target above the reusable space leaves the table alone */
+    st_ok(stor_collection_compact(f->coll, (int64_t)1 << 40, &freed, &st), &st);
+    assert_int_equal(freed, 0);
 }
 
 int main(void)
