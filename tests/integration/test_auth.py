@@ -413,6 +413,23 @@ def test_profile_level_readable_with_find_on_system_profile():
     r.test.command("dropRole", "profileReader")
 
 
+def test_apply_ops_checks_each_entry():
+    r = root()
+    r.admin.command("createUser", "ao", pwd="pw", roles=[{"role": "readWrite", "db": "test"}])
+    r.test.create_collection("ao")  # applyOps applies to existing namespaces only
+    r.other.create_collection("ao")
+    c = client("ao", "pw")
+    ok = c.admin.command("applyOps", [{"op": "i", "ns": "test.ao", "o": {"_id": 1}},
+                                      {"op": "u", "ns": "test.ao", "o": {"$set": {"v": 1}},
+                                       "o2": {"_id": 1}}])
+    assert ok["applied"] == 2, ok
+    for entry in ({"op": "i", "ns": "other.ao", "o": {"_id": 1}},  # not its database
+                  {"op": "n", "ns": "", "o": {"msg": "note"}},    # appendOplogNote
+                  {"op": "c", "ns": "test.$cmd", "o": {"drop": "ao"}}):
+        assert code_of(lambda: c.admin.command("applyOps", [entry])) == 13, entry
+    r.admin.command("dropUser", "ao")
+
+
 # ---------------------------------------------------------------------------
 # Secrets
 
