@@ -553,12 +553,15 @@ typedef struct opts {
     char *key_file;                      /* security.keyFile (implies authorization) */
     bool auth;                           /* --auth */
     char *authorization;                 /* security.authorization: "enabled" | "disabled" */
-    char *cluster_auth_mode;             /* security.clusterAuthMode: "keyFile" */
+    char *cluster_auth_mode;             /* security.clusterAuthMode: "keyFile" | "x509" */
     char *tls_mode;                      /* net.tls.mode ("disabled" when NULL) */
     char *tls_certificate_key_file;      /* net.tls.certificateKeyFile */
     char *tls_ca_file;                   /* net.tls.CAFile */
     bool tls_allow_invalid_certificates; /* net.tls.allowInvalidCertificates */
     bool tls_allow_no_certificates;      /* net.tls.allowConnectionsWithoutCertificates */
+    char *tls_cluster_file;              /* net.tls.clusterFile: presented to other members */
+    char *tls_cluster_ca_file;           /* net.tls.clusterCAFile: verifies incoming certs */
+    bool tls_allow_invalid_hostnames;    /* net.tls.allowInvalidHostnames (member names) */
     int metrics_port;                    /* metrics.port: Prometheus /metrics (0: off) */
     char *metrics_bind_ip;               /* metrics.bindIp ("127.0.0.1") */
     char *pid_file;                      /* processManagement.pidFilePath */

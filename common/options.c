@@ -104,7 +104,7 @@ static const opt_spec_t opt_table[] = {
     {NULL, NULL, "security.authorization", OPT_STRING, F(authorization), 0, 0,
      "\"enabled\" or \"disabled\" (access control)"},
     {"clusterAuthMode", NULL, "security.clusterAuthMode", OPT_STRING, F(cluster_auth_mode), 0, 0,
-     "authentication between members: keyFile"},
+     "authentication between members: keyFile or x509"},
     {"tlsMode", NULL, "net.tls.mode", OPT_STRING, F(tls_mode), 0, 0,
      "disabled, allowTLS, preferTLS or requireTLS"},
     {"tlsCertificateKeyFile", NULL, "net.tls.certificateKeyFile", OPT_STRING,
@@ -115,6 +115,13 @@ static const opt_spec_t opt_table[] = {
      F(tls_allow_invalid_certificates), 0, 0, "accept client certificates that fail validation"},
     {"tlsAllowConnectionsWithoutCertificates", NULL, "net.tls.allowConnectionsWithoutCertificates",
      OPT_FLAG, F(tls_allow_no_certificates), 0, 0, "clients need not present a certificate"},
+    {"tlsClusterFile", NULL, "net.tls.clusterFile", OPT_STRING, F(tls_cluster_file), 0, 0,
+     "PEM this member presents when it connects to other members (tlsCertificateKeyFile)"},
+    {"tlsClusterCAFile", NULL, "net.tls.clusterCAFile", OPT_STRING, F(tls_cluster_ca_file), 0, 0,
+     "CA file that verifies the certificates of incoming connections (needs tlsCAFile)"},
+    {"tlsAllowInvalidHostnames", NULL, "net.tls.allowInvalidHostnames", OPT_FLAG,
+     F(tls_allow_invalid_hostnames), 0, 0,
+     "do not check the host names in other members' certificates"},
     {"pidfilepath", NULL, "processManagement.pidFilePath", OPT_STRING, F(pid_file), 0, 0,
      "file to write the process id to"},
     {"fork", NULL, "processManagement.fork", OPT_FLAG, F(fork), 0, 0,
@@ -814,11 +821,22 @@ int opts_parse(opts_t *o, int argc, char *const *argv, status_t *st)
         o->tls_certificate_key_file == NULL)
         ST_ERR(status_set(st, ERR_BadValue,
                           "need tlsCertificateKeyFile or certificateSelector when TLS is enabled"));
-    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") != 0)
+    if (o->tls_cluster_ca_file != NULL && o->tls_ca_file == NULL)
         ST_ERR(status_set(st, ERR_BadValue,
-                          "security.clusterAuthMode \"%s\" is not supported (only keyFile)",
+                          "Specifying a tlsClusterCAFile requires a tlsCAFile also be specified"));
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") != 0 &&
+        strcmp(o->cluster_auth_mode, "x509") != 0)
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.clusterAuthMode \"%s\" is not supported (keyFile or x509)",
                           o->cluster_auth_mode));
-    if (o->cluster_auth_mode != NULL && o->key_file == NULL)
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "x509") == 0 &&
+        (o->tls_mode == NULL ||
+         (strcmp(o->tls_mode, "preferTLS") != 0 && strcmp(o->tls_mode, "requireTLS") != 0)))
+        ST_ERR(status_set(st, ERR_BadValue,
+                          "security.clusterAuthMode x509 requires TLS between the members "
+                          "(net.tls.mode preferTLS or requireTLS)"));
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "keyFile") == 0 &&
+        o->key_file == NULL)
         ST_ERR(status_set(st, ERR_BadValue,
                           "security.clusterAuthMode keyFile requires "
                           "security.keyFile"));

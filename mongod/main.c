@@ -169,6 +169,14 @@ static int setup_auth(const opts_t *o)
         }
         enabled = enabled || o->authorization == NULL; /* a keyFile implies --auth */
     }
+    if (o->cluster_auth_mode != NULL && strcmp(o->cluster_auth_mode, "x509") == 0)
+        enabled = enabled || o->authorization == NULL; /* as does x.509 membership */
+    if (micad_cluster_config(o, &st) != 0) {
+        LOG(FATAL, ACCESS, 20254, "Unable to acquire security key[s]", "error", BCON_UTF8(st.msg));
+        fprintf(stderr, "%s\n", st.msg);
+        wire_scram_wipe_free(secret);
+        return 1;
+    }
     micad_auth_config(enabled, secret);
     return 0;
 }
@@ -245,6 +253,7 @@ static int serve(micad_t *m, opts_t *o)
             o->tls_mode ? (wire_tls_mode_t)wire_tls_mode_by_name(o->tls_mode) : WIRE_TLS_DISABLED,
         .certificate_key_file = o->tls_certificate_key_file,
         .ca_file = o->tls_ca_file,
+        .cluster_ca_file = o->tls_cluster_ca_file,
         .allow_invalid_certificates = o->tls_allow_invalid_certificates,
         .allow_connections_without_certificates = o->tls_allow_no_certificates,
     };

@@ -67,6 +67,24 @@ void micad_storage_options(const opts_t *o, stor_options_t *so);
 /* micad_storage_options_check -- BadValue for a compressor this build lacks (zstd). */
 int micad_storage_options_check(const opts_t *o, status_t *st);
 
+/*
+ * micad_cluster_pool_create -- a client pool for connections to other members
+ * (mongod/auth/cluster.c): TLS under preferTLS / requireTLS with the cluster
+ * certificate, and the keyFile login as __system on every new connection.
+ * co's tls field is filled here. Destroy with wire_client_pool_destroy.
+ */
+int micad_cluster_pool_create(const opts_t *o, const wire_client_opts_t *co,
+                              wire_client_pool_t **out, status_t *st);
+/* micad_cluster_shutdown -- once every cluster pool is gone: wipe the __system exchange. */
+void micad_cluster_shutdown(void);
+/*
+ * micad_cluster_config -- at start-up: with clusterAuthMode x509, the O/OU/DC of
+ * our server certificate, which a member's certificate must share.
+ */
+int micad_cluster_config(const opts_t *o, status_t *st);
+/* micad_cluster_x509_member -- a verified client certificate subject is a cluster member's. */
+bool micad_cluster_x509_member(const char *subject);
+
 /* micad_check_session_list -- validate endSessions/killSessions' list (mongod/sessions.c). */
 int micad_check_session_list(const char *cmd_name, const bson_t *cmd, size_t *count, status_t *st);
 

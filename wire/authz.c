@@ -129,8 +129,9 @@ bool wire_resource_matches(const wire_resource_t *pat, const wire_resource_t *re
         return true;
     case WIRE_RES_CLUSTER:
         return req->kind == WIRE_RES_CLUSTER;
-    case WIRE_RES_ANY_NORMAL:
-        return req->kind == WIRE_RES_DB || (req->kind == WIRE_RES_NS && !is_system_coll(req->coll));
+    case WIRE_RES_ANY_NORMAL: /* a requirement on every normal resource is one too */
+        return req->kind == WIRE_RES_ANY_NORMAL || req->kind == WIRE_RES_DB ||
+               (req->kind == WIRE_RES_NS && !is_system_coll(req->coll));
     case WIRE_RES_DB:
         if (req->kind == WIRE_RES_DB)
             return strcmp(pat->db, req->db) == 0;

@@ -521,6 +521,12 @@ int wire_client_pool_create(const wire_client_opts_t *o, wire_client_pool_t **ou
     if (o->app_name != NULL)
         p->app_name = strdup(o->app_name);
     p->opts.app_name = p->app_name;
+    p->opts.tls = NULL; /* not kept: the files are loaded into tls_ctx now */
+    if (o->tls != NULL) {
+        if ((rc = wire__client_tls_ctx(o->tls, &p->tls_ctx, st)) != 0)
+            goto err;
+        p->tls_check_host = !o->tls->allow_invalid_hostnames;
+    }
     p->rbuf = malloc(WIRE_CLIENT_READ_CHUNK);
     if (p->rbuf == NULL || (o->bind_ip != NULL && *o->bind_ip && p->bind_ip == NULL) ||
         (o->app_name != NULL && p->app_name == NULL)) {
@@ -546,6 +552,7 @@ int wire_client_pool_create(const wire_client_opts_t *o, wire_client_pool_t **ou
     *out = p;
     return 0;
 err:
+    SSL_CTX_free(p->tls_ctx);
     free(p->rbuf);
     free(p->bind_ip);
     free(p->app_name);
@@ -574,6 +581,7 @@ void wire_client_pool_destroy(wire_client_pool_t *p)
         free(p->drops[i]);
     free(p->drops);
     pthread_mutex_destroy(&p->lock);
+    SSL_CTX_free(p->tls_ctx);
     free(p->rbuf);
     free(p->bind_ip);
     free(p->app_name);

@@ -1,16 +1,24 @@
 /*
  * client_conn.c -- one connection of the intra-cluster client, on the pool's
- * loop thread: resolve, bind to bind_ip, connect, hello (with the client
- * metadata), the optional auth exchange, then calls one at a time. Replies are
+ * loop thread: resolve, bind to bind_ip, connect, the TLS handshake when the
+ * pool has TLS, hello (with the client metadata), the optional auth exchange,
+ * then calls one at a time. TLS runs on memory BIOs as the server's does
+ * (wire/tls.c): libuv moves ciphertext, OpenSSL never touches the socket, and
+ * everything above the two hooks (tls_send on the way out, tls_feed on the
+ * way in) is the same with and without it. Replies are
  * framed with wire_parse_header and parsed with wire_request_parse, which
  * checks every BSON document (wire_bson_check) before anyone reads it; any
  * malformation closes the connection and fails its call with the parse error.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wire/client_int.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 /* setup_write_t -- a hello or auth message being written (set-up is rare: allocate). */
 typedef struct setup_write {
@@ -24,6 +32,7 @@ static int64_t *stat_gauge(wire_client_pool_t *p, wire_cconn_state_t s)
     switch (s) {
     case WIRE_CCONN_RESOLVING:
     case WIRE_CCONN_CONNECTING:
+    case WIRE_CCONN_TLS:
     case WIRE_CCONN_HELLO:
     case WIRE_CCONN_AUTH:
         return &p->stats.conns_setup;
@@ -54,6 +63,7 @@ static void conn_maybe_free(wire_cconn_t *conn)
         return;
     if (conn->auth_state != NULL && conn->auth.free_state != NULL)
         conn->auth.free_state(conn->auth.arg, conn->auth_state);
+    SSL_free(conn->ssl); /* and both BIOs */
     free(conn->frame);
     free(conn);
 }
@@ -98,6 +108,217 @@ static void fail_uv(wire_cconn_t *conn, const char *what, int uverr)
 }
 
 /* ------------------------------------------------------------------------ */
+/* TLS                                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* tls_write_t -- one uv_write of ciphertext (owns its bytes). */
+typedef struct tls_write {
+    uv_write_t w;
+    size_t len;
+    uint8_t data[];
+} tls_write_t;
+
+/* ssl_error -- OpenSSL's queued error as text (the queue emptied). */
+static const char *ssl_error(char *buf, size_t len)
+{
+    unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    if (e == 0)
+        return "the peer closed the connection during the handshake";
+    ERR_error_string_n(e, buf, len);
+    return buf;
+}
+
+/* wire__client_tls_ctx -- the pool's SSL_CTX: TLS 1.2+, our certificate, the CAs. */
+int wire__client_tls_ctx(const wire_tls_client_config_t *cfg, SSL_CTX **out, status_t *st)
+{
+    char err[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+    *out = NULL;
+    if (ctx == NULL)
+        return status_set(st, ERR_InvalidSSLConfiguration, "SSL_CTX_new: %s",
+                          ssl_error(err, sizeof(err)));
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+    if (cfg->certificate_key_file != NULL &&
+        (SSL_CTX_use_certificate_chain_file(ctx, cfg->certificate_key_file) != 1 ||
+         SSL_CTX_use_PrivateKey_file(ctx, cfg->certificate_key_file, SSL_FILETYPE_PEM) != 1 ||
+         SSL_CTX_check_private_key(ctx) != 1)) {
+        status_set(st, ERR_InvalidSSLConfiguration, "cannot read PEM key file %s: %s",
+                   cfg->certificate_key_file, ssl_error(err, sizeof(err)));
+        SSL_CTX_free(ctx);
+        return st->code;
+    }
+    if ((cfg->ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL)
+                              : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+        status_set(st, ERR_InvalidSSLConfiguration, "cannot read certificate authority file %s: %s",
+                   cfg->ca_file != NULL ? cfg->ca_file : "(system)", ssl_error(err, sizeof(err)));
+        SSL_CTX_free(ctx);
+        return st->code;
+    }
+    SSL_CTX_set_verify(ctx, cfg->allow_invalid_certificates ? SSL_VERIFY_NONE : SSL_VERIFY_PEER,
+                       NULL);
+    *out = ctx;
+    return 0;
+}
+
+static void on_tls_written(uv_write_t *w, int status)
+{
+    wire_cconn_t *conn = w->handle->data;
+    if (status < 0 && conn->state != WIRE_CCONN_CLOSING)
+        fail_uv(conn, "Error sending to", status);
+    free(w);
+}
+
+/* tls_flush -- write out whatever OpenSSL put in the write BIO. */
+static void tls_flush(wire_cconn_t *conn)
+{
+    size_t pending = BIO_ctrl_pending(conn->tls_wbio);
+    tls_write_t *tw;
+    int rc;
+
+    if (pending == 0 || conn->state == WIRE_CCONN_CLOSING)
+        return;
+    if ((tw = malloc(sizeof(*tw) + pending)) == NULL) {
+        status_t st = STATUS_INIT;
+        status_set(&st, ERR_InternalError, "out of memory");
+        wire__cconn_fail(conn, &st);
+        return;
+    }
+    tw->len = (size_t)BIO_read(conn->tls_wbio, tw->data, (int)pending);
+    uv_buf_t b = uv_buf_init((char *)tw->data, (unsigned)tw->len);
+    if ((rc = uv_write(&tw->w, (uv_stream_t *)&conn->tcp, &b, 1, on_tls_written)) != 0) {
+        free(tw);
+        fail_uv(conn, "Error sending to", rc);
+    }
+}
+
+/* tls_send -- encrypt plaintext into the write BIO and send it (the caller keeps data). */
+static void tls_send(wire_cconn_t *conn, const uint8_t *data, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        size_t take = len - off;
+        int w = SSL_write(conn->ssl, data + off, (int)(take > INT32_MAX ? INT32_MAX : take));
+        if (w <= 0) { /* memory BIOs grow: anything else is a broken session */
+            char err[256];
+            status_t st = STATUS_INIT;
+            status_set(&st, ERR_HostUnreachable, "TLS error sending to %s: %s", conn->h->name,
+                       ssl_error(err, sizeof(err)));
+            wire__cconn_fail(conn, &st);
+            return;
+        }
+        off += (size_t)w;
+    }
+    tls_flush(conn);
+}
+
+/* tls_start -- the TCP connection is up: a client session that checks the peer's name. */
+static int tls_start(wire_cconn_t *conn)
+{
+    wire_client_pool_t *p = conn->h->pool;
+    const char *name = conn->h->hostname;
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+
+    conn->ssl = SSL_new(p->tls_ctx);
+    conn->tls_rbio = BIO_new(BIO_s_mem());
+    conn->tls_wbio = BIO_new(BIO_s_mem());
+    if (conn->ssl == NULL || conn->tls_rbio == NULL || conn->tls_wbio == NULL) {
+        BIO_free(conn->tls_rbio);
+        BIO_free(conn->tls_wbio);
+        conn->tls_rbio = conn->tls_wbio = NULL;
+        return -1;
+    }
+    BIO_set_mem_eof_return(conn->tls_rbio, -1);
+    BIO_set_mem_eof_return(conn->tls_wbio, -1);
+    SSL_set_bio(conn->ssl, conn->tls_rbio, conn->tls_wbio);
+    SSL_set_connect_state(conn->ssl);
+    if (!is_ip)
+        SSL_set_tlsext_host_name(conn->ssl, name);
+    if (p->tls_check_host) {
+        X509_VERIFY_PARAM *vp = SSL_get0_param(conn->ssl);
+        if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name)
+                   : X509_VERIFY_PARAM_set1_host(vp, name, 0)) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+static void send_hello(wire_cconn_t *conn);
+static void feed(wire_cconn_t *conn, const uint8_t *p, size_t n);
+
+/* tls_handshake -- one step; on completion the wire protocol starts with hello. */
+static void tls_handshake(wire_cconn_t *conn)
+{
+    int rc = SSL_do_handshake(conn->ssl);
+    tls_flush(conn);
+    if (conn->state == WIRE_CCONN_CLOSING)
+        return;
+    if (rc == 1) {
+        LOG(DEBUG1, NETWORK, 23210, "TLS handshake with a cluster member done", "host",
+            BCON_UTF8(conn->h->name), "protocol", BCON_UTF8(SSL_get_version(conn->ssl)));
+        send_hello(conn);
+        return;
+    }
+    int e = SSL_get_error(conn->ssl, rc);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return;
+    char err[256];
+    status_t st = STATUS_INIT;
+    long vr = SSL_get_verify_result(conn->ssl);
+    if (vr != X509_V_OK)
+        status_set(&st, ERR_SSLHandshakeFailed,
+                   "TLS handshake with %s failed: the peer's certificate: %s", conn->h->name,
+                   X509_verify_cert_error_string(vr));
+    else
+        status_set(&st, ERR_SSLHandshakeFailed, "TLS handshake with %s failed: %s", conn->h->name,
+                   ssl_error(err, sizeof(err)));
+    ERR_clear_error();
+    wire__cconn_fail(conn, &st);
+}
+
+/* tls_feed -- ciphertext from the socket: handshake, then plaintext to feed(). */
+static void tls_feed(wire_cconn_t *conn, const uint8_t *data, size_t n)
+{
+    uint8_t plain[16 * 1024];
+
+    if (BIO_write(conn->tls_rbio, data, (int)n) != (int)n) {
+        status_t st = STATUS_INIT;
+        status_set(&st, ERR_InternalError, "TLS buffer for %s: out of memory", conn->h->name);
+        wire__cconn_fail(conn, &st);
+        return;
+    }
+    if (conn->state == WIRE_CCONN_TLS) {
+        tls_handshake(conn);
+        if (conn->state == WIRE_CCONN_TLS || conn->state == WIRE_CCONN_CLOSING)
+            return;
+    }
+    while (conn->state != WIRE_CCONN_CLOSING) {
+        int r = SSL_read(conn->ssl, plain, sizeof(plain));
+        if (r > 0) {
+            feed(conn, plain, (size_t)r);
+            continue;
+        }
+        int e = SSL_get_error(conn->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            break;
+        char err[256];
+        status_t st = STATUS_INIT;
+        if (e == SSL_ERROR_ZERO_RETURN)
+            status_set(&st, ERR_HostUnreachable, "Connection closed by peer %s", conn->h->name);
+        else
+            status_set(&st, ERR_HostUnreachable, "TLS error reading from %s: %s", conn->h->name,
+                       ssl_error(err, sizeof(err)));
+        wire__cconn_fail(conn, &st);
+        return;
+    }
+    tls_flush(conn); /* e.g. a key update answered while reading */
+}
+
+/* ------------------------------------------------------------------------ */
 /* Writing                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -134,6 +355,12 @@ static void send_setup(wire_cconn_t *conn, bson_t *body)
         return;
     }
     conn->expect_id = id;
+    if (conn->ssl != NULL) {
+        tls_send(conn, sw->buf.data, sw->buf.len);
+        wire_buf_destroy(&sw->buf);
+        free(sw);
+        return;
+    }
     uv_buf_t b = uv_buf_init((char *)sw->buf.data, (unsigned)sw->buf.len);
     if ((rc = uv_write(&sw->w, (uv_stream_t *)&conn->tcp, &b, 1, on_setup_written)) != 0) {
         wire_buf_destroy(&sw->buf);
@@ -161,6 +388,10 @@ void wire__cconn_send(wire_cconn_t *conn, wire_ccall_t *c)
     conn->call = c;
     conn->expect_id = c->request_id;
     set_state(conn, WIRE_CCONN_BUSY);
+    if (conn->ssl != NULL) { /* the ciphertext is a copy: c->msg is not held by a write */
+        tls_send(conn, c->msg.data, c->msg.len);
+        return;
+    }
     uv_buf_t b = uv_buf_init((char *)c->msg.data, (unsigned)c->msg.len);
     c->wreq.data = c;
     c->writing = true;
@@ -251,6 +482,19 @@ static void on_connected(uv_connect_t *req, int status)
     }
     if ((rc = uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, on_read)) != 0) {
         fail_uv(conn, "Error reading from", rc);
+        return;
+    }
+    if (conn->h->pool->tls_ctx != NULL) {
+        set_state(conn, WIRE_CCONN_TLS);
+        if (tls_start(conn) != 0) {
+            char err[256];
+            status_t st = STATUS_INIT;
+            status_set(&st, ERR_SSLHandshakeFailed, "cannot start TLS with %s: %s", conn->h->name,
+                       ssl_error(err, sizeof(err)));
+            wire__cconn_fail(conn, &st);
+            return;
+        }
+        tls_handshake(conn);
         return;
     }
     send_hello(conn);
@@ -494,5 +738,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         wire__cconn_fail(conn, &st);
         return;
     }
-    feed(conn, (const uint8_t *)buf->base, (size_t)nread);
+    if (conn->ssl != NULL)
+        tls_feed(conn, (const uint8_t *)buf->base, (size_t)nread);
+    else
+        feed(conn, (const uint8_t *)buf->base, (size_t)nread);
 }

@@ -16,6 +16,7 @@
 #define MICA_WIRE_CLIENT_INT_H
 
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <uv.h>
 
@@ -73,6 +74,7 @@ struct wire_ccall {
 typedef enum wire_cconn_state {
     WIRE_CCONN_RESOLVING,
     WIRE_CCONN_CONNECTING,
+    WIRE_CCONN_TLS, /* TLS handshake (pools with TLS only) */
     WIRE_CCONN_HELLO,
     WIRE_CCONN_AUTH,
     WIRE_CCONN_IDLE,
@@ -95,6 +97,9 @@ struct wire_cconn {
     int32_t expect_id;  /* responseTo of the reply awaited */
     wire_client_auth_t auth;
     void *auth_state;
+    SSL *ssl;      /* TLS session on memory BIOs (pool has a tls_ctx), else NULL */
+    BIO *tls_rbio; /* ciphertext from the peer (owned by ssl) */
+    BIO *tls_wbio; /* ciphertext to the peer (owned by ssl) */
     uint8_t hdr[WIRE_HEADER_LEN];
     size_t hdr_got;
     uint8_t *frame; /* reply being received (NULL between frames) */
@@ -128,6 +133,8 @@ struct wire_client_pool {
     wire_client_opts_t opts; /* strings point into the copies below */
     char *bind_ip;
     char *app_name;
+    SSL_CTX *tls_ctx; /* opts.tls loaded; NULL: plain connections */
+    bool tls_check_host;
     struct sockaddr_storage bind_addr;
     bool has_bind;
     uv_loop_t loop;
@@ -157,6 +164,7 @@ void wire__chost_conn_closed(wire_chost_t *h, wire_cconn_t *conn, bool was_setup
 int wire__client_reply_status(const bson_t *reply, status_t *st);
 
 /* client_conn.c */
+int wire__client_tls_ctx(const wire_tls_client_config_t *cfg, SSL_CTX **out, status_t *st);
 int wire__cconn_start(wire_chost_t *h, status_t *st);
 void wire__cconn_send(wire_cconn_t *conn, wire_ccall_t *c);
 void wire__cconn_fail(wire_cconn_t *conn, const status_t *st);

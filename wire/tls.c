@@ -29,9 +29,11 @@
 #include "wire/transport_int.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* WIRE_TLS_CHUNK -- plaintext / ciphertext moved per OpenSSL call (one TLS record is 16 KB). */
@@ -110,10 +112,14 @@ int wire__tls_ctx_create(const wire_tls_config_t *cfg, SSL_CTX **out, status_t *
         SSL_CTX_free(ctx);
         return st->code;
     }
-    if (cfg->ca_file != NULL) {
-        if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1) {
+    /* tlsClusterCAFile, when given, is what verifies the certificates of incoming
+     * connections (members and clients); tlsCAFile then verifies the peers this
+     * member dials (the cluster client, wire/client_conn.c) */
+    const char *ca = cfg->cluster_ca_file != NULL ? cfg->cluster_ca_file : cfg->ca_file;
+    if (ca != NULL) {
+        if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
             status_set(st, ERR_InvalidSSLConfiguration,
-                       "cannot read certificate authority file %s: %s", cfg->ca_file,
+                       "cannot read certificate authority file %s: %s", ca,
                        ssl_error(err, sizeof(err)));
             SSL_CTX_free(ctx);
             return st->code;
@@ -183,13 +189,31 @@ static void tls_fail(wire_conn_t *c, const char *what)
     wire__conn_close(c);
 }
 
+/* subject_rfc2253 -- a certificate's subject as MongoDB writes it (RFC 2253); NULL if odd. */
+static char *subject_rfc2253(X509 *cert)
+{
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *data, *out = NULL;
+    long n;
+
+    if (mem == NULL)
+        return NULL;
+    X509_NAME_print_ex(mem, X509_get_subject_name(cert), 0,
+                       XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    n = BIO_get_mem_data(mem, &data);
+    if (n > 0 && n < 4096) {
+        out = bson_malloc((size_t)n + 1);
+        memcpy(out, data, (size_t)n);
+        out[n] = '\0';
+    }
+    BIO_free(mem);
+    return out;
+}
+
 /* peer_subject -- after the handshake: the client certificate's subject, RFC 2253. */
 static void peer_subject(wire_conn_t *c)
 {
     X509 *cert = SSL_get1_peer_certificate(c->tls->ssl);
-    BIO *mem;
-    char *data;
-    long n;
 
     if (cert == NULL)
         return;
@@ -198,17 +222,78 @@ static void peer_subject(wire_conn_t *c)
         X509_free(cert);
         return;
     }
-    mem = BIO_new(BIO_s_mem());
-    X509_NAME_print_ex(mem, X509_get_subject_name(cert), 0,
-                       XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-    n = BIO_get_mem_data(mem, &data);
-    if (n > 0 && n < 4096) {
-        c->info.tls_subject = bson_malloc((size_t)n + 1);
-        memcpy(c->info.tls_subject, data, (size_t)n);
-        c->info.tls_subject[n] = '\0';
-    }
-    BIO_free(mem);
+    c->info.tls_subject = subject_rfc2253(cert);
     X509_free(cert);
+}
+
+/* wire_tls_pem_subject -- the subject of the first certificate of a PEM file. */
+int wire_tls_pem_subject(const char *path, char **out, status_t *st)
+{
+    char err[256];
+    FILE *f = fopen(path, "r");
+    X509 *cert;
+
+    *out = NULL;
+    if (f == NULL)
+        return status_set(st, ERR_InvalidSSLConfiguration, "cannot read PEM file %s", path);
+    cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (cert == NULL)
+        return status_set(st, ERR_InvalidSSLConfiguration, "no certificate in PEM file %s: %s",
+                          path, ssl_error(err, sizeof(err)));
+    *out = subject_rfc2253(cert);
+    X509_free(cert);
+    if (*out == NULL)
+        return status_set(st, ERR_InvalidSSLConfiguration, "unreadable subject in %s", path);
+    return 0;
+}
+
+/* cmp_str -- qsort on strings. */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* wire_x509_member_attrs -- the O, OU and DC of an RFC 2253 subject, sorted. */
+void wire_x509_member_attrs(const char *subject, char *out, size_t cap)
+{
+    char buf[4096], *parts[64];
+    size_t n = 0, len = 0, start = 0;
+
+    out[0] = '\0';
+    if (subject == NULL || strlen(subject) >= sizeof(buf))
+        return;
+    memcpy(buf, subject, strlen(subject) + 1);
+    /* split at the ',' and '+' that are not escaped by a backslash */
+    for (size_t i = 0;; i++) {
+        if (buf[i] == '\\' && buf[i + 1] != '\0') {
+            i++;
+            continue;
+        }
+        if (buf[i] != ',' && buf[i] != '+' && buf[i] != '\0')
+            continue;
+        bool end = buf[i] == '\0';
+        buf[i] = '\0';
+        char *rdn = buf + start;
+        while (*rdn == ' ')
+            rdn++;
+        if ((strncmp(rdn, "O=", 2) == 0 || strncmp(rdn, "OU=", 3) == 0 ||
+             strncmp(rdn, "DC=", 3) == 0) &&
+            n < sizeof(parts) / sizeof(parts[0]))
+            parts[n++] = rdn;
+        if (end)
+            break;
+        start = i + 1;
+    }
+    qsort(parts, n, sizeof(parts[0]), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(out + len, cap - len, "%s%s", i ? "," : "", parts[i]);
+        if (w < 0 || (size_t)w >= cap - len) {
+            out[0] = '\0'; /* too long to compare: matches nothing */
+            return;
+        }
+        len += (size_t)w;
+    }
 }
 
 /* wire__tls_on_read -- ciphertext from libuv: handshake, then plaintext to the read path. */

@@ -218,15 +218,33 @@ int wire_bson_check(const uint8_t *doc, size_t avail, size_t max_len, size_t *do
  */
 typedef struct wire_client_pool wire_client_pool_t;
 
+/*
+ * wire_tls_client_config_t -- TLS on the pool's connections (the cluster's
+ * members dialling each other under preferTLS / requireTLS). The peer's
+ * certificate is verified against ca_file and its name against the host
+ * dialled (DNS name or IP address in the subjectAltName), TLS 1.2 at least.
+ */
+typedef struct wire_tls_client_config {
+    const char *certificate_key_file; /* PEM presented to the peer; NULL = none */
+    const char *ca_file;              /* PEM of the CAs the peer must chain to; NULL = system */
+    bool allow_invalid_certificates;  /* do not verify the peer's chain (tests only) */
+    bool allow_invalid_hostnames;     /* do not match the peer's name against the host */
+} wire_tls_client_config_t;
+
 /* wire_client_opts_t -- pool settings; zero values take the defaults noted. */
 typedef struct wire_client_opts {
     const char *bind_ip;    /* bind before connect (numeric address), NULL = any */
     int max_per_host;       /* connections per host, 0 = 16 */
-    int connect_timeout_ms; /* TCP connect + hello + auth, 0 = 10000 */
+    int connect_timeout_ms; /* TCP connect + TLS + hello + auth, 0 = 10000 */
     const char *app_name;   /* client.application.name in hello, NULL = none */
+    /* TLS on every connection (read at create: files loaded then); NULL = plain */
+    const wire_tls_client_config_t *tls;
 } wire_client_opts_t;
 
-/* wire_client_pool_create -- start a pool and its I/O thread. BadValue for a bad bind_ip. */
+/*
+ * wire_client_pool_create -- start a pool and its I/O thread. BadValue for a bad bind_ip,
+ * InvalidSSLConfiguration for TLS files that cannot be read.
+ */
 int wire_client_pool_create(const wire_client_opts_t *o, wire_client_pool_t **out, status_t *st);
 /*
  * wire_client_pool_destroy -- fail every outstanding call with ShutdownInProgress
@@ -603,12 +621,21 @@ typedef struct wire_tls_config {
     wire_tls_mode_t mode;
     const char *certificate_key_file; /* PEM: certificate chain and private key */
     const char *ca_file;              /* verify client certificates against it */
+    const char *cluster_ca_file; /* tlsClusterCAFile: verify client certificates (not ca_file) */
     bool allow_invalid_certificates;
     bool allow_connections_without_certificates;
 } wire_tls_config_t;
 
 /* wire_tls_mode_by_name -- "disabled", "allowTLS", "preferTLS", "requireTLS"; -1 if unknown. */
 int wire_tls_mode_by_name(const char *name);
+/* wire_tls_pem_subject -- the subject (RFC 2253, bson_free'd) of a PEM file's first certificate. */
+int wire_tls_pem_subject(const char *path, char **out, status_t *st);
+/*
+ * wire_x509_member_attrs -- the O, OU and DC attributes of an RFC 2253 subject,
+ * sorted and joined with ',' ("" when it has none or they do not fit): what
+ * MongoDB compares to tell a cluster member's certificate (clusterAuthMode x509).
+ */
+void wire_x509_member_attrs(const char *subject, char *out, size_t cap);
 
 /* wire_server_config_t -- how to listen and what to run. */
 typedef struct wire_server_config {

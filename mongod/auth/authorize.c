@@ -436,6 +436,80 @@ static int micad_priv_user_admin(wire_opctx_t *op, const bson_t *cmd, reqs_t *r,
     return 0;
 }
 
+/*
+ * micad_priv_profile -- MongoDB's rule: reading the level alone ({profile: -1}
+ * without slowms / sampleRate / filter) needs only find on <db>.system.profile;
+ * anything else needs enableProfiler on the database, and slowms / sampleRate
+ * (process-wide settings) enableProfiler on every normal resource too.
+ */
+static int micad_priv_profile(wire_opctx_t *op, const bson_t *cmd, reqs_t *r, status_t *st)
+{
+    bson_iter_t it;
+    int64_t level = 0;
+    bool global = bson_has_field(cmd, "slowms") || bson_has_field(cmd, "sampleRate");
+    (void)st;
+    if (bson_iter_init(&it, cmd) && bson_iter_next(&it) && BSON_ITER_HOLDS_NUMBER(&it))
+        level = bson_iter_as_int64(&it);
+    if (level == -1 && !global && !bson_has_field(cmd, "filter")) {
+        wire_resource_t res;
+        memset(&res, 0, sizeof(res));
+        res.kind = WIRE_RES_NS;
+        (void)snprintf(res.db, sizeof(res.db), "%s", op->db);
+        (void)snprintf(res.coll, sizeof(res.coll), "system.profile");
+        if (micad_auth_session_allows(op, &res, "find")) {
+            r->allowed = true;
+            return 0;
+        }
+    }
+    need(r, WIRE_RES_DB, op->db, "", "enableProfiler");
+    if (global)
+        need(r, WIRE_RES_ANY_NORMAL, "", "", "enableProfiler");
+    return 0;
+}
+
+/*
+ * micad_priv_apply_ops -- MongoDB checks each entry as the operation it
+ * applies: "i" insert, "u" update, "d" remove on the entry's namespace, "n"
+ * appendOplogNote on the cluster; a command entry ("c") or an unknown op is
+ * left to __system (Mica answers 238 for "c" anyway).
+ */
+static int micad_priv_apply_ops(wire_opctx_t *op, const bson_t *cmd, reqs_t *r, status_t *st)
+{
+    bson_iter_t it, arr, e;
+    (void)st;
+    if (!bson_iter_init_find(&it, cmd, "applyOps") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+        !bson_iter_recurse(&it, &arr)) {
+        need(r, WIRE_RES_DB, op->db, "", "insert update remove"); /* malformed: the handler says */
+        return 0;
+    }
+    while (bson_iter_next(&arr)) {
+        const char *kind = NULL, *ns = NULL;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &e)) {
+            need(r, WIRE_RES_CLUSTER, "", "", "internal");
+            continue;
+        }
+        while (bson_iter_next(&e)) {
+            if (strcmp(bson_iter_key(&e), "op") == 0 && BSON_ITER_HOLDS_UTF8(&e))
+                kind = bson_iter_utf8(&e, NULL);
+            else if (strcmp(bson_iter_key(&e), "ns") == 0 && BSON_ITER_HOLDS_UTF8(&e))
+                ns = bson_iter_utf8(&e, NULL);
+        }
+        if (kind != NULL && strcmp(kind, "n") == 0)
+            need(r, WIRE_RES_CLUSTER, "", "", "appendOplogNote");
+        else if (kind == NULL || ns == NULL || strchr(ns, '.') == NULL)
+            need(r, WIRE_RES_CLUSTER, "", "", "internal");
+        else if (strcmp(kind, "i") == 0)
+            need_full_ns(r, ns, "insert");
+        else if (strcmp(kind, "u") == 0)
+            need_full_ns(r, ns, "update");
+        else if (strcmp(kind, "d") == 0)
+            need_full_ns(r, ns, "remove");
+        else
+            need(r, WIRE_RES_CLUSTER, "", "", "internal");
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The table                                                                 */
 /* ------------------------------------------------------------------------ */

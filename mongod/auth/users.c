@@ -38,6 +38,7 @@ bool micad_auth_enabled(void)
 
 void micad_auth_shutdown(void)
 {
+    micad_cluster_shutdown(); /* the pools are gone (repl_stop ran) */
     wire_scram_wipe_free(g_keyfile_secret);
     g_keyfile_secret = NULL;
 }

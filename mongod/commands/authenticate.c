@@ -35,6 +35,13 @@ int micad_x509_login(wire_opctx_t *op, const bson_t *cmd, const char *db, bson_t
     else if (bson_iter_init_find(&it, cmd, "user") && BSON_ITER_HOLDS_UTF8(&it) &&
              strcmp(bson_iter_utf8(&it, NULL), subject) != 0)
         why = "There is no x.509 client certificate matching the user.";
+    if (why == NULL && micad_cluster_x509_member(subject)) {
+        /* clusterAuthMode x509: a member's certificate logs in as __system */
+        ST_RET(micad_auth_login(m, op, "__system", "local", "MONGODB-X509", st));
+        BSON_APPEND_UTF8(reply, "dbname", "$external");
+        BSON_APPEND_UTF8(reply, "user", subject);
+        return 0;
+    }
     if (why == NULL) {
         (void)snprintf(id, sizeof(id), "$external.%s", subject);
         ST_RET(micad_auth_get(m, "system.users", id, &doc, &found, st));

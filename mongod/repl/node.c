@@ -802,7 +802,7 @@ int repl__node_start(micad_t *m, status_t *st)
     }
     o.app_name = "mica-repl";
     o.connect_timeout_ms = 2000;
-    ST_RET(wire_client_pool_create(&o, &g.pool, st));
+    ST_RET(micad_cluster_pool_create(m->opts, &o, &g.pool, st)); /* TLS, keyFile */
     srandom((unsigned)(time_mono_us() ^ getpid()));
     g.stopping = false;
     if (pthread_create(&g.hb_thread, NULL, hb_main, m) != 0 ||

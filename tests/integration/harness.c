@@ -93,8 +93,11 @@ int itest_server_start(itest_server_t *s, const char *const *extra_args)
     char port[16];
     const char *argv[64];
     int n = 0;
+    char client_opts[sizeof(s->client_opts)];
 
+    memcpy(client_opts, s->client_opts, sizeof(client_opts)); /* set by the caller, kept */
     memset(s, 0, sizeof(*s));
+    memcpy(s->client_opts, client_opts, sizeof(client_opts));
     if (micad == NULL) {
         fprintf(stderr, "MICAD is not set\n");
         return -1;
@@ -188,9 +191,11 @@ int itest_server_stop(itest_server_t *s, bool print_log)
 /* itest_client -- a mongoc client for s. */
 mongoc_client_t *itest_client(const itest_server_t *s, const char *uri_opts)
 {
-    char uri[512];
+    char uri[2048];
     mongoc_client_t *c;
-    (void)snprintf(uri, sizeof(uri), "%s/?%s", s->uri, uri_opts ? uri_opts : "");
+    bool both = s->client_opts[0] != '\0' && uri_opts != NULL && uri_opts[0] != '\0';
+    (void)snprintf(uri, sizeof(uri), "%s/?%s%s%s", s->uri, s->client_opts, both ? "&" : "",
+                   uri_opts ? uri_opts : "");
     c = mongoc_client_new(uri);
     if (c != NULL)
         mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);

@@ -17,6 +17,10 @@ typedef struct itest_server {
     char dbpath[256];
     char logpath[300];
     char uri[128]; /* mongodb://127.0.0.1:<port> */
+    /* URI options itest_client adds to every client, the readiness check's too
+     * ("tls=true&tlsCAFile=..." for a requireTLS server); set before itest_server_start
+     * (which keeps it), empty by default: the struct starts zeroed (static) */
+    char client_opts[1024];
 } itest_server_t;
 
 /* itest_free_port -- a loopback TCP port nobody listens on right now. */
@@ -36,7 +40,10 @@ bool itest_server_alive(itest_server_t *s);
 int itest_server_stop(itest_server_t *s, bool print_log);
 /* itest_print_log -- the server's log to stderr. */
 void itest_print_log(const itest_server_t *s);
-/* itest_client -- a client for the server; uri_opts like "compressors=zlib" or NULL. */
+/*
+ * itest_client -- a client for the server; uri_opts like "compressors=zlib" or NULL,
+ * after the server's client_opts.
+ */
 mongoc_client_t *itest_client(const itest_server_t *s, const char *uri_opts);
 
 struct CMUnitTest;

@@ -391,6 +391,45 @@ def test_backup_and_restore_roles_run_dump_and_restore_commands():
     assert code_of(lambda: rs.restored.c.update_one({}, {"$set": {"z": 1}})) == 13
 
 
+def test_profile_level_readable_with_find_on_system_profile():
+    # MongoDB's rule: {profile: -1} alone needs find on <db>.system.profile; a change needs
+    # enableProfiler on the database, slowms / sampleRate enableProfiler everywhere
+    r = root()
+    r.test.command("createRole", "profileReader", roles=[],
+                   privileges=[{"resource": {"db": "test", "collection": "system.profile"},
+                                "actions": ["find"]}])
+    r.test.command("createUser", "pr", pwd="pw", roles=["profileReader"])
+    r.test.command("createUser", "pa", pwd="pw", roles=["dbAdmin"])
+    pr = client("pr", "pw", db="test")
+    assert pr.test.command("profile", -1)["ok"] == 1
+    assert code_of(lambda: pr.test.command("profile", 1)) == 13
+    assert code_of(lambda: pr.test.command("profile", -1, slowms=5)) == 13
+    pa = client("pa", "pw", db="test")
+    assert pa.test.command("profile", 0)["ok"] == 1  # dbAdmin: enableProfiler on test
+    assert code_of(lambda: pa.test.command("profile", 0, slowms=50)) == 13  # process-wide
+    assert code_of(lambda: pa.other.command("profile", 0)) == 13
+    r.test.command("dropUser", "pr")
+    r.test.command("dropUser", "pa")
+    r.test.command("dropRole", "profileReader")
+
+
+def test_apply_ops_checks_each_entry():
+    r = root()
+    r.admin.command("createUser", "ao", pwd="pw", roles=[{"role": "readWrite", "db": "test"}])
+    r.test.create_collection("ao")  # applyOps applies to existing namespaces only
+    r.other.create_collection("ao")
+    c = client("ao", "pw")
+    ok = c.admin.command("applyOps", [{"op": "i", "ns": "test.ao", "o": {"_id": 1}},
+                                      {"op": "u", "ns": "test.ao", "o": {"$set": {"v": 1}},
+                                       "o2": {"_id": 1}}])
+    assert ok["applied"] == 2, ok
+    for entry in ({"op": "i", "ns": "other.ao", "o": {"_id": 1}},  # not its database
+                  {"op": "n", "ns": "", "o": {"msg": "note"}},    # appendOplogNote
+                  {"op": "c", "ns": "test.$cmd", "o": {"drop": "ao"}}):
+        assert code_of(lambda: c.admin.command("applyOps", [entry])) == 13, entry
+    r.admin.command("dropUser", "ao")
+
+
 # ---------------------------------------------------------------------------
 # Secrets
 
@@ -453,8 +492,10 @@ def test_bad_key_files_refuse_to_start():
             assert msg in res.stderr.decode(), res.stderr
         finally:
             os.unlink(path)
-    res = run_micad(["--clusterAuthMode", "x509"])
+    res = run_micad(["--clusterAuthMode", "sendX509"])
     assert res.returncode == 2 and b"not supported" in res.stderr
+    res = run_micad(["--clusterAuthMode", "x509"])  # x509 needs TLS between the members
+    assert res.returncode == 2 and b"requires TLS" in res.stderr
     res = run_micad(["--clusterAuthMode", "keyFile"])
     assert res.returncode == 2 and b"requires security.keyFile" in res.stderr
 

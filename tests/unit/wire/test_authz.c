@@ -2,7 +2,7 @@
  * test_authz.c -- the authorization model (wire/authz.c): resource-pattern
  * matching as a table, privilege sets, parsing system.roles privileges, every
  * built-in role expanding (a bad action name in the role table would abort),
- * and command redaction.
+ * command redaction, and the x.509 membership attributes of a subject.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,6 +47,10 @@ static void test_pattern_matching(void **state)
         {WIRE_RES_ANY_NORMAL, "", "", WIRE_RES_DB, "x", "", true},
         {WIRE_RES_ANY_NORMAL, "", "", WIRE_RES_NS, "x", "system.profile", false},
         {WIRE_RES_ANY_NORMAL, "", "", WIRE_RES_CLUSTER, "", "", false},
+        /* a requirement on every normal resource (profile's slowms) */
+        {WIRE_RES_ANY_NORMAL, "", "", WIRE_RES_ANY_NORMAL, "", "", true},
+        {WIRE_RES_DB, "test", "", WIRE_RES_ANY_NORMAL, "", "", false},
+        {WIRE_RES_ANY, "", "", WIRE_RES_ANY_NORMAL, "", "", true},
         {WIRE_RES_CLUSTER, "", "", WIRE_RES_CLUSTER, "", "", true},
         {WIRE_RES_CLUSTER, "", "", WIRE_RES_DB, "admin", "", false},
         {WIRE_RES_ANY, "", "", WIRE_RES_NS, "admin", "system.users", true},
@@ -184,6 +188,32 @@ static void test_redaction(void **state)
     bson_free(json);
     bson_destroy(in);
     bson_destroy(&out);
+}
+
+/* x509_member_attrs -- O, OU and DC of an RFC 2253 subject, sorted; escapes respected. */
+static void test_x509_member_attrs(void **state)
+{
+    static const struct {
+        const char *subject, *want;
+    } cases[] = {
+        {"CN=member,OU=cluster,O=Mica", "O=Mica,OU=cluster"},
+        {"O=Mica,CN=other,OU=cluster", "O=Mica,OU=cluster"}, /* order does not matter */
+        {"CN=client,OU=tests,O=Mica", "O=Mica,OU=tests"},
+        {"CN=localhost", ""},
+        {"DC=example,DC=com,CN=x", "DC=com,DC=example"},
+        {"CN=a\\,O=fake,OU=x", "OU=x"}, /* an escaped comma is part of the CN */
+        {"CN=a+OU=multi,O=Mica", "O=Mica,OU=multi"},
+        {"", ""},
+    };
+    char out[256];
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        wire_x509_member_attrs(cases[i].subject, out, sizeof(out));
+        if (strcmp(out, cases[i].want) != 0)
+            fail_msg("case %zu: %s -> '%s', want '%s'", i, cases[i].subject, out, cases[i].want);
+    }
+    wire_x509_member_attrs("CN=member,OU=cluster,O=Mica", out, 8); /* does not fit: matches none */
+    assert_string_equal(out, "");
 }
 
 int main(void)
