@@ -431,3 +431,108 @@ int repl_config_majority(const repl_config_t *c)
 {
     return repl_config_voters(c) / 2 + 1;
 }
+
+/* repl_config_cmp_version -- see config.h. */
+int repl_config_cmp_version(int64_t v1, int64_t t1, int64_t v2, int64_t t2)
+{
+    if (t1 != -1 && t2 != -1 && t1 != t2)
+        return t1 < t2 ? -1 : 1;
+    return v1 < v2 ? -1 : v1 > v2 ? 1 : 0;
+}
+
+/* voter_ids -- the sorted _ids of c's voting members; returns how many. */
+static int voter_ids(const repl_config_t *c, int32_t *out)
+{
+    int n = 0;
+    for (int i = 0; i < c->nmembers; i++) {
+        if (c->members[i].votes == 0)
+            continue;
+        int j = n++;
+        while (j > 0 && out[j - 1] > c->members[i].id) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = c->members[i].id;
+    }
+    return n;
+}
+
+/* repl_config_voter_change -- see config.h. */
+int repl_config_voter_change(const repl_config_t *old, const repl_config_t *new_c)
+{
+    int32_t a[REPL_MAX_MEMBERS], b[REPL_MAX_MEMBERS];
+    int na = voter_ids(old, a), nb = voter_ids(new_c, b), i = 0, j = 0, diff = 0;
+    while (i < na || j < nb) {
+        if (j == nb || (i < na && a[i] < b[j])) {
+            diff++;
+            i++;
+        } else if (i == na || b[j] < a[i]) {
+            diff++;
+            j++;
+        } else {
+            i++;
+            j++;
+        }
+    }
+    return diff;
+}
+
+/* repl_config_check_reconfig -- see config.h. */
+int repl_config_check_reconfig(const repl_config_t *old, const repl_config_t *new_c, bool force,
+                               status_t *st)
+{
+    if (repl_config_cmp_version(old->version, old->term, new_c->version, new_c->term) >= 0)
+        return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                          "New replica set configuration version and term must be greater than "
+                          "old, but { version: %lld, term: %lld } is not greater than { version: "
+                          "%lld, term: %lld } for replica set %s",
+                          (long long)new_c->version, (long long)new_c->term,
+                          (long long)old->version, (long long)old->term, new_c->set_name);
+    if (strcmp(old->set_name, new_c->set_name) != 0)
+        return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                          "New and old configurations differ in replica set name; old was %s, "
+                          "and new is %s",
+                          old->set_name, new_c->set_name);
+    if (old->has_replica_set_id && new_c->has_replica_set_id &&
+        bson_oid_compare(&old->replica_set_id, &new_c->replica_set_id) != 0) {
+        char a[25], b[25];
+        bson_oid_to_string(&old->replica_set_id, a);
+        bson_oid_to_string(&new_c->replica_set_id, b);
+        return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                          "New and old configurations differ in replica set ID; old was %s, and "
+                          "new is %s",
+                          a, b);
+    }
+    for (int i = 0; i < new_c->nmembers; i++) {
+        const repl_member_cfg_t *mn = &new_c->members[i];
+        for (int j = 0; j < old->nmembers; j++) {
+            const repl_member_cfg_t *mo = &old->members[j];
+            bool ids = mn->id == mo->id, hosts = strcasecmp(mn->host, mo->host) == 0;
+            if (!ids && !hosts)
+                continue;
+            if (hosts && !ids)
+                return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                                  "New and old configurations both have members with host of %s "
+                                  "but in the new configuration the _id field is %d and in the "
+                                  "old configuration it is %d for replica set %s",
+                                  mo->host, mn->id, mo->id, new_c->set_name);
+            if (mn->build_indexes != mo->build_indexes)
+                return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                                  "New and old configurations differ in the setting of the "
+                                  "buildIndexes field for member %s; to make this change, remove "
+                                  "then re-add the member",
+                                  mo->host);
+            if (mn->arbiter_only != mo->arbiter_only)
+                return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                                  "New and old configurations differ in the setting of the "
+                                  "arbiterOnly field for member %s; to make this change, remove "
+                                  "then re-add the member",
+                                  mo->host);
+        }
+    }
+    if (!force && repl_config_voter_change(old, new_c) > 1)
+        return status_set(st, ERR_InvalidReplicaSetConfig,
+                          "Non force replica set reconfig can only add or remove at most 1 voting "
+                          "member.");
+    return 0;
+}

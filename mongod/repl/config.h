@@ -70,4 +70,23 @@ int repl_config_voters(const repl_config_t *c);
 /* repl_config_majority -- votes needed to win an election / for w: "majority". */
 int repl_config_majority(const repl_config_t *c);
 
+/*
+ * repl_config_cmp_version -- MongoDB's ConfigVersionAndTerm order: by term
+ * first when both terms are set, by version alone when either is -1 (a
+ * force reconfig's config carries no term). <0, 0, >0.
+ */
+int repl_config_cmp_version(int64_t v1, int64_t t1, int64_t v2, int64_t t2);
+/* repl_config_voter_change -- how many voters (by _id) one config adds or removes from the other.
+ */
+int repl_config_voter_change(const repl_config_t *old, const repl_config_t *new_c);
+/*
+ * repl_config_check_reconfig -- whether new_c may follow old (both parsed):
+ * a greater (version, term), the same set name and replicaSetId, no host
+ * moving to another _id, no member flipping arbiterOnly or buildIndexes
+ * (NewReplicaSetConfigurationIncompatible 103), and without force at most one
+ * voter added or removed (InvalidReplicaSetConfig 93, as MongoDB 7.0).
+ */
+int repl_config_check_reconfig(const repl_config_t *old, const repl_config_t *new_c, bool force,
+                               status_t *st);
+
 #endif /* MICA_MONGOD_REPL_CONFIG_H */

@@ -56,6 +56,16 @@ void repl__handle(repl_actions_t *a);
 int repl__put_local(micad_t *m, const char *ns, const bson_t *doc, status_t *st);
 /* repl__take_up_config -- install c (moved out) as this node's config (lock held). */
 int repl__take_up_config(micad_t *m, repl_config_t *c, int self, status_t *st);
+/*
+ * repl__take_up_newer_config -- doc (a config seen in a heartbeat) when it
+ * parses, names our set and is newer by (version, term) than ours: stored,
+ * then installed (lock held). Returns whether it was taken.
+ */
+bool repl__take_up_newer_config(micad_t *m, const bson_t *doc);
+/* repl__refresh_own_position -- a primary's applied optime from its newest oplog entry. */
+void repl__refresh_own_position(micad_t *m);
+/* repl__config_committed -- a majority of voters report our config version (lock held). */
+bool repl__config_committed(void);
 /* repl__find_self -- this node's index in c, or -1. */
 int repl__find_self(micad_t *m, const repl_config_t *c);
 
