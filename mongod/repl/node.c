@@ -893,8 +893,25 @@ static int wait_write_concern(const micad_wc_t *wc, status_t *st)
                              "Primary stepped down while waiting for replication");
             break;
         }
-        bool ok =
-            wc->w == -1 ? repl_topo_is_committed(&g.topo, target) : replicated_on(target) >= wc->w;
+        bool ok;
+        if (wc->w == -2) {
+            const repl_wc_mode_t *mode = repl_config_find_mode(&g.config, wc->mode);
+            if (mode == NULL) {
+                ret = status_set(st, ERR_UnknownReplWriteConcern,
+                                 "No write concern mode named '%s' found in replica set "
+                                 "configuration",
+                                 wc->mode);
+                break;
+            }
+            bool has[REPL_MAX_MEMBERS];
+            for (int i = 0; i < g.config.nmembers; i++)
+                has[i] = !g.config.members[i].arbiter_only &&
+                         repl_optime_cmp(g.topo.members[i].applied, target) >= 0;
+            ok = repl_wc_mode_satisfied(&g.config, mode, has);
+        } else {
+            ok = wc->w == -1 ? repl_topo_is_committed(&g.topo, target)
+                             : replicated_on(target) >= wc->w;
+        }
         if (ok)
             break;
         int64_t now = time_mono_us();

@@ -135,5 +135,9 @@ int repl_reconfig(micad_t *m, const bson_t *doc, bool force, int64_t deadline_us
                   status_t *st);
 /* repl_step_up -- replSetStepUp (reconfig.c): stand now; ok only once primary. */
 int repl_step_up(micad_t *m, bool skip_dry_run, status_t *st);
+/* getDefaultRWConcern / setDefaultRWConcern bodies (rwc_defaults.c). */
+int repl_get_default_rw_concern(micad_t *m, bson_t *reply, status_t *st);
+int repl_set_default_rw_concern(micad_t *m, const wire_opctx_t *op, const bson_t *cmd,
+                                bson_t *reply, status_t *st);
 
 #endif /* MICA_MONGOD_REPL_H */

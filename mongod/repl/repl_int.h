@@ -71,6 +71,8 @@ int repl__find_self(micad_t *m, const repl_config_t *c);
 
 /* repl__install_wc_waiter -- w > 1 / majority waits go to node.c. */
 void repl__install_wc_waiter(void);
+/* repl__install_wc_resolver -- defaults and custom modes for every write (rwc_defaults.c). */
+void repl__install_wc_resolver(void);
 /* node.c: threads */
 int repl__node_start(micad_t *m, status_t *st);
 void repl__node_stop(void);

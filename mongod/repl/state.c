@@ -450,8 +450,10 @@ int repl_start(micad_t *m, status_t *st)
     bson_destroy(&doc);
     if (ret == 0)
         ret = repl__node_start(m, st);
-    if (ret == 0)
+    if (ret == 0) {
         repl__install_wc_waiter();
+        repl__install_wc_resolver();
+    }
     return ret;
 }
 

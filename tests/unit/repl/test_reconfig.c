@@ -35,13 +35,15 @@ static void cfg(repl_config_t *c, const char *json)
     bson_destroy(doc);
 }
 
-#define M3 "[{\"_id\": 0, \"host\": \"a:1\"}, {\"_id\": 1, \"host\": \"b:1\"}, {\"_id\": 2, \"host\": \"c:1\"}]"
+#define M3                                                                                         \
+    "[{\"_id\": 0, \"host\": \"a:1\"}, {\"_id\": 1, \"host\": \"b:1\"}, {\"_id\": 2, \"host\": "   \
+    "\"c:1\"}]"
 
 static void test_version_term_order(void **state)
 {
     (void)state;
     assert_true(repl_config_cmp_version(2, 1, 1, 1) > 0);
-    assert_true(repl_config_cmp_version(1, 2, 5, 1) > 0); /* term first */
+    assert_true(repl_config_cmp_version(1, 2, 5, 1) > 0);  /* term first */
     assert_true(repl_config_cmp_version(1, -1, 5, 1) < 0); /* no term: version only */
     assert_true(repl_config_cmp_version(7, 3, 7, -1) == 0);
 }
