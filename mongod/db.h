@@ -299,6 +299,8 @@ void micad_db_cursor_reply(bson_t *reply, const char *ns, const bson_t *docs);
 void micad_append_number(bson_t *doc, const char *key, int64_t n);
 /* micad_stats_scale -- the `scale` argument of collStats/dbStats (default 1; >= 1, else 51024). */
 int micad_stats_scale(const bson_t *cmd, const char *cmd_name, int64_t *scale, status_t *st);
+/* micad_oplog_stats -- collStats' fields for local.oplog.rs on a member (coll_stats.c). */
+void micad_oplog_stats(micad_t *m, int64_t scale, bson_t *out);
 /*
  * micad_coll_index_sizes -- on-disk bytes of coll's indexes: {name: bytes / scale}
  * appended to out (may be NULL), their number in *nindexes; returns the unscaled total.

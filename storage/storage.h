@@ -352,6 +352,11 @@ int stor_oplog_last_ts(stor_session_t *sess, uint64_t *ts, status_t *st);
 int stor_oplog_first_ts(stor_session_t *sess, uint64_t *ts, status_t *st);
 /* stor_oplog_size -- bytes of entries held (approximate, by counters). */
 int64_t stor_oplog_size(const stor_engine_t *eng);
+/* stor_oplog_count -- entries held (by counters); stor_oplog_max_bytes -- the cap. */
+int64_t stor_oplog_count(const stor_engine_t *eng);
+int64_t stor_oplog_max_bytes(const stor_engine_t *eng);
+/* stor_oplog_storage_size -- bytes of the oplog's file on disk. */
+int64_t stor_oplog_storage_size(const stor_engine_t *eng);
 /* stor_oplog_truncate_after -- delete entries with ts > after (rollback); none may be open. */
 int stor_oplog_truncate_after(stor_session_t *sess, uint64_t after, status_t *st);
 /* stor_oplog_cap -- truncate from the front now until under the cap (also runs in the

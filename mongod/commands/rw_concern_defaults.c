@@ -25,8 +25,8 @@ int micad_cmd_get_default_rw_concern(wire_opctx_t *op, const bson_t *cmd, bson_t
                                   "'%s', expected type 'bool'",
                                   bsonu_type_name(bson_iter_type(&it)));
         } else if (!micad_db_is_generic_arg(k)) {
-            return status_set(st, 40415,
-                              "BSON field 'getDefaultRWConcern.%s' is an unknown field.", k);
+            return status_set(st, 40415, "BSON field 'getDefaultRWConcern.%s' is an unknown field.",
+                              k);
         }
     }
     return repl_get_default_rw_concern(micad_of(op), reply, st);
@@ -43,8 +43,8 @@ int micad_cmd_set_default_rw_concern(wire_opctx_t *op, const bson_t *cmd, bson_t
         const char *k = bson_iter_key(&it);
         if (strcmp(k, "defaultReadConcern") != 0 && strcmp(k, "defaultWriteConcern") != 0 &&
             !micad_db_is_generic_arg(k))
-            return status_set(st, 40415,
-                              "BSON field 'setDefaultRWConcern.%s' is an unknown field.", k);
+            return status_set(st, 40415, "BSON field 'setDefaultRWConcern.%s' is an unknown field.",
+                              k);
     }
     return repl_set_default_rw_concern(micad_of(op), op, cmd, reply, st);
 }

@@ -21,9 +21,9 @@
 
 #include <string.h>
 
-#define g       repl__g
-#define NS_SET  "config.settings"
-#define DOC_ID  "ReadWriteConcernDefaults"
+#define g      repl__g
+#define NS_SET "config.settings"
+#define DOC_ID "ReadWriteConcernDefaults"
 
 /* the primary's copy of the stored defaults */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -166,8 +166,8 @@ void repl__install_wc_resolver(void)
 static void append_reply(const bson_t *doc, int64_t local_ms, bson_t *reply)
 {
     bson_iter_t it;
-    bool has_rc = bson_iter_init_find(&it, doc, "defaultReadConcern") &&
-                  BSON_ITER_HOLDS_DOCUMENT(&it);
+    bool has_rc =
+        bson_iter_init_find(&it, doc, "defaultReadConcern") && BSON_ITER_HOLDS_DOCUMENT(&it);
     if (has_rc) {
         bson_value_t v;
         bson_value_copy(bson_iter_value(&it), &v);
@@ -179,8 +179,8 @@ static void append_reply(const bson_t *doc, int64_t local_ms, bson_t *reply)
         BSON_APPEND_UTF8(&rc, "level", "local");
         bson_append_document_end(reply, &rc);
     }
-    bool has_wc = bson_iter_init_find(&it, doc, "defaultWriteConcern") &&
-                  BSON_ITER_HOLDS_DOCUMENT(&it);
+    bool has_wc =
+        bson_iter_init_find(&it, doc, "defaultWriteConcern") && BSON_ITER_HOLDS_DOCUMENT(&it);
     if (has_wc) {
         bson_value_t v;
         bson_value_copy(bson_iter_value(&it), &v);
@@ -250,12 +250,11 @@ static int check_rc(const bson_t *rc, status_t *st)
                                   "level: '%s' is not suitable for the default read concern", l);
             if (strcmp(l, "local") != 0 && strcmp(l, "available") != 0 &&
                 strcmp(l, "majority") != 0)
-                return status_set(st, ERR_FailedToParse,
-                                  "%s is not a valid read concern level", l);
+                return status_set(st, ERR_FailedToParse, "%s is not a valid read concern level", l);
         } else if (strcmp(k, "afterOpTime") == 0 || strcmp(k, "afterClusterTime") == 0 ||
                    strcmp(k, "atClusterTime") == 0) {
-            return status_set(st, ERR_BadValue,
-                              "'%s' is not suitable for the default read concern", k);
+            return status_set(st, ERR_BadValue, "'%s' is not suitable for the default read concern",
+                              k);
         } else if (strcmp(k, "provenance") == 0) {
             return status_set(st, ERR_BadValue,
                               "'provenance' must be unset in default read concern");
@@ -302,8 +301,7 @@ static int check_wc(const bson_t *wc, status_t *st)
             } else {
                 return status_set(st, ERR_FailedToParse, "w has to be a number or string");
             }
-        } else if (strcmp(k, "j") == 0 || strcmp(k, "wtimeout") == 0 ||
-                   strcmp(k, "fsync") == 0) {
+        } else if (strcmp(k, "j") == 0 || strcmp(k, "wtimeout") == 0 || strcmp(k, "fsync") == 0) {
             if (!BSON_ITER_HOLDS_BOOL(&it) && !bsonu_is_number(bson_iter_type(&it)))
                 return status_set(st, ERR_FailedToParse, "%s must be numeric or a boolean", k);
         } else if (strcmp(k, "provenance") == 0) {

@@ -214,6 +214,35 @@ def test_step_up():
     wait_for(lambda: not hello(p).get("isWritablePrimary"), what="the old primary to step down")
 
 
+def test_oplog_stats_and_mongosh_replication_info():
+    p = primary_index([0, 1])
+    s = 1 - p
+    c = direct(servers[p])
+    names = c.local.list_collection_names()
+    assert "oplog.rs" in names, names
+    info = [x for x in c.local.list_collections() if x["name"] == "oplog.rs"][0]
+    assert info["options"]["capped"] is True, info
+    st = c.local.command("collStats", "oplog.rs")
+    assert st["capped"] is True and st["maxSize"] == info["options"]["size"], st
+    n = len(list(c.local["oplog.rs"].find({}, {"_id": 0, "ts": 1})))
+    assert st["count"] == n and st["size"] > 0 and st["storageSize"] > 0, (st, n)
+    agg = list(c.local["oplog.rs"].aggregate([{"$collStats": {"storageStats": {}, "count": {}}}]))
+    assert agg[0]["storageStats"]["capped"] is True, agg
+    assert agg[0]["count"]["count"] == n, agg
+    # a standalone-only name stays unknown elsewhere
+    assert "oplog.rs" not in c.test.list_collection_names()
+    show = "function show(r) { print(JSON.stringify(r && r.value !== undefined ? r.value : r)); } "
+    out = mongosh(p, show + "show(rs.printReplicationInfo()); const i = db.getReplicationInfo(); "
+                     "print('usedMB=' + i.usedMB + ' timeDiff=' + i.timeDiff); "
+                     "show(rs.printSecondaryReplicationInfo())")
+    assert "configured oplog size" in out and "log length start to end" in out, out
+    assert "usedMB=" in out and "timeDiff=" in out and "undefined" not in out, out
+    assert ("source: %s" % host(s)) in out and "syncedTo" in out, out
+    # on a secondary, printReplicationInfo works from its own oplog too
+    out = mongosh(s, show + "show(rs.printReplicationInfo())")
+    assert "configured oplog size" in out, out
+
+
 def test_force_reconfig_on_secondary():
     p = primary_index([0, 1])
     s = 1 - p

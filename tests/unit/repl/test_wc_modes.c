@@ -51,16 +51,19 @@ static void test_modes_parse_and_check(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char json[1024];
-        snprintf(json, sizeof(json), "{\"_id\": \"rs\", \"version\": 1, \"members\": %s, "
-                 "\"settings\": %s}", TAGGED, cases[i].settings);
+        snprintf(json, sizeof(json),
+                 "{\"_id\": \"rs\", \"version\": 1, \"members\": %s, "
+                 "\"settings\": %s}",
+                 TAGGED, cases[i].settings);
         int ret = parse(&c, json);
         if (ret != cases[i].code)
             fail_msg("case %zu: expected %d, got %d", i, cases[i].code, ret);
         repl_config_destroy(&c);
     }
     /* the modes come back in the normalised document */
-    assert_int_equal(parse(&c, "{\"_id\": \"rs\", \"version\": 1, \"members\": " TAGGED
-                               ", \"settings\": {\"getLastErrorModes\": {\"twoDCs\": {\"dc\": 2}}}}"),
+    assert_int_equal(parse(&c,
+                           "{\"_id\": \"rs\", \"version\": 1, \"members\": " TAGGED
+                           ", \"settings\": {\"getLastErrorModes\": {\"twoDCs\": {\"dc\": 2}}}}"),
                      0);
     char *j = bson_as_relaxed_extended_json(&c.raw, NULL);
     assert_non_null(strstr(j, "\"getLastErrorModes\" : { \"twoDCs\" : { \"dc\" : 2 } }"));
