@@ -231,6 +231,9 @@ int stor_wait_durable(stor_session_t *sess, status_t *st);
 /* stor_collection_create -- create db.coll with options (may be NULL); NamespaceExists 48. */
 int stor_collection_create(stor_session_t *sess, const char *ns, const bson_t *options,
                            stor_collection_t **out, status_t *st);
+/* stor_collection_create_uuid -- the same with a given UUID (16 bytes; NULL: a fresh one). */
+int stor_collection_create_uuid(stor_session_t *sess, const char *ns, const bson_t *options,
+                                const uint8_t *uuid, stor_collection_t **out, status_t *st);
 /* stor_collection_lookup -- find by namespace; NamespaceNotFound 26. */
 int stor_collection_lookup(stor_engine_t *eng, const char *ns, stor_collection_t **out,
                            status_t *st);

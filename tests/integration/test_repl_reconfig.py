@@ -136,6 +136,15 @@ def test_mongosh_add_member():
         "items", read_preference=pymongo.ReadPreference.SECONDARY_PREFERRED).count_documents({}) == 20,
         what="the added member to catch up")
     assert sorted(hello(p)["hosts"]) == sorted([host(0), host(1), host(2)])
+    # the added member created the collection with the primary's UUID (the oplog's ui)
+    def uuid_of(i):
+        db = direct(servers[i]).get_database(
+            "test", read_preference=pymongo.ReadPreference.SECONDARY_PREFERRED)
+        return [x for x in db.list_collections() if x["name"] == "items"][0]["info"]["uuid"]
+    assert uuid_of(2) == uuid_of(p)
+    dbh = [direct(servers[i]).test.command(
+        "dbHash", read_preference=pymongo.ReadPreference.SECONDARY_PREFERRED) for i in (p, 2)]
+    assert dbh[0]["uuids"]["items"] == dbh[1]["uuids"]["items"], dbh
     v = config_of(p)["version"]
     for i in (0, 1, 2):
         wait_for(lambda: config_of(i)["version"] == v, what="the same config on every member")
