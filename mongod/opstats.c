@@ -249,7 +249,10 @@ static void log_slow(const wire_opctx_t *op, const micad_outcome_t *o, int code,
     attr = BCON_NEW("type", BCON_UTF8("command"), "ns", BCON_UTF8(op->info.ns));
     if (op->conn != NULL && op->conn->app_name[0] != '\0')
         BSON_APPEND_UTF8(attr, "appName", op->conn->app_name);
-    BSON_APPEND_DOCUMENT(attr, "command", &op->body);
+    bson_t redacted = BSON_INITIALIZER; /* no password or SASL payload in a log line */
+    wire_redact_command(&op->body, &redacted);
+    BSON_APPEND_DOCUMENT(attr, "command", &redacted);
+    bson_destroy(&redacted);
     if (op->info.plan_summary[0] != '\0')
         BSON_APPEND_UTF8(attr, "planSummary", op->info.plan_summary);
     BSON_APPEND_INT64(attr, "keysExamined", op->info.keys_examined);

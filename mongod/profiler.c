@@ -97,7 +97,10 @@ static void profile_doc(const wire_opctx_t *op, const micad_outcome_t *o, int co
     char buf[32], client[64];
     BSON_APPEND_UTF8(d, "op", op->info.op);
     BSON_APPEND_UTF8(d, "ns", op->info.ns);
-    BSON_APPEND_DOCUMENT(d, "command", &op->body);
+    bson_t redacted = BSON_INITIALIZER; /* system.profile holds no password either */
+    wire_redact_command(&op->body, &redacted);
+    BSON_APPEND_DOCUMENT(d, "command", &redacted);
+    bson_destroy(&redacted);
     BSON_APPEND_INT64(d, "keysExamined", op->info.keys_examined);
     BSON_APPEND_INT64(d, "docsExamined", op->info.docs_examined);
     if (op->info.has_sort_stage)

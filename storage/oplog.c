@@ -168,6 +168,40 @@ int stor_oplog_first_ts(stor_session_t *sess, uint64_t *ts, status_t *st)
     return edge_ts(sess, false, ts, st);
 }
 
+/* stor_oplog_prev -- see storage.h. */
+int stor_oplog_prev(stor_session_t *sess, uint64_t before, uint64_t *ts, bson_t *out, status_t *st)
+{
+    WT_CURSOR *c;
+    *ts = 0;
+    if (before == 0)
+        return 0;
+    ST_RET(stor__cursor_get(sess, STOR_OPLOG_URI, &c, st));
+    c->set_key(c, before - 1);
+    int exact, ret = c->search_near(c, &exact);
+    if (ret == 0 && exact > 0)
+        ret = c->prev(c);
+    if (ret == 0) {
+        WT_ITEM v;
+        ret = c->get_key(c, ts);
+        if (ret == 0)
+            ret = c->get_value(c, &v);
+        if (ret == 0) {
+            bson_t e;
+            if (!bson_init_static(&e, v.data, v.size)) {
+                stor__cursor_put(sess, c);
+                return status_set(st, ERR_InternalError, "a corrupt oplog entry");
+            }
+            bson_concat(out, &e);
+        }
+    }
+    stor__cursor_put(sess, c);
+    if (ret == WT_NOTFOUND) {
+        *ts = 0;
+        return 0;
+    }
+    return stor__wt_status(st, ret, "oplog prev");
+}
+
 /* stor_oplog_size -- bytes of committed entries. */
 int64_t stor_oplog_size(const stor_engine_t *eng)
 {

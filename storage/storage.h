@@ -362,6 +362,11 @@ int64_t stor_oplog_max_bytes(const stor_engine_t *eng);
 int64_t stor_oplog_storage_size(const stor_engine_t *eng);
 /* stor_oplog_truncate_after -- delete entries with ts > after (rollback); none may be open. */
 int stor_oplog_truncate_after(stor_session_t *sess, uint64_t after, status_t *st);
+/*
+ * stor_oplog_prev -- the newest entry with ts < before (*ts = 0 if none), copied
+ * into out (initialised by the caller). Rollback walks its own oplog backwards.
+ */
+int stor_oplog_prev(stor_session_t *sess, uint64_t before, uint64_t *ts, bson_t *out, status_t *st);
 /* stor_oplog_cap -- truncate from the front now until under the cap (also runs in the
  * background); entries above the stable timestamp are kept in replicated mode. */
 int stor_oplog_cap(stor_session_t *sess, status_t *st);

@@ -332,7 +332,10 @@ static void append_op(bson_t *d, const char *host, const wire_opctx_t *op, const
     BSON_APPEND_UTF8(d, "op", op->info.op);
     BSON_APPEND_UTF8(d, "ns", op->info.ns);
     BSON_APPEND_BOOL(d, "redacted", false);
-    BSON_APPEND_DOCUMENT(d, "command", &op->body);
+    bson_t redacted = BSON_INITIALIZER; /* currentOp shows no password */
+    wire_redact_command(&op->body, &redacted);
+    BSON_APPEND_DOCUMENT(d, "command", &redacted);
+    bson_destroy(&redacted);
     if (op->info.plan_summary[0] != '\0')
         BSON_APPEND_UTF8(d, "planSummary", op->info.plan_summary);
     BSON_APPEND_INT64(d, "numYields", LOADI(op->info.num_yields));

@@ -478,9 +478,35 @@ static void report_position(repl_optime_t applied)
     bson_destroy(&cmd);
 }
 
-/* apply_batch -- every entry of arr after `after`; *last moves with each. */
+static bool g_logged_no_history; /* the STARTUP2 warning, once */
+
+/* syncing_state -- the states in which this member fetches from a sync source. */
+static bool syncing_state(repl_member_state_t s)
+{
+    return s == REPL_SECONDARY || s == REPL_STARTUP2;
+}
+
+/* is_set_start -- e is the set's first entry, the initiating member's no-op. */
+static bool is_set_start(const bson_t *e)
+{
+    bson_iter_t it, o;
+    if (!bson_iter_init_find(&it, e, "op") || !BSON_ITER_HOLDS_UTF8(&it) ||
+        strcmp(bson_iter_utf8(&it, NULL), "n") != 0)
+        return false;
+    if (!bson_iter_init_find(&it, e, "o") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+        !bson_iter_recurse(&it, &o) || !bson_iter_find(&o, "msg") || !BSON_ITER_HOLDS_UTF8(&o))
+        return false;
+    return strcmp(bson_iter_utf8(&o, NULL), "initiating set") == 0;
+}
+
+/*
+ * apply_batch -- every entry of arr after `after`; *last moves with each. An
+ * empty log (last->ts == 0) takes the source's oplog only from the set's first
+ * entry: a source whose oplog no longer starts there needs a data clone
+ * (initial sync by cloning, the failure-handling issue), and *no_history says so.
+ */
 static int apply_batch(micad_t *m, bson_iter_t *arr, repl_optime_t *last, bool *diverged,
-                       bool first_batch, int64_t *applied_n, status_t *st)
+                       bool *no_history, bool first_batch, int64_t *applied_n, status_t *st)
 {
     bool first = first_batch;
     while (bson_iter_next(arr)) {
@@ -492,6 +518,10 @@ static int apply_batch(micad_t *m, bson_iter_t *arr, repl_optime_t *last, bool *
         bson_iter_document(arr, &len, &data);
         bson_init_static(&e, data, len);
         repl_optime_t o = read_optime_fields(&e);
+        if (first && last->ts == 0 && !is_set_start(&e)) {
+            *no_history = true;
+            return 0;
+        }
         if (first && last->ts != 0) {
             first = false;
             /* the source's first entry must be our last one, else our logs diverged */
@@ -509,6 +539,104 @@ static int apply_batch(micad_t *m, bson_iter_t *arr, repl_optime_t *last, bool *
         (*applied_n)++;
     }
     return 0;
+}
+
+/* source_has -- whether host's oplog holds the entry o (same ts and term). */
+static int source_has(const char *host, repl_optime_t o, bool *has, status_t *st)
+{
+    bson_t cmd = BSON_INITIALIZER, filter, gte, reply;
+    *has = false;
+    BSON_APPEND_UTF8(&cmd, "find", "oplog.rs");
+    BSON_APPEND_DOCUMENT_BEGIN(&cmd, "filter", &filter);
+    BSON_APPEND_DOCUMENT_BEGIN(&filter, "ts", &gte);
+    BSON_APPEND_TIMESTAMP(&gte, "$gte", repl_ts_secs(o.ts), repl_ts_inc(o.ts));
+    bson_append_document_end(&filter, &gte);
+    bson_append_document_end(&cmd, &filter);
+    BSON_APPEND_INT32(&cmd, "limit", 1);
+    BSON_APPEND_BOOL(&cmd, "singleBatch", true);
+    int ret = wire_client_run(g.pool, host, "local", &cmd, time_mono_us() + 10000000, &reply, st);
+    bson_destroy(&cmd);
+    if (ret == 0) {
+        bson_iter_t it;
+        if (bson_iter_init(&it, &reply) &&
+            bson_iter_find_descendant(&it, "cursor.firstBatch.0", &it) &&
+            BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            const uint8_t *data;
+            uint32_t len;
+            bson_t e;
+            bson_iter_document(&it, &len, &data);
+            if (bson_init_static(&e, data, len)) {
+                repl_optime_t got = read_optime_fields(&e);
+                *has = got.ts == o.ts && got.term == o.term;
+            }
+        }
+    }
+    bson_destroy(&reply);
+    return ret;
+}
+
+/* entry_op -- an oplog entry's op letter, '?' if it has none. */
+static char entry_op(const bson_t *e)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, e, "op") && BSON_ITER_HOLDS_UTF8(&it))
+        return bson_iter_utf8(&it, NULL)[0];
+    return '?';
+}
+
+/*
+ * rollback_noops -- the divergence an election race leaves: a primary deposed
+ * at once wrote its "new primary" no-op (and maybe nothing else) that the set
+ * never took. Walk our oplog back to the newest entry the source also holds;
+ * if every entry after it is a no-op, cut them and go on from there. Anything
+ * else (documents or catalog changes to undo) needs the full rollback of the
+ * failure-handling issue: false, and the caller stays RECOVERING.
+ */
+static bool rollback_noops(micad_t *m, const char *host)
+{
+    stor_session_t *sess;
+    status_t st = STATUS_INIT;
+    repl_optime_t common = {0, 0};
+    uint64_t before = UINT64_MAX;
+    int cut = 0;
+    if (micad_db_session(m, &sess, &st) != 0)
+        return false;
+    for (int steps = 0; steps < 1000; steps++) {
+        uint64_t ts;
+        bson_t e = BSON_INITIALIZER;
+        if (stor_oplog_prev(sess, before, &ts, &e, &st) != 0 || ts == 0) {
+            bson_destroy(&e);
+            return false; /* no common point in our oplog */
+        }
+        repl_optime_t o = read_optime_fields(&e);
+        char op = entry_op(&e);
+        bson_destroy(&e);
+        bool has = false;
+        if (source_has(host, o, &has, &st) != 0)
+            return false;
+        if (has) {
+            common = o;
+            break;
+        }
+        if (op != 'n')
+            return false; /* a write to undo: the real rollback's work */
+        cut++;
+        before = ts;
+    }
+    if (common.ts == 0)
+        return false;
+    repl__lock();
+    bool ok = g.topo.state != REPL_PRIMARY && repl_topo_on_truncated(&g.topo, common);
+    if (ok && stor_oplog_truncate_after(sess, common.ts, &st) != 0)
+        ok = false;
+    if (ok)
+        g.applied = common;
+    repl__unlock();
+    if (ok)
+        LOG(INFO, REPL, 21365, "Rolled back no-op entries the set never took", "syncSource",
+            BCON_UTF8(host), "entries", BCON_INT32(cut), "commonPoint",
+            BCON_TIMESTAMP(repl_ts_secs(common.ts), repl_ts_inc(common.ts)));
+    return ok;
 }
 
 /* fetch_once -- one cursor on the sync source, until it fails or the source changes. */
@@ -535,7 +663,7 @@ static void fetch_once(micad_t *m, const char *host, int src)
     int64_t cursor_id = 0;
     while (ret == 0) {
         bson_iter_t it, cur, batch;
-        bool diverged = false;
+        bool diverged = false, no_history = false;
         int64_t n = 0;
         if (!bson_iter_init_find(&it, &reply, "cursor") || !bson_iter_recurse(&it, &cur))
             break;
@@ -546,10 +674,12 @@ static void fetch_once(micad_t *m, const char *host, int src)
             !(bson_iter_find(&cur, first ? "firstBatch" : "nextBatch")) ||
             !bson_iter_recurse(&cur, &batch))
             break;
-        if (apply_batch(m, &batch, &last, &diverged, first, &n, &st) != 0) {
+        if (apply_batch(m, &batch, &last, &diverged, &no_history, first, &n, &st) != 0) {
             LOG(ERROR, REPL, 21362, "Applying a fetched entry failed", "error", BCON_UTF8(st.msg));
             break;
         }
+        if (diverged && rollback_noops(m, host))
+            break; /* the next fetch starts at the common point */
         if (diverged) {
             LOG(ERROR, REPL, 21363,
                 "Our last fetched entry is not in the sync source's oplog: this node diverged "
@@ -562,6 +692,18 @@ static void fetch_once(micad_t *m, const char *host, int src)
             repl__unlock();
             break;
         }
+        if (no_history) {
+            if (!g_logged_no_history) {
+                g_logged_no_history = true;
+                LOG(WARNING, REPL, 21364,
+                    "This member holds no data and the sync source's oplog no longer starts at "
+                    "the set's first entry: initial sync by cloning is not built yet; staying "
+                    "in STARTUP2",
+                    "syncSource", BCON_UTF8(host));
+            }
+            usleep(1000000);
+            break;
+        }
         first = false;
         if (n > 0) {
             stor_session_t *sess;
@@ -571,12 +713,13 @@ static void fetch_once(micad_t *m, const char *host, int src)
             g.applied = last;
             repl_actions_t a = {0};
             repl_topo_on_position(&g.topo, g.self, last, last, &a);
+            repl_topo_on_initial_sync_done(&g.topo, &a); /* STARTUP2 -> SECONDARY */
             repl__handle(&a);
             repl__unlock();
             report_position(last);
         }
         repl__lock();
-        bool go_on = !g.stopping && g.topo.state == REPL_SECONDARY && g.topo.sync_source == src;
+        bool go_on = !g.stopping && syncing_state(g.topo.state) && g.topo.sync_source == src;
         repl__unlock();
         if (!go_on || cursor_id == 0)
             break;
@@ -614,8 +757,7 @@ static void *fetch_main(void *arg)
             repl__unlock();
             break;
         }
-        if (g.has_config && g.self >= 0 && g.topo.state == REPL_SECONDARY &&
-            g.topo.sync_source >= 0) {
+        if (g.has_config && g.self >= 0 && syncing_state(g.topo.state) && g.topo.sync_source >= 0) {
             src = g.topo.sync_source;
             snprintf(host, sizeof(host), "%s", g.config.members[src].host);
         }
@@ -776,7 +918,7 @@ int repl_heartbeat(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st)
         repl_append_optime(reply, "lastCommittedOpTime", g.topo.commit_point);
         if (g.topo.primary >= 0)
             BSON_APPEND_INT32(reply, "primaryId", g.config.members[g.topo.primary].id);
-        if (g.state == REPL_SECONDARY && g.topo.sync_source >= 0)
+        if (syncing_state(g.state) && g.topo.sync_source >= 0)
             BSON_APPEND_UTF8(reply, "syncingTo", g.config.members[g.topo.sync_source].host);
     }
     repl__unlock();

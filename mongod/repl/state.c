@@ -663,7 +663,7 @@ int repl_initiate(micad_t *m, const bson_t *config, bool has_config, bson_t *rep
     {
         repl_optime_t at;
         ST_ERR(repl_oplog_noop(m, "initiating set", g.term, &at, st));
-        g.applied = at; /* this node holds the set's first entry (it may stand) */
+        g.applied = at; /* the set's first entry: this member holds its history */
     }
     LOG(INFO, REPL, 21360, "replSetInitiate config object", "config", BCON_DOCUMENT(&c.raw));
     ret = repl__take_up_config(m, &c, self, st);
@@ -724,7 +724,9 @@ int repl_get_status(micad_t *m, bson_t *reply, status_t *st)
     BSON_APPEND_DATE_TIME(reply, "date", now);
     BSON_APPEND_INT32(reply, "myState", (int32_t)g.state);
     BSON_APPEND_INT64(reply, "term", g.term);
-    int src = g.self >= 0 && g.state == REPL_SECONDARY ? g.topo.sync_source : -1;
+    int src = g.self >= 0 && (g.state == REPL_SECONDARY || g.state == REPL_STARTUP2)
+                  ? g.topo.sync_source
+                  : -1;
     BSON_APPEND_UTF8(reply, "syncSourceHost", src >= 0 ? c->members[src].host : "");
     BSON_APPEND_INT32(reply, "syncSourceId", src >= 0 ? c->members[src].id : -1);
     BSON_APPEND_INT64(reply, "heartbeatIntervalMillis", c->heartbeat_interval_ms);

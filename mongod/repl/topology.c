@@ -37,7 +37,14 @@ void repl_topo_init(repl_topo_t *t, const repl_config_t *config, int self, int64
     t->voted_for = -1;
     t->primary = -1;
     t->sync_source = -1;
-    t->state = config->members[self].arbiter_only ? REPL_ARBITER : REPL_SECONDARY;
+    /*
+     * A member with an empty oplog holds none of the set's history: it syncs in
+     * STARTUP2 (it votes, but cannot stand) until repl_topo_on_initial_sync_done.
+     */
+    if (config->members[self].arbiter_only)
+        t->state = REPL_ARBITER;
+    else
+        t->state = applied.ts == 0 ? REPL_STARTUP2 : REPL_SECONDARY;
     for (int i = 0; i < config->nmembers; i++) {
         t->members[i].state = REPL_UNKNOWN;
         t->members[i].ping_ms = -1;
@@ -91,6 +98,21 @@ static void adopt_term(repl_topo_t *t, int64_t term, repl_actions_t *a)
     act(a, REPL_ACT_PERSIST_TERM);
     a->term = term;
     step_down(t, "a higher term was seen", a);
+}
+
+bool repl_topo_on_truncated(repl_topo_t *t, repl_optime_t common)
+{
+    if (repl_optime_cmp(common, t->commit_point) < 0)
+        return false; /* a majority-committed entry is never rolled back */
+    t->members[t->self].applied = common;
+    t->members[t->self].durable = common;
+    return true;
+}
+
+void repl_topo_on_initial_sync_done(repl_topo_t *t, repl_actions_t *a)
+{
+    if (t->state == REPL_STARTUP2)
+        set_state(t, REPL_SECONDARY, a);
 }
 
 /* ---- the commit point ---------------------------------------------------- */
@@ -205,7 +227,7 @@ void repl_topo_on_heartbeat(repl_topo_t *t, int m, const repl_hb_reply_t *r, rep
         act(a, REPL_ACT_STATE_CHANGED);
     }
     advance_commit_point(t, a);
-    if (t->state == REPL_SECONDARY) {
+    if (t->state == REPL_SECONDARY || t->state == REPL_STARTUP2) {
         int s = repl_topo_choose_sync_source(t);
         if (s != t->sync_source) {
             t->sync_source = s;
@@ -264,16 +286,10 @@ static void start_round(repl_topo_t *t, bool dry_run, repl_actions_t *a)
     act(a, dry_run ? REPL_ACT_START_DRY_RUN : REPL_ACT_START_ELECTION);
 }
 
-/*
- * may_stand -- an electable secondary that is not frozen and holds data:
- * as MongoDB's NoData rule, a member whose oplog is still empty (it took a
- * config up but fetched nothing yet) never stands, so a set's first entries
- * cannot be lost to a candidate that never held them.
- */
+/* may_stand -- an electable secondary that is not frozen. */
 static bool may_stand(const repl_topo_t *t)
 {
-    return t->state == REPL_SECONDARY && is_electable(t, t->self) && !t->frozen &&
-           t->members[t->self].applied.ts != 0;
+    return t->state == REPL_SECONDARY && is_electable(t, t->self) && !t->frozen;
 }
 
 /* win -- a majority of votes; with one voter, our own. */
@@ -529,7 +545,11 @@ void repl_topo_reconfig(repl_topo_t *t, const int32_t *old_ids, int old_n, int s
     me->up = true;
     me->term = t->term;
     if (was_removed || t->state == REPL_STARTUP)
-        set_state(t, c->members[self].arbiter_only ? REPL_ARBITER : REPL_SECONDARY, a);
+        set_state(t,
+                  c->members[self].arbiter_only ? REPL_ARBITER
+                  : me->applied.ts == 0         ? REPL_STARTUP2
+                                                : REPL_SECONDARY,
+                  a);
     me->state = t->state;
     if (t->state == REPL_PRIMARY) {
         t->primary = self;

@@ -158,6 +158,19 @@ void repl_topo_process_vote(repl_topo_t *t, const repl_vote_req_t *req, repl_vot
                             repl_actions_t *a);
 /* repl_topo_on_vote_reply -- voter m answered our (dry-run or real) request. */
 void repl_topo_on_vote_reply(repl_topo_t *t, int m, const repl_vote_reply_t *r, repl_actions_t *a);
+/*
+ * repl_topo_on_truncated -- this member cut its oplog back to `common` (a
+ * rollback): its own position moves back. Never below the commit point: the
+ * caller refuses such a cut, and this returns false if asked.
+ */
+bool repl_topo_on_truncated(repl_topo_t *t, repl_optime_t common);
+
+/*
+ * repl_topo_on_initial_sync_done -- this member (STARTUP2) now holds the set's
+ * history from its first entry: it becomes SECONDARY and may stand.
+ */
+void repl_topo_on_initial_sync_done(repl_topo_t *t, repl_actions_t *a);
+
 /* repl_topo_on_term_noop -- the new primary's no-op is written at at: writes may be counted. */
 void repl_topo_on_term_noop(repl_topo_t *t, repl_optime_t at, repl_actions_t *a);
 

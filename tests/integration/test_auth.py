@@ -394,6 +394,25 @@ def test_backup_and_restore_roles_run_dump_and_restore_commands():
 # ---------------------------------------------------------------------------
 # Secrets
 
+def test_no_secret_in_slow_log_profile_or_currentOp():
+    """Every command logged as slow (slowms 0) and profiled: a password stays out
+    of the log line, system.profile and the command as currentOp would show it."""
+    c = root()
+    c.admin.command("profile", 2, slowms=0)
+    try:
+        c.admin.command("createUser", "slowpoke", pwd="sl0w-S3cret", roles=[])
+        c.admin.command("updateUser", "slowpoke", pwd="sl0w-N3w-S3cret")
+    finally:
+        c.admin.command("profile", 0, slowms=100)
+    log = SRV.log_text()
+    assert '"createUser" : "slowpoke"' in log, "the slow log line is missing"
+    for secret in ("sl0w-S3cret", "sl0w-N3w-S3cret"):
+        assert secret not in log, secret
+        for doc in c.admin["system.profile"].find():
+            assert secret not in str(doc), doc
+    c.admin.command("dropUser", "slowpoke")
+
+
 def test_no_secret_in_log_or_getCmdLineOpts():
     log = SRV.log_text()
     for secret in (ROOT_PW, "pw1", "new-pw"):

@@ -195,12 +195,13 @@ def test_mongosh_add_arbiter():
 def test_mongosh_reconfig():
     p = primary_index([0, 1, 2])
     v = config_of(p)["version"]
-    out = mongosh(p, "const c = rs.conf(); c.members[0].priority = 3; "
-                     "const r = rs.reconfig(c); print('ok=' + r.ok)")
+    # the primary's own priority goes up (another member's would start a priority takeover)
+    out = mongosh(p, "const c = rs.conf(); c.members.find(m => m.host === '%s').priority = 3; "
+                     "const r = rs.reconfig(c); print('ok=' + r.ok)" % host(p))
     assert "ok=1" in out, out
     cfg = config_of(p)
     assert cfg["version"] == v + 1
-    assert cfg["members"][0]["priority"] == 3
+    assert [m for m in cfg["members"] if m["host"] == host(p)][0]["priority"] == 3
 
 
 def test_step_up():

@@ -118,7 +118,13 @@ def test_writes_replicate():
         return [(e["ts"], e["op"], e["ns"]) for e in direct(s).local["oplog.rs"].find()]
     ref = oplog(servers[primary_index()])
     for s in servers:  # later entries (if any) may follow; these come first, the same
-        wait_for(lambda: oplog(s)[:len(ref)] == ref, what="the same oplog")
+        try:
+            wait_for(lambda: oplog(s)[:len(ref)] == ref, what="the same oplog")
+        except AssertionError:
+            got = oplog(s)
+            diff = [(i, a, b) for i, (a, b) in enumerate(zip(ref, got)) if a != b][:5]
+            raise AssertionError("oplog of %d differs: %d vs %d entries, first differences %r"
+                                 % (s.port, len(ref), len(got), diff))
     c.close()
 
 
@@ -215,7 +221,9 @@ def test_failover():
     assert newp != p
     term = direct(servers[newp]).admin.command("replSetGetStatus")["term"]
     assert term > old_term, (term, old_term)
-    wait_for(lambda: c.test.fo.insert_one({"_id": "after"}) is not None, what="a write after failover")
+    # an upsert: a retry after a lost reply must not fail on its own first try
+    wait_for(lambda: c.test.fo.update_one({"_id": "after"}, {"$set": {"v": 1}}, upsert=True)
+             is not None, what="a write after failover")
     # the killed member comes back and catches up as a secondary
     killed.proc = None
     killed.start()

@@ -82,6 +82,40 @@ static void elect(repl_topo_t *t)
     assert_int_equal(t->state, REPL_PRIMARY);
 }
 
+/*
+ * test_empty_member_syncs_in_startup2 -- a member with an empty oplog holds
+ * none of the set's history: it votes but cannot stand, syncs from a member
+ * that has data, and becomes SECONDARY (and electable) once it has it.
+ */
+static void test_empty_member_syncs_in_startup2(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    repl_actions_t a = {0};
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 1, 0, OT(0, 0), OT(0, 0));
+    assert_int_equal(t.state, REPL_STARTUP2);
+    repl_topo_on_election_timeout(&t, &a);
+    assert_false(a.flags & (REPL_ACT_START_DRY_RUN | REPL_ACT_START_ELECTION));
+    /* it still grants a vote to a candidate whose log is at least as new */
+    repl_vote_req_t req = {1, 0, 1, OT(0, 5), false};
+    repl_vote_reply_t r;
+    memset(&a, 0, sizeof(a));
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_true(r.granted);
+    /* the member with data becomes its sync source */
+    repl_hb_reply_t hb = HB(REPL_SECONDARY, 1, OT(0, 5));
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_heartbeat(&t, 0, &hb, &a);
+    assert_int_equal(t.sync_source, 0);
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_initial_sync_done(&t, &a);
+    assert_int_equal(t.state, REPL_SECONDARY);
+    assert_true(a.flags & REPL_ACT_STATE_CHANGED);
+    repl_config_destroy(&c);
+}
+
 static void test_one_vote_per_term(void **state)
 {
     (void)state;
