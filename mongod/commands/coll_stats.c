@@ -20,7 +20,7 @@ void micad_append_number(bson_t *doc, const char *key, int64_t n)
     if (n >= INT32_MIN && n <= INT32_MAX)
         BSON_APPEND_INT32(doc, key, (int32_t)n);
     else
-        micad_append_number(doc, key, n);
+        BSON_APPEND_INT64(doc, key, n); /* was a call to itself: endless recursion above 2^31 */
 }
 
 /* micad_stats_scale -- parse `scale` (default 1); MongoDB's IDL rule is >= 1. */
