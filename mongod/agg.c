@@ -12,6 +12,7 @@
  * $unionWith's sub-scan may stay open across getMores).
  */
 #include "mongod/agg.h"
+#include "mongod/repl/repl.h"
 #include "mongod/ops.h"
 #include "mongod/views.h"
 #include "mongod/write.h"
@@ -856,7 +857,21 @@ static int coll_stats_doc(agg_env_t *env, const char *ns, const bson_t *spec, bs
         }
         bson_append_document_end(d, &ls);
     }
-    if (bson_iter_init_find(&it, spec, "storageStats")) {
+    bool oplog = repl_enabled() && strcmp(ns, "local.oplog.rs") == 0;
+    if (oplog && bson_iter_init_find(&it, spec, "storageStats")) {
+        int64_t scale = 1;
+        bson_iter_t sc;
+        bson_t ss;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &sc) &&
+            bson_iter_find(&sc, "scale") &&
+            (!bsonu_number_as_int64(bson_iter_value(&sc), &scale) || scale < 1))
+            return status_set(st, 51024,
+                              "BSON field 'scale' value must be >= 1, actual value '%lld'",
+                              (long long)scale);
+        BSON_APPEND_DOCUMENT_BEGIN(d, "storageStats", &ss);
+        micad_oplog_stats(env->m, scale, &ss);
+        bson_append_document_end(d, &ss);
+    } else if (bson_iter_init_find(&it, spec, "storageStats")) {
         if (!exists)
             return status_set(st, ERR_NamespaceNotFound,
                               "Unable to retrieve storageStats in $collStats stage :: caused by "
@@ -892,7 +907,12 @@ static int coll_stats_doc(agg_env_t *env, const char *ns, const bson_t *spec, bs
         bson_append_document_end(d, &ss);
         bson_destroy(&sizes);
     }
-    if (bson_iter_init_find(&it, spec, "count")) {
+    if (oplog && bson_iter_init_find(&it, spec, "count")) {
+        bson_t c;
+        BSON_APPEND_DOCUMENT_BEGIN(d, "count", &c);
+        append_n(&c, "count", stor_oplog_count(env->m->engine));
+        bson_append_document_end(d, &c);
+    } else if (bson_iter_init_find(&it, spec, "count")) {
         if (!exists)
             return status_set(st, ERR_NamespaceNotFound,
                               "Unable to retrieve count in $collStats stage :: caused by :: "

@@ -703,6 +703,14 @@ int micad_db_check_collation(const bson_iter_t *collation, status_t *st)
  */
 static micad_wc_waiter_fn g_wc_waiter;
 
+static micad_wc_resolver_fn g_wc_resolver;
+
+/* micad_db_set_wc_resolver -- see db.h. */
+void micad_db_set_wc_resolver(micad_wc_resolver_fn fn)
+{
+    g_wc_resolver = fn;
+}
+
 /* micad_db_set_wc_waiter -- see db.h. */
 void micad_db_set_wc_waiter(micad_wc_waiter_fn fn)
 {
@@ -718,14 +726,17 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
     wc->journal = false;
     wc->w = 1;
     wc->wtimeout = 0;
+    wc->mode[0] = '\0';
+    wc->implicit = false;
     if (g_wc_waiter != NULL &&
         (!op->has_write_concern || !bson_iter_init_find(&it, &op->write_concern, "w"))) {
         /* MongoDB 5.0+: a replica set's implicit default is w: "majority" (journaled) */
         wc->w = -1;
         wc->journal = true;
+        wc->implicit = true; /* the resolver may say otherwise (defaults, arbiters) */
     }
     if (!op->has_write_concern)
-        return 0;
+        return g_wc_resolver != NULL ? g_wc_resolver(wc, st) : 0;
     if (!bson_iter_init(&it, &op->write_concern))
         return status_set(st, ERR_FailedToParse, "malformed writeConcern");
     while (bson_iter_next(&it)) {
@@ -744,11 +755,17 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
                 wc->w = (int64_t)d;
             } else if (BSON_ITER_HOLDS_UTF8(&it)) {
                 const char *mode = bson_iter_utf8(&it, NULL);
-                if (strcmp(mode, "majority") != 0 && g_wc_waiter != NULL)
-                    return status_set(st, ERR_UnknownReplWriteConcern,
-                                      "No write concern mode named '%s' found in replica set "
-                                      "configuration",
-                                      mode);
+                if (strcmp(mode, "majority") != 0 && g_wc_waiter != NULL) {
+                    /* a custom mode: the resolver checks it against the config */
+                    if (strlen(mode) >= sizeof(wc->mode))
+                        return status_set(st, ERR_UnknownReplWriteConcern,
+                                          "No write concern mode named '%s' found in replica "
+                                          "set configuration",
+                                          mode);
+                    snprintf(wc->mode, sizeof(wc->mode), "%s", mode);
+                    wc->w = -2;
+                    continue;
+                }
                 if (strcmp(mode, "majority") != 0)
                     return status_set(st, ERR_BadValue,
                                       "cannot use non-majority 'w' mode \"%s\" when a host is "
@@ -786,6 +803,8 @@ int micad_db_write_concern(const wire_opctx_t *op, micad_wc_t *wc, status_t *st)
         }
     }
     (void)has_w;
+    if (g_wc_resolver != NULL)
+        ST_RET(g_wc_resolver(wc, st));
     if (wc->w > 1 && g_wc_waiter == NULL)
         return status_set(st, ERR_BadValue, "cannot use 'w' > 1 when a host is not replicated");
     if (wc->w == 0 && !wc->journal)
@@ -802,7 +821,7 @@ int micad_db_wait_write_concern(stor_session_t *sess, const micad_wc_t *wc, stat
         ret = stor_wait_durable(sess, st);
         wire_worker_block_end();
     }
-    if (ret == 0 && g_wc_waiter != NULL && (wc->w == -1 || wc->w > 1)) {
+    if (ret == 0 && g_wc_waiter != NULL && (wc->w == -1 || wc->w == -2 || wc->w > 1)) {
         wire_worker_block_begin(); /* waiting for other members, not for the CPU */
         ret = g_wc_waiter(wc, st);
         wire_worker_block_end();

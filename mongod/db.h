@@ -133,9 +133,21 @@ int micad_db_check_collation(const bson_iter_t *collation, status_t *st);
 typedef struct micad_wc {
     bool acknowledged; /* w != 0 */
     bool journal;      /* j: true, or w: "majority" (waits for the journal, as MongoDB) */
-    int64_t w;         /* numeric w (1 by default); -1 for a string mode */
+    int64_t w;         /* numeric w (1 by default); -1 for "majority", -2 for a custom mode */
     int64_t wtimeout;  /* accepted; a standalone never waits for other nodes */
+    char mode[64];     /* w == -2: the settings.getLastErrorModes name */
+    bool implicit;     /* no w given on a member: the resolver applies the default */
 } micad_wc_t;
+
+/*
+ * micad_wc_resolver_fn -- a replica-set member's last word on a parsed write
+ * concern, before the write runs: the default for one without w
+ * (setDefaultRWConcern's, or MongoDB's implicit one), and a custom mode
+ * checked against the config (UnknownReplWriteConcern 79).
+ */
+typedef int (*micad_wc_resolver_fn)(micad_wc_t *wc, status_t *st);
+/* micad_db_set_wc_resolver -- install it (mongod/repl at start-up, before the listener). */
+void micad_db_set_wc_resolver(micad_wc_resolver_fn fn);
 
 /*
  * micad_db_write_concern -- parse op's writeConcern (w: 0..50 or "majority",
@@ -287,6 +299,8 @@ void micad_db_cursor_reply(bson_t *reply, const char *ns, const bson_t *docs);
 void micad_append_number(bson_t *doc, const char *key, int64_t n);
 /* micad_stats_scale -- the `scale` argument of collStats/dbStats (default 1; >= 1, else 51024). */
 int micad_stats_scale(const bson_t *cmd, const char *cmd_name, int64_t *scale, status_t *st);
+/* micad_oplog_stats -- collStats' fields for local.oplog.rs on a member (coll_stats.c). */
+void micad_oplog_stats(micad_t *m, int64_t scale, bson_t *out);
 /*
  * micad_coll_index_sizes -- on-disk bytes of coll's indexes: {name: bytes / scale}
  * appended to out (may be NULL), their number in *nindexes; returns the unscaled total.

@@ -413,10 +413,17 @@ static void append_create_o(bson_t *o, const char *ns, const bson_t *options)
 int micad_write_create_collection(stor_session_t *sess, const char *ns, const bson_t *options,
                                   stor_collection_t **out, status_t *st)
 {
+    return micad_write_create_collection_uuid(sess, ns, options, NULL, out, st);
+}
+
+/* micad_write_create_collection_uuid -- see write.h. */
+int micad_write_create_collection_uuid(stor_session_t *sess, const char *ns, const bson_t *options,
+                                       const uint8_t *uuid, stor_collection_t **out, status_t *st)
+{
     stor_collection_t *c;
     /* an implicit create (first insert, $out) is a catalog change: the fsync lock holds it */
     ST_RET(micad_fsync_wait(NULL, st));
-    int cret = stor_collection_create(sess, ns, options, &c, st);
+    int cret = stor_collection_create_uuid(sess, ns, options, uuid, &c, st);
     micad_fsync_leave();
     ST_RET(cret);
     if (out != NULL)

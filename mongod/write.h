@@ -141,6 +141,9 @@ int micad_write_get_or_create(micad_t *m, stor_session_t *sess, const char *ns,
 /* micad_write_create_collection -- create ns with options (may be NULL); out may be NULL. */
 int micad_write_create_collection(stor_session_t *sess, const char *ns, const bson_t *options,
                                   stor_collection_t **out, status_t *st);
+/* micad_write_create_collection_uuid -- the same with a given UUID (an applied entry's ui). */
+int micad_write_create_collection_uuid(stor_session_t *sess, const char *ns, const bson_t *options,
+                                       const uint8_t *uuid, stor_collection_t **out, status_t *st);
 /* micad_write_drop_collection -- drop ns and its indexes. */
 int micad_write_drop_collection(stor_session_t *sess, const char *ns, status_t *st);
 /* micad_write_rename_collection -- rename from -> to (drop_target replaces an existing to). */

@@ -601,6 +601,13 @@ static int check_ddl(stor_session_t *sess, const char *ns, status_t *st)
 int stor_collection_create(stor_session_t *sess, const char *ns, const bson_t *options,
                            stor_collection_t **out, status_t *st)
 {
+    return stor_collection_create_uuid(sess, ns, options, NULL, out, st);
+}
+
+/* stor_collection_create_uuid -- see storage.h (a secondary keeps the primary's UUID). */
+int stor_collection_create_uuid(stor_session_t *sess, const char *ns, const bson_t *options,
+                                const uint8_t *uuid, stor_collection_t **out, status_t *st)
+{
     stor_engine_t *eng = sess->eng;
     if (out)
         *out = NULL;
@@ -629,7 +636,10 @@ int stor_collection_create(stor_session_t *sess, const char *ns, const bson_t *o
     INVARIANT(coll != NULL);
     coll->eng = eng;
     coll->ns = strdup(ns);
-    stor__gen_uuid(coll->uuid);
+    if (uuid != NULL)
+        memcpy(coll->uuid, uuid, 16);
+    else
+        stor__gen_uuid(coll->uuid);
     if (options)
         bson_copy_to(options, &coll->options);
     else

@@ -120,6 +120,23 @@ int64_t stor_collection_storage_size(const stor_collection_t *coll)
     return file_size(coll->eng, coll->ident);
 }
 
+/* stor_oplog_storage_size -- bytes of the oplog's file on disk. */
+int64_t stor_oplog_storage_size(const stor_engine_t *eng)
+{
+    return file_size(eng, &STOR_OPLOG_URI[sizeof("table:") - 1]);
+}
+
+/* stor_oplog_count / stor_oplog_max_bytes -- entries held (counters) and the cap. */
+int64_t stor_oplog_count(const stor_engine_t *eng)
+{
+    return atomic_load(&((stor_engine_t *)eng)->op_count);
+}
+
+int64_t stor_oplog_max_bytes(const stor_engine_t *eng)
+{
+    return eng->opts.oplog_max_bytes;
+}
+
 /* stor_index_storage_size -- bytes of idx's file on disk. */
 int64_t stor_index_storage_size(const stor_index_t *idx)
 {

@@ -236,6 +236,9 @@ int stor_wait_durable(stor_session_t *sess, status_t *st);
 /* stor_collection_create -- create db.coll with options (may be NULL); NamespaceExists 48. */
 int stor_collection_create(stor_session_t *sess, const char *ns, const bson_t *options,
                            stor_collection_t **out, status_t *st);
+/* stor_collection_create_uuid -- the same with a given UUID (16 bytes; NULL: a fresh one). */
+int stor_collection_create_uuid(stor_session_t *sess, const char *ns, const bson_t *options,
+                                const uint8_t *uuid, stor_collection_t **out, status_t *st);
 /* stor_collection_lookup -- find by namespace; NamespaceNotFound 26. */
 int stor_collection_lookup(stor_engine_t *eng, const char *ns, stor_collection_t **out,
                            status_t *st);
@@ -360,6 +363,11 @@ int stor_oplog_first_ts(stor_session_t *sess, uint64_t *ts, status_t *st);
 uint64_t stor_oplog_visible_ts(stor_engine_t *eng);
 /* stor_oplog_size -- bytes of entries held (approximate, by counters). */
 int64_t stor_oplog_size(const stor_engine_t *eng);
+/* stor_oplog_count -- entries held (by counters); stor_oplog_max_bytes -- the cap. */
+int64_t stor_oplog_count(const stor_engine_t *eng);
+int64_t stor_oplog_max_bytes(const stor_engine_t *eng);
+/* stor_oplog_storage_size -- bytes of the oplog's file on disk. */
+int64_t stor_oplog_storage_size(const stor_engine_t *eng);
 /* stor_oplog_truncate_after -- delete entries with ts > after (rollback); none may be open. */
 int stor_oplog_truncate_after(stor_session_t *sess, uint64_t after, status_t *st);
 /*

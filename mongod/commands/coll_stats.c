@@ -9,6 +9,7 @@
  * The shared helpers for `scale` live here too (db_stats.c uses them).
  */
 #include "mongod/db.h"
+#include "mongod/repl/repl.h"
 #include "mongod/views.h"
 
 #include <string.h>
@@ -19,7 +20,7 @@ void micad_append_number(bson_t *doc, const char *key, int64_t n)
     if (n >= INT32_MIN && n <= INT32_MAX)
         BSON_APPEND_INT32(doc, key, (int32_t)n);
     else
-        micad_append_number(doc, key, n);
+        BSON_APPEND_INT64(doc, key, n); /* was a call to itself: endless recursion above 2^31 */
 }
 
 /* micad_stats_scale -- parse `scale` (default 1); MongoDB's IDL rule is >= 1. */
@@ -72,6 +73,36 @@ int64_t micad_coll_index_sizes(stor_collection_t *coll, const char *ns, micad_t 
     return total;
 }
 
+/*
+ * micad_oplog_stats -- local.oplog.rs on a member: storage's counters (entries,
+ * bytes), the oplog file's size and its cap, as MongoDB reports the capped
+ * oplog (no indexes). prefix: the collStats top level or $collStats'
+ * storageStats.
+ */
+void micad_oplog_stats(micad_t *m, int64_t scale, bson_t *out)
+{
+    int64_t count = stor_oplog_count(m->engine), size = stor_oplog_size(m->engine);
+    int64_t storage = stor_oplog_storage_size(m->engine);
+    bson_t empty;
+    micad_append_number(out, "size", size / scale);
+    micad_append_number(out, "count", count);
+    if (count > 0)
+        micad_append_number(out, "avgObjSize", size / count);
+    BSON_APPEND_INT32(out, "numOrphanDocs", 0);
+    micad_append_number(out, "storageSize", storage / scale);
+    BSON_APPEND_INT32(out, "freeStorageSize", 0);
+    BSON_APPEND_BOOL(out, "capped", true);
+    BSON_APPEND_INT64(out, "maxSize", stor_oplog_max_bytes(m->engine) / scale);
+    BSON_APPEND_INT32(out, "nindexes", 0);
+    BSON_APPEND_ARRAY_BEGIN(out, "indexBuilds", &empty);
+    bson_append_array_end(out, &empty);
+    BSON_APPEND_INT32(out, "totalIndexSize", 0);
+    micad_append_number(out, "totalSize", storage / scale);
+    BSON_APPEND_DOCUMENT_BEGIN(out, "indexSizes", &empty);
+    bson_append_document_end(out, &empty);
+    micad_append_number(out, "scaleFactor", scale);
+}
+
 /* micad_cmd_coll_stats -- see the file comment. */
 int micad_cmd_coll_stats(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_t *st)
 {
@@ -94,6 +125,10 @@ int micad_cmd_coll_stats(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, sta
             return micad_db_unknown_field("collStats", k, st);
     }
     BSON_APPEND_UTF8(reply, "ns", ns);
+    if (repl_enabled() && strcmp(ns, "local.oplog.rs") == 0) {
+        micad_oplog_stats(m, scale, reply);
+        return 0;
+    }
     if (micad_db_get_collection(m, ns, &coll, st) != 0) {
         status_reset(st);
         BSON_APPEND_INT32(reply, "size", 0);

@@ -5,6 +5,7 @@
  * info: {readOnly, uuid}, idIndex}; filter is a match expression over those
  * documents; nameOnly keeps {name, type}.
  */
+#include "mongod/repl/repl.h"
 #include "mongod/views.h"
 
 #include <string.h>
@@ -89,6 +90,29 @@ int micad_cmd_list_collections(wire_opctx_t *op, const bson_t *cmd, bson_t *repl
         }
     }
     bson_destroy(&list);
+    if (repl_enabled() && strcmp(op->db, "local") == 0) {
+        /* a member's oplog: storage's own table, capped at --oplogSize, no _id index */
+        bson_t doc = BSON_INITIALIZER, sub;
+        BSON_APPEND_UTF8(&doc, "name", "oplog.rs");
+        BSON_APPEND_UTF8(&doc, "type", "collection");
+        if (!name_only) {
+            BSON_APPEND_DOCUMENT_BEGIN(&doc, "options", &sub);
+            BSON_APPEND_BOOL(&sub, "capped", true);
+            BSON_APPEND_INT64(&sub, "size", stor_oplog_max_bytes(m->engine));
+            BSON_APPEND_BOOL(&sub, "autoIndexId", false);
+            bson_append_document_end(&doc, &sub);
+            BSON_APPEND_DOCUMENT_BEGIN(&doc, "info", &sub);
+            BSON_APPEND_BOOL(&sub, "readOnly", false);
+            bson_append_document_end(&doc, &sub);
+        }
+        if (qry_match_eval(match, &doc, NULL)) {
+            char key[16];
+            const char *k;
+            bson_uint32_to_string(n++, &k, key, sizeof(key));
+            BSON_APPEND_DOCUMENT(&out, k, &doc);
+        }
+        bson_destroy(&doc);
+    }
     ST_ERR(micad_view_list(m, op->db, name_only, match, &out, &n, st));
     snprintf(cns, sizeof(cns), "%s.$cmd.listCollections", op->db);
     micad_db_cursor_reply(reply, cns, &out);

@@ -214,7 +214,7 @@ static void later_name(char *ns, size_t len, uint64_t ts)
 static uint64_t t_entry_ts; /* the entry being applied (one applier thread at a time) */
 
 static int apply_command(micad_t *m, stor_session_t *sess, const char *db, const bson_t *o,
-                         const bson_t *o2, status_t *st)
+                         const bson_t *o2, const uint8_t *ui, status_t *st)
 {
     bson_iter_t it;
     char ns[MICAD_NS_MAX + 1], to[MICAD_NS_MAX + 1];
@@ -236,7 +236,8 @@ static int apply_command(micad_t *m, stor_session_t *sess, const char *db, const
         while (bson_iter_next(&f))
             bson_append_iter(&opts, bson_iter_key(&f), -1, &f);
         micad_db_lock_ns(ns, true);
-        ret = micad_write_create_collection(sess, ns, &opts, NULL, st);
+        /* the primary's UUID (the entry's ui), so every member names it alike */
+        ret = micad_write_create_collection_uuid(sess, ns, &opts, ui, NULL, st);
         micad_db_unlock_ns(ns, true);
         bson_destroy(&opts);
         if (ret == ERR_NamespaceExists)
@@ -402,7 +403,17 @@ int repl__apply_entry(micad_t *m, const bson_t *e, status_t *st)
         bson_t o, o2;
         sub_doc(e, "o", &o);
         sub_doc(e, "o2", &o2);
-        ret = apply_command(m, sess, db, &o, &o2, st);
+        const uint8_t *ui = NULL;
+        bson_iter_t u;
+        if (bson_iter_init_find(&u, e, "ui") && BSON_ITER_HOLDS_BINARY(&u)) {
+            bson_subtype_t sub;
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_binary(&u, &sub, &len, &data);
+            if (sub == BSON_SUBTYPE_UUID && len == 16)
+                ui = data;
+        }
+        ret = apply_command(m, sess, db, &o, &o2, ui, st);
         break;
     }
     default:

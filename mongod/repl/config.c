@@ -185,6 +185,73 @@ static int parse_member(const bson_iter_t *elem, int idx, repl_member_cfg_t *m, 
 }
 
 /* parse_settings -- settings.{electionTimeoutMillis, ...}. */
+/* parse_modes -- settings.getLastErrorModes: {name: {tag: positive count}} (checked later). */
+static int parse_modes(const bson_iter_t *elem, repl_config_t *c, status_t *st)
+{
+    bson_iter_t it, sub;
+    bson_iter_recurse(elem, &it);
+    while (bson_iter_next(&it)) {
+        const char *name = bson_iter_key(&it);
+        if (c->nmodes == REPL_MAX_WC_MODES)
+            return status_set(st, ERR_InvalidReplicaSetConfig,
+                              "settings.getLastErrorModes holds more than %d modes",
+                              REPL_MAX_WC_MODES);
+        if (strcmp(name, "majority") == 0)
+            return status_set(st, ERR_InvalidReplicaSetConfig,
+                              "Mode name \"majority\" is reserved, but is used in "
+                              "settings.getLastErrorModes");
+        if (strlen(name) >= sizeof(c->modes[0].name))
+            return status_set(st, ERR_BadValue, "mode name %s is too long", name);
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+            return status_set(st, ERR_TypeMismatch,
+                              "Expected settings.getLastErrorModes.%s to be an Object, not %s",
+                              name, bsonu_type_name(bson_iter_type(&it)));
+        repl_wc_mode_t *md = &c->modes[c->nmodes++];
+        snprintf(md->name, sizeof(md->name), "%s", name);
+        bson_iter_recurse(&it, &sub);
+        while (bson_iter_next(&sub)) {
+            const char *tag = bson_iter_key(&sub);
+            double d;
+            if (!num(&sub, &d))
+                return status_set(st, ERR_TypeMismatch,
+                                  "Expected settings.getLastErrorModes.%s.%s to be a number, not "
+                                  "%s",
+                                  name, tag, bsonu_type_name(bson_iter_type(&sub)));
+            if (d <= 0 || d != floor(d) || d > REPL_MAX_MEMBERS)
+                return status_set(st, ERR_BadValue,
+                                  "Value of settings.getLastErrorModes.%s.%s must be positive, "
+                                  "but found %g",
+                                  name, tag, d);
+            if (md->n == REPL_MAX_WC_CONSTRAINTS || strlen(tag) >= sizeof(md->c[0].tag))
+                return status_set(st, ERR_BadValue,
+                                  "settings.getLastErrorModes.%s has too many or too long tags",
+                                  name);
+            snprintf(md->c[md->n].tag, sizeof(md->c[0].tag), "%s", tag);
+            md->c[md->n].count = (int)d;
+            md->n++;
+        }
+    }
+    return 0;
+}
+
+/* check_modes -- every tag a mode names is carried by some member (NoSuchKey 4). */
+static int check_modes(const repl_config_t *c, status_t *st)
+{
+    for (int i = 0; i < c->nmodes; i++) {
+        for (int j = 0; j < c->modes[i].n; j++) {
+            bool found = false;
+            bson_iter_t it;
+            for (int k = 0; k < c->nmembers && !found; k++)
+                found = bson_iter_init_find(&it, &c->members[k].tags, c->modes[i].c[j].tag);
+            if (!found)
+                return status_set(st, ERR_NoSuchKey,
+                                  "No replica set member has tag with key \"%s\" (mode %s)",
+                                  c->modes[i].c[j].tag, c->modes[i].name);
+        }
+    }
+    return 0;
+}
+
 static int parse_settings(const bson_iter_t *elem, repl_config_t *c, status_t *st)
 {
     bson_iter_t it;
@@ -225,16 +292,13 @@ static int parse_settings(const bson_iter_t *elem, repl_config_t *c, status_t *s
                 return type_error("settings", k, "objectId", st);
             bson_oid_copy(bson_iter_oid(&it), &c->replica_set_id);
             c->has_replica_set_id = true;
-        } else if (strcmp(k, "getLastErrorModes") == 0 || strcmp(k, "getLastErrorDefaults") == 0) {
+        } else if (strcmp(k, "getLastErrorModes") == 0) {
             if (!BSON_ITER_HOLDS_DOCUMENT(&it))
                 return type_error("settings", k, "object", st);
-            /* custom write-concern modes come with tag sets (write concern step) */
-            bson_iter_t sub;
-            bson_iter_recurse(&it, &sub);
-            if (strcmp(k, "getLastErrorModes") == 0 && bson_iter_next(&sub))
-                return status_set(st, ERR_NotImplemented,
-                                  "settings.getLastErrorModes (custom write concerns) is not "
-                                  "supported yet");
+            ST_RET(parse_modes(&it, c, st));
+        } else if (strcmp(k, "getLastErrorDefaults") == 0) {
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+                return type_error("settings", k, "object", st);
         } else {
             return status_set(st, 40415,
                               "BSON field 'ReplSetConfigSettings.%s' is an unknown field.", k);
@@ -286,8 +350,15 @@ void repl_config_normalise(repl_config_t *c)
     BSON_APPEND_INT32(&s, "catchUpTimeoutMillis", (int32_t)c->catch_up_timeout_ms);
     BSON_APPEND_INT32(&s, "catchUpTakeoverDelayMillis", 30000);
     {
-        bson_t e = BSON_INITIALIZER;
-        BSON_APPEND_DOCUMENT(&s, "getLastErrorModes", &e);
+        bson_t e, md;
+        BSON_APPEND_DOCUMENT_BEGIN(&s, "getLastErrorModes", &e);
+        for (int i = 0; i < c->nmodes; i++) {
+            BSON_APPEND_DOCUMENT_BEGIN(&e, c->modes[i].name, &md);
+            for (int j = 0; j < c->modes[i].n; j++)
+                BSON_APPEND_INT32(&md, c->modes[i].c[j].tag, c->modes[i].c[j].count);
+            bson_append_document_end(&e, &md);
+        }
+        bson_append_document_end(&s, &e);
         BSON_APPEND_DOCUMENT_BEGIN(&s, "getLastErrorDefaults", &e);
         BSON_APPEND_INT32(&e, "w", 1);
         BSON_APPEND_INT32(&e, "wtimeout", 0);
@@ -404,6 +475,7 @@ int repl_config_parse(const bson_t *doc, repl_config_t *c, status_t *st)
         return status_set(st, ERR_InvalidReplicaSetConfig,
                           "Replica set configuration must contain at least one non-arbiter member "
                           "with priority > 0");
+    ST_RET(check_modes(c, st));
     repl_config_normalise(c);
     return 0;
 }
@@ -430,4 +502,158 @@ int repl_config_voters(const repl_config_t *c)
 int repl_config_majority(const repl_config_t *c)
 {
     return repl_config_voters(c) / 2 + 1;
+}
+
+/* repl_config_cmp_version -- see config.h. */
+int repl_config_cmp_version(int64_t v1, int64_t t1, int64_t v2, int64_t t2)
+{
+    if (t1 != -1 && t2 != -1 && t1 != t2)
+        return t1 < t2 ? -1 : 1;
+    return v1 < v2 ? -1 : v1 > v2 ? 1 : 0;
+}
+
+/* voter_ids -- the sorted _ids of c's voting members; returns how many. */
+static int voter_ids(const repl_config_t *c, int32_t *out)
+{
+    int n = 0;
+    for (int i = 0; i < c->nmembers; i++) {
+        if (c->members[i].votes == 0)
+            continue;
+        int j = n++;
+        while (j > 0 && out[j - 1] > c->members[i].id) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = c->members[i].id;
+    }
+    return n;
+}
+
+/* repl_config_voter_change -- see config.h. */
+int repl_config_voter_change(const repl_config_t *old, const repl_config_t *new_c)
+{
+    int32_t a[REPL_MAX_MEMBERS], b[REPL_MAX_MEMBERS];
+    int na = voter_ids(old, a), nb = voter_ids(new_c, b), i = 0, j = 0, diff = 0;
+    while (i < na || j < nb) {
+        if (j == nb || (i < na && a[i] < b[j])) {
+            diff++;
+            i++;
+        } else if (i == na || b[j] < a[i]) {
+            diff++;
+            j++;
+        } else {
+            i++;
+            j++;
+        }
+    }
+    return diff;
+}
+
+/* repl_config_check_reconfig -- see config.h. */
+int repl_config_check_reconfig(const repl_config_t *old, const repl_config_t *new_c, bool force,
+                               status_t *st)
+{
+    if (repl_config_cmp_version(old->version, old->term, new_c->version, new_c->term) >= 0)
+        return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                          "New replica set configuration version and term must be greater than "
+                          "old, but { version: %lld, term: %lld } is not greater than { version: "
+                          "%lld, term: %lld } for replica set %s",
+                          (long long)new_c->version, (long long)new_c->term,
+                          (long long)old->version, (long long)old->term, new_c->set_name);
+    if (strcmp(old->set_name, new_c->set_name) != 0)
+        return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                          "New and old configurations differ in replica set name; old was %s, "
+                          "and new is %s",
+                          old->set_name, new_c->set_name);
+    if (old->has_replica_set_id && new_c->has_replica_set_id &&
+        bson_oid_compare(&old->replica_set_id, &new_c->replica_set_id) != 0) {
+        char a[25], b[25];
+        bson_oid_to_string(&old->replica_set_id, a);
+        bson_oid_to_string(&new_c->replica_set_id, b);
+        return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                          "New and old configurations differ in replica set ID; old was %s, and "
+                          "new is %s",
+                          a, b);
+    }
+    for (int i = 0; i < new_c->nmembers; i++) {
+        const repl_member_cfg_t *mn = &new_c->members[i];
+        for (int j = 0; j < old->nmembers; j++) {
+            const repl_member_cfg_t *mo = &old->members[j];
+            bool ids = mn->id == mo->id, hosts = strcasecmp(mn->host, mo->host) == 0;
+            if (!ids && !hosts)
+                continue;
+            if (hosts && !ids)
+                return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                                  "New and old configurations both have members with host of %s "
+                                  "but in the new configuration the _id field is %d and in the "
+                                  "old configuration it is %d for replica set %s",
+                                  mo->host, mn->id, mo->id, new_c->set_name);
+            if (mn->build_indexes != mo->build_indexes)
+                return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                                  "New and old configurations differ in the setting of the "
+                                  "buildIndexes field for member %s; to make this change, remove "
+                                  "then re-add the member",
+                                  mo->host);
+            if (mn->arbiter_only != mo->arbiter_only)
+                return status_set(st, ERR_NewReplicaSetConfigurationIncompatible,
+                                  "New and old configurations differ in the setting of the "
+                                  "arbiterOnly field for member %s; to make this change, remove "
+                                  "then re-add the member",
+                                  mo->host);
+        }
+    }
+    if (!force && repl_config_voter_change(old, new_c) > 1)
+        return status_set(st, ERR_InvalidReplicaSetConfig,
+                          "Non force replica set reconfig can only add or remove at most 1 voting "
+                          "member.");
+    return 0;
+}
+
+/* repl_config_find_mode -- see config.h. */
+const repl_wc_mode_t *repl_config_find_mode(const repl_config_t *c, const char *name)
+{
+    for (int i = 0; i < c->nmodes; i++)
+        if (strcmp(c->modes[i].name, name) == 0)
+            return &c->modes[i];
+    return NULL;
+}
+
+/* repl_wc_mode_satisfied -- see config.h. */
+bool repl_wc_mode_satisfied(const repl_config_t *c, const repl_wc_mode_t *mode, const bool *has)
+{
+    for (int j = 0; j < mode->n; j++) {
+        const char *seen[REPL_MAX_MEMBERS];
+        int nseen = 0;
+        for (int i = 0; i < c->nmembers; i++) {
+            bson_iter_t it;
+            if (!has[i] || !bson_iter_init_find(&it, &c->members[i].tags, mode->c[j].tag) ||
+                !BSON_ITER_HOLDS_UTF8(&it))
+                continue;
+            const char *v = bson_iter_utf8(&it, NULL);
+            bool dup = false;
+            for (int k = 0; k < nseen && !dup; k++)
+                dup = strcmp(seen[k], v) == 0;
+            if (!dup)
+                seen[nseen++] = v;
+        }
+        if (nseen < mode->c[j].count)
+            return false;
+    }
+    return true;
+}
+
+/* repl_implicit_wc_majority -- see config.h. */
+bool repl_implicit_wc_majority(const repl_config_t *c)
+{
+    int arbiters = 0, voters = 0, data_voters = 0;
+    for (int i = 0; i < c->nmembers; i++) {
+        if (c->members[i].arbiter_only)
+            arbiters++;
+        if (c->members[i].votes > 0) {
+            voters++;
+            if (!c->members[i].arbiter_only)
+                data_voters++;
+        }
+    }
+    return !(arbiters > 0 && data_voters <= voters / 2 + 1);
 }

@@ -25,6 +25,18 @@ typedef struct repl_member_cfg {
     bson_t tags; /* {name: "value", ...} (owned) */
 } repl_member_cfg_t;
 
+/* Custom write-concern modes (settings.getLastErrorModes): {name: {tag: count, ...}}. */
+#define REPL_MAX_WC_MODES       16
+#define REPL_MAX_WC_CONSTRAINTS 8
+typedef struct repl_wc_mode {
+    char name[64];
+    int n; /* constraints */
+    struct {
+        char tag[64];
+        int count; /* distinct values of tag that must hold the write */
+    } c[REPL_MAX_WC_CONSTRAINTS];
+} repl_wc_mode_t;
+
 /* repl_config_t -- a whole configuration; raw is the normalised document. */
 typedef struct repl_config {
     char set_name[128];
@@ -41,6 +53,8 @@ typedef struct repl_config {
     bson_oid_t replica_set_id;
     bool has_replica_set_id;
     bool write_concern_majority_journal_default; /* true */
+    int nmodes;
+    repl_wc_mode_t modes[REPL_MAX_WC_MODES];
     bson_t raw;
 } repl_config_t;
 
@@ -69,5 +83,40 @@ int repl_config_find_member(const repl_config_t *c, const char *host);
 int repl_config_voters(const repl_config_t *c);
 /* repl_config_majority -- votes needed to win an election / for w: "majority". */
 int repl_config_majority(const repl_config_t *c);
+
+/*
+ * repl_config_cmp_version -- MongoDB's ConfigVersionAndTerm order: by term
+ * first when both terms are set, by version alone when either is -1 (a
+ * force reconfig's config carries no term). <0, 0, >0.
+ */
+int repl_config_cmp_version(int64_t v1, int64_t t1, int64_t v2, int64_t t2);
+/* repl_config_voter_change -- how many voters (by _id) one config adds or removes from the other.
+ */
+int repl_config_voter_change(const repl_config_t *old, const repl_config_t *new_c);
+/*
+ * repl_config_check_reconfig -- whether new_c may follow old (both parsed):
+ * a greater (version, term), the same set name and replicaSetId, no host
+ * moving to another _id, no member flipping arbiterOnly or buildIndexes
+ * (NewReplicaSetConfigurationIncompatible 103), and without force at most one
+ * voter added or removed (InvalidReplicaSetConfig 93, as MongoDB 7.0).
+ */
+int repl_config_check_reconfig(const repl_config_t *old, const repl_config_t *new_c, bool force,
+                               status_t *st);
+
+/* repl_config_find_mode -- the custom write-concern mode called name, or NULL. */
+const repl_wc_mode_t *repl_config_find_mode(const repl_config_t *c, const char *name);
+/*
+ * repl_wc_mode_satisfied -- MongoDB's tag-set rule: for every {tag: n} of
+ * mode, the members that hold the write (has[i], by config index) carry at
+ * least n distinct values of tag.
+ */
+bool repl_wc_mode_satisfied(const repl_config_t *c, const repl_wc_mode_t *mode, const bool *has);
+
+/*
+ * repl_implicit_wc_majority -- MongoDB 5.0's implicit default write concern:
+ * false (w: 1) when c has arbiters and its data-bearing voters are no more
+ * than a majority of its voters, true (w: "majority") otherwise.
+ */
+bool repl_implicit_wc_majority(const repl_config_t *c);
 
 #endif /* MICA_MONGOD_REPL_CONFIG_H */

@@ -263,6 +263,20 @@ static void heartbeat_round(void)
                 gossip_reply(&s->reply); /* the member's $clusterTime moves our clock */
                 r.config_version = read_int(&s->reply, "configVersion", -1);
                 r.ping_ms = s->rtt_ms;
+                bson_iter_t ci;
+                if (repl_config_cmp_version(r.config_version, read_int(&s->reply, "configTerm", -1),
+                                            g.config.version, g.config.term) > 0 &&
+                    bson_iter_init_find(&ci, &s->reply, "config") &&
+                    BSON_ITER_HOLDS_DOCUMENT(&ci)) {
+                    /* the member holds a newer config: take it up, end this round */
+                    bson_t view;
+                    const uint8_t *data;
+                    uint32_t len;
+                    bson_iter_document(&ci, &len, &data);
+                    bson_init_static(&view, data, len);
+                    repl__take_up_newer_config(g.m, &view);
+                    break;
+                }
                 g.peer_version[i] = r.config_version;
                 g.last_hb_ms[i] = time_now_ms();
                 g.hb_msg[i][0] = '\0';
@@ -890,30 +904,22 @@ int repl_heartbeat(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st)
                           m->opts->repl_set, set);
     int64_t their_version = read_int(cmd, "configVersion", -1);
     int64_t their_term = read_int(cmd, "term", -1);
+    int64_t their_config_term = read_int(cmd, "configTerm", -1);
     repl__lock();
-    if (their_version > (g.has_config ? g.config.version : 0) &&
-        bson_iter_init_find(&it, cmd, "config") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+    if (bson_iter_init_find(&it, cmd, "config") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
         bson_t view;
         const uint8_t *data;
         uint32_t len;
         bson_iter_document(&it, &len, &data);
         bson_init_static(&view, data, len);
-        repl_config_t c;
-        repl_config_init(&c);
-        if (repl_config_parse(&view, &c, st) == 0 && strcmp(c.set_name, m->opts->repl_set) == 0) {
-            status_t s2 = STATUS_INIT;
-            if (repl__put_local(m, "local.system.replset", &c.raw, &s2) == 0) {
-                LOG(INFO, REPL, 21364, "Took up a newer config from a heartbeat", "version",
-                    BCON_INT64(c.version));
-                int self = repl__find_self(m, &c);
-                if (their_term > g.term)
-                    g.term = their_term;
-                (void)repl__take_up_config(m, &c, self, &s2);
-            }
-        }
-        status_reset(st);
-        repl_config_destroy(&c);
+        if (!g.has_config && their_term > g.term)
+            g.term = their_term;
+        repl__take_up_newer_config(m, &view);
     }
+    /* a requester with an older config gets ours back (it installs it) */
+    bool send_config = g.has_config && their_version != -2 &&
+                       repl_config_cmp_version(their_version, their_config_term, g.config.version,
+                                               g.config.term) < 0;
     if (g.has_config && g.self >= 0 && their_term > g.topo.term) {
         repl_actions_t a = {0};
         repl_topo_observe_term(&g.topo, their_term, &a);
@@ -924,6 +930,8 @@ int repl_heartbeat(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st)
     BSON_APPEND_INT64(reply, "term", g.has_config && g.self >= 0 ? g.topo.term : g.term);
     BSON_APPEND_INT64(reply, "configVersion", g.has_config ? g.config.version : -2);
     BSON_APPEND_INT64(reply, "configTerm", g.has_config ? g.config.term : -1);
+    if (send_config)
+        BSON_APPEND_DOCUMENT(reply, "config", &g.config.raw);
     repl_append_optime(reply, "opTime", g.applied);
     repl_append_optime(reply, "durableOpTime", g.applied);
     if (g.has_config && g.self >= 0) {
@@ -1052,8 +1060,25 @@ static int wait_write_concern(const micad_wc_t *wc, status_t *st)
                              "Primary stepped down while waiting for replication");
             break;
         }
-        bool ok =
-            wc->w == -1 ? repl_topo_is_committed(&g.topo, target) : replicated_on(target) >= wc->w;
+        bool ok;
+        if (wc->w == -2) {
+            const repl_wc_mode_t *mode = repl_config_find_mode(&g.config, wc->mode);
+            if (mode == NULL) {
+                ret = status_set(st, ERR_UnknownReplWriteConcern,
+                                 "No write concern mode named '%s' found in replica set "
+                                 "configuration",
+                                 wc->mode);
+                break;
+            }
+            bool has[REPL_MAX_MEMBERS];
+            for (int i = 0; i < g.config.nmembers; i++)
+                has[i] = !g.config.members[i].arbiter_only &&
+                         repl_optime_cmp(g.topo.members[i].applied, target) >= 0;
+            ok = repl_wc_mode_satisfied(&g.config, mode, has);
+        } else {
+            ok = wc->w == -1 ? repl_topo_is_committed(&g.topo, target)
+                             : replicated_on(target) >= wc->w;
+        }
         if (ok)
             break;
         int64_t now = time_mono_us();
@@ -1138,4 +1163,23 @@ int repl_freeze(micad_t *m, int64_t secs, bson_t *reply, status_t *st)
     }
     repl__unlock();
     return ret;
+}
+
+/* ======================================================================== */
+/* For reconfig.c                                                            */
+/* ======================================================================== */
+
+/* repl__config_committed -- our config version reported by a majority of voters (lock held). */
+bool repl__config_committed(void)
+{
+    if (!g.has_config || g.self < 0)
+        return false;
+    int have = 0;
+    for (int i = 0; i < g.config.nmembers; i++) {
+        if (g.config.members[i].votes == 0)
+            continue;
+        if (i == g.self || (g.topo.members[i].up && g.peer_version[i] == g.config.version))
+            have++;
+    }
+    return have >= repl_config_majority(&g.config);
 }

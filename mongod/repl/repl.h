@@ -127,6 +127,18 @@ int repl_update_position(micad_t *m, const bson_t *cmd, bson_t *reply, status_t 
 int repl_step_down(micad_t *m, int64_t step_down_secs, int64_t catch_up_secs, bool force,
                    status_t *st);
 int repl_freeze(micad_t *m, int64_t secs, bson_t *reply, status_t *st);
+/*
+ * repl_reconfig -- replSetReconfig (reconfig.c): doc is the new config;
+ * deadline_us (time_mono_us, 0: none) bounds the commitment waits.
+ */
+int repl_reconfig(micad_t *m, const bson_t *doc, bool force, int64_t deadline_us, bson_t *reply,
+                  status_t *st);
+/* repl_step_up -- replSetStepUp (reconfig.c): stand now; ok only once primary. */
+int repl_step_up(micad_t *m, bool skip_dry_run, status_t *st);
+/* getDefaultRWConcern / setDefaultRWConcern bodies (rwc_defaults.c). */
+int repl_get_default_rw_concern(micad_t *m, bson_t *reply, status_t *st);
+int repl_set_default_rw_concern(micad_t *m, const wire_opctx_t *op, const bson_t *cmd,
+                                bson_t *reply, status_t *st);
 
 /* ---- the read side (read.c) ---------------------------------------------- */
 

@@ -56,11 +56,23 @@ void repl__handle(repl_actions_t *a);
 int repl__put_local(micad_t *m, const char *ns, const bson_t *doc, status_t *st);
 /* repl__take_up_config -- install c (moved out) as this node's config (lock held). */
 int repl__take_up_config(micad_t *m, repl_config_t *c, int self, status_t *st);
+/*
+ * repl__take_up_newer_config -- doc (a config seen in a heartbeat) when it
+ * parses, names our set and is newer by (version, term) than ours: stored,
+ * then installed (lock held). Returns whether it was taken.
+ */
+bool repl__take_up_newer_config(micad_t *m, const bson_t *doc);
+/* repl__refresh_own_position -- a primary's applied optime from its newest oplog entry. */
+void repl__refresh_own_position(micad_t *m);
+/* repl__config_committed -- a majority of voters report our config version (lock held). */
+bool repl__config_committed(void);
 /* repl__find_self -- this node's index in c, or -1. */
 int repl__find_self(micad_t *m, const repl_config_t *c);
 
 /* repl__install_wc_waiter -- w > 1 / majority waits go to node.c. */
 void repl__install_wc_waiter(void);
+/* repl__install_wc_resolver -- defaults and custom modes for every write (rwc_defaults.c). */
+void repl__install_wc_resolver(void);
 /* node.c: threads */
 int repl__node_start(micad_t *m, status_t *st);
 void repl__node_stop(void);
@@ -83,8 +95,6 @@ int repl__oplog_append_applied(stor_session_t *sess, status_t *st);
 int repl__oplog_noop_as_primary(micad_t *m, const char *msg, repl_optime_t *at, status_t *st);
 /* read.c: the calling thread wrote an oplog entry at (term, ts) (its command's operationTime) */
 void repl__note_client_op(uint64_t ts, int64_t term);
-/* node.c: a primary's applied optime and its own position for the commit point, now */
-void repl__refresh_own_position(micad_t *m);
 /* read.c: move storage's stable and oldest timestamps up to the majority commit point
  * (bounded by what this node applied); called with the lock held after every change */
 void repl__update_stable(void);

@@ -313,14 +313,36 @@ void repl__handle(repl_actions_t *a)
 int repl__take_up_config(micad_t *m, repl_config_t *c, int self, status_t *st)
 {
     (void)st;
-    if (g.has_config)
+    int32_t old_ids[REPL_MAX_MEMBERS];
+    int old_n = 0;
+    /* a coordinator already running keeps its role and views (a reconfig) */
+    bool running = g.has_config && g.topo.config == &g.config;
+    if (g.has_config) {
+        old_n = g.config.nmembers;
+        for (int i = 0; i < old_n; i++)
+            old_ids[i] = g.config.members[i].id;
         repl_config_destroy(&g.config);
+    }
     repl_config_move(&g.config, c);
     g.has_config = true;
     g.self = self;
-    g.primary = -1;
     for (int i = 0; i < REPL_MAX_MEMBERS; i++)
         g.peer_version[i] = -1;
+    if (running) {
+        repl_actions_t a = {0};
+        repl_topo_reconfig(&g.topo, old_ids, old_n, self, g.applied, &a);
+        if (self < 0) {
+            g.primary = -1;
+            set_state(REPL_REMOVED);
+        }
+        repl__handle(&a);
+        publish(true);
+        int64_t to = g.config.election_timeout_ms;
+        g.election_deadline_us = time_mono_us() + to * 1000;
+        pthread_cond_broadcast(&g.cond);
+        return 0;
+    }
+    g.primary = -1;
     if (self < 0) {
         set_state(REPL_REMOVED);
         topology_changed(m);
@@ -346,6 +368,26 @@ int repl__take_up_config(micad_t *m, repl_config_t *c, int self, status_t *st)
     }
     pthread_cond_broadcast(&g.cond); /* the heartbeat thread starts at once */
     return 0;
+}
+
+/* repl__take_up_newer_config -- see repl_int.h. */
+bool repl__take_up_newer_config(micad_t *m, const bson_t *doc)
+{
+    repl_config_t c;
+    status_t st = STATUS_INIT;
+    bool taken = false;
+    repl_config_init(&c);
+    if (repl_config_parse(doc, &c, &st) == 0 && strcmp(c.set_name, m->opts->repl_set) == 0 &&
+        (!g.has_config ||
+         repl_config_cmp_version(c.version, c.term, g.config.version, g.config.term) > 0) &&
+        repl__put_local(m, NS_REPLSET, &c.raw, &st) == 0) {
+        LOG(INFO, REPL, 21364, "Took up a newer config from a heartbeat", "version",
+            BCON_INT64(c.version), "term", BCON_INT64(c.term));
+        (void)repl__take_up_config(m, &c, repl__find_self(m, &c), &st);
+        taken = true;
+    }
+    repl_config_destroy(&c);
+    return taken;
 }
 
 /* ======================================================================== */
@@ -410,8 +452,10 @@ int repl_start(micad_t *m, status_t *st)
     bson_destroy(&doc);
     if (ret == 0)
         ret = repl__node_start(m, st);
-    if (ret == 0)
+    if (ret == 0) {
         repl__install_wc_waiter();
+        repl__install_wc_resolver();
+    }
     return ret;
 }
 
@@ -491,7 +535,7 @@ void repl_hello_append(micad_t *m, bson_t *reply, bool legacy_names)
     bool primary = g.state == REPL_PRIMARY;
     BSON_APPEND_BOOL(reply, legacy_names ? "ismaster" : "isWritablePrimary", primary);
     BSON_APPEND_BOOL(reply, "secondary", g.state == REPL_SECONDARY);
-    if (!g.has_config) {
+    if (!g.has_config || g.self < 0) { /* MongoDB: a REMOVED member answers as unconfigured */
         BSON_APPEND_UTF8(reply, "info", "Does not have a valid replica set config");
         BSON_APPEND_BOOL(reply, "isreplicaset", true);
         pthread_mutex_unlock(&g.lock);
@@ -670,6 +714,11 @@ int repl_get_status(micad_t *m, bson_t *reply, status_t *st)
     if (!g.has_config) {
         pthread_mutex_unlock(&g.lock);
         return status_set(st, ERR_NotYetInitialized, "no replset config has been received");
+    }
+    if (g.self < 0) {
+        pthread_mutex_unlock(&g.lock);
+        return status_set(st, ERR_InvalidReplicaSetConfig,
+                          "Our replica set config is invalid or we are not a member of it");
     }
     const repl_config_t *c = &g.config;
     int voters = repl_config_voters(c), majority = repl_config_majority(c);

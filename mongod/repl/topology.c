@@ -481,3 +481,109 @@ void repl_topo_observe_term(repl_topo_t *t, int64_t term, repl_actions_t *a)
 {
     adopt_term(t, term, a);
 }
+
+/* ---- reconfiguration ------------------------------------------------------ */
+
+/*
+ * repl_topo_reconfig -- t->config now points at a new configuration in which
+ * this node is at self (-1: removed). Member views follow their _id to the
+ * new index (old_ids[i] was the _id at old index i); members new to the set
+ * start unknown. The term, the vote, the commit point and a primary's role
+ * stay; a removed node goes REMOVED, a primary that is no longer electable
+ * steps down; a candidacy in progress is dropped (its votes counted another
+ * config).
+ */
+void repl_topo_reconfig(repl_topo_t *t, const int32_t *old_ids, int old_n, int self,
+                        repl_optime_t mine, repl_actions_t *a)
+{
+    repl_member_view_t old[REPL_MAX_MEMBERS];
+    memcpy(old, t->members, sizeof(old));
+    int old_primary = t->primary, old_source = t->sync_source;
+    const repl_config_t *c = t->config;
+    int32_t primary_id = old_primary >= 0 && old_primary < old_n ? old_ids[old_primary] : -1;
+    int32_t source_id = old_source >= 0 && old_source < old_n ? old_ids[old_source] : -1;
+    t->candidate = false;
+    t->primary = -1;
+    t->sync_source = -1;
+    memset(t->voted_by, 0, sizeof(t->voted_by));
+    for (int i = 0; i < REPL_MAX_MEMBERS; i++) {
+        memset(&t->members[i], 0, sizeof(t->members[i]));
+        t->members[i].state = REPL_UNKNOWN;
+        t->members[i].ping_ms = -1;
+    }
+    for (int i = 0; i < c->nmembers; i++) {
+        for (int j = 0; j < old_n; j++) {
+            if (old_ids[j] != c->members[i].id)
+                continue;
+            t->members[i] = old[j];
+            if (old_ids[j] == primary_id)
+                t->primary = i;
+            if (old_ids[j] == source_id)
+                t->sync_source = i;
+        }
+    }
+    if (self < 0) {
+        if (t->state == REPL_PRIMARY) {
+            act(a, REPL_ACT_STEP_DOWN);
+            a->reason = "this node was removed from the replica set configuration";
+        }
+        t->self = -1;
+        t->term_started = false;
+        t->primary = -1;
+        if (t->state != REPL_REMOVED)
+            act(a, REPL_ACT_STATE_CHANGED);
+        t->state = REPL_REMOVED;
+        return;
+    }
+    repl_member_view_t *me = &t->members[self];
+    bool was_removed = t->state == REPL_REMOVED || t->self < 0;
+    if (repl_optime_cmp(mine, me->applied) > 0)
+        me->applied = mine;
+    if (repl_optime_cmp(mine, me->durable) > 0)
+        me->durable = mine;
+    t->self = self;
+    me->up = true;
+    me->term = t->term;
+    if (was_removed || t->state == REPL_STARTUP)
+        set_state(t,
+                  c->members[self].arbiter_only ? REPL_ARBITER
+                  : me->applied.ts == 0         ? REPL_STARTUP2
+                                                : REPL_SECONDARY,
+                  a);
+    me->state = t->state;
+    if (t->state == REPL_PRIMARY) {
+        t->primary = self;
+        if (!is_electable(t, self))
+            step_down(t, "this node is not electable in the new configuration", a);
+    } else if (t->primary == self) {
+        t->primary = -1;
+    }
+    act(a, REPL_ACT_STATE_CHANGED);
+}
+
+/*
+ * repl_topo_step_up -- replSetStepUp: an electable, unfrozen secondary stands
+ * now; with skip_dry_run it takes term + 1 and votes for itself at once (the
+ * real round), otherwise a dry run comes first. A primary has nothing to do;
+ * a candidate already standing goes on. CommandFailed otherwise.
+ */
+int repl_topo_step_up(repl_topo_t *t, bool skip_dry_run, repl_actions_t *a, status_t *st)
+{
+    if (t->state == REPL_PRIMARY || t->candidate)
+        return 0;
+    if (!may_stand(t))
+        return status_set(st, ERR_CommandFailed, "Election failed.");
+    if (skip_dry_run) {
+        t->term++;
+        t->members[t->self].term = t->term;
+        t->voted_term = t->term;
+        t->voted_for = t->self;
+        act(a, REPL_ACT_PERSIST_TERM);
+        a->term = t->term;
+        start_round(t, false, a);
+    } else {
+        start_round(t, true, a);
+    }
+    check_win(t, a);
+    return 0;
+}

@@ -205,6 +205,25 @@ void repl_topo_start_takeover(repl_topo_t *t, repl_actions_t *a);
 /* repl_topo_observe_term -- a term seen in a request (heartbeat): adopt a higher one. */
 void repl_topo_observe_term(repl_topo_t *t, int64_t term, repl_actions_t *a);
 
+/*
+ * repl_topo_reconfig -- a new configuration was installed at t->config (the
+ * same pointer): views follow member _ids (old_ids: the _ids of the old
+ * config, by old index), this node is now at self (-1: removed, REMOVED)
+ * and has applied up to mine.
+ * Term, vote and commit point stay; a primary stays primary while it is
+ * electable; a running candidacy is dropped.
+ */
+void repl_topo_reconfig(repl_topo_t *t, const int32_t *old_ids, int old_n, int self,
+                        repl_optime_t mine, repl_actions_t *a);
+
+/*
+ * repl_topo_step_up -- replSetStepUp: an electable, unfrozen secondary stands
+ * at once (skip_dry_run: term + 1 and the real round straight away); 0 with
+ * nothing to do on a primary or a running candidate; CommandFailed 125
+ * ("Election failed.") when this node may not stand.
+ */
+int repl_topo_step_up(repl_topo_t *t, bool skip_dry_run, repl_actions_t *a, status_t *st);
+
 /* repl_topo_can_satisfy_majority -- whether optime o is majority-committed here. */
 bool repl_topo_is_committed(const repl_topo_t *t, repl_optime_t o);
 
