@@ -206,6 +206,15 @@ class ReplSet:
         except (PyMongoError, OSError):
             return False
 
+    def divergence_report(self, i):
+        """The member's last 21363 log line and its last applied optime (for the output)."""
+        lines = [ln for ln in self.servers[i].log_text().splitlines() if '"id":21363' in ln]
+        try:
+            applied = self.applied(i)
+        except PyMongoError as e:
+            applied = repr(e)
+        return "last applied %r; %s" % (applied, lines[-1] if lines else "(no 21363 line)")
+
     def resync(self, i):
         """MongoDB's remedy for a member that cannot roll back: empty dbpath, restart."""
         s = self.servers[i]
@@ -228,13 +237,23 @@ class ReplSet:
             f.write(log)
         s.start(timeout=120)
 
+    def applied(self, i):
+        """The member's last applied optime as (ts, t)."""
+        o = self.direct(i).admin.command("replSetGetStatus")["optimes"]["appliedOpTime"]
+        return (o["ts"], o["t"])
+
     def wait_rejoined(self, i, timeout=180):
-        """After a restart: SECONDARY (caught up by the caller's checks), or diverged.
-        Returns 'secondary' or 'diverged'."""
+        """After a restart or a resume: 'secondary' once member i is a secondary that has
+        applied at least what the primary had when this was called (a restarted member
+        says SECONDARY before its fetcher has met the sync source), or 'diverged'."""
+        p = self.wait_primary(exclude=(i,))
+        target = self.applied(p)[0]
+
         def ok():
             if self.diverged(i):
                 return "diverged"
-            return "secondary" if self.state(i) == "SECONDARY" else None
+            return "secondary" if self.state(i) == "SECONDARY" and \
+                self.applied(i)[0] >= target else None
         return wait_for(ok, timeout=timeout, what="member %d to rejoin" % i)
 
     # ---- agreement ----
@@ -263,19 +282,33 @@ class ReplSet:
         out = []
         ref = self.primary_index() or 0
         for name in self.direct(ref)[db].list_collection_names():
-            docs = [{d["_id"]: d for d in self.coll(i, db, name).find()}
-                    for i in range(len(self.servers))]
+            docs = []
+            for i in range(len(self.servers)):
+                try:
+                    docs.append({d["_id"]: d for d in self.coll(i, db, name).find()})
+                except PyMongoError as e:
+                    out.append("member %d: %r" % (i, e))
+                    docs.append({})
             for i in range(len(self.servers)):
                 only_ref = sorted(set(docs[ref]) - set(docs[i]), key=repr)
                 only_i = sorted(set(docs[i]) - set(docs[ref]), key=repr)
                 changed = sorted((k for k in set(docs[i]) & set(docs[ref])
                                   if docs[i][k] != docs[ref][k]), key=repr)
+                try:
+                    st = self.state(i)
+                except PyMongoError as e:
+                    st = repr(e)
                 out.append("%s.%s member %d (%s) vs %d: %d docs, missing %d %r, extra %d %r, "
-                           "changed %d %r" % (db, name, i, self.state(i), ref, len(docs[i]),
+                           "changed %d %r" % (db, name, i, st, ref, len(docs[i]),
                                                len(only_ref), only_ref[:5], len(only_i),
                                                only_i[:5], len(changed), changed[:5]))
-            hashes = [self.direct(i)[db].command("dbHash", read_preference=SECONDARY_OK)
-                      .get("collections", {}).get(name) for i in range(len(self.servers))]
+            hashes = []
+            for i in range(len(self.servers)):
+                try:
+                    hashes.append(self.direct(i)[db].command(
+                        "dbHash", read_preference=SECONDARY_OK).get("collections", {}).get(name))
+                except PyMongoError as e:
+                    hashes.append(repr(e))
             out.append("  per-collection hashes %r" % hashes)
         return "\n".join(out)
 

@@ -40,6 +40,7 @@ def rejoin(i, ref):
         extra = lost_on(rs, i, rejoin.writers, ref) if rejoin.writers else set()
         print("member %d diverged (%d entries nobody else has, none acknowledged): resynced"
               % (i, len(extra)))
+        print(rs.divergence_report(i))
         rs.resync(i)
         wait_for(lambda: rs.state(i) == "SECONDARY", timeout=180, what="the resynced member")
 

@@ -32,6 +32,7 @@ def bring_back(i, ref, writers, paused):
         extra = lost_on(rs, i, writers, ref)
         print("member %d diverged (%d entries nobody else has, none acknowledged): resynced"
               % (i, len(extra)))
+        print(rs.divergence_report(i))
         rs.resync(i)
         wait_for(lambda: rs.state(i) == "SECONDARY", timeout=300, what="the resynced member")
 

@@ -9,7 +9,9 @@ cover of step-down, freeze and write-concern timeouts, and a regression test.
   successful write (n: 1, the document on the primary);
 - replSetStepDown while no secondary has caught up: ExceededTimeLimit 262
   after secondaryCatchUpPeriodSecs, the primary still primary; with force: true
-  it steps down anyway (and, holding a write nobody else has, it is resynced);
+  it steps down anyway, a retryable write waiting for a majority then ends with a
+  writeConcernError 189 and the RetryableWriteError label (and the old primary,
+  holding writes nobody else has, is resynced);
 - replSetFreeze 0 thaws: with both other members unable to stand (one frozen,
   one just stepped down), the member that is thawed is the one elected.
 
@@ -18,15 +20,17 @@ given up on (heartbeat timeout, then the liveness check) while the test runs."""
 import os
 import sys
 import threading
+import uuid
 import warnings
 
 sys.path.insert(0, os.path.dirname(__file__))
 warnings.simplefilter("ignore")
 
 import pymongo  # noqa: E402
+from bson import Binary, Int64  # noqa: E402
 from pymongo.write_concern import WriteConcern  # noqa: E402
 
-from harness import collect_tests, run_tests  # noqa: E402
+from harness import collect_tests, raw_command, run_tests  # noqa: E402
 from replset import ReplSet, wait_for  # noqa: E402
 
 rs = None
@@ -89,6 +93,18 @@ def test_majority_timeout_is_a_write_concern_error_beside_the_write():
 
 def test_step_down_waits_for_a_caught_up_secondary():
     p, secs = test_majority_timeout_is_a_write_concern_error_beside_the_write.paused
+    waiter = {}
+
+    def retryable_insert():  # a retryable write (lsid + txnNumber) waiting for a majority
+        try:
+            waiter["reply"] = raw_command(rs.servers[p].port, {
+                "insert": "wt", "documents": [{"_id": "waiting"}],
+                "writeConcern": {"w": "majority"}, "lsid": {"id": Binary(uuid.uuid4().bytes, 4)},
+                "txnNumber": Int64(1), "$db": "test"}, timeout=300)
+        except Exception as e:  # noqa: BLE001 -- reported by the assertion below
+            waiter["error"] = repr(e)
+    th = threading.Thread(target=retryable_insert)
+    th.start()
     try:
         # nobody holds "alone": no electable secondary is caught up within the period
         expect_code(262, lambda: rs.direct(p).admin.command(
@@ -101,9 +117,18 @@ def test_step_down_waits_for_a_caught_up_secondary():
         except pymongo.errors.AutoReconnect:
             pass  # MongoDB closes connections on a step-down
         wait_for(lambda: rs.hello(p)["secondary"], what="the forced step-down")
+        # the waiting write ends: done, but its write concern failed with PrimarySteppedDown,
+        # labelled for drivers to retry
+        th.join(timeout=300)
+        r = waiter.get("reply")
+        assert r is not None, waiter
+        assert r["ok"] == 1 and r["n"] == 1, r
+        assert r["writeConcernError"]["code"] == 189, r
+        assert "RetryableWriteError" in r.get("errorLabels", []), r
     finally:
         for i in secs:
             rs.resume(i)
+        th.join(timeout=300)
     q = rs.wait_primary(exclude=(p,))
     assert q != p
     # p held a write nobody else has: it catches up if a secondary fetched it, else it
