@@ -271,6 +271,27 @@ static uint64_t applied_ts(mongoc_client_t *c)
     return ts;
 }
 
+/* wait_caught_up -- until every secondary has applied what the primary has now (so that a
+ * cell does not pay for the backlog the previous one left). */
+static void wait_caught_up(void)
+{
+    int p = primary();
+    if (p < 0)
+        return;
+    mongoc_client_t *pc = direct(p);
+    uint64_t target = applied_ts(pc);
+    mongoc_client_destroy(pc);
+    for (int i = 0; i < N_MEMBERS; i++) {
+        if (i == p)
+            continue;
+        mongoc_client_t *c = direct(i);
+        for (int64_t deadline = now_us() + 120000000; now_us() < deadline; usleep(20000))
+            if (applied_ts(c) >= target)
+                break;
+        mongoc_client_destroy(c);
+    }
+}
+
 static int start_set(void)
 {
     char buf[1024];
@@ -639,6 +660,7 @@ int main(int argc, char **argv)
            "errors");
     for (int k = 0; k < cfg.n_threads; k++)
         for (int w = 0; w < 2; w++) {
+            wait_caught_up();
             cells[w][k] = run_inserts(pool, wcs[w], cfg.threads[k], cfg.seconds);
             printf("%-10s %8d %12.0f %10.2f %10.2f %8" PRId64 "\n", wcs[w], cfg.threads[k],
                    cells[w][k].ops_s, cells[w][k].p50_us / 1000, cells[w][k].p99_us / 1000,
@@ -652,6 +674,7 @@ int main(int argc, char **argv)
                    ratio >= 0.5 ? "met" : "NOT met");
         }
     printf("\n");
+    wait_caught_up();
     measure_lag(pool);
     mongoc_client_pool_destroy(pool);
     mongoc_uri_destroy(uri);

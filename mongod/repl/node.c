@@ -252,7 +252,11 @@ static void heartbeat_round(void)
                 g.peer_version[i] = r.config_version;
                 g.last_hb_ms[i] = time_now_ms();
                 g.hb_msg[i][0] = '\0';
-                if (r.state == REPL_PRIMARY && r.term >= g.topo.term)
+                /* a primary of our term or newer, or a newer term at all (an election just
+                 * happened somewhere: its winner's first entry must get a chance to reach
+                 * us before we stand and depose it -- etcd's rule; without a rollback a
+                 * deposed primary's unreplicated no-op leaves it RECOVERING) */
+                if ((r.state == REPL_PRIMARY && r.term >= g.topo.term) || r.term > g.topo.term)
                     reset_election_timer();
                 repl_topo_on_heartbeat(&g.topo, i, &r, &a);
             } else {
@@ -794,10 +798,11 @@ int repl_request_votes(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *s
     }
     repl_vote_reply_t r;
     repl_actions_t a = {0};
+    int64_t term_before = g.topo.term;
     repl_topo_process_vote(&g.topo, &req, &r, &a);
     repl__handle(&a); /* persists the vote (and any newer term) first */
-    if (r.granted && !req.dry_run)
-        reset_election_timer();
+    if ((r.granted && !req.dry_run) || g.topo.term > term_before)
+        reset_election_timer(); /* a vote given, or a newer term learnt (see heartbeat_round) */
     BSON_APPEND_INT64(reply, "term", r.term);
     BSON_APPEND_BOOL(reply, "voteGranted", r.granted);
     BSON_APPEND_UTF8(reply, "reason", r.reason);

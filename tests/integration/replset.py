@@ -67,6 +67,14 @@ class ReplSet:
 
     # ---- lifecycle ----
     def start(self):
+        try:
+            return self._start()
+        except BaseException:
+            self.failed = True
+            self.stop()  # prints every member's log
+            raise
+
+    def _start(self):
         for s in self.servers:
             s.start()
         cfg = {"_id": self.name, "version": 1,
@@ -333,7 +341,9 @@ class Writers:
         self.errors = {}
         self.failures = []
         self.threads = []
-        self.client = rs.client(maxPoolSize=n + 2)
+        # socketTimeoutMS: an insert sent to a paused (SIGSTOP) primary would otherwise wait
+        # for ever (no connection is closed); it times out and is retried elsewhere
+        self.client = rs.client(maxPoolSize=n + 2, socketTimeoutMS=20000)
 
     def _note(self, e):
         key = type(e).__name__ + (":%s" % e.code if getattr(e, "code", None) else "")
