@@ -504,12 +504,24 @@ static int apply_batch(micad_t *m, bson_iter_t *arr, repl_optime_t *last, bool *
 /* fetch_once -- one cursor on the sync source, until it fails or the source changes. */
 static void fetch_once(micad_t *m, const char *host, int src)
 {
-    repl_optime_t last;
+    repl_optime_t last, newest;
+    status_t st = STATUS_INIT;
     repl__lock();
     last = g.applied;
     repl__unlock();
+    /* Our newest entry, not only what we last applied as a secondary: a primary that stepped
+     * down (a higher term seen after a pause) wrote entries of its own since the last periodic
+     * refresh of g.applied; fetching from an older entry would not see our log diverge and
+     * would keep those writes beside the new primary's. */
+    if (repl_oplog_last(m, &newest, &st) == 0 && repl_optime_cmp(newest, last) > 0) {
+        last = newest;
+        repl__lock();
+        if (repl_optime_cmp(newest, g.applied) > 0)
+            g.applied = newest;
+        repl__unlock();
+    }
+    status_reset(&st);
     bson_t cmd = BSON_INITIALIZER, filter, gt, reply;
-    status_t st = STATUS_INIT;
     BSON_APPEND_UTF8(&cmd, "find", "oplog.rs");
     BSON_APPEND_DOCUMENT_BEGIN(&cmd, "filter", &filter);
     BSON_APPEND_DOCUMENT_BEGIN(&filter, "ts", &gt);
