@@ -4,6 +4,8 @@
 #   make run     install deps, release build, start micad on 127.0.0.1:27017 (data in ./data)
 #   make replset release build, a three-member replica set on 27017-27019 (./data/rs{0,1,2})
 #   make test    lint, install deps, test build (ASan+UBSan, -Werror) into build/test, run ctest
+#                (every test but the long runs)
+#   make test-long  the test build, then only the long runs (suites marked "mica-test: long")
 #   make bench   release build, run the benchmarks under bench/
 #   make fuzz    build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make format  clang-format every C source in place
@@ -18,7 +20,7 @@ FUZZ_SECONDS ?= 60
 TEST_CC     ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo cc)
 SOURCES      = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build run replset cluster test test-build bench fuzz format lint clean
+.PHONY: all deps build run replset cluster test test-long test-build bench fuzz format lint clean
 
 all: build
 
@@ -45,7 +47,13 @@ test-build: deps
 test:
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-build
-	@cd $(TEST_DIR) && ctest --no-tests=error --output-on-failure -j $(JOBS)
+	@cd $(TEST_DIR) && ctest --no-tests=error --output-on-failure -j $(JOBS) -LE long
+
+# Long runs (several failovers under load, ...): a suite is one when its source has a line
+# "mica-test: long" (tests/integration/CMakeLists.txt labels it "long").
+test-long:
+	@$(MAKE) --no-print-directory test-build
+	@cd $(TEST_DIR) && ctest --no-tests=error --output-on-failure -L long
 
 bench: build
 	@bash bench/run.sh $(BUILD_DIR)

@@ -11,6 +11,7 @@
 #include "mongod/exec.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -379,6 +380,50 @@ static int fail_write_commit(status_t *st)
     return status_set(st, (int)code, "Failing write commit due to failpoint failWriteCommit");
 }
 
+static atomic_uint_fast64_t g_commit_seq;
+static atomic_int g_commit_waiters;
+static pthread_mutex_t g_commit_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_commit_cond;
+static pthread_once_t g_commit_once = PTHREAD_ONCE_INIT;
+
+static void commit_cond_init(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_commit_cond, &a);
+    pthread_condattr_destroy(&a);
+}
+
+uint64_t micad_db_commit_seq(void)
+{
+    return atomic_load(&g_commit_seq);
+}
+
+/* committed -- bump the sequence; wake the waiters only when there are some. */
+static void committed(void)
+{
+    atomic_fetch_add(&g_commit_seq, 1);
+    if (atomic_load(&g_commit_waiters) > 0) {
+        pthread_mutex_lock(&g_commit_lock);
+        pthread_cond_broadcast(&g_commit_cond);
+        pthread_mutex_unlock(&g_commit_lock);
+    }
+}
+
+void micad_db_wait_commit(uint64_t seen, int64_t until_us)
+{
+    struct timespec ts = {until_us / 1000000, (until_us % 1000000) * 1000};
+    pthread_once(&g_commit_once, commit_cond_init);
+    atomic_fetch_add(&g_commit_waiters, 1); /* before the check: committed() sees us or we it */
+    pthread_mutex_lock(&g_commit_lock);
+    while (atomic_load(&g_commit_seq) == seen && time_mono_us() < until_us)
+        if (pthread_cond_timedwait(&g_commit_cond, &g_commit_lock, &ts) != 0)
+            break;
+    pthread_mutex_unlock(&g_commit_lock);
+    atomic_fetch_sub(&g_commit_waiters, 1);
+}
+
 static int run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_fn fn, void *arg,
                    status_t *st);
 
@@ -406,10 +451,13 @@ static int run_uow(const wire_opctx_t *op, stor_session_t *sess, micad_db_txn_fn
             ret = FP_PAUSE(hangBeforeWriteCommit, NULL, op->deadline_us, st);
         if (ret == 0 && op != NULL)
             ret = fail_write_commit(st);
-        if (ret == 0)
+        if (ret == 0) {
             ret = stor_uow_commit(uow, 0, st);
-        else
+            if (ret == 0)
+                committed();
+        } else {
             stor_uow_abort(uow);
+        }
         if (ret != ERR_WriteConflict)
             return ret;
         micad_counters_write_conflict();

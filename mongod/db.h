@@ -88,6 +88,14 @@ void micad_db_unlock_ns_pair(const char *a, const char *b);
 typedef int (*micad_db_txn_fn)(stor_session_t *sess, void *arg, status_t *st);
 
 /*
+ * micad_db_commit_seq / micad_db_wait_commit -- every unit of work that commits bumps a
+ * sequence number; an awaitData getMore (a secondary tailing the oplog) reads it before it
+ * looks for new documents and, finding none, sleeps until it moves or until_us (monotonic)
+ * passes, so a committed write reaches a tailing cursor at once rather than at its next poll.
+ */
+uint64_t micad_db_commit_seq(void);
+void micad_db_wait_commit(uint64_t seen, int64_t until_us);
+/*
  * micad_db_run_uow -- begin a unit of work, run fn, commit. WriteConflict
  * (from fn or the commit) aborts and runs fn again after a backoff, as
  * MongoDB's writeConflictRetry does, until op's deadline (MaxTimeMSExpired

@@ -11,6 +11,9 @@
 #include "mongod/ops.h"
 #include "mongod/opstats.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ======================================================================== */
@@ -61,6 +64,72 @@ static int observe_command(stor_session_t *sess, const char *ns, const uint8_t *
 }
 
 /* coll_of -- the collection part of "db.coll". */
+/*
+ * Creates in flight. A collection is visible to other writers as soon as storage has
+ * created it, but its create entry is logged right after, in a unit of work of its own:
+ * another writer's insert could take an earlier timestamp than the create entry, and a
+ * secondary, applying in timestamp order, would meet the insert before the collection
+ * exists and skip it -- a write acknowledged at w: "majority" that the majority does not
+ * hold. So a namespace is "pending" from before its storage create until its create entry
+ * is logged, and a writer that finds the collection waits for that (pending_wait).
+ */
+typedef struct pending_create {
+    struct pending_create *next;
+    char ns[];
+} pending_create_t;
+static pthread_mutex_t g_pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_pending_cond = PTHREAD_COND_INITIALIZER;
+static pending_create_t *g_pending;
+static atomic_int g_pending_n; /* entries in g_pending: the common case reads only this */
+
+static pending_create_t *pending_add(const char *ns)
+{
+    size_t len = strlen(ns) + 1;
+    pending_create_t *p = malloc(sizeof(*p) + len);
+    if (p == NULL)
+        return NULL;
+    memcpy(p->ns, ns, len);
+    pthread_mutex_lock(&g_pending_lock);
+    p->next = g_pending;
+    g_pending = p;
+    atomic_fetch_add(&g_pending_n, 1);
+    pthread_mutex_unlock(&g_pending_lock);
+    return p;
+}
+
+static void pending_remove(pending_create_t *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&g_pending_lock);
+    for (pending_create_t **pp = &g_pending; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            atomic_fetch_sub(&g_pending_n, 1);
+            break;
+        }
+    pthread_cond_broadcast(&g_pending_cond);
+    pthread_mutex_unlock(&g_pending_lock);
+    free(p);
+}
+
+/* pending_wait -- until no create of ns is in flight (only with an observer). */
+static void pending_wait(const char *ns)
+{
+    if (g_observer == NULL || atomic_load(&g_pending_n) == 0)
+        return;
+    pthread_mutex_lock(&g_pending_lock);
+    for (;;) {
+        pending_create_t *p = g_pending;
+        while (p != NULL && strcmp(p->ns, ns) != 0)
+            p = p->next;
+        if (p == NULL)
+            break;
+        pthread_cond_wait(&g_pending_cond, &g_pending_lock);
+    }
+    pthread_mutex_unlock(&g_pending_lock);
+}
+
 static const char *coll_of(const char *ns)
 {
     const char *dot = strchr(ns, '.');
@@ -423,13 +492,27 @@ int micad_write_create_collection_uuid(stor_session_t *sess, const char *ns, con
     stor_collection_t *c;
     /* an implicit create (first insert, $out) is a catalog change: the fsync lock holds it */
     ST_RET(micad_fsync_wait(NULL, st));
+    if (g_observer == NULL) {
+        int cret = stor_collection_create_uuid(sess, ns, options, uuid, &c, st);
+        micad_fsync_leave();
+        ST_RET(cret);
+        if (out != NULL)
+            *out = c;
+        return 0;
+    }
+    pending_create_t *pending = pending_add(ns);
+    if (pending == NULL) {
+        micad_fsync_leave();
+        return status_set(st, ERR_ExceededMemoryLimit, "out of memory");
+    }
     int cret = stor_collection_create_uuid(sess, ns, options, uuid, &c, st);
     micad_fsync_leave();
-    ST_RET(cret);
+    if (cret != 0) {
+        pending_remove(pending);
+        return st->code;
+    }
     if (out != NULL)
         *out = c;
-    if (g_observer == NULL)
-        return 0;
     bson_t o = BSON_INITIALIZER, o2 = BSON_INITIALIZER;
     append_create_o(&o, ns, stor_collection_options(c));
     /* the _id index the create made, so an applier builds the same one */
@@ -450,17 +533,21 @@ int micad_write_create_collection_uuid(stor_session_t *sess, const char *ns, con
     int ret = observe_command(sess, ns, stor_collection_uuid(c), &o, &o2, st);
     bson_destroy(&o);
     bson_destroy(&o2);
+    pending_remove(pending);
     return ret;
 }
 
-/* micad_write_get_or_create -- lookup; create on miss; a lost race reads the winner's. */
+/* micad_write_get_or_create -- lookup; create on miss; a lost race reads the winner's
+ * (once the winner's create entry is logged: pending_wait). */
 int micad_write_get_or_create(micad_t *m, stor_session_t *sess, const char *ns,
                               stor_collection_t **out, bool *created, status_t *st)
 {
     status_t ignored = STATUS_INIT;
     *created = false;
-    if (stor_collection_lookup(m->engine, ns, out, &ignored) == 0)
+    if (stor_collection_lookup(m->engine, ns, out, &ignored) == 0) {
+        pending_wait(ns);
         return 0;
+    }
     char db[128];
     const char *coll;
     ST_RET(micad_db_split_ns(ns, db, &coll, st));
@@ -469,6 +556,7 @@ int micad_write_get_or_create(micad_t *m, stor_session_t *sess, const char *ns,
     int ret = micad_write_create_collection(sess, ns, NULL, out, st);
     if (ret == ERR_NamespaceExists) {
         status_reset(st);
+        pending_wait(ns);
         return micad_db_get_collection(m, ns, out, st);
     }
     if (ret == 0) {

@@ -311,6 +311,27 @@ static bool is_retryable_code(int code)
     }
 }
 
+/*
+ * label_retryable_wce -- a write that succeeded but whose write concern failed with a
+ * retryable code (the primary stepped down or shut down while it waited) carries the
+ * RetryableWriteError label too, as MongoDB's does: drivers retry on the label alone.
+ */
+static void label_retryable_wce(const wire_opctx_t *op, bson_t *reply)
+{
+    bson_iter_t it, wce;
+    if (!(op->cmd->flags & WIRE_CMD_WRITE) || !op->has_txn_number || op->has_autocommit ||
+        bson_has_field(reply, "errorLabels") ||
+        !bson_iter_init_find(&it, reply, "writeConcernError") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+        !bson_iter_recurse(&it, &wce) || !bson_iter_find(&wce, "code") ||
+        !is_retryable_code(bson_iter_as_int64(&wce) > INT32_MAX ? 0
+                                                                : (int)bson_iter_as_int64(&wce)))
+        return;
+    bson_t labels;
+    BSON_APPEND_ARRAY_BEGIN(reply, "errorLabels", &labels);
+    BSON_APPEND_UTF8(&labels, "0", "RetryableWriteError");
+    bson_append_array_end(reply, &labels);
+}
+
 /* wire_error_reply -- {ok: 0.0, errmsg, code, codeName[, errorLabels]}. */
 void wire_error_reply(const status_t *st, const wire_opctx_t *op, bson_t *reply)
 {
@@ -380,6 +401,7 @@ int wire_cmd_dispatch(const wire_cmd_table_t *t, wire_opctx_t *op, bson_t *reply
         BSON_APPEND_DOUBLE(reply, "ok", 1.0);
     if (t->decorate != NULL)
         t->decorate(op, reply);
+    label_retryable_wce(op, reply);
     bson_destroy(op->error_info);
     op->error_info = NULL;
     return 0;

@@ -14,7 +14,8 @@
 
 /* awaitData's wait without maxTimeMS (MongoDB's default for tailable awaitData getMores). */
 #define AWAIT_DEFAULT_MS 1000
-/* How often an awaitData getMore looks for new documents while it waits. */
+/* The longest an awaitData getMore sleeps between two looks for new documents; a commit
+ * wakes it sooner (micad_db_wait_commit). */
 #define AWAIT_POLL_US 10000
 
 /* micad_cmd_get_more -- the getMore command. */
@@ -86,12 +87,14 @@ int micad_cmd_get_more(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, statu
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
     BSON_APPEND_ARRAY_BEGIN(&cur, "nextBatch", &arr);
     for (;;) {
+        uint64_t seq = micad_db_commit_seq(); /* before the look: no commit is missed */
         ret = micad_batch_fill(c->exec, max_docs, deadline, &arr, &n, st);
         if (ret != 0 || n > 0 || !c->await_data || time_mono_us() >= wait_until ||
             (op->server != NULL && wire_server_stopping(op->server)))
             break;
         wire_worker_block_begin(); /* awaitData: the worker waits, another takes the queue */
-        usleep(AWAIT_POLL_US);
+        int64_t until = time_mono_us() + AWAIT_POLL_US;
+        micad_db_wait_commit(seq, until < wait_until ? until : wait_until);
         wire_worker_block_end();
     }
     bson_append_array_end(&cur, &arr);

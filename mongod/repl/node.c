@@ -280,7 +280,11 @@ static void heartbeat_round(void)
                 g.peer_version[i] = r.config_version;
                 g.last_hb_ms[i] = time_now_ms();
                 g.hb_msg[i][0] = '\0';
-                if (r.state == REPL_PRIMARY && r.term >= g.topo.term)
+                /* a primary of our term or newer, or a newer term at all (an election just
+                 * happened somewhere: its winner's first entry must get a chance to reach
+                 * us before we stand and depose it -- etcd's rule; without a rollback a
+                 * deposed primary's unreplicated no-op leaves it RECOVERING) */
+                if ((r.state == REPL_PRIMARY && r.term >= g.topo.term) || r.term > g.topo.term)
                     reset_election_timer();
                 repl_topo_on_heartbeat(&g.topo, i, &r, &a);
             } else {
@@ -662,12 +666,24 @@ static bool rollback_noops(micad_t *m, const char *host)
 /* fetch_once -- one cursor on the sync source, until it fails or the source changes. */
 static void fetch_once(micad_t *m, const char *host, int src)
 {
-    repl_optime_t last;
+    repl_optime_t last, newest;
+    status_t st = STATUS_INIT;
     repl__lock();
     last = g.applied;
     repl__unlock();
+    /* Our newest entry, not only what we last applied as a secondary: a primary that stepped
+     * down (a higher term seen after a pause) wrote entries of its own since the last periodic
+     * refresh of g.applied; fetching from an older entry would not see our log diverge and
+     * would keep those writes beside the new primary's. */
+    if (repl_oplog_last(m, &newest, &st) == 0 && repl_optime_cmp(newest, last) > 0) {
+        last = newest;
+        repl__lock();
+        if (repl_optime_cmp(newest, g.applied) > 0)
+            g.applied = newest;
+        repl__unlock();
+    }
+    status_reset(&st);
     bson_t cmd = BSON_INITIALIZER, filter, gt, reply;
-    status_t st = STATUS_INIT;
     BSON_APPEND_UTF8(&cmd, "find", "oplog.rs");
     BSON_APPEND_DOCUMENT_BEGIN(&cmd, "filter", &filter);
     BSON_APPEND_DOCUMENT_BEGIN(&filter, "ts", &gt);
@@ -964,10 +980,11 @@ int repl_request_votes(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *s
     }
     repl_vote_reply_t r;
     repl_actions_t a = {0};
+    int64_t term_before = g.topo.term;
     repl_topo_process_vote(&g.topo, &req, &r, &a);
     repl__handle(&a); /* persists the vote (and any newer term) first */
-    if (r.granted && !req.dry_run)
-        reset_election_timer();
+    if ((r.granted && !req.dry_run) || g.topo.term > term_before)
+        reset_election_timer(); /* a vote given, or a newer term learnt (see heartbeat_round) */
     BSON_APPEND_INT64(reply, "term", r.term);
     BSON_APPEND_BOOL(reply, "voteGranted", r.granted);
     BSON_APPEND_UTF8(reply, "reason", r.reason);

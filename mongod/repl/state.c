@@ -665,7 +665,8 @@ int repl_initiate(micad_t *m, const bson_t *config, bool has_config, bson_t *rep
     {
         repl_optime_t at;
         ST_ERR(repl_oplog_noop(m, "initiating set", g.term, &at, st));
-        g.applied = at; /* the set's first entry: this member holds its history */
+        if (repl_optime_cmp(at, g.applied) > 0)
+            g.applied = at; /* our position includes it (and lets us stand: may_stand) */
     }
     LOG(INFO, REPL, 21360, "replSetInitiate config object", "config", BCON_DOCUMENT(&c.raw));
     ret = repl__take_up_config(m, &c, self, st);

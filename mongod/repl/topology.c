@@ -286,10 +286,16 @@ static void start_round(repl_topo_t *t, bool dry_run, repl_actions_t *a)
     act(a, dry_run ? REPL_ACT_START_DRY_RUN : REPL_ACT_START_ELECTION);
 }
 
-/* may_stand -- an electable secondary that is not frozen. */
+/*
+ * may_stand -- an electable, unfrozen secondary that holds at least one entry. A member that
+ * took its config from a heartbeat starts with an empty oplog, while the initiator holds its
+ * "initiating set" no-op: elected first, the empty one would leave the initiator diverged
+ * (no rollback yet). MongoDB's such member is in initial sync (STARTUP2) and cannot stand.
+ */
 static bool may_stand(const repl_topo_t *t)
 {
-    return t->state == REPL_SECONDARY && is_electable(t, t->self) && !t->frozen;
+    return t->state == REPL_SECONDARY && is_electable(t, t->self) && !t->frozen &&
+           t->members[t->self].applied.ts != 0;
 }
 
 /* win -- a majority of votes; with one voter, our own. */

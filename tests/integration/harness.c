@@ -86,8 +86,8 @@ bool itest_server_alive(itest_server_t *s)
     return waitpid(s->pid, &status, WNOHANG) == 0;
 }
 
-/* itest_server_start -- spawn and wait for hello. */
-int itest_server_start(itest_server_t *s, const char *const *extra_args)
+/* spawn -- start micad on s's port, dbpath and log, and wait for hello. */
+static int spawn(itest_server_t *s, const char *const *extra_args, int timeout_s)
 {
     const char *micad = getenv("MICAD");
     char port[16];
@@ -102,13 +102,7 @@ int itest_server_start(itest_server_t *s, const char *const *extra_args)
         fprintf(stderr, "MICAD is not set\n");
         return -1;
     }
-    (void)snprintf(s->dbpath, sizeof(s->dbpath), "/tmp/mica-itest-XXXXXX");
-    if (mkdtemp(s->dbpath) == NULL)
-        return -1;
-    (void)snprintf(s->logpath, sizeof(s->logpath), "%s/micad.log", s->dbpath);
-    s->port = itest_free_port();
     (void)snprintf(port, sizeof(port), "%d", s->port);
-    (void)snprintf(s->uri, sizeof(s->uri), "mongodb://127.0.0.1:%d", s->port);
     argv[n++] = micad;
     argv[n++] = "--port";
     argv[n++] = port;
@@ -128,7 +122,7 @@ int itest_server_start(itest_server_t *s, const char *const *extra_args)
         execv(micad, (char *const *)argv);
         _exit(127);
     }
-    for (int64_t deadline = now_ms() + 30000; now_ms() < deadline;) {
+    for (int64_t deadline = now_ms() + (int64_t)timeout_s * 1000; now_ms() < deadline;) {
         if (!itest_server_alive(s)) {
             fprintf(stderr, "micad exited during start-up\n");
             itest_print_log(s);
@@ -139,9 +133,29 @@ int itest_server_start(itest_server_t *s, const char *const *extra_args)
             return 0;
         usleep(50 * 1000);
     }
-    fprintf(stderr, "micad did not answer hello within 30 s\n");
+    fprintf(stderr, "micad did not answer hello within %d s\n", timeout_s);
     itest_server_stop(s, true);
     return -1;
+}
+
+/* itest_server_start -- a fresh port and temp dbpath, then spawn. */
+int itest_server_start(itest_server_t *s, const char *const *extra_args)
+{
+    memset(s, 0, sizeof(*s));
+    (void)snprintf(s->dbpath, sizeof(s->dbpath), "/tmp/mica-itest-XXXXXX");
+    if (mkdtemp(s->dbpath) == NULL)
+        return -1;
+    (void)snprintf(s->logpath, sizeof(s->logpath), "%s/micad.log", s->dbpath);
+    s->port = itest_free_port();
+    (void)snprintf(s->uri, sizeof(s->uri), "mongodb://127.0.0.1:%d", s->port);
+    return spawn(s, extra_args, 30);
+}
+
+/* itest_server_restart -- the same port, dbpath and log again (after a kill or a stop
+ * that kept the dbpath); a restart may take longer (recovery), so 120 s. */
+int itest_server_restart(itest_server_t *s, const char *const *extra_args)
+{
+    return spawn(s, extra_args, 120);
 }
 
 /* remove_tree -- the temp dir (a flat directory: log, lock file). */

@@ -31,6 +31,11 @@ int itest_free_port(void);
  * for hello. Returns 0, or -1 (the log is printed).
  */
 int itest_server_start(itest_server_t *s, const char *const *extra_args);
+/*
+ * itest_server_restart -- spawn micad again for s (after a SIGKILL: s->pid reaped and
+ * zeroed by the caller), on the same port, dbpath and log; waits up to 120 s for hello.
+ */
+int itest_server_restart(itest_server_t *s, const char *const *extra_args);
 /* itest_server_alive -- the process has not exited. */
 bool itest_server_alive(itest_server_t *s);
 /*

@@ -317,6 +317,25 @@ static void test_no_election_while_primary_alive(void **state)
     repl_config_destroy(&c);
 }
 
+static void test_empty_oplog_does_not_stand(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 1, 0, OT(0, 0), OT(0, 0)); /* took the config, fetched nothing */
+    repl_actions_t a = {0};
+    repl_topo_on_election_timeout(&t, &a);
+    assert_int_equal(a.flags, 0);
+    assert_false(t.candidate);
+    /* once it holds the initiator's first entry it may */
+    repl_topo_on_position(&t, 1, OT(0, 5), OT(0, 5), &a);
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_election_timeout(&t, &a);
+    assert_true(a.flags & REPL_ACT_START_DRY_RUN);
+    repl_config_destroy(&c);
+}
+
 static void test_frozen_and_priority_zero_do_not_stand(void **state)
 {
     (void)state;
