@@ -93,11 +93,7 @@ static int spawn(itest_server_t *s, const char *const *extra_args, int timeout_s
     char port[16];
     const char *argv[64];
     int n = 0;
-    char client_opts[sizeof(s->client_opts)];
 
-    memcpy(client_opts, s->client_opts, sizeof(client_opts)); /* set by the caller, kept */
-    memset(s, 0, sizeof(*s));
-    memcpy(s->client_opts, client_opts, sizeof(client_opts));
     if (micad == NULL) {
         fprintf(stderr, "MICAD is not set\n");
         return -1;
@@ -141,7 +137,10 @@ static int spawn(itest_server_t *s, const char *const *extra_args, int timeout_s
 /* itest_server_start -- a fresh port and temp dbpath, then spawn. */
 int itest_server_start(itest_server_t *s, const char *const *extra_args)
 {
+    char client_opts[sizeof(s->client_opts)];
+    memcpy(client_opts, s->client_opts, sizeof(client_opts)); /* set by the caller, kept */
     memset(s, 0, sizeof(*s));
+    memcpy(s->client_opts, client_opts, sizeof(client_opts));
     (void)snprintf(s->dbpath, sizeof(s->dbpath), "/tmp/mica-itest-XXXXXX");
     if (mkdtemp(s->dbpath) == NULL)
         return -1;

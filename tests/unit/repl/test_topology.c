@@ -330,6 +330,7 @@ static void test_empty_oplog_does_not_stand(void **state)
     assert_false(t.candidate);
     /* once it holds the initiator's first entry it may */
     repl_topo_on_position(&t, 1, OT(0, 5), OT(0, 5), &a);
+    repl_topo_on_initial_sync_done(&t, &a); /* what the fetcher says after its first batch */
     memset(&a, 0, sizeof(a));
     repl_topo_on_election_timeout(&t, &a);
     assert_true(a.flags & REPL_ACT_START_DRY_RUN);
