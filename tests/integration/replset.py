@@ -56,6 +56,40 @@ def wait_for(pred, timeout=120, what="condition", interval=0.1):
     raise AssertionError("timed out after %ds waiting for %s (last: %r)" % (timeout, what, last))
 
 
+def direct(s, user=None, timeout_ms=20000):
+    """A client on member s alone (directConnection); user = (name, password) logs in on admin."""
+    kw = dict(directConnection=True, serverSelectionTimeoutMS=timeout_ms)
+    if user:
+        kw.update(username=user[0], password=user[1], authSource="admin")
+    return pymongo.MongoClient(s.uri, **kw)
+
+
+def primary_index(servers, among=None, connect=direct):
+    """The index in servers of the member that says it is a writable primary, or None."""
+    for i in (among if among is not None else range(len(servers))):
+        s = servers[i]
+        if not s.alive():
+            continue
+        try:
+            if connect(s).admin.command("hello").get("isWritablePrimary"):
+                return i
+        except PyMongoError:
+            pass
+    return None
+
+
+def code_of(fn):
+    """0 when fn succeeds, else the server's error code (NotPrimary errors included)."""
+    try:
+        fn()
+    except PyMongoError as e:
+        code = getattr(e, "code", None)
+        if code is None:
+            code = (getattr(e, "details", None) or {}).get("code")
+        return code
+    return 0
+
+
 class ReplSet:
     def __init__(self, n=3, name="rs0", settings=None, members=None):
         self.name = name

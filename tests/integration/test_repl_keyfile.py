@@ -21,6 +21,7 @@ import pymongo  # noqa: E402
 from pymongo.errors import OperationFailure, PyMongoError  # noqa: E402
 
 from harness import Server, collect_tests, run_tests  # noqa: E402
+from replset import direct, wait_for  # noqa: E402
 
 SET = "rsk"
 KEYDIR = tempfile.mkdtemp(prefix="mica-keyfile-")
@@ -35,28 +36,7 @@ def keyfile(name, content):
     return path
 
 
-def direct(s, user=None):
-    kw = dict(directConnection=True, serverSelectionTimeoutMS=20000)
-    if user:
-        kw.update(username=user[0], password=user[1], authSource="admin")
-    return pymongo.MongoClient(s.uri, **kw)
-
-
 ADMIN = ("admin", "admin-pw")
-
-
-def wait_for(pred, timeout=120, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except PyMongoError as e:
-            last = e
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 def hello(s):

@@ -20,28 +20,11 @@ import pymongo  # noqa: E402
 from pymongo.read_concern import ReadConcern  # noqa: E402
 
 from harness import Server, collect_tests, raw_command, run_tests  # noqa: E402
+from replset import code_of, direct, wait_for  # noqa: E402
 
 SET = "rsread"
 servers = []
 SECONDARY = pymongo.ReadPreference.SECONDARY_PREFERRED
-
-
-def direct(s):
-    return pymongo.MongoClient(s.uri, directConnection=True, serverSelectionTimeoutMS=20000)
-
-
-def wait_for(pred, timeout=120, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except pymongo.errors.PyMongoError as e:
-            last = e
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 def is_primary(s):
@@ -60,17 +43,6 @@ def roles():
             return p[0], o[0]
         return None
     return wait_for(find, what="a primary and a secondary")
-
-
-def code_of(fn):
-    try:
-        fn()
-    except pymongo.errors.PyMongoError as e:
-        code = getattr(e, "code", None)
-        if code is None:
-            code = (getattr(e, "details", None) or {}).get("code")
-        return code
-    return 0
 
 
 SIG = {"hash": b"\x00" * 20, "keyId": 0}

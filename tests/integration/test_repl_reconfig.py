@@ -16,41 +16,14 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 
 from harness import Server, collect_tests, run_tests  # noqa: E402
+from replset import code_of, direct, wait_for  # noqa: E402
 
 SET = "rsr"
 servers = []
 
 
-def direct(s):
-    return pymongo.MongoClient(s.uri, directConnection=True, serverSelectionTimeoutMS=10000)
-
-
 def host(i):
     return "127.0.0.1:%d" % servers[i].port
-
-
-def wait_for(pred, timeout=120, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except pymongo.errors.PyMongoError as e:
-            last = e
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
-def code_of(fn):
-    try:
-        fn()
-    except pymongo.errors.OperationFailure as e:
-        return e.code
-    except pymongo.errors.NotMasterError as e:  # 10107, 13435, 13436 come as this
-        return (e.details or {}).get("code")
-    return 0
 
 
 def hello(i):

@@ -18,6 +18,12 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 
 from harness import Server, collect_tests, run_tests  # noqa: E402
+from replset import direct, wait_for as wait_until  # noqa: E402
+
+
+def wait_for(pred, timeout=180, what="condition"):
+    return wait_until(pred, timeout, what)
+
 
 SET = "rsrec"
 ARGS = ["--replSet", SET, "--setParameter", "replUnloggedTables=1"]
@@ -26,24 +32,6 @@ servers = []
 acked = set()
 stop = threading.Event()
 SECONDARY = pymongo.ReadPreference.SECONDARY_PREFERRED
-
-
-def direct(s):
-    return pymongo.MongoClient(s.uri, directConnection=True, serverSelectionTimeoutMS=20000)
-
-
-def wait_for(pred, timeout=180, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except pymongo.errors.PyMongoError as e:
-            last = e
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 def primary():

@@ -18,39 +18,10 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 
 from harness import Server, collect_tests, run_tests  # noqa: E402
+from replset import direct, wait_for, primary_index as primary_of  # noqa: E402
 
 SET = "rs0"
 servers = []
-
-
-def direct(s):
-    return pymongo.MongoClient(s.uri, directConnection=True, serverSelectionTimeoutMS=10000)
-
-
-def wait_for(pred, timeout=60, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except pymongo.errors.PyMongoError as e:
-            last = e
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
-def primary_index():
-    for i, s in enumerate(servers):
-        if not s.alive():
-            continue
-        try:
-            if direct(s).admin.command("hello").get("isWritablePrimary"):
-                return i
-        except pymongo.errors.PyMongoError:
-            pass
-    return None
 
 
 def snapshot(s):
@@ -71,14 +42,14 @@ def test_initiate_three():
            "settings": {"electionTimeoutMillis": 2000, "heartbeatIntervalMillis": 300}}
     r = direct(servers[0]).admin.command("replSetInitiate", cfg)
     assert r["ok"] == 1, r
-    wait_for(lambda: primary_index() is not None, what="a primary")
+    wait_for(lambda: primary_of(servers) is not None, what="a primary")
     for s in servers:
         wait_for(lambda: direct(s).admin.command("hello").get("setName") == SET,
                  what="every member to take up the config")
 
 
 def test_status_all_healthy():
-    p = primary_index()
+    p = primary_of(servers)
     def healthy():
         st = direct(servers[p]).admin.command("replSetGetStatus")
         states = sorted(m["stateStr"] for m in st["members"])
@@ -103,20 +74,20 @@ def test_writes_replicate():
     c.test.other.rename("renamed")
     c.test.gone.insert_one({"_id": 1})
     c.test.gone.drop()
-    want = snapshot(servers[primary_index()])
+    want = snapshot(servers[primary_of(servers)])
     assert "items" in want and "renamed" in want and "gone" not in want, want.keys()
     for s in servers:
         wait_for(lambda: snapshot(s) == want, what="member %d to match the primary" % s.port)
     # dbHash agrees on every member
     def dbhash(s):
         return direct(s).test.command("dbHash", read_preference=pymongo.ReadPreference.SECONDARY_PREFERRED)["md5"]
-    ref_hash = dbhash(servers[primary_index()])
+    ref_hash = dbhash(servers[primary_of(servers)])
     for s in servers:
         wait_for(lambda: dbhash(s) == ref_hash, what="the same dbHash")
     # the oplog entries are the same on every member
     def oplog(s):
         return [(e["ts"], e["op"], e["ns"]) for e in direct(s).local["oplog.rs"].find()]
-    ref = oplog(servers[primary_index()])
+    ref = oplog(servers[primary_of(servers)])
     for s in servers:  # later entries (if any) may follow; these come first, the same
         try:
             wait_for(lambda: oplog(s)[:len(ref)] == ref, what="the same oplog")
@@ -129,7 +100,7 @@ def test_writes_replicate():
 
 
 def test_secondary_refuses_writes_and_unflagged_reads():
-    p = primary_index()
+    p = primary_of(servers)
     sec = servers[(p + 1) % 3]
     c = direct(sec)
     try:
@@ -151,7 +122,7 @@ def test_write_concern():
     maj = db.get_collection("wc", write_concern=WriteConcern(w="majority", wtimeout=20000))
     maj.insert_one({"_id": "m"})
     # acknowledged at w: majority means a majority holds it: a secondary has it already
-    p = primary_index()
+    p = primary_of(servers)
     ok = 0
     for i, s in enumerate(servers):
         if i != p and direct(s).test.get_collection(
@@ -183,7 +154,7 @@ def test_write_concern():
 
 
 def test_step_down_and_freeze():
-    p = primary_index()
+    p = primary_of(servers)
     pc = direct(servers[p])
     try:
         pc.admin.command("replSetFreeze", 30)
@@ -197,14 +168,14 @@ def test_step_down_and_freeze():
         pc.admin.command("replSetStepDown", 30, secondaryCatchUpPeriodSecs=10)
     except pymongo.errors.AutoReconnect:
         pass  # MongoDB may close the connection; Mica answers ok
-    newp = wait_for(lambda: (lambda i: [i] if i is not None and i != p else None)(primary_index()),
+    newp = wait_for(lambda: (lambda i: [i] if i is not None and i != p else None)(primary_of(servers)),
                     what="another primary after the step-down")[0]
     assert newp == (p + 1) % 3, (p, newp)
     direct(servers[third]).admin.command("replSetFreeze", 0)
 
 
 def test_failover():
-    p = primary_index()
+    p = primary_of(servers)
     old_term = direct(servers[p]).admin.command("replSetGetStatus")["term"]
     c = pymongo.MongoClient(uri(), serverSelectionTimeoutMS=30000, retryWrites=True)
     c.test.fo.insert_one({"_id": "before"})
@@ -216,7 +187,7 @@ def test_failover():
     killed = servers[p]
     killed.proc.send_signal(signal.SIGKILL)
     killed.proc.wait()
-    newp = wait_for(lambda: (lambda i: [i] if i is not None else None)(primary_index()),
+    newp = wait_for(lambda: (lambda i: [i] if i is not None else None)(primary_of(servers)),
                     what="a new primary")[0]
     assert newp != p
     term = direct(servers[newp]).admin.command("replSetGetStatus")["term"]

@@ -26,6 +26,7 @@ import pymongo  # noqa: E402
 from pymongo.errors import OperationFailure, PyMongoError  # noqa: E402
 
 from harness import Server, collect_tests, op_msg, read_reply, run_tests  # noqa: E402
+from replset import wait_for  # noqa: E402
 
 SET = "rsx"
 CERTS = tempfile.mkdtemp(prefix="mica-repl-x509-")
@@ -99,20 +100,6 @@ def client(s, user=None, **kw):
         args.update(username=user[0], password=user[1], authSource="admin")
     args.update(kw)
     return pymongo.MongoClient("mongodb://localhost:%d/" % s.port, **args)
-
-
-def wait_for(pred, timeout=120, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except PyMongoError as e:
-            last = e
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 def primary():
