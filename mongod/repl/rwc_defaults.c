@@ -32,37 +32,52 @@ static int64_t g_loaded_term = -1;
 static bson_t g_doc = BSON_INITIALIZER; /* the stored document ({} when none) */
 static int64_t g_local_update_ms;
 
-/* read_stored -- the defaults document from config.settings into out ({} when none). */
-static int read_stored(micad_t *m, bson_t *out, status_t *st)
+/*
+ * find_stored -- in the session's unit of work, the defaults document of coll
+ * copied into out (initialised by the caller) and its RecordId; *found false
+ * when there is none.
+ */
+static int find_stored(stor_session_t *sess, stor_collection_t *coll, bson_t *out, int64_t *rid,
+                       bool *found, status_t *st)
 {
-    stor_session_t *sess;
-    stor_collection_t *coll;
     stor_cursor_t *cur = NULL;
-    stor_uow_t *uow;
-    status_t ignored = STATUS_INIT;
     int ret = 0;
-    bson_init(out);
-    if (stor_collection_lookup(m->engine, NS_SET, &coll, &ignored) != 0)
-        return 0;
-    ST_RET(micad_db_session(m, &sess, st));
-    ST_RET(stor_uow_begin(sess, 0, &uow, st));
-    ST_ERR(stor_cursor_open(sess, coll, true, &cur, st));
+    *found = false;
+    ST_RET(stor_cursor_open(sess, coll, true, &cur, st));
     for (;;) {
-        int64_t rid;
         bson_t view;
         bool eof;
         bson_iter_t it;
-        ST_ERR(stor_cursor_next(cur, &rid, &view, &eof, st));
+        ST_ERR(stor_cursor_next(cur, rid, &view, &eof, st));
         if (eof)
             break;
         if (bson_iter_init_find(&it, &view, "_id") && BSON_ITER_HOLDS_UTF8(&it) &&
             strcmp(bson_iter_utf8(&it, NULL), DOC_ID) == 0) {
             bson_concat(out, &view);
+            *found = true;
             break;
         }
     }
 err:
     stor_cursor_close(cur);
+    return ret;
+}
+
+/* read_stored -- the defaults document from config.settings into out ({} when none). */
+static int read_stored(micad_t *m, bson_t *out, status_t *st)
+{
+    stor_session_t *sess;
+    stor_collection_t *coll;
+    stor_uow_t *uow;
+    status_t ignored = STATUS_INIT;
+    int64_t rid;
+    bool found;
+    bson_init(out);
+    if (stor_collection_lookup(m->engine, NS_SET, &coll, &ignored) != 0)
+        return 0;
+    ST_RET(micad_db_session(m, &sess, st));
+    ST_RET(stor_uow_begin(sess, 0, &uow, st));
+    int ret = find_stored(sess, coll, out, &rid, &found, st);
     stor_uow_abort(uow);
     return ret;
 }
@@ -325,31 +340,14 @@ typedef struct put_defaults {
 static int put_fn(stor_session_t *sess, void *arg, status_t *st)
 {
     put_defaults_t *p = arg;
-    stor_cursor_t *cur;
-    int ret = 0;
-    ST_RET(stor_cursor_open(sess, p->coll, true, &cur, st));
-    for (;;) {
-        int64_t rid;
-        bson_t view;
-        bool eof;
-        bson_iter_t it;
-        ST_ERR(stor_cursor_next(cur, &rid, &view, &eof, st));
-        if (eof)
-            break;
-        if (bson_iter_init_find(&it, &view, "_id") && BSON_ITER_HOLDS_UTF8(&it) &&
-            strcmp(bson_iter_utf8(&it, NULL), DOC_ID) == 0) {
-            bson_t before;
-            bson_copy_to(&view, &before);
-            stor_cursor_close(cur);
-            ret = micad_write_update(sess, p->coll, rid, &before, p->doc, st);
-            bson_destroy(&before);
-            return ret;
-        }
-    }
-    stor_cursor_close(cur);
-    return micad_write_insert(sess, p->coll, p->doc, NULL, st);
-err:
-    stor_cursor_close(cur);
+    bson_t before = BSON_INITIALIZER;
+    int64_t rid;
+    bool found;
+    int ret = find_stored(sess, p->coll, &before, &rid, &found, st);
+    if (ret == 0)
+        ret = found ? micad_write_update(sess, p->coll, rid, &before, p->doc, st)
+                    : micad_write_insert(sess, p->coll, p->doc, NULL, st);
+    bson_destroy(&before);
     return ret;
 }
 
