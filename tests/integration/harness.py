@@ -5,6 +5,7 @@ Server() picks a free loopback port and a temp dbpath, spawns $MICAD with
 sends SIGTERM, reaps the process and (when asked, or when it did not exit 0)
 prints its log. Use it as a context manager.
 """
+import json
 import os
 import shutil
 import signal
@@ -108,6 +109,18 @@ class Server:
     def log_text(self):
         with open(self.logpath) as f:
             return f.read()
+
+    def log_entries(self, log_id):
+        """The log's JSON lines with id log_id, parsed."""
+        out = []
+        for line in self.log_text().splitlines():
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            if d.get("id") == log_id:
+                out.append(d)
+        return out
 
     def __enter__(self):
         return self.start()

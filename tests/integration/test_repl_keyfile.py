@@ -21,7 +21,7 @@ import pymongo  # noqa: E402
 from pymongo.errors import OperationFailure, PyMongoError  # noqa: E402
 
 from harness import Server, collect_tests, run_tests  # noqa: E402
-from replset import direct, wait_for  # noqa: E402
+from replset import direct, primary_index, wait_for  # noqa: E402
 
 SET = "rsk"
 KEYDIR = tempfile.mkdtemp(prefix="mica-keyfile-")
@@ -44,25 +44,8 @@ def hello(s):
 
 
 def primary():
-    for s in servers[:2]:
-        try:
-            if hello(s).get("isWritablePrimary"):
-                return s
-        except PyMongoError:
-            pass
-    return None
-
-
-def log_lines(s, log_id):
-    out = []
-    for line in s.log_text().splitlines():
-        try:
-            d = json.loads(line)
-        except ValueError:
-            continue
-        if d.get("id") == log_id:
-            out.append(d)
-    return out
+    i = primary_index(servers, (0, 1), direct)
+    return None if i is None else servers[i]
 
 
 def test_internal_commands_need_authentication():
@@ -90,12 +73,12 @@ def test_wrong_key_cannot_join():
         assert hosts[2] in e.details["errmsg"], e.details
         assert "AuthenticationFailed" in e.details["errmsg"], e.details
     # the member with the other key refused __system (5286307 names the user, never the key)
-    fails = wait_for(lambda: [d for d in log_lines(servers[2], 5286307)
+    fails = wait_for(lambda: [d for d in servers[2].log_entries(5286307)
                               if d.get("attr", {}).get("user") == "__system"],
                      what="the wrong-key member to log the failed __system login")
     assert fails, fails
     # and the dialling member says why it could not reach it
-    why = wait_for(lambda: [d for d in log_lines(servers[0], 20101)
+    why = wait_for(lambda: [d for d in servers[0].log_entries(20101)
                             if "Authentication failed" in json.dumps(d)],
                    what="s0 to log the failed authentication")
     assert why, why
@@ -138,7 +121,7 @@ def test_writes_replicate():
     assert "v_1" in [i["name"] for i in coll.list_indexes()]
     # the members authenticated as __system (log 5286306, isClusterMember)
     for s in servers[:2]:
-        assert [d for d in log_lines(s, 5286306)
+        assert [d for d in s.log_entries(5286306)
                 if d.get("attr", {}).get("user") == "__system"], "no __system login on %d" % s.port
 
 

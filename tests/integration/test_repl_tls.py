@@ -8,12 +8,7 @@ certificate another CA signed cannot join (the TLS handshake of the quorum
 check fails, SSLHandshakeFailed)."""
 import os
 import shutil
-import socket
-import ssl
-import subprocess
 import sys
-import tempfile
-import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -22,95 +17,36 @@ warnings.simplefilter("ignore")
 import pymongo  # noqa: E402
 from pymongo.errors import OperationFailure, PyMongoError  # noqa: E402
 
-from harness import Server, collect_tests, op_msg, read_reply, run_tests  # noqa: E402
-from replset import wait_for  # noqa: E402
+from harness import collect_tests, run_tests  # noqa: E402
+from replset import primary_index, wait_for  # noqa: E402
+from tlscerts import Certs, TlsServer  # noqa: E402
 
 SET = "rst"
-CERTS = tempfile.mkdtemp(prefix="mica-repl-tls-")
+CERTS = Certs("mica-repl-tls-")
+p = CERTS.p
 servers = []  # s0, s1: the set's CA; s2: certificates from another CA
 
 
-def openssl(*args):
-    subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, cwd=CERTS)
-
-
-def p(name):
-    return os.path.join(CERTS, name)
-
-
 def make_certs():
-    with open(p("san.cnf"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
     for ca in ("ca", "other-ca"):
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                "/CN=%s" % ca, "-keyout", ca + ".key", "-out", ca + ".pem")
-    for name, subj, ca, ext in (("server", "/CN=localhost", "ca", ["-extfile", "san.cnf"]),
-                                ("member", "/O=Mica/OU=cluster/CN=member", "ca", []),
-                                ("client", "/O=Mica/OU=tests/CN=client", "ca", []),
-                                ("other-server", "/CN=localhost", "other-ca",
-                                 ["-extfile", "san.cnf"])):
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subj, "-keyout", name + ".key",
-                "-out", name + ".csr")
-        openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-                "-CAcreateserial", "-days", "2", "-out", name + ".crt", *ext)
-        with open(p(name + ".pem"), "w") as out:
-            for part in (name + ".crt", name + ".key"):
-                with open(p(part)) as f:
-                    out.write(f.read())
-    for f in os.listdir(CERTS):
-        os.chmod(p(f), 0o600)
-
-
-def tls_ping(port, ca):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(p(ca))
-    ctx.load_cert_chain(p("client.pem"))
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-            s.sendall(op_msg({"ping": 1, "$db": "admin"}))
-            return read_reply(s).get("ok") == 1
-
-
-class TlsMember(Server):
-    """A requireTLS member; its readiness check speaks TLS."""
-
-    def __init__(self, args, ca):
-        Server.__init__(self, args)
-        self.ca = ca
-
-    def start(self, timeout=60):
-        self.proc = subprocess.Popen(self.argv(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                self.print_log()
-                raise RuntimeError("micad exited during start-up with %d" % self.proc.returncode)
-            try:
-                if tls_ping(self.port, self.ca):
-                    return self
-            except (OSError, ssl.SSLError, ConnectionError):
-                pass
-            time.sleep(0.2)
-        self.stop(print_log=True)
-        raise RuntimeError("micad did not answer a TLS ping in %ds" % timeout)
+        CERTS.ca(ca)
+    CERTS.issue("server", "/CN=localhost", "ca", san=True)
+    CERTS.issue("member", "/O=Mica/OU=cluster/CN=member", "ca")
+    CERTS.issue("client", "/O=Mica/OU=tests/CN=client", "ca")
+    CERTS.issue("other-server", "/CN=localhost", "other-ca", san=True)
+    CERTS.lock_down()
 
 
 def client(s):
     # the client certificate is from the set's CA: s2's server trusts only the other CA
     return pymongo.MongoClient("mongodb://localhost:%d/" % s.port, directConnection=True,
-                               tls=True, tlsCAFile=p(s.ca), tlsCertificateKeyFile=p("client.pem"),
+                               tls=True, tlsCAFile=s.ca_pem, tlsCertificateKeyFile=p("client.pem"),
                                serverSelectionTimeoutMS=20000)
 
 
 def primary():
-    for s in servers[:2]:
-        try:
-            if client(s).admin.command("hello").get("isWritablePrimary"):
-                return s
-        except PyMongoError:
-            pass
-    return None
+    i = primary_index(servers, (0, 1), client)
+    return None if i is None else servers[i]
 
 
 def test_member_from_another_ca_cannot_join():
@@ -159,7 +95,7 @@ def main():
                 "--tlsCAFile", p(ca)]
         if ca == "ca.pem":
             args += ["--tlsClusterFile", p("member.pem")]
-        s = TlsMember(args, ca)
+        s = TlsServer(args, p(ca), p("client.pem"))
         if ca == "other-ca.pem":  # its server trusts the client certificate's CA for clients
             s.extra_args += ["--tlsClusterCAFile", p("ca.pem")]
         s.start()
@@ -169,7 +105,7 @@ def main():
         if failed:
             s.failed = True
         s.stop()
-    shutil.rmtree(CERTS, ignore_errors=True)
+    shutil.rmtree(CERTS.dir, ignore_errors=True)
     return failed
 
 

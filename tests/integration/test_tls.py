@@ -22,48 +22,21 @@ from pymongo.errors import OperationFailure, PyMongoError  # noqa: E402
 
 import time  # noqa: E402
 
-from harness import Server, collect_tests, micad_path, op_msg, read_reply, run_tests  # noqa: E402
+from harness import collect_tests, micad_path, op_msg, run_tests  # noqa: E402
+from tlscerts import Certs, TlsServer  # noqa: E402
 
-CERTS = None
+CERTS = Certs("mica-tls-")
+p = CERTS.p
 CLIENT_SUBJECT = "CN=client,OU=tests,O=Mica"
-
-
-def openssl(*args):
-    subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, cwd=CERTS)
 
 
 def make_certs():
     """ca.pem; server.pem (cert + key, SAN localhost/127.0.0.1); client.pem; rogue.pem."""
-    global CERTS
-    CERTS = tempfile.mkdtemp(prefix="mica-tls-")
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Mica Test CA",
-            "-keyout", "ca.key", "-out", "ca.pem")
-    with open(os.path.join(CERTS, "san.cnf"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    for name, subj, ext in (("server", "/CN=localhost", ["-extfile", "san.cnf"]),
-                            ("client", "/O=Mica/OU=tests/CN=client", [])):
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subj, "-keyout", name + ".key",
-                "-out", name + ".csr")
-        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-days", "2", "-out", name + ".crt", *ext)
-        with open(os.path.join(CERTS, name + ".pem"), "w") as out:
-            for part in (name + ".crt", name + ".key"):
-                with open(os.path.join(CERTS, part)) as f:
-                    out.write(f.read())
-    # a self-signed client certificate no CA vouches for
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=rogue",
-            "-keyout", "rogue.key", "-out", "rogue.crt")
-    with open(os.path.join(CERTS, "rogue.pem"), "w") as out:
-        for part in ("rogue.crt", "rogue.key"):
-            with open(os.path.join(CERTS, part)) as f:
-                out.write(f.read())
-    for f in os.listdir(CERTS):
-        os.chmod(os.path.join(CERTS, f), 0o600)
-
-
-def p(name):
-    return os.path.join(CERTS, name)
+    CERTS.ca("ca", "/CN=Mica Test CA")
+    CERTS.issue("server", "/CN=localhost", san=True)
+    CERTS.issue("client", "/O=Mica/OU=tests/CN=client")
+    CERTS.self_signed("rogue", "/CN=rogue")  # a client certificate no CA vouches for
+    CERTS.lock_down()
 
 
 def tls_client(port, cert="client.pem", **kw):
@@ -84,35 +57,9 @@ def plain_ping(port):
         return False
 
 
-def tls_ping(port):
-    """One ping over a TLS connection (with the client certificate)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(p("ca.pem"))
-    ctx.load_cert_chain(p("client.pem"))
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-            s.sendall(op_msg({"ping": 1, "$db": "admin"}))
-            return read_reply(s).get("ok") == 1
-
-
-class TlsServer(Server):
-    """Server whose readiness check speaks TLS (a requireTLS server ignores plain hellos)."""
-
-    def start(self, timeout=30):
-        self.proc = subprocess.Popen(self.argv(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                self.print_log()
-                raise RuntimeError("micad exited during start-up with %d" % self.proc.returncode)
-            try:
-                if tls_ping(self.port):
-                    return self
-            except (OSError, ssl.SSLError, ConnectionError):
-                pass
-            time.sleep(0.1)
-        self.stop(print_log=True)
-        raise RuntimeError("micad did not answer a TLS ping in %ds" % timeout)
+def tls_server(args):
+    """A server whose readiness check speaks TLS (a requireTLS server ignores plain hellos)."""
+    return TlsServer(args, p("ca.pem"), p("client.pem"))
 
 
 def server_args(mode, *extra):
@@ -121,7 +68,7 @@ def server_args(mode, *extra):
 
 
 def test_require_tls_serves_tls_and_refuses_plain():
-    with TlsServer(server_args("requireTLS")) as s:
+    with tls_server(server_args("requireTLS")) as s:
         c = tls_client(s.port)
         c.test.t.insert_one({"a": 1})
         assert c.test.t.find_one({}, {"_id": 0}) == {"a": 1}
@@ -131,7 +78,7 @@ def test_require_tls_serves_tls_and_refuses_plain():
 
 def test_allow_and_prefer_tls_serve_both_on_one_port():
     for mode in ("allowTLS", "preferTLS"):
-        with TlsServer(server_args(mode)) as s:
+        with tls_server(server_args(mode)) as s:
             assert plain_ping(s.port)
             assert tls_client(s.port).admin.command("ping")["ok"] == 1
             plain = pymongo.MongoClient(s.uri, serverSelectionTimeoutMS=5000)
@@ -139,7 +86,7 @@ def test_allow_and_prefer_tls_serve_both_on_one_port():
 
 
 def test_tls_1_2_is_the_floor_and_big_replies_cross():
-    with TlsServer(server_args("requireTLS")) as s:
+    with tls_server(server_args("requireTLS")) as s:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.load_verify_locations(p("ca.pem"))
         ctx.load_cert_chain(p("client.pem"))
@@ -159,7 +106,7 @@ def test_tls_1_2_is_the_floor_and_big_replies_cross():
 
 
 def test_client_certificates_required_optional_invalid():
-    with TlsServer(server_args("requireTLS")) as s:
+    with tls_server(server_args("requireTLS")) as s:
         try:
             tls_client(s.port, cert=None).admin.command("ping")
             raise AssertionError("connected without a client certificate")
@@ -170,14 +117,14 @@ def test_client_certificates_required_optional_invalid():
             raise AssertionError("connected with an unknown CA's certificate")
         except PyMongoError:
             pass
-    with TlsServer(server_args("requireTLS", "--tlsAllowConnectionsWithoutCertificates")) as s:
+    with tls_server(server_args("requireTLS", "--tlsAllowConnectionsWithoutCertificates")) as s:
         assert tls_client(s.port, cert=None).admin.command("ping")["ok"] == 1
-    with TlsServer(server_args("requireTLS", "--tlsAllowInvalidCertificates")) as s:
+    with tls_server(server_args("requireTLS", "--tlsAllowInvalidCertificates")) as s:
         assert tls_client(s.port, cert="rogue.pem").admin.command("ping")["ok"] == 1
 
 
 def test_scram_over_tls_and_x509():
-    with TlsServer(server_args("requireTLS", "--auth")) as s:
+    with tls_server(server_args("requireTLS", "--auth")) as s:
         c = tls_client(s.port)
         c.admin.command("createUser", "tu", pwd="tls-pw", roles=["root"])
         root = tls_client(s.port, username="tu", password="tls-pw", authSource="admin")
@@ -210,7 +157,7 @@ def test_mongosh_over_tls():
     sh = os.environ.get("MONGOSH") or "mongosh"
     env = dict(os.environ, MONGOSH_NO_UPDATE_CHECK="1", DO_NOT_TRACK="1")
     env.pop("ASAN_OPTIONS", None)
-    with TlsServer(server_args("requireTLS", "--auth")) as s:
+    with tls_server(server_args("requireTLS", "--auth")) as s:
         tls_client(s.port).admin.command("createUser", "sh", pwd="sh-pw", roles=["root"])
         for mech in ("SCRAM-SHA-256", "SCRAM-SHA-1"):
             r = subprocess.run([sh, "--quiet", "--norc", "--tls", "--tlsCAFile", p("ca.pem"),
@@ -246,7 +193,7 @@ def main():
     try:
         failed = run_tests(collect_tests(globals()))
     finally:
-        shutil.rmtree(CERTS, ignore_errors=True)
+        shutil.rmtree(CERTS.dir, ignore_errors=True)
     sys.exit(1 if failed else 0)
 
 
