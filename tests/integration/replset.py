@@ -32,7 +32,7 @@ from pymongo.errors import (ConnectionFailure, DuplicateKeyError,
                             OperationFailure, PyMongoError, WriteConcernError)
 from pymongo.write_concern import WriteConcern
 
-from harness import Server
+from harness import Server, collect_tests, run_tests
 
 SECONDARY_OK = pymongo.ReadPreference.SECONDARY_PREFERRED
 
@@ -472,3 +472,15 @@ def lost_on(rs, i, writers, ref):
     assert not missing, "acknowledged w: majority writes only on a diverged member: %r" % (
         sorted(missing)[:5],)
     return extra
+
+
+def run_suite(test_globals, n=3, **kw):
+    """Start a ReplSet(n, **kw) as the suite's global `rs`, run its test_* in order, stop
+    the set (printing the members' logs when something failed); the number of failures."""
+    rs = ReplSet(n, **kw)
+    test_globals["rs"] = rs
+    rs.start()
+    failed = run_tests(collect_tests(test_globals))
+    rs.failed = bool(failed)
+    rs.stop()
+    return failed

@@ -17,8 +17,7 @@ import warnings
 sys.path.insert(0, os.path.dirname(__file__))
 warnings.simplefilter("ignore")
 
-from harness import collect_tests, run_tests  # noqa: E402
-from replset import ReplSet, Writers, lost_on, wait_for  # noqa: E402
+from replset import Writers, lost_on, run_suite, wait_for  # noqa: E402
 
 rs = None
 
@@ -65,13 +64,7 @@ def test_five_faults_under_load():
 
 
 def main():
-    global rs
-    rs = ReplSet(3, settings={"electionTimeoutMillis": 1500, "heartbeatIntervalMillis": 300})
-    rs.start()
-    failed = run_tests(collect_tests(globals()))
-    rs.failed = bool(failed)
-    rs.stop()
-    return failed
+    return run_suite(globals(), 3, settings={"electionTimeoutMillis": 1500, "heartbeatIntervalMillis": 300})
 
 
 if __name__ == "__main__":

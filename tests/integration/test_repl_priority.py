@@ -15,8 +15,7 @@ warnings.simplefilter("ignore")
 
 from pymongo.write_concern import WriteConcern  # noqa: E402
 
-from harness import collect_tests, run_tests  # noqa: E402
-from replset import ReplSet, wait_for  # noqa: E402
+from replset import run_suite, wait_for  # noqa: E402
 
 rs = None
 HIGH = 2
@@ -47,14 +46,8 @@ def test_restarted_member_catches_up_and_takes_over():
 
 
 def main():
-    global rs
-    rs = ReplSet(3, settings={"electionTimeoutMillis": 1500, "heartbeatIntervalMillis": 300},
-                 members=[{}, {}, {"priority": 3}])
-    rs.start()
-    failed = run_tests(collect_tests(globals()))
-    rs.failed = bool(failed)
-    rs.stop()
-    return failed
+    return run_suite(globals(), 3, members=[{}, {}, {"priority": 3}],
+                     settings={"electionTimeoutMillis": 1500, "heartbeatIntervalMillis": 300})
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ import pymongo  # noqa: E402
 from bson import Binary, Int64  # noqa: E402
 from pymongo.write_concern import WriteConcern  # noqa: E402
 
-from harness import collect_tests, raw_command, run_tests  # noqa: E402
-from replset import ReplSet, wait_for  # noqa: E402
+from harness import raw_command  # noqa: E402
+from replset import run_suite, wait_for  # noqa: E402
 
 rs = None
 
@@ -157,13 +157,7 @@ def test_freeze_zero_thaws():
 
 
 def main():
-    global rs
-    rs = ReplSet(3, settings={"electionTimeoutMillis": 5000, "heartbeatIntervalMillis": 300})
-    rs.start()
-    failed = run_tests(collect_tests(globals()))
-    rs.failed = bool(failed)
-    rs.stop()
-    return failed
+    return run_suite(globals(), 3, settings={"electionTimeoutMillis": 5000, "heartbeatIntervalMillis": 300})
 
 
 if __name__ == "__main__":
