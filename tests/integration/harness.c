@@ -215,6 +215,17 @@ mongoc_client_t *itest_client(const itest_server_t *s, const char *uri_opts)
     return c;
 }
 
+/* itest_run -- see harness.h. */
+int itest_run(mongoc_client_t *c, const char *db, bson_t *cmd)
+{
+    bson_error_t err;
+    bson_t reply;
+    bool ok = mongoc_client_command_simple(c, db, cmd, NULL, &reply, &err);
+    bson_destroy(&reply);
+    bson_destroy(cmd);
+    return ok ? 0 : (int)err.code;
+}
+
 /* itest_main -- start, run the group, check the server survived, stop. */
 int itest_main(const char *group, const struct CMUnitTest *tests, size_t n, itest_server_t *s,
                int (*setup)(void **), int (*teardown)(void **))

@@ -51,6 +51,9 @@ void itest_print_log(const itest_server_t *s);
  */
 mongoc_client_t *itest_client(const itest_server_t *s, const char *uri_opts);
 
+/* itest_run -- cmd (destroyed) on db through c: 0, or the error's code. */
+int itest_run(mongoc_client_t *c, const char *db, bson_t *cmd);
+
 struct CMUnitTest;
 /*
  * itest_main -- what every C integration test's main does: start s, run the

@@ -29,29 +29,19 @@ static mongoc_client_t *with_auth(const char *user, const char *pw, const char *
     return c;
 }
 
-/* run -- a command on db; returns 0 or the server's error code. */
-static int run(mongoc_client_t *c, const char *db, bson_t *cmd)
-{
-    bson_error_t err;
-    bson_t reply;
-    bool ok = mongoc_client_command_simple(c, db, cmd, NULL, &reply, &err);
-    bson_destroy(&reply);
-    bson_destroy(cmd);
-    return ok ? 0 : (int)err.code;
-}
-
 /* first_user_then_scram -- the whole story in order. */
 static void test_first_user_then_scram(void **state)
 {
     mongoc_client_t *anon = itest_client(&server, NULL);
     (void)state;
-    assert_int_equal(run(anon, "test", BCON_NEW("find", "c")), 13);
-    assert_int_equal(run(anon, "admin",
-                         BCON_NEW("createUser", "cuser", "pwd", "c-pw", "roles", "[", "{", "role",
-                                  "readWrite", "db", "test", "}", "]")),
+    assert_int_equal(itest_run(anon, "test", BCON_NEW("find", "c")), 13);
+    assert_int_equal(itest_run(anon, "admin",
+                               BCON_NEW("createUser", "cuser", "pwd", "c-pw", "roles", "[", "{",
+                                        "role", "readWrite", "db", "test", "}", "]")),
                      0);
     assert_int_equal(
-        run(anon, "admin", BCON_NEW("createUser", "again", "pwd", "x", "roles", "[", "]")), 13);
+        itest_run(anon, "admin", BCON_NEW("createUser", "again", "pwd", "x", "roles", "[", "]")),
+        13);
     mongoc_client_destroy(anon);
 
     static const char *const mechs[] = {"SCRAM-SHA-256", "SCRAM-SHA-1", NULL};
@@ -66,7 +56,7 @@ static void test_first_user_then_scram(void **state)
         int64_t n = mongoc_collection_count_documents(coll, q, NULL, NULL, NULL, &err);
         assert_int_equal(n, (int64_t)i + 1);
         bson_destroy(q);
-        assert_int_equal(run(c, "admin", BCON_NEW("serverStatus", BCON_INT32(1))), 13);
+        assert_int_equal(itest_run(c, "admin", BCON_NEW("serverStatus", BCON_INT32(1))), 13);
         mongoc_collection_destroy(coll);
         mongoc_client_destroy(c);
     }

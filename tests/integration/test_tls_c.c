@@ -80,17 +80,6 @@ static mongoc_client_t *client(const char *userinfo, const char *opts)
     return c;
 }
 
-/* run -- a command on db (cmd destroyed); 0 or the error code. */
-static int run(mongoc_client_t *c, const char *db, bson_t *cmd)
-{
-    bson_error_t err;
-    bson_t reply;
-    bool ok = mongoc_client_command_simple(c, db, cmd, NULL, &reply, &err);
-    bson_destroy(&reply);
-    bson_destroy(cmd);
-    return ok ? 0 : (int)err.code;
-}
-
 /* crud -- insert, find, update, delete on test.<coll> through c. */
 static void crud(mongoc_client_t *c, const char *coll_name)
 {
@@ -132,17 +121,17 @@ static void test_scram_crud_over_tls(void **state)
 {
     (void)state;
     mongoc_client_t *anon = client("", NULL);
-    assert_int_equal(run(anon, "test", BCON_NEW("find", "c")), 13);
-    assert_int_equal(run(anon, "admin",
-                         BCON_NEW("createUser", "admin", "pwd", "admin-pw", "roles", "[",
-                                  BCON_UTF8("root"), "]")),
+    assert_int_equal(itest_run(anon, "test", BCON_NEW("find", "c")), 13);
+    assert_int_equal(itest_run(anon, "admin",
+                               BCON_NEW("createUser", "admin", "pwd", "admin-pw", "roles", "[",
+                                        BCON_UTF8("root"), "]")),
                      0);
     mongoc_client_destroy(anon);
 
     mongoc_client_t *adm = client("admin:admin-pw@", "authSource=admin");
-    assert_int_equal(run(adm, "admin",
-                         BCON_NEW("createUser", "app", "pwd", "app-pw", "roles", "[", "{", "role",
-                                  "readWrite", "db", "test", "}", "]")),
+    assert_int_equal(itest_run(adm, "admin",
+                               BCON_NEW("createUser", "app", "pwd", "app-pw", "roles", "[", "{",
+                                        "role", "readWrite", "db", "test", "}", "]")),
                      0);
     mongoc_client_destroy(adm);
 
@@ -153,8 +142,8 @@ static void test_scram_crud_over_tls(void **state)
         mongoc_client_t *c = client("app:app-pw@", opts);
         crud(c, i == 0 ? "sha256" : "sha1");
         /* readWrite on test only */
-        assert_int_equal(run(c, "other", BCON_NEW("insert", "x", "documents", "[", "{", "}", "]")),
-                         13);
+        assert_int_equal(
+            itest_run(c, "other", BCON_NEW("insert", "x", "documents", "[", "{", "}", "]")), 13);
         mongoc_client_destroy(c);
     }
 }
@@ -164,9 +153,9 @@ static void test_x509_client_certificate(void **state)
 {
     (void)state;
     mongoc_client_t *adm = client("admin:admin-pw@", "authSource=admin");
-    assert_int_equal(run(adm, "$external",
-                         BCON_NEW("createUser", CLIENT_SUBJECT, "roles", "[", "{", "role",
-                                  "readWrite", "db", "test", "}", "]")),
+    assert_int_equal(itest_run(adm, "$external",
+                               BCON_NEW("createUser", CLIENT_SUBJECT, "roles", "[", "{", "role",
+                                        "readWrite", "db", "test", "}", "]")),
                      0);
     mongoc_client_destroy(adm);
 
@@ -187,7 +176,8 @@ static void test_x509_client_certificate(void **state)
     bson_free(json);
     bson_destroy(&reply);
     bson_destroy(cmd);
-    assert_int_equal(run(c, "other", BCON_NEW("insert", "x", "documents", "[", "{", "}", "]")), 13);
+    assert_int_equal(
+        itest_run(c, "other", BCON_NEW("insert", "x", "documents", "[", "{", "}", "]")), 13);
     mongoc_client_destroy(c);
 }
 
