@@ -275,28 +275,6 @@ static void test_step_up(void **state)
     repl_config_destroy(&c);
 }
 
-static void test_member_without_data_does_not_stand(void **state)
-{
-    (void)state;
-    repl_config_t c;
-    repl_topo_t t;
-    status_t st = STATUS_INIT;
-    cfg(&c, "{\"_id\": \"rs\", \"version\": 1, \"members\": " M3 "}");
-    /* a member that took the config up from a heartbeat and fetched nothing yet */
-    repl_topo_init(&t, &c, 1, 0, OT(0, 0), OT(0, 0));
-    repl_actions_t a = {0};
-    repl_topo_on_election_timeout(&t, &a);
-    assert_false(t.candidate);
-    assert_int_equal(a.flags, 0);
-    assert_int_equal(repl_topo_step_up(&t, true, &a, &st), ERR_CommandFailed);
-    /* it still votes: for the initiator, which holds the first entry */
-    repl_vote_req_t req = {1, 0, 1, OT(0, 5), false};
-    repl_vote_reply_t r;
-    repl_topo_process_vote(&t, &req, &r, &a);
-    assert_true(r.granted);
-    repl_config_destroy(&c);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {

@@ -98,6 +98,9 @@ static void test_empty_member_syncs_in_startup2(void **state)
     assert_int_equal(t.state, REPL_STARTUP2);
     repl_topo_on_election_timeout(&t, &a);
     assert_false(a.flags & (REPL_ACT_START_DRY_RUN | REPL_ACT_START_ELECTION));
+    assert_false(t.candidate);
+    status_t st = STATUS_INIT;
+    assert_int_equal(repl_topo_step_up(&t, true, &a, &st), ERR_CommandFailed);
     /* it still grants a vote to a candidate whose log is at least as new */
     repl_vote_req_t req = {1, 0, 1, OT(0, 5), false};
     repl_vote_reply_t r;
@@ -110,9 +113,14 @@ static void test_empty_member_syncs_in_startup2(void **state)
     repl_topo_on_heartbeat(&t, 0, &hb, &a);
     assert_int_equal(t.sync_source, 0);
     memset(&a, 0, sizeof(a));
+    repl_topo_on_position(&t, 1, OT(1, 5), OT(1, 5), &a); /* its first batch */
     repl_topo_on_initial_sync_done(&t, &a);
     assert_int_equal(t.state, REPL_SECONDARY);
     assert_true(a.flags & REPL_ACT_STATE_CHANGED);
+    /* now it may stand */
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_election_timeout(&t, &a);
+    assert_true(a.flags & REPL_ACT_START_DRY_RUN);
     repl_config_destroy(&c);
 }
 
@@ -314,26 +322,6 @@ static void test_no_election_while_primary_alive(void **state)
     assert_true(a.flags & REPL_ACT_START_DRY_RUN);
     assert_int_equal(a.vote_req.term, 4);
     assert_int_equal(t.term, 3); /* not taken by the dry run */
-    repl_config_destroy(&c);
-}
-
-static void test_empty_oplog_does_not_stand(void **state)
-{
-    (void)state;
-    repl_config_t c;
-    repl_topo_t t;
-    make_config(&c, 3, NULL, true);
-    repl_topo_init(&t, &c, 1, 0, OT(0, 0), OT(0, 0)); /* took the config, fetched nothing */
-    repl_actions_t a = {0};
-    repl_topo_on_election_timeout(&t, &a);
-    assert_int_equal(a.flags, 0);
-    assert_false(t.candidate);
-    /* once it holds the initiator's first entry it may */
-    repl_topo_on_position(&t, 1, OT(0, 5), OT(0, 5), &a);
-    repl_topo_on_initial_sync_done(&t, &a); /* what the fetcher says after its first batch */
-    memset(&a, 0, sizeof(a));
-    repl_topo_on_election_timeout(&t, &a);
-    assert_true(a.flags & REPL_ACT_START_DRY_RUN);
     repl_config_destroy(&c);
 }
 
