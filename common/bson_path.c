@@ -466,7 +466,8 @@ void bsonu_index_keys_destroy(bsonu_index_keys_t *k)
 int bsonu_index_keys_get(const bson_t *key_pattern, const bson_t *doc, bsonu_index_keys_t *k,
                          status_t *st)
 {
-    keygen_t *g;
+    keygen_t gs = {.out = k, .st = st}; /* on the stack: about 1.5 KiB */
+    keygen_t *g = &gs;
     kstate_t s[BSONU_INDEX_MAX_FIELDS];
     bson_iter_t it;
     int ret = 0, f = 0;
@@ -474,9 +475,6 @@ int bsonu_index_keys_get(const bson_t *key_pattern, const bson_t *doc, bsonu_ind
     bsonu_index_keys_destroy(k);
     if (!bson_iter_init(&it, key_pattern))
         return status_set(st, ERR_BadValue, "invalid index key pattern");
-    g = bson_malloc0(sizeof(*g));
-    g->out = k;
-    g->st = st;
     /* size the components buffer: one more than the dots of each path, capped */
     size_t total = 0;
     while (bson_iter_next(&it)) {
@@ -528,6 +526,5 @@ err:
     if (ret != 0)
         bsonu_index_keys_destroy(k);
     bson_free(g->heap_comps);
-    bson_free(g);
     return ret;
 }
