@@ -356,7 +356,9 @@ static void vote_round(void)
             (dry ? g.topo.term + 1 : g.topo.term) != term)
             break;
         bson_iter_t it;
-        repl_vote_reply_t r = {read_int(&f->slots[i].reply, "term", 0), false, ""};
+        repl_vote_reply_t r;
+        memset(&r, 0, sizeof(r));
+        r.term = read_int(&f->slots[i].reply, "term", 0);
         if (bson_iter_init_find(&it, &f->slots[i].reply, "voteGranted"))
             r.granted = bson_iter_as_bool(&it);
         repl_actions_t a = {0};
@@ -973,6 +975,9 @@ int repl_request_votes(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *s
     req.config_version = read_int(cmd, "configVersion", -1);
     req.last_applied = read_optime(cmd, "lastAppliedOpTime");
     req.dry_run = bson_iter_init_find(&it, cmd, "dryRun") && bson_iter_as_bool(&it);
+    req.config_term = read_int(cmd, "configTerm", -1);
+    if (bson_iter_init_find(&it, cmd, "setName") && BSON_ITER_HOLDS_UTF8(&it))
+        req.set_name = bson_iter_utf8(&it, NULL);
     repl__lock();
     if (!g.has_config || g.self < 0) {
         repl__unlock();

@@ -5,6 +5,7 @@
  */
 #include "mongod/repl/topology.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const repl_optime_t ZERO = {0, 0};
@@ -98,6 +99,12 @@ static void adopt_term(repl_topo_t *t, int64_t term, repl_actions_t *a)
     act(a, REPL_ACT_PERSIST_TERM);
     a->term = term;
     step_down(t, "a higher term was seen", a);
+    /* the primary we knew was one of an older term: the new one makes itself known by its
+     * heartbeats (until then nothing, positions included, goes to the deposed one) */
+    if (t->primary >= 0 && t->members[t->primary].term < term) {
+        t->primary = -1;
+        act(a, REPL_ACT_STATE_CHANGED);
+    }
 }
 
 bool repl_topo_on_truncated(repl_topo_t *t, repl_optime_t common)
@@ -132,6 +139,16 @@ static repl_optime_t majority_durable(const repl_topo_t *t)
         if (!is_voter(t, i) || t->config->members[i].arbiter_only)
             continue;
         repl_optime_t o = t->members[i].durable;
+        /*
+         * Only an optime of our own term says which of our entries the member holds. One of
+         * a later term names a log that a newer primary wrote (it may lack our latest
+         * entries, though it compares above them), one of an earlier term holds none of
+         * ours: both count as holding nothing (MongoDB's haveNumNodesReachedOpTime rule). A
+         * deposed primary that had not yet heard of the new term could otherwise count a
+         * member of the new term as holding its unreplicated writes and acknowledge them.
+         */
+        if (o.term != t->term)
+            o = ZERO;
         int j = n++;
         while (j > 0 && repl_optime_cmp(v[j - 1], o) < 0) {
             v[j] = v[j - 1];
@@ -335,44 +352,79 @@ void repl_topo_on_election_timeout(repl_topo_t *t, repl_actions_t *a)
     check_win(t, a);
 }
 
+/* healthy_primary_at_least -- a primary we see up whose priority is >= the candidate's, or -1. */
+static int healthy_primary_at_least(const repl_topo_t *t, int candidate)
+{
+    for (int i = 0; i < t->config->nmembers; i++) {
+        if (i == t->self || i == candidate || !t->members[i].up ||
+            t->members[i].state != REPL_PRIMARY)
+            continue;
+        if (t->config->members[i].priority >= t->config->members[candidate].priority)
+            return i;
+    }
+    return -1;
+}
+
 void repl_topo_process_vote(repl_topo_t *t, const repl_vote_req_t *req, repl_vote_reply_t *reply,
                             repl_actions_t *a)
 {
     reply->granted = false;
-    reply->reason = "";
+    reply->reason[0] = '\0';
     if (!req->dry_run)
         adopt_term(t, req->term, a);
     reply->term = t->term;
-    if (req->candidate < 0 || req->candidate >= t->config->nmembers) {
-        reply->reason = "candidate is not in the config";
-        return;
-    }
-    if (req->config_version != t->config->version) {
-        reply->reason = "candidate's config version differs from mine";
-        return;
-    }
-    if (req->term < t->term || (req->dry_run && req->term <= t->term)) {
-        reply->reason = "candidate's term is lower than mine";
-        return;
-    }
-    if (!req->dry_run && t->voted_term == req->term && t->voted_for != req->candidate) {
-        reply->reason = "already voted for another candidate in this term";
-        return;
-    }
-    if (req->dry_run && t->state == REPL_PRIMARY) {
-        reply->reason = "I am primary in the current term";
-        return;
-    }
-    if (repl_optime_cmp(req->last_applied, t->members[t->self].applied) < 0) {
-        reply->reason = "candidate's data is staler than mine";
-        return;
-    }
-    reply->granted = true;
-    if (!req->dry_run) {
-        t->voted_term = req->term;
-        t->voted_for = req->candidate;
-        act(a, REPL_ACT_PERSIST_TERM); /* the vote is durable before the answer goes */
-        a->term = t->term;
+    const repl_optime_t mine = t->members[t->self].applied;
+    if (repl_config_cmp_version(req->config_version, req->config_term, t->config->version,
+                                t->config->term) < 0) {
+        snprintf(reply->reason, sizeof(reply->reason),
+                 "candidate's config with {version: %lld, term: %lld} is older than mine with "
+                 "{version: %lld, term: %lld}",
+                 (long long)req->config_version, (long long)req->config_term,
+                 (long long)t->config->version, (long long)t->config->term);
+    } else if (req->term < t->term) {
+        snprintf(reply->reason, sizeof(reply->reason),
+                 "candidate's term (%lld) is lower than mine (%lld)", (long long)req->term,
+                 (long long)t->term);
+    } else if (req->set_name != NULL && strcmp(req->set_name, t->config->set_name) != 0) {
+        snprintf(reply->reason, sizeof(reply->reason),
+                 "candidate's set name (%s) differs from mine (%s)", req->set_name,
+                 t->config->set_name);
+    } else if (req->candidate < 0 || req->candidate >= t->config->nmembers) {
+        snprintf(reply->reason, sizeof(reply->reason), "candidate's index (%d) is not in my config",
+                 req->candidate);
+    } else if (repl_optime_cmp(req->last_applied, mine) < 0) {
+        snprintf(reply->reason, sizeof(reply->reason),
+                 "candidate's data is staler than mine. candidate's last applied OpTime: "
+                 "{ ts: Timestamp(%u, %u), t: %lld }, my last applied OpTime: "
+                 "{ ts: Timestamp(%u, %u), t: %lld }",
+                 (unsigned)(req->last_applied.ts >> 32), (unsigned)req->last_applied.ts,
+                 (long long)req->last_applied.term, (unsigned)(mine.ts >> 32), (unsigned)mine.ts,
+                 (long long)mine.term);
+    } else if (!req->dry_run && t->voted_term == req->term) {
+        int v = t->voted_for;
+        snprintf(reply->reason, sizeof(reply->reason),
+                 "already voted for another candidate (%s) this term (%lld)",
+                 v >= 0 && v < t->config->nmembers ? t->config->members[v].host : "?",
+                 (long long)t->voted_term);
+    } else {
+        int better = -1;
+        bool same_config = repl_config_cmp_version(req->config_version, req->config_term,
+                                                   t->config->version, t->config->term) == 0;
+        if (same_config && t->config->members[t->self].arbiter_only)
+            better = healthy_primary_at_least(t, req->candidate);
+        if (better >= 0) {
+            snprintf(reply->reason, sizeof(reply->reason),
+                     "can see a healthy primary (%s) of equal or greater priority",
+                     t->config->members[better].host);
+            return;
+        }
+        reply->granted = true;
+        if (!req->dry_run) {
+            t->voted_term = req->term;
+            t->voted_for = req->candidate;
+            act(a, REPL_ACT_PERSIST_TERM); /* the vote is durable before the answer goes */
+            a->term = t->term;
+        }
     }
 }
 

@@ -78,12 +78,14 @@ typedef struct repl_vote_req {
     int64_t config_version;
     repl_optime_t last_applied;
     bool dry_run;
+    int64_t config_term;  /* the candidate's config term (-1: none, as an uninitialised one) */
+    const char *set_name; /* the candidate's set name; NULL: not given (not checked) */
 } repl_vote_req_t;
 
 typedef struct repl_vote_reply {
     int64_t term; /* the voter's term */
     bool granted;
-    const char *reason; /* why not (static string), "" when granted */
+    char reason[256]; /* why not (MongoDB's wording), "" when granted */
 } repl_vote_reply_t;
 
 /* Actions, as bits: the caller carries out every bit set, in this order. */
@@ -153,7 +155,17 @@ void repl_topo_on_election_timeout(repl_topo_t *t, repl_actions_t *a);
  */
 void repl_topo_on_liveness_check(repl_topo_t *t, repl_actions_t *a);
 
-/* repl_topo_process_vote -- answer a vote request; may adopt a higher term (persist first). */
+/*
+ * repl_topo_process_vote -- answer a vote request with MongoDB's rules
+ * (TopologyCoordinator::processReplSetRequestVotes), in its order: a real
+ * request's higher term is adopted first (persist); then refused when the
+ * candidate's config (version, term) is older than ours, its term lower than
+ * ours, its set name another, its last applied optime before ours (term, then
+ * timestamp), for a real request when we already voted in that term (for
+ * anyone), or when we are an arbiter that sees a healthy primary of equal or
+ * greater priority (same config only). Dry runs are answered by any member,
+ * a primary included, and take no term and no vote.
+ */
 void repl_topo_process_vote(repl_topo_t *t, const repl_vote_req_t *req, repl_vote_reply_t *reply,
                             repl_actions_t *a);
 /* repl_topo_on_vote_reply -- voter m answered our (dry-run or real) request. */

@@ -143,15 +143,23 @@ static void test_one_vote_per_term(void **state)
     memset(&a, 0, sizeof(a));
     repl_topo_process_vote(&t, &req, &r, &a);
     assert_false(r.granted);
-    /* the same candidate again: granted (a retried request) */
+    assert_string_equal(r.reason,
+                        "already voted for another candidate (127.0.0.1:27018) this term (2)");
+    /* the same candidate again: refused too (MongoDB: one vote per term, whoever asks) */
     req.candidate = 1;
     repl_topo_process_vote(&t, &req, &r, &a);
+    assert_false(r.granted);
+    /* a dry run in the same term is still answered (it takes no vote) */
+    req.dry_run = true;
+    repl_topo_process_vote(&t, &req, &r, &a);
     assert_true(r.granted);
+    req.dry_run = false;
     /* a lower term: refused, our term in the answer */
     req.term = 1;
     repl_topo_process_vote(&t, &req, &r, &a);
     assert_false(r.granted);
     assert_int_equal(r.term, 2);
+    assert_string_equal(r.reason, "candidate's term (1) is lower than mine (2)");
     repl_config_destroy(&c);
 }
 
@@ -522,6 +530,181 @@ static void test_config_validation(void **state)
     assert_int_equal(repl_config_parse(&doc, &c, &st), ERR_InvalidReplicaSetConfig);
     repl_config_destroy(&c);
     bson_destroy(&doc);
+}
+
+/*
+ * test_vote_rules_as_mongodb -- replSetRequestVotes answered with
+ * processReplSetRequestVotes' rules, one case each: an older config (by
+ * version, then term), a lower term (dry run too), another set name, staler
+ * data, and a primary answering a dry run (granted: MongoDB has no "I am
+ * primary" refusal; the real round's higher term then deposes it).
+ */
+static void test_vote_rules_as_mongodb(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    repl_vote_reply_t r;
+    repl_actions_t a = {0};
+    make_config(&c, 3, NULL, true);
+    c.version = 3;
+    c.term = 4;
+    repl_topo_init(&t, &c, 0, 4, OT(4, 10), OT(4, 10));
+    /* a config older by version */
+    repl_vote_req_t req = {5, 1, 2, OT(4, 10), true, 4, "rs"};
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_false(r.granted);
+    assert_string_equal(r.reason, "candidate's config with {version: 2, term: 4} is older than "
+                                  "mine with {version: 3, term: 4}");
+    /* older by term (the term decides before the version) */
+    req.config_version = 9;
+    req.config_term = 3;
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_false(r.granted);
+    /* a newer config is no reason to refuse */
+    req.config_version = 4;
+    req.config_term = 4;
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_true(r.granted);
+    req.config_version = 3;
+    /* a dry run at a lower term */
+    req.term = 3;
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_false(r.granted);
+    assert_string_equal(r.reason, "candidate's term (3) is lower than mine (4)");
+    /* a dry run at our own term is granted (only a lower one is refused) */
+    req.term = 4;
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_true(r.granted);
+    /* another set */
+    req.term = 5;
+    req.set_name = "other";
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_false(r.granted);
+    assert_string_equal(r.reason, "candidate's set name (other) differs from mine (rs)");
+    req.set_name = "rs";
+    /* staler data: an earlier term, or the same term and an earlier timestamp */
+    req.last_applied = OT(3, 99);
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_false(r.granted);
+    assert_true(strncmp(r.reason, "candidate's data is staler than mine", 36) == 0);
+    req.last_applied = OT(4, 9);
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_false(r.granted);
+    assert_int_equal(t.term, 4); /* dry runs took no term */
+    assert_int_equal(t.voted_term, -1);
+    assert_false(a.flags & REPL_ACT_PERSIST_TERM);
+    repl_config_destroy(&c);
+
+    /* a primary grants a dry run to an up-to-date candidate; the real round deposes it */
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 10), OT(1, 10));
+    elect(&t);
+    repl_vote_req_t dry = {t.term + 1, 1, 1, OT(1, 10), true, -1, "rs"};
+    memset(&a, 0, sizeof(a));
+    repl_topo_process_vote(&t, &dry, &r, &a);
+    assert_true(r.granted);
+    assert_int_equal(t.state, REPL_PRIMARY);
+    assert_false(a.flags & REPL_ACT_STEP_DOWN);
+    dry.dry_run = false;
+    repl_topo_process_vote(&t, &dry, &r, &a);
+    assert_true(r.granted);
+    assert_true(a.flags & REPL_ACT_STEP_DOWN);
+    assert_int_equal(t.state, REPL_SECONDARY);
+    repl_config_destroy(&c);
+}
+
+/*
+ * test_arbiter_refuses_when_it_sees_a_better_primary -- an arbiter that sees a
+ * healthy primary of equal or greater priority than the candidate refuses (same
+ * config only), so two members that cannot see each other do not take turns.
+ */
+static void test_arbiter_refuses_when_it_sees_a_better_primary(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    repl_vote_reply_t r;
+    repl_actions_t a = {0};
+    make_config(&c, 3, NULL, true);
+    c.members[2].arbiter_only = true;
+    repl_topo_init(&t, &c, 2, 3, OT(0, 0), OT(0, 0));
+    repl_hb_reply_t hb = HB(REPL_PRIMARY, 3, OT(3, 10));
+    repl_topo_on_heartbeat(&t, 0, &hb, &a);
+    repl_vote_req_t req = {4, 1, 1, OT(3, 10), true, -1, "rs"};
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_false(r.granted);
+    assert_string_equal(r.reason,
+                        "can see a healthy primary (127.0.0.1:27017) of equal or greater priority");
+    /* a candidate with a newer config: the arbiter's view may be stale, it answers */
+    req.config_version = 2;
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_true(r.granted);
+    repl_config_destroy(&c);
+}
+
+/*
+ * test_commit_point_counts_only_own_term -- regression (lost w: "majority"
+ * write in test_repl_failover_long): a primary of term 2 that has not heard of
+ * term 3 yet gets a position report from a member already in term 3, whose
+ * optime compares above every entry of term 2 though its log lacks the
+ * primary's latest ones. Counting it made the deposed primary's own
+ * unreplicated writes "majority-committed" and acknowledged them. Only
+ * optimes of the primary's own term count.
+ */
+static void test_commit_point_counts_only_own_term(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 10), OT(1, 10));
+    elect(&t); /* term 2 */
+    repl_actions_t a = {0};
+    repl_topo_on_term_noop(&t, OT(2, 11), &a);
+    repl_topo_on_position(&t, 0, OT(2, 20), OT(2, 20), &a);
+    repl_topo_on_position(&t, 1, OT(2, 20), OT(2, 20), &a);
+    assert_true(repl_topo_is_committed(&t, OT(2, 20)));
+    /* our own writes up to 40; member 1 (now in term 3 elsewhere) reports (3, 30) */
+    repl_topo_on_position(&t, 0, OT(2, 40), OT(2, 40), &a);
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_position(&t, 1, OT(3, 30), OT(3, 30), &a);
+    assert_false(a.flags & REPL_ACT_COMMIT_POINT);
+    assert_false(repl_topo_is_committed(&t, OT(2, 21)));
+    assert_false(repl_topo_is_committed(&t, OT(2, 40)));
+    /* member 2 in our term holding 40: now a majority of our term does */
+    repl_topo_on_position(&t, 2, OT(2, 40), OT(2, 40), &a);
+    assert_true(repl_topo_is_committed(&t, OT(2, 40)));
+    repl_config_destroy(&c);
+}
+
+/*
+ * test_new_term_forgets_old_primary -- a newer term adopted from a vote request
+ * forgets the primary of the older term: nothing (position reports included)
+ * goes to it until the new primary makes itself known.
+ */
+static void test_new_term_forgets_old_primary(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 1, 2, OT(2, 10), OT(2, 10));
+    repl_actions_t a = {0};
+    repl_hb_reply_t hb = HB(REPL_PRIMARY, 2, OT(2, 10));
+    repl_topo_on_heartbeat(&t, 0, &hb, &a);
+    assert_int_equal(t.primary, 0);
+    repl_vote_req_t req = {3, 2, 1, OT(2, 10), false, -1, "rs"};
+    repl_vote_reply_t r;
+    memset(&a, 0, sizeof(a));
+    repl_topo_process_vote(&t, &req, &r, &a);
+    assert_true(r.granted);
+    assert_int_equal(t.primary, -1);
+    assert_true(a.flags & REPL_ACT_STATE_CHANGED);
+    hb = HB(REPL_PRIMARY, 3, OT(3, 11));
+    repl_topo_on_heartbeat(&t, 2, &hb, &a);
+    assert_int_equal(t.primary, 2);
+    repl_config_destroy(&c);
 }
 
 int main(void)
