@@ -219,92 +219,200 @@ static void reset_election_timer(void)
     g.election_deadline_us = time_mono_us() + to * 1000 + jitter_us(to);
 }
 
-/* heartbeat_round -- one heartbeat to every other member; feed the answers. */
-static void heartbeat_round(void)
+/*
+ * Heartbeats, one at a time per member, each on its own schedule (MongoDB's
+ * _scheduleHeartbeatToTarget): a heartbeat is sent when its member's time has
+ * come, with the deadline the coordinator gives (heartbeatTimeoutSecs after
+ * the heartbeat's first attempt), and its answer is collected by the
+ * heartbeat thread; a slow or paused member delays nobody else's.
+ */
+typedef struct hb_mailbox {
+    pthread_mutex_t lock;
+    bool in_flight[REPL_MAX_MEMBERS];
+    bool done[REPL_MAX_MEMBERS];
+    int code[REPL_MAX_MEMBERS];
+    bson_t reply[REPL_MAX_MEMBERS];
+    int64_t sent_us[REPL_MAX_MEMBERS], rtt_ms[REPL_MAX_MEMBERS];
+    int64_t version[REPL_MAX_MEMBERS]; /* the config version it was sent under */
+} hb_mailbox_t;
+
+static hb_mailbox_t g_hb = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static int64_t g_hb_next_us[REPL_MAX_MEMBERS]; /* when member i's next heartbeat is due */
+static bool g_hb_retry[REPL_MAX_MEMBERS];      /* that one is a retry of the current heartbeat */
+static int64_t g_hb_version = -1;              /* the config version of the schedule */
+
+typedef struct hb_arg {
+    int idx;
+} hb_arg_t;
+
+/* hb_cb -- on the client's I/O thread: park the answer for the heartbeat thread. */
+static void hb_cb(void *arg, const bson_t *reply, const status_t *st)
 {
-    char hosts[REPL_MAX_MEMBERS][256];
-    bson_t cmds[REPL_MAX_MEMBERS];
-    bson_t *cp[REPL_MAX_MEMBERS] = {0};
-    repl__lock();
-    if (!g.has_config || g.self < 0) {
-        repl__unlock();
-        return;
-    }
-    int n = g.config.nmembers;
-    int64_t timeout_ms = g.config.heartbeat_timeout_secs * 1000;
-    if (timeout_ms > g.config.heartbeat_interval_ms * 2)
-        timeout_ms = g.config.heartbeat_interval_ms * 2; /* answers come or the round goes on */
-    for (int i = 0; i < n; i++) {
-        if (i == g.self)
-            continue;
-        snprintf(hosts[i], sizeof(hosts[i]), "%s", g.config.members[i].host);
-        hb_cmd(i, &cmds[i]);
-        cp[i] = &cmds[i];
-    }
-    int64_t version = g.config.version;
-    repl__unlock();
-    fan_t *f = fan_out(n, hosts, cp, time_mono_us() + timeout_ms * 1000);
-    repl__lock();
-    pthread_mutex_lock(&f->lock);
-    if (g.has_config && g.config.version == version) {
-        for (int i = 0; i < n; i++) {
-            if (cp[i] == NULL)
-                continue;
-            repl_actions_t a = {0};
-            fan_slot_t *s = &f->slots[i];
-            if (s->done && s->code == 0) {
-                repl_hb_reply_t r;
-                memset(&r, 0, sizeof(r));
-                r.state = (repl_member_state_t)read_int(&s->reply, "state", REPL_UNKNOWN);
-                r.term = read_int(&s->reply, "term", 0);
-                r.applied = read_optime(&s->reply, "opTime");
-                r.durable = read_optime(&s->reply, "durableOpTime");
-                r.commit_point = read_optime(&s->reply, "lastCommittedOpTime");
-                gossip_reply(&s->reply); /* the member's $clusterTime moves our clock */
-                r.config_version = read_int(&s->reply, "configVersion", -1);
-                r.ping_ms = s->rtt_ms;
-                bson_iter_t ci;
-                if (repl_config_cmp_version(r.config_version, read_int(&s->reply, "configTerm", -1),
-                                            g.config.version, g.config.term) > 0 &&
-                    bson_iter_init_find(&ci, &s->reply, "config") &&
-                    BSON_ITER_HOLDS_DOCUMENT(&ci)) {
-                    /* the member holds a newer config: take it up, end this round */
-                    bson_t view;
-                    const uint8_t *data;
-                    uint32_t len;
-                    bson_iter_document(&ci, &len, &data);
-                    bson_init_static(&view, data, len);
-                    repl__take_up_newer_config(g.m, &view);
-                    break;
-                }
-                g.peer_version[i] = r.config_version;
-                g.last_hb_ms[i] = time_now_ms();
-                g.hb_msg[i][0] = '\0';
-                /* a primary of our term or newer, or a newer term at all (an election just
-                 * happened somewhere: its winner's first entry must get a chance to reach
-                 * us before we stand and depose it -- etcd's rule; without a rollback a
-                 * deposed primary's unreplicated no-op leaves it RECOVERING) */
-                if ((r.state == REPL_PRIMARY && r.term >= g.topo.term) || r.term > g.topo.term)
-                    reset_election_timer();
-                repl_topo_on_heartbeat(&g.topo, i, &r, &a);
-            } else {
-                bson_iter_t em;
-                const char *msg = "no answer in time";
-                if (s->done && bson_iter_init_find(&em, &s->reply, "errmsg") &&
-                    BSON_ITER_HOLDS_UTF8(&em))
-                    msg = bson_iter_utf8(&em, NULL);
-                snprintf(g.hb_msg[i], sizeof(g.hb_msg[i]), "%s", msg);
-                repl_topo_on_heartbeat_failed(&g.topo, i, &a);
-            }
-            repl__handle(&a);
+    hb_arg_t *a = arg;
+    pthread_mutex_lock(&g_hb.lock);
+    bson_copy_to(reply, &g_hb.reply[a->idx]);
+    g_hb.code[a->idx] = st->code;
+    g_hb.rtt_ms[a->idx] = (time_mono_us() - g_hb.sent_us[a->idx]) / 1000;
+    g_hb.done[a->idx] = true;
+    pthread_mutex_unlock(&g_hb.lock);
+    free(a);
+}
+
+/* hb_send_due -- send the heartbeats whose time has come (lock held; it is released meanwhile) */
+static void hb_send_due(void)
+{
+    int64_t now_us = time_mono_us();
+    if (g_hb_version != g.config.version) {
+        /* a new config (members may have moved): every member is due now */
+        for (int i = 0; i < REPL_MAX_MEMBERS; i++) {
+            g_hb_next_us[i] = 0;
+            g_hb_retry[i] = false;
         }
+        g_hb_version = g.config.version;
     }
-    pthread_mutex_unlock(&f->lock);
+    for (int i = 0; i < g.config.nmembers; i++) {
+        if (i == g.self || now_us < g_hb_next_us[i])
+            continue;
+        pthread_mutex_lock(&g_hb.lock);
+        bool busy = g_hb.in_flight[i];
+        pthread_mutex_unlock(&g_hb.lock);
+        if (busy)
+            continue;
+        int64_t now_ms = time_mono_us() / 1000;
+        if (!g_hb_retry[i])
+            repl_topo_hb_start(&g.topo, i, now_ms);
+        int64_t deadline_ms = repl_topo_hb_deadline_ms(&g.topo, i);
+        if (deadline_ms <= now_ms)
+            deadline_ms = now_ms + 1;
+        char host[256];
+        snprintf(host, sizeof(host), "%s", g.config.members[i].host);
+        bson_t cmd;
+        hb_cmd(i, &cmd);
+        hb_arg_t *a = malloc(sizeof(*a));
+        INVARIANT(a != NULL);
+        a->idx = i;
+        pthread_mutex_lock(&g_hb.lock);
+        g_hb.in_flight[i] = true;
+        g_hb.done[i] = false;
+        g_hb.sent_us[i] = time_mono_us();
+        g_hb.version[i] = g.config.version;
+        pthread_mutex_unlock(&g_hb.lock);
+        g_hb_next_us[i] = INT64_MAX; /* set again when the answer is collected */
+        status_t st = STATUS_INIT;
+        if (wire_client_run_async(g.pool, host, "admin", &cmd, deadline_ms * 1000, hb_cb, a, &st) !=
+            0) {
+            pthread_mutex_lock(&g_hb.lock);
+            bson_init(&g_hb.reply[i]);
+            g_hb.code[i] = st.code != 0 ? st.code : ERR_HostUnreachable;
+            g_hb.rtt_ms[i] = 0;
+            g_hb.done[i] = true;
+            pthread_mutex_unlock(&g_hb.lock);
+            free(a);
+        }
+        bson_destroy(&cmd);
+    }
+}
+
+/* hb_take_reply -- member i's answer (lock held): true when it was a success. */
+static bool hb_take_reply(int i, const bson_t *reply, int64_t rtt_ms)
+{
+    repl_actions_t a = {0};
+    repl_hb_reply_t r;
+    memset(&r, 0, sizeof(r));
+    r.state = (repl_member_state_t)read_int(reply, "state", REPL_UNKNOWN);
+    r.term = read_int(reply, "term", 0);
+    r.applied = read_optime(reply, "opTime");
+    r.durable = read_optime(reply, "durableOpTime");
+    r.commit_point = read_optime(reply, "lastCommittedOpTime");
+    gossip_reply(reply); /* the member's $clusterTime moves our clock */
+    r.config_version = read_int(reply, "configVersion", -1);
+    r.ping_ms = rtt_ms;
+    bson_iter_t ci;
+    if (repl_config_cmp_version(r.config_version, read_int(reply, "configTerm", -1),
+                                g.config.version, g.config.term) > 0 &&
+        bson_iter_init_find(&ci, reply, "config") && BSON_ITER_HOLDS_DOCUMENT(&ci)) {
+        /* the member holds a newer config: take it up (the schedule starts again) */
+        bson_t view;
+        const uint8_t *data;
+        uint32_t len;
+        bson_iter_document(&ci, &len, &data);
+        bson_init_static(&view, data, len);
+        repl__take_up_newer_config(g.m, &view);
+        return true;
+    }
+    g.peer_version[i] = r.config_version;
+    g.last_hb_ms[i] = time_now_ms();
+    g.hb_msg[i][0] = '\0';
+    repl_topo_on_heartbeat(&g.topo, i, &r, &a);
+    repl_topo_heard_from(&g.topo, i, time_mono_us() / 1000);
+    /* MongoDB: only a primary of our term (once a newer one is adopted) postpones our election */
+    if (repl_topo_hb_resets_election_timer(&g.topo, &r))
+        reset_election_timer();
+    repl__handle(&a);
+    return true;
+}
+
+/* hb_collect -- feed the answers that came in to the coordinator (lock held). */
+static void hb_collect(void)
+{
+    for (int i = 0; i < REPL_MAX_MEMBERS; i++) {
+        bson_t reply;
+        int code;
+        int64_t rtt, version;
+        pthread_mutex_lock(&g_hb.lock);
+        if (!g_hb.in_flight[i] || !g_hb.done[i]) {
+            pthread_mutex_unlock(&g_hb.lock);
+            continue;
+        }
+        bson_steal(&reply, &g_hb.reply[i]);
+        code = g_hb.code[i];
+        rtt = g_hb.rtt_ms[i];
+        version = g_hb.version[i];
+        g_hb.in_flight[i] = false;
+        g_hb.done[i] = false;
+        pthread_mutex_unlock(&g_hb.lock);
+        if (!g.has_config || g.self < 0 || version != g.config.version || i >= g.config.nmembers ||
+            i == g.self) {
+            bson_destroy(&reply); /* sent under another config: the schedule starts again */
+            continue;
+        }
+        int64_t now_us = time_mono_us();
+        if (code == 0) {
+            g_hb_retry[i] = false;
+            g_hb_next_us[i] = now_us + g.config.heartbeat_interval_ms * 1000;
+            int64_t v0 = g.config.version;
+            hb_take_reply(i, &reply, rtt);
+            bson_destroy(&reply);
+            if (g.config.version != v0 || !g.has_config || g.self < 0)
+                return; /* a new config was taken up */
+            continue;
+        }
+        bson_iter_t em;
+        const char *msg = "no answer in time";
+        if (bson_iter_init_find(&em, &reply, "errmsg") && BSON_ITER_HOLDS_UTF8(&em))
+            msg = bson_iter_utf8(&em, NULL);
+        else if (code != ERR_NetworkTimeout && code != 0)
+            msg = status_code_name(code);
+        snprintf(g.hb_msg[i], sizeof(g.hb_msg[i]), "%s", msg);
+        bson_destroy(&reply);
+        repl_actions_t a = {0};
+        bool retry = repl_topo_on_heartbeat_failed(&g.topo, i, now_us / 1000, &a);
+        g_hb_retry[i] = retry;
+        g_hb_next_us[i] = retry ? now_us : now_us + g.config.heartbeat_interval_ms * 1000;
+        repl__handle(&a);
+    }
+}
+
+/* heartbeats -- send what is due, take what came back. */
+static void heartbeats(void)
+{
+    repl__lock();
+    if (g.has_config && g.self >= 0) {
+        hb_collect();
+        if (g.has_config && g.self >= 0)
+            hb_send_due();
+    }
     repl__unlock();
-    fan_unref(f);
-    for (int i = 0; i < n; i++)
-        if (cp[i] != NULL)
-            bson_destroy(&cmds[i]);
 }
 
 /* ======================================================================== */
@@ -411,7 +519,7 @@ static void *hb_main(void *arg)
 {
     (void)arg;
     log_set_ctx("ReplCoord");
-    int64_t next_liveness = 0;
+    int64_t next_liveness = 0, next_refresh = 0;
     for (;;) {
         repl__lock();
         if (g.stopping) {
@@ -422,16 +530,20 @@ static void *hb_main(void *arg)
         int64_t interval = configured ? g.config.heartbeat_interval_ms : 200;
         repl__unlock();
         if (configured) {
-            heartbeat_round();
-            refresh_own_position(arg);
-            repl__lock();
+            heartbeats();
             int64_t now = time_mono_us();
+            if (now >= next_refresh) {
+                refresh_own_position(arg);
+                next_refresh = now + interval * 1000;
+            }
+            repl__lock();
+            now = time_mono_us();
             repl_actions_t a = {0};
             if (g.topo.state == REPL_PRIMARY) {
                 if (next_liveness == 0)
                     next_liveness = now + g.config.election_timeout_ms * 1000;
                 if (now >= next_liveness) {
-                    repl_topo_on_liveness_check(&g.topo, &a);
+                    repl_topo_on_liveness_check(&g.topo, now / 1000, &a);
                     next_liveness = now + g.config.election_timeout_ms * 1000;
                 }
                 /* the primary's own position, for the commit point */
@@ -459,10 +571,11 @@ static void *hb_main(void *arg)
                 repl__unlock();
             }
         }
-        /* sleep an interval, or less when woken (stopping, a new config) */
+        /* a short tick (answers are collected on it), or less when woken (stopping, a new
+         * config, a step-up) */
         repl__lock();
         if (!g.stopping) {
-            int64_t wake_ms = time_now_ms() + interval;
+            int64_t wake_ms = time_now_ms() + (configured ? 20 : interval);
             struct timespec ts = {wake_ms / 1000, (wake_ms % 1000) * 1000000};
             pthread_cond_timedwait(&g.cond, &g.lock, &ts);
         }
@@ -855,8 +968,15 @@ void repl__node_stop(void)
         pthread_join(g.fetch_thread, NULL);
         g.threads = false;
     }
-    wire_client_pool_destroy(g.pool);
+    wire_client_pool_destroy(g.pool); /* every heartbeat still in flight is answered */
     g.pool = NULL;
+    pthread_mutex_lock(&g_hb.lock);
+    for (int i = 0; i < REPL_MAX_MEMBERS; i++) {
+        if (g_hb.in_flight[i] && g_hb.done[i])
+            bson_destroy(&g_hb.reply[i]);
+        g_hb.in_flight[i] = g_hb.done[i] = false;
+    }
+    pthread_mutex_unlock(&g_hb.lock);
 }
 
 /* repl__quorum_check -- heartbeat each other member: up, same set or none, no config yet. */
@@ -985,11 +1105,10 @@ int repl_request_votes(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *s
     }
     repl_vote_reply_t r;
     repl_actions_t a = {0};
-    int64_t term_before = g.topo.term;
     repl_topo_process_vote(&g.topo, &req, &r, &a);
     repl__handle(&a); /* persists the vote (and any newer term) first */
-    if ((r.granted && !req.dry_run) || g.topo.term > term_before)
-        reset_election_timer(); /* a vote given, or a newer term learnt (see heartbeat_round) */
+    if (r.granted && !req.dry_run)
+        reset_election_timer(); /* a vote given (Raft): the candidate gets its time to win */
     BSON_APPEND_INT64(reply, "term", r.term);
     BSON_APPEND_BOOL(reply, "voteGranted", r.granted);
     BSON_APPEND_UTF8(reply, "reason", r.reason);
@@ -1026,6 +1145,7 @@ int repl_update_position(micad_t *m, const bson_t *cmd, bson_t *reply, status_t 
             if (g.config.members[i].id != id)
                 continue;
             repl_actions_t a = {0};
+            repl_topo_heard_from(&g.topo, i, time_mono_us() / 1000);
             repl_topo_on_position(&g.topo, i, read_optime(&e, "appliedOpTime"),
                                   read_optime(&e, "durableOpTime"), &a);
             repl__handle(&a);

@@ -225,6 +225,7 @@ void repl_topo_on_heartbeat(repl_topo_t *t, int m, const repl_hb_reply_t *r, rep
         return;
     repl_member_view_t *v = &t->members[m];
     v->up = true;
+    v->hb_failures = 0;
     v->state = r->state;
     v->term = r->term;
     v->ping_ms = r->ping_ms;
@@ -254,11 +255,27 @@ void repl_topo_on_heartbeat(repl_topo_t *t, int m, const repl_hb_reply_t *r, rep
     }
 }
 
-void repl_topo_on_heartbeat_failed(repl_topo_t *t, int m, repl_actions_t *a)
+void repl_topo_hb_start(repl_topo_t *t, int m, int64_t now_ms)
+{
+    if (m < 0 || m >= t->config->nmembers)
+        return;
+    t->members[m].hb_start_ms = now_ms;
+    t->members[m].hb_failures = 0;
+}
+
+int64_t repl_topo_hb_deadline_ms(const repl_topo_t *t, int m)
+{
+    return t->members[m].hb_start_ms + t->config->heartbeat_timeout_secs * 1000;
+}
+
+bool repl_topo_on_heartbeat_failed(repl_topo_t *t, int m, int64_t now_ms, repl_actions_t *a)
 {
     if (m < 0 || m >= t->config->nmembers || m == t->self)
-        return;
+        return false;
     repl_member_view_t *v = &t->members[m];
+    v->hb_failures++;
+    if (v->hb_failures <= REPL_HB_MAX_RETRIES && now_ms < repl_topo_hb_deadline_ms(t, m))
+        return true; /* retry at once; the member keeps its state meanwhile */
     bool was = v->up;
     v->up = false;
     v->state = REPL_DOWN;
@@ -271,16 +288,35 @@ void repl_topo_on_heartbeat_failed(repl_topo_t *t, int m, repl_actions_t *a)
         a->sync_source = t->sync_source;
         act(a, REPL_ACT_SYNC_SOURCE);
     }
+    return false;
 }
 
-void repl_topo_on_liveness_check(repl_topo_t *t, repl_actions_t *a)
+bool repl_topo_hb_resets_election_timer(const repl_topo_t *t, const repl_hb_reply_t *r)
+{
+    return r->state == REPL_PRIMARY && r->term == t->term;
+}
+
+void repl_topo_heard_from(repl_topo_t *t, int m, int64_t now_ms)
+{
+    if (m >= 0 && m < t->config->nmembers)
+        t->members[m].heard_ms = now_ms;
+}
+
+void repl_topo_on_liveness_check(repl_topo_t *t, int64_t now_ms, repl_actions_t *a)
 {
     if (t->state != REPL_PRIMARY)
         return;
     int up = 0;
-    for (int i = 0; i < t->config->nmembers; i++)
-        if (is_voter(t, i) && t->members[i].up)
+    for (int i = 0; i < t->config->nmembers; i++) {
+        repl_member_view_t *v = &t->members[i];
+        if (i != t->self && v->up && v->heard_ms != 0 &&
+            now_ms - v->heard_ms >= t->config->election_timeout_ms) {
+            v->up = false; /* no response within election timeout period */
+            v->state = REPL_DOWN;
+        }
+        if (is_voter(t, i) && (i == t->self || v->up))
             up++;
+    }
     if (up < repl_topo_majority(t))
         step_down(t, "the primary cannot see a majority of the set", a);
 }
@@ -346,8 +382,6 @@ void repl_topo_on_election_timeout(repl_topo_t *t, repl_actions_t *a)
 {
     if (!may_stand(t) || t->candidate)
         return;
-    if (t->primary >= 0 && t->members[t->primary].up)
-        return; /* a primary is alive: nothing to do */
     start_round(t, true, a);
     check_win(t, a);
 }

@@ -59,7 +59,14 @@ typedef struct repl_member_view {
     int64_t term;              /* the member's term as reported */
     repl_optime_t applied, durable;
     int64_t ping_ms; /* round trip of the last heartbeat (sync-source choice) */
+    /* heartbeat liveness (MongoDB's PingStats): the current heartbeat's first attempt */
+    int64_t hb_start_ms; /* when it started (0: none yet) */
+    int hb_failures;     /* attempts failed since then */
+    int64_t heard_ms;    /* when it last answered us (the primary's liveness check) */
 } repl_member_view_t;
+
+/* REPL_HB_MAX_RETRIES -- a failed heartbeat is retried this many times (MongoDB's 2). */
+#define REPL_HB_MAX_RETRIES 2
 
 /* A heartbeat reply's facts (replSetHeartbeat). */
 typedef struct repl_hb_reply {
@@ -137,23 +144,50 @@ void repl_topo_init(repl_topo_t *t, const repl_config_t *config, int self, int64
 /* repl_topo_majority -- voters needed for a majority of config. */
 int repl_topo_majority(const repl_topo_t *t);
 
+/*
+ * Heartbeats as MongoDB's (TopologyCoordinator::processHeartbeatResponse):
+ * one heartbeat at a time per member; its first attempt starts the clock
+ * (repl_topo_hb_start) and every attempt's deadline is heartbeatTimeoutSecs
+ * after that start (repl_topo_hb_deadline_ms). A failed attempt is retried at
+ * once while retries are left (REPL_HB_MAX_RETRIES) and the timeout has not
+ * passed; only then is the member marked down. A success marks it up and the
+ * next heartbeat starts heartbeatIntervalMillis later.
+ */
+void repl_topo_hb_start(repl_topo_t *t, int m, int64_t now_ms);
+int64_t repl_topo_hb_deadline_ms(const repl_topo_t *t, int m);
+
 /* repl_topo_on_heartbeat -- member m answered a heartbeat with r. */
 void repl_topo_on_heartbeat(repl_topo_t *t, int m, const repl_hb_reply_t *r, repl_actions_t *a);
-/* repl_topo_on_heartbeat_failed -- member m did not answer in time. */
-void repl_topo_on_heartbeat_failed(repl_topo_t *t, int m, repl_actions_t *a);
+/*
+ * repl_topo_on_heartbeat_failed -- an attempt to member m failed at now_ms:
+ * true when it should be retried at once (the member's view unchanged);
+ * false when the heartbeat has failed (retries used up or timeout passed):
+ * the member is down, a lost primary or sync source is forgotten.
+ */
+bool repl_topo_on_heartbeat_failed(repl_topo_t *t, int m, int64_t now_ms, repl_actions_t *a);
+/*
+ * repl_topo_hb_resets_election_timer -- after on_heartbeat(r): whether the
+ * reply postpones our election (MongoDB: a reply from a primary whose term,
+ * once adopted, is ours). Nothing else does but a vote we grant.
+ */
+bool repl_topo_hb_resets_election_timer(const repl_topo_t *t, const repl_hb_reply_t *r);
 
 /*
  * repl_topo_on_election_timeout -- the election timer fired (no word from a
- * primary for electionTimeoutMillis + jitter): a secondary that may stand
- * starts a dry run.
+ * primary of our term for electionTimeoutMillis + jitter): a secondary that
+ * may stand starts a dry run, whatever it believes of the primary's health
+ * (MongoDB: the timer alone decides; a live primary keeps postponing it).
  */
 void repl_topo_on_election_timeout(repl_topo_t *t, repl_actions_t *a);
 /*
- * repl_topo_on_liveness_check -- the primary's check every election timeout:
- * a primary that sees fewer than a majority of voters (itself included) up
- * steps down.
+ * repl_topo_on_liveness_check -- the primary's check (MongoDB's
+ * checkMemberTimeouts): a member not heard from for an election timeout is
+ * marked down; a primary that then sees fewer than a majority of voters
+ * (itself included) steps down.
  */
-void repl_topo_on_liveness_check(repl_topo_t *t, repl_actions_t *a);
+void repl_topo_on_liveness_check(repl_topo_t *t, int64_t now_ms, repl_actions_t *a);
+/* repl_topo_heard_from -- member m answered us at now_ms (a heartbeat, a position report). */
+void repl_topo_heard_from(repl_topo_t *t, int m, int64_t now_ms);
 
 /*
  * repl_topo_process_vote -- answer a vote request with MongoDB's rules

@@ -63,6 +63,15 @@ static repl_hb_reply_t HB(repl_member_state_t s, int64_t term, repl_optime_t app
     return r;
 }
 
+/* hb_down -- member m's heartbeat fails with every retry: it is down. */
+static void hb_down(repl_topo_t *t, int m, repl_actions_t *a)
+{
+    repl_topo_hb_start(t, m, 1000);
+    for (int i = 0; i < REPL_HB_MAX_RETRIES; i++)
+        assert_true(repl_topo_on_heartbeat_failed(t, m, 1001 + i, a));
+    assert_false(repl_topo_on_heartbeat_failed(t, m, 1010, a));
+}
+
 /* elect -- drive t (self 0 of 3) to primary in term+1 with votes from 1. */
 static void elect(repl_topo_t *t)
 {
@@ -301,17 +310,24 @@ static void test_lost_majority_steps_down(void **state)
     repl_actions_t a = {0};
     repl_hb_reply_t r = HB(REPL_SECONDARY, t.term, OT(1, 10));
     repl_topo_on_heartbeat(&t, 1, &r, &a);
-    repl_topo_on_liveness_check(&t, &a);
+    repl_topo_on_liveness_check(&t, 0, &a);
     assert_int_equal(t.state, REPL_PRIMARY); /* 2 of 3 */
-    repl_topo_on_heartbeat_failed(&t, 1, &a);
+    hb_down(&t, 1, &a);
     memset(&a, 0, sizeof(a));
-    repl_topo_on_liveness_check(&t, &a);
+    repl_topo_on_liveness_check(&t, 0, &a);
     assert_true(a.flags & REPL_ACT_STEP_DOWN);
     assert_int_equal(t.state, REPL_SECONDARY);
     repl_config_destroy(&c);
 }
 
-static void test_no_election_while_primary_alive(void **state)
+/*
+ * test_heartbeat_retries_before_down -- MongoDB's heartbeat failure rules: a
+ * failed attempt is retried at once (twice) within heartbeatTimeoutSecs of the
+ * heartbeat's start, the member keeping its state meanwhile; it is down after
+ * the third failure, or after a failure once the timeout has passed. A success
+ * starts the count again.
+ */
+static void test_heartbeat_retries_before_down(void **state)
 {
     (void)state;
     repl_config_t c;
@@ -320,16 +336,113 @@ static void test_no_election_while_primary_alive(void **state)
     repl_topo_init(&t, &c, 1, 3, OT(3, 1), OT(3, 1));
     repl_actions_t a = {0};
     repl_hb_reply_t r = HB(REPL_PRIMARY, 3, OT(3, 1));
+    repl_topo_hb_start(&t, 0, 1000);
+    assert_int_equal(repl_topo_hb_deadline_ms(&t, 0), 1000 + 10000); /* the default 10 s */
     repl_topo_on_heartbeat(&t, 0, &r, &a);
+    assert_int_equal(t.primary, 0);
+    /* three attempts fail quickly (refused connections): two retries, then down */
+    repl_topo_hb_start(&t, 0, 3000);
+    assert_true(repl_topo_on_heartbeat_failed(&t, 0, 3001, &a));
+    assert_true(t.members[0].up);
+    assert_int_equal(t.primary, 0);
+    assert_true(repl_topo_on_heartbeat_failed(&t, 0, 3002, &a));
+    assert_true(t.members[0].up);
     memset(&a, 0, sizeof(a));
-    repl_topo_on_election_timeout(&t, &a);
-    assert_int_equal(a.flags & (REPL_ACT_START_DRY_RUN | REPL_ACT_START_ELECTION), 0);
-    repl_topo_on_heartbeat_failed(&t, 0, &a);
+    assert_false(repl_topo_on_heartbeat_failed(&t, 0, 3003, &a));
+    assert_false(t.members[0].up);
+    assert_int_equal(t.members[0].state, REPL_DOWN);
+    assert_int_equal(t.primary, -1);
+    assert_true(a.flags & REPL_ACT_STATE_CHANGED);
+    /* back: a success clears the failures */
+    repl_topo_hb_start(&t, 0, 5000);
+    repl_topo_on_heartbeat(&t, 0, &r, &a);
+    assert_true(t.members[0].up);
+    assert_int_equal(t.primary, 0);
+    /* one attempt that ends at the timeout (a paused member): down at its first failure */
+    repl_topo_hb_start(&t, 0, 7000);
+    assert_false(repl_topo_on_heartbeat_failed(&t, 0, 7000 + 10000, &a));
+    assert_false(t.members[0].up);
+    /* one failure, then a success: up all along */
+    repl_topo_hb_start(&t, 0, 20000);
+    repl_topo_on_heartbeat(&t, 0, &r, &a);
+    repl_topo_hb_start(&t, 0, 22000);
+    assert_true(repl_topo_on_heartbeat_failed(&t, 0, 22001, &a));
+    repl_topo_on_heartbeat(&t, 0, &r, &a);
+    assert_true(t.members[0].up);
+    assert_int_equal(t.members[0].hb_failures, 0);
+    repl_config_destroy(&c);
+}
+
+/*
+ * test_election_timer_reset_only_by_primary_of_our_term -- only a heartbeat
+ * reply from a primary whose term (once adopted) is ours postpones the
+ * election; a secondary's reply or a stale primary's does not. When the timer
+ * fires, an electable secondary stands whatever it believes of the primary.
+ */
+static void test_election_timer_reset_only_by_primary_of_our_term(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 1, 3, OT(3, 1), OT(3, 1));
+    repl_actions_t a = {0};
+    repl_hb_reply_t p = HB(REPL_PRIMARY, 3, OT(3, 1));
+    repl_topo_on_heartbeat(&t, 0, &p, &a);
+    assert_true(repl_topo_hb_resets_election_timer(&t, &p));
+    repl_hb_reply_t sec = HB(REPL_SECONDARY, 3, OT(3, 1));
+    repl_topo_on_heartbeat(&t, 2, &sec, &a);
+    assert_false(repl_topo_hb_resets_election_timer(&t, &sec));
+    /* a higher term from a secondary: adopted, but no reset */
+    repl_hb_reply_t sec5 = HB(REPL_SECONDARY, 5, OT(3, 1));
+    repl_topo_on_heartbeat(&t, 2, &sec5, &a);
+    assert_int_equal(t.term, 5);
+    assert_false(repl_topo_hb_resets_election_timer(&t, &sec5));
+    /* the old primary (term 3) still says PRIMARY: no reset, and it is no longer our primary */
+    repl_topo_on_heartbeat(&t, 0, &p, &a);
+    assert_false(repl_topo_hb_resets_election_timer(&t, &p));
+    assert_int_equal(t.primary, -1);
+    /* a primary of a newer term: adopted, then it resets */
+    repl_hb_reply_t p6 = HB(REPL_PRIMARY, 6, OT(6, 2));
+    repl_topo_on_heartbeat(&t, 2, &p6, &a);
+    assert_true(repl_topo_hb_resets_election_timer(&t, &p6));
+    /* the timer fired anyway (the primary slow to answer): stand, the term not taken */
     memset(&a, 0, sizeof(a));
     repl_topo_on_election_timeout(&t, &a);
     assert_true(a.flags & REPL_ACT_START_DRY_RUN);
-    assert_int_equal(a.vote_req.term, 4);
-    assert_int_equal(t.term, 3); /* not taken by the dry run */
+    assert_int_equal(a.vote_req.term, 7);
+    assert_int_equal(t.term, 6);
+    repl_config_destroy(&c);
+}
+
+/*
+ * test_primary_marks_silent_members_down -- the primary's liveness check: a
+ * member not heard from for an election timeout is down; without a majority
+ * heard from, the primary steps down.
+ */
+static void test_primary_marks_silent_members_down(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 10), OT(1, 10));
+    elect(&t);
+    repl_actions_t a = {0};
+    repl_hb_reply_t r = HB(REPL_SECONDARY, t.term, OT(1, 10));
+    repl_topo_on_heartbeat(&t, 1, &r, &a);
+    repl_topo_heard_from(&t, 1, 1000);
+    repl_topo_on_heartbeat(&t, 2, &r, &a);
+    repl_topo_heard_from(&t, 2, 1000);
+    repl_topo_heard_from(&t, 2, 9000);                 /* a position report */
+    repl_topo_on_liveness_check(&t, 1000 + 10000, &a); /* electionTimeoutMillis 10000 */
+    assert_false(t.members[1].up);
+    assert_true(t.members[2].up);
+    assert_int_equal(t.state, REPL_PRIMARY);
+    memset(&a, 0, sizeof(a));
+    repl_topo_on_liveness_check(&t, 9000 + 10000, &a);
+    assert_true(a.flags & REPL_ACT_STEP_DOWN);
+    assert_int_equal(t.state, REPL_SECONDARY);
     repl_config_destroy(&c);
 }
 
@@ -376,7 +489,7 @@ static void test_sync_source(void **state)
     repl_topo_on_heartbeat(&t, 0, &p, &a);
     repl_topo_on_heartbeat(&t, 1, &s, &a);
     assert_int_equal(repl_topo_choose_sync_source(&t), 0); /* no chaining: the primary */
-    repl_topo_on_heartbeat_failed(&t, 0, &a);
+    hb_down(&t, 0, &a);
     assert_int_equal(repl_topo_choose_sync_source(&t), -1);
     repl_config_destroy(&c);
 }
