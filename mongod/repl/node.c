@@ -793,8 +793,15 @@ static void fetch_once(micad_t *m, const char *host, int src)
     if (repl_oplog_last(m, &newest, &st) == 0 && repl_optime_cmp(newest, last) > 0) {
         last = newest;
         repl__lock();
-        if (repl_optime_cmp(newest, g.applied) > 0)
+        if (repl_optime_cmp(newest, g.applied) > 0) {
             g.applied = newest;
+            /* the coordinator's own position too: heartbeat answers report g.applied, and
+             * votes must be refused against the same log they report (a voter that counted
+             * toward a commit must not elect a candidate that lacks it) */
+            repl_actions_t a = {0};
+            repl_topo_on_position(&g.topo, g.self, newest, newest, &a);
+            repl__handle(&a);
+        }
         repl__unlock();
     }
     status_reset(&st);

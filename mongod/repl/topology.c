@@ -508,6 +508,7 @@ int repl_topo_choose_sync_source(const repl_topo_t *t)
         const repl_member_view_t *v = &t->members[i];
         if (i == t->self || !v->up || t->config->members[i].arbiter_only ||
             (v->state != REPL_PRIMARY && v->state != REPL_SECONDARY) ||
+            (v->state == REPL_PRIMARY && i != t->primary) || /* a deposed, stale primary */
             repl_optime_cmp(v->applied, mine) <= 0)
             continue;
         if (best < 0 || v->ping_ms < t->members[best].ping_ms ||
