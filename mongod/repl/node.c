@@ -1093,7 +1093,6 @@ int repl_heartbeat(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st)
 /* repl_request_votes -- the coordinator decides; the vote is durable before we answer. */
 int repl_request_votes(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *st)
 {
-    (void)m;
     bson_iter_t it;
     repl_vote_req_t req;
     memset(&req, 0, sizeof(req));
@@ -1103,6 +1102,12 @@ int repl_request_votes(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *s
     req.last_applied = read_optime(cmd, "lastAppliedOpTime");
     req.dry_run = bson_iter_init_find(&it, cmd, "dryRun") && bson_iter_as_bool(&it);
     req.config_term = read_int(cmd, "configTerm", -1);
+    /* the vote is decided against the log we hold: a primary's (or a just-deposed one's)
+     * newest entries reach the coordinator only every heartbeat interval otherwise, and a
+     * candidate lacking them could be elected with our vote */
+    repl_optime_t newest;
+    status_t ost = STATUS_INIT;
+    bool have_newest = repl_oplog_last(m, &newest, &ost) == 0 && newest.ts != 0;
     if (bson_iter_init_find(&it, cmd, "setName") && BSON_ITER_HOLDS_UTF8(&it))
         req.set_name = bson_iter_utf8(&it, NULL);
     repl__lock();
@@ -1112,6 +1117,8 @@ int repl_request_votes(micad_t *m, const bson_t *cmd, bson_t *reply, status_t *s
     }
     repl_vote_reply_t r;
     repl_actions_t a = {0};
+    if (have_newest && repl_optime_cmp(newest, g.topo.members[g.self].applied) > 0)
+        g.topo.members[g.self].applied = newest; /* only what the vote compares against */
     repl_topo_process_vote(&g.topo, &req, &r, &a);
     repl__handle(&a); /* persists the vote (and any newer term) first */
     if (r.granted && !req.dry_run)
