@@ -24,6 +24,9 @@ struct stor_oplog_cursor {
     bool started;
     uint64_t start;
     uint64_t last_ts;
+    /* the visibility point computed just before the positioning search: the cursor's
+     * snapshot (taken by that search) holds every entry at or below it */
+    uint64_t snap_visible;
 };
 
 /* stor__oplog_init -- the table is always logged; counters come from one scan. */
@@ -398,26 +401,46 @@ int stor_oplog_cursor_next(stor_oplog_cursor_t *cur, uint64_t *ts, bson_t *entry
                           "CollectionScan died due to position in capped collection being "
                           "deleted. Last seen record id: RecordId(%" PRIu64 ")",
                           cur->last_ts);
+    /*
+     * A positioned cursor reads in the snapshot its positioning search took: an entry that
+     * committed after that (a hole then, below the visibility point now) is not in it, and
+     * next() would step over it. So next() serves only up to snap_visible; past it, the
+     * cursor is reset and searched again in a fresh snapshot, taken after `visible` was
+     * computed, which therefore holds every entry at or below `visible` (found by the
+     * long failover test: a secondary skipped one entry, which a w: "majority" write then
+     * counted it as holding).
+     */
     WT_CURSOR *c = cur->c;
     int ret;
-    if (cur->positioned) {
-        ret = c->next(c);
-    } else {
-        uint64_t from = cur->started ? cur->last_ts + 1 : cur->start;
-        int exact;
-        c->set_key(c, from);
-        ret = c->search_near(c, &exact);
-        if (ret == 0 && exact < 0)
-            ret = c->next(c);
-    }
+    uint64_t limit;
     uint64_t k = 0;
-    if (ret == 0)
-        ret = c->get_key(c, &k);
-    if (ret == WT_NOTFOUND || (ret == 0 && k > visible)) {
-        cur->positioned = false;
-        c->reset(c);
-        *eof = true;
-        return 0;
+    for (int attempt = 0;; attempt++) {
+        if (cur->positioned) {
+            ret = c->next(c);
+            limit = cur->snap_visible;
+        } else {
+            uint64_t from = cur->started ? cur->last_ts + 1 : cur->start;
+            int exact;
+            c->set_key(c, from);
+            ret = c->search_near(c, &exact);
+            if (ret == 0 && exact < 0)
+                ret = c->next(c);
+            cur->snap_visible = visible;
+            limit = visible;
+        }
+        k = 0;
+        if (ret == 0)
+            ret = c->get_key(c, &k);
+        if (ret == WT_NOTFOUND || (ret == 0 && k > limit)) {
+            bool was_positioned = cur->positioned;
+            cur->positioned = false;
+            c->reset(c);
+            if (was_positioned && attempt == 0 && visible > limit)
+                continue; /* more is visible than this snapshot may hold: search again */
+            *eof = true;
+            return 0;
+        }
+        break;
     }
     if (ret != 0)
         return stor__wt_status(st, ret, "oplog next");

@@ -227,6 +227,43 @@ static void test_tailable_wait_times_out_or_wakes_on_commit(void **state)
     stor_oplog_cursor_close(cur);
 }
 
+/*
+ * test_positioned_cursor_never_steps_over_a_filled_hole -- regression (an entry
+ * skipped by a secondary's fetcher, found by test_repl_failover_long): a cursor
+ * positioned while 101 was a hole (102 committed) reads in that snapshot; once
+ * 101 commits, the visibility point passes 102, and stepping on in the old
+ * snapshot would return 102 and never 101. The cursor must give 101 first.
+ */
+static void test_positioned_cursor_never_steps_over_a_filled_hole(void **state)
+{
+    fixture_t *f = *state;
+    status_t st = STATUS_INIT;
+    stor_session_t *r;
+    st_ok(stor_session_open(f->eng, &r, &st), &st);
+    append(f->a, 100, 1, true);
+    stor_uow_t *open = append(f->a, 101, 1, false);
+    append(f->b, 102, 1, true);
+    stor_oplog_cursor_t *cur;
+    st_ok(stor_oplog_cursor_open(r, 0, &cur, &st), &st);
+    uint64_t ts;
+    bson_t e;
+    bool eof;
+    st_ok(stor_oplog_cursor_next(cur, &ts, &e, &eof, &st), &st);
+    assert_false(eof);
+    assert_int_equal(ts, 100); /* positioned on 100; 101 is a hole, 102 committed */
+    st_ok(stor_uow_commit(open, 0, &st), &st);
+    st_ok(stor_oplog_cursor_next(cur, &ts, &e, &eof, &st), &st);
+    assert_false(eof);
+    assert_int_equal(ts, 101);
+    st_ok(stor_oplog_cursor_next(cur, &ts, &e, &eof, &st), &st);
+    assert_false(eof);
+    assert_int_equal(ts, 102);
+    st_ok(stor_oplog_cursor_next(cur, &ts, &e, &eof, &st), &st);
+    assert_true(eof);
+    stor_oplog_cursor_close(cur);
+    stor_session_close(r);
+}
+
 static void test_own_fixture_cap_truncates_front_and_lost_position_is_reported(void **state)
 {
     fixture_t *f = fixture_new(STOR_MODE_STANDALONE, 20 * 1024);
