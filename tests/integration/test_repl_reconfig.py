@@ -121,8 +121,10 @@ def test_mongosh_add_member():
     v = config_of(p)["version"]
     for i in (0, 1, 2):
         wait_for(lambda: config_of(i)["version"] == v, what="the same config on every member")
-    st = direct(servers[p]).admin.command("replSetGetStatus")
-    assert sorted(m["stateStr"] for m in st["members"]) == ["PRIMARY", "SECONDARY", "SECONDARY"]
+    # the primary sees the new member's state in its next heartbeat answer
+    wait_for(lambda: sorted(m["stateStr"] for m in direct(servers[p]).admin.command(
+        "replSetGetStatus")["members"]) == ["PRIMARY", "SECONDARY", "SECONDARY"],
+        what="the primary to see every member up")
     c.close()
 
 
