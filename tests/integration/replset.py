@@ -289,13 +289,18 @@ class ReplSet:
         applied at least what the primary had when this was called (a restarted member
         says SECONDARY before its fetcher has met the sync source), or 'diverged'."""
         p = self.wait_primary(exclude=(i,))
-        target = self.applied(p)[0]
+        ts, t = self.applied(p)
+        target = (t, ts)  # optimes order by term, then timestamp
 
         def ok():
             if self.diverged(i):
                 return "diverged"
-            return "secondary" if self.state(i) == "SECONDARY" and \
-                self.applied(i)[0] >= target else None
+            if self.state(i) != "SECONDARY":
+                return None
+            mts, mt = self.applied(i)
+            # a restarted ex-primary's own entries of an older term may carry later
+            # timestamps than the new primary's: those are not caught up (it diverged)
+            return "secondary" if (mt, mts) >= target else None
         return wait_for(ok, timeout=timeout, what="member %d to rejoin" % i)
 
     # ---- agreement ----
