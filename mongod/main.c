@@ -192,7 +192,8 @@ static int serve(micad_t *m, opts_t *o)
 
     bson_oid_init(&m->process_id, NULL);
     micad_profile_init(o);
-    stor_set_work_hook(micad_work_hook); /* index builds: progress, killOp, dropIndexes */
+    stor_set_work_hook(micad_work_hook);      /* index builds: progress, killOp, dropIndexes */
+    fp_set_interrupt_check(wire_curop_check); /* a paused op: killOp, step-down, shutdown */
     m->start_ms = time_now_ms();
     m->start_us = time_mono_us();
     (void)gethostname(hostname, sizeof(hostname) - 1);
