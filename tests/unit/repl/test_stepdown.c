@@ -41,8 +41,9 @@ static void test_which_commands(void **state)
         {"aggregate", false,
          "{\"aggregate\": \"c\", \"pipeline\": [{\"$match\": {}}, {\"$out\": \"o\"}]}",
          REPL_RC_LOCAL, true},
-        {"aggregate", false, "{\"aggregate\": \"c\", \"pipeline\": [{\"$merge\": {\"into\": \"o\"}}]}",
-         REPL_RC_LOCAL, true},
+        {"aggregate", false,
+         "{\"aggregate\": \"c\", \"pipeline\": [{\"$merge\": {\"into\": \"o\"}}]}", REPL_RC_LOCAL,
+         true},
         /* $out not last is not a writing pipeline (the command itself refuses it) */
         {"aggregate", false,
          "{\"aggregate\": \"c\", \"pipeline\": [{\"$out\": \"o\"}, {\"$match\": {}}]}",
