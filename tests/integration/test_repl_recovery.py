@@ -95,12 +95,19 @@ def restart(s):
     s.start(timeout=120)
     got = recoveries(s)  # the log starts afresh with each start
     assert len(got) == 1, got
-    wait_for(lambda: direct(s).admin.command("hello").get("secondary"), what="rejoin")
+    # a secondary again, or stopped because its log diverged (settle() below handles it)
+    wait_for(lambda: diverged(s) or direct(s).admin.command("hello").get("secondary"),
+             what="rejoin")
     return got[-1]
 
 
 def applied(s):
     return direct(s).admin.command("replSetGetStatus")["optimes"]["appliedOpTime"]["ts"]
+
+
+def diverged(s):
+    """The member stopped on a log that diverged from its sync source's (log id 21363)."""
+    return '"id":21363' in s.log_text().replace(" ", "")
 
 
 def settle(s, target):
@@ -109,7 +116,7 @@ def settle(s, target):
     hold entries nobody fetched: recovery replays them (they are in its journaled oplog),
     and the member then meets a sync source without them, which needs rollback (issue 12)."""
     def state():
-        if '"id":21363' in s.log_text().replace(" ", ""):
+        if diverged(s):
             return "diverged"
         st = direct(s).admin.command("replSetGetStatus")
         me = next(m for m in st["members"] if m.get("self"))
