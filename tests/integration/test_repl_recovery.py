@@ -176,6 +176,8 @@ def test_kill_members_under_load():
             # what it held alone was never acknowledged at w: "majority"
             alone = only_on(s, q)
             assert not (alone & acked) - ids, sorted((alone & acked) - ids)[:5]
+            print("member %d diverged (%d inserts only there, none acknowledged): resynced"
+                  % (s.port, len(alone)))
             resync(s)
             settle(s, target)
 
