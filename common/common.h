@@ -462,6 +462,12 @@ bool fp_fire(fp_id_t id, const char *ns, bson_t *data);
  * fp_release_all runs (shutdown).
  */
 int fp_pause(fp_id_t id, const char *ns, int64_t deadline_us, status_t *st);
+/*
+ * fp_set_interrupt_check -- the binary's interrupt check (micad: killOp, a step-down,
+ * shutdown), which fp_pause calls at each recheck so that a paused operation can be
+ * interrupted, as MongoDB's waitWhileFailPointEnabled is. NULL: none.
+ */
+void fp_set_interrupt_check(int (*check)(status_t *st));
 
 #define FP_FIRE(name, ns, data) (fp_maybe(FP_##name) && fp_fire(FP_##name, (ns), (data)))
 #define FP_PAUSE(name, ns, deadline_us, st)                                                        \

@@ -46,7 +46,8 @@ static fp_state_t fp_states[FP_COUNT];
 static pthread_mutex_t fp_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fp_cond; /* CLOCK_MONOTONIC; any change or entry broadcasts */
 static pthread_once_t fp_once = PTHREAD_ONCE_INIT;
-static int64_t fp_release_gen; /* bumped by fp_release_all */
+static int64_t fp_release_gen;                  /* bumped by fp_release_all */
+static int (*fp_interrupt_check)(status_t *st); /* fp_set_interrupt_check */
 
 /*
  * FP_PAUSE_RECHECK_MS -- a paused thread re-evaluates its failpoint this often,
@@ -169,9 +170,18 @@ int fp_pause(fp_id_t id, const char *ns, int64_t deadline_us, status_t *st)
         if (fp_release_gen != gen || fp_states[id].mode == FP_MODE_OFF ||
             !ns_matches(&fp_states[id], ns) || !eval_locked(id))
             break;
+        int (*check)(status_t *) = __atomic_load_n(&fp_interrupt_check, __ATOMIC_ACQUIRE);
+        if (check != NULL && (ret = check(st)) != 0)
+            break; /* killOp, a step-down, shutdown: the paused operation ends */
     }
     pthread_mutex_unlock(&fp_lock);
     return ret;
+}
+
+/* fp_set_interrupt_check -- see common.h. */
+void fp_set_interrupt_check(int (*check)(status_t *st))
+{
+    __atomic_store_n(&fp_interrupt_check, check, __ATOMIC_RELEASE);
 }
 
 /* fp_lookup -- name to id, or -1. */

@@ -1218,6 +1218,13 @@ void micad_write_errors_append(const micad_write_errors_t *we, bson_t *reply)
         BSON_APPEND_ARRAY(reply, "writeErrors", &we->arr);
 }
 
+/* micad_db_is_interruption -- see db.h (MongoDB's write_ops_exec handleError). */
+bool micad_db_is_interruption(int code)
+{
+    return code == ERR_Interrupted || code == ERR_InterruptedAtShutdown ||
+           code == ERR_InterruptedDueToReplStateChange || code == ERR_MaxTimeMSExpired;
+}
+
 /* micad_db_is_fatal_batch_error -- these end an unordered batch too. */
 bool micad_db_is_fatal_batch_error(int code)
 {

@@ -272,6 +272,13 @@ void micad_write_errors_append(const micad_write_errors_t *we, bson_t *reply);
  * `ordered` says (the server is shutting down, the deadline passed).
  */
 bool micad_db_is_fatal_batch_error(int code);
+/*
+ * micad_db_is_interruption -- killOp (Interrupted 11601), shutdown (11600), a
+ * step-down (InterruptedDueToReplStateChange 11602) or maxTimeMS (50): MongoDB
+ * fails the whole write command with these (a top-level error, which drivers
+ * see with its errorLabels), never as one of writeErrors.
+ */
+bool micad_db_is_interruption(int code);
 
 /* ---- document validation (collection validators) ------------------------ */
 

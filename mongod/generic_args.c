@@ -72,7 +72,7 @@ int micad_command_gate(wire_opctx_t *op, const wire_command_t *cmd, status_t *st
     ST_RET(check_txn_args(op, member, st));
     ST_RET(check_read_concern(op, member, &rc, st));
     if (member)
-        ST_RET(repl_command_gate(op, cmd, st));
+        ST_RET(repl_command_gate(op, cmd, &rc, st));
     /* cluster-time gossip, read concern waits, the read source (repl/read.c) */
     return repl_read_begin(op, &rc, st);
 }

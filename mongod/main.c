@@ -47,10 +47,11 @@ static int open_storage(micad_t *m, const char *dbpath, status_t *st)
     stor_options_t so;
     stor_options_init(&so);
     /*
-     * A replica-set member keeps every table logged unless
-     * --setParameter replUnloggedTables=1 (experimental): then collections are
-     * unlogged and start-up recovers from the stable checkpoint plus the oplog
-     * (mongod/repl/recovery.c; mongod/repl/README.md, "Durability").
+     * A replica-set member runs storage in replicated mode (MongoDB's model):
+     * collections are unlogged and start-up recovers from the stable checkpoint
+     * plus the oplog (mongod/repl/recovery.c; mongod/repl/README.md, "Durability").
+     * --setParameter replUnloggedTables=0 keeps every table logged; a standalone
+     * always does.
      */
     so.mode = m->opts->repl_set != NULL && m->opts->params[OPTS_PARAM_replUnloggedTables] == 1
                   ? STOR_MODE_REPLICATED
@@ -192,7 +193,8 @@ static int serve(micad_t *m, opts_t *o)
 
     bson_oid_init(&m->process_id, NULL);
     micad_profile_init(o);
-    stor_set_work_hook(micad_work_hook); /* index builds: progress, killOp, dropIndexes */
+    stor_set_work_hook(micad_work_hook);      /* index builds: progress, killOp, dropIndexes */
+    fp_set_interrupt_check(wire_curop_check); /* a paused op: killOp, step-down, shutdown */
     m->start_ms = time_now_ms();
     m->start_us = time_mono_us();
     (void)gethostname(hostname, sizeof(hostname) - 1);

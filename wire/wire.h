@@ -437,6 +437,9 @@ typedef struct wire_opctx {
     /* currentOp / killOp (wire/curop.c) */
     int64_t opid;  /* from 1 while registered; 0 otherwise */
     int kill_code; /* atomic: 0, or Interrupted/InterruptedAtShutdown once killed */
+    /* atomic: 1 when a replica-set step-down must interrupt it (the op writes, or reads
+     * linearizably); set by the binary (mongod/repl), read by its step-down sweep */
+    int interrupt_at_stepdown;
     wire_curop_info_t info;
     struct wire_opctx *cur_next, *cur_prev;
     /* fields a failing handler adds to its error reply after codeName (MongoDB's

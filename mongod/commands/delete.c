@@ -63,6 +63,7 @@ static int run_stmt(wire_opctx_t *op, micad_t *m, stor_session_t *sess, stor_col
         ST_ERR(micad_db_find_rids(op, sess, coll, match, NULL, limit, &rids, &nrids, st));
     for (size_t i = 0; i < nrids; i++) {
         bool deleted;
+        ST_ERR(micad_db_check_deadline(op, st)); /* killOp, a step-down, maxTimeMS */
         ST_ERR(micad_delete_rid(op, sess, coll, match, rids[i], &deleted, NULL, st));
         if (deleted)
             (*n)++;
@@ -122,6 +123,7 @@ int micad_cmd_delete(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     bson_t s, letdoc;
     bool has_let;
     micad_let_t *let = NULL;
+    int ret = 0;
 
     ST_RET(micad_db_cmd_ns(op, cmd, ns, st));
     ST_RET(micad_db_split_ns(ns, db, &cname, st));
@@ -143,6 +145,10 @@ int micad_cmd_delete(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     while (micad_db_docs_next(&stmts, &s)) {
         status_t es = STATUS_INIT;
         int r = run_stmt(op, m, sess, coll, let, &s, &n, &es);
+        if (r != 0 && micad_db_is_interruption(r)) {
+            ret = status_copy(st, &es); /* the whole command fails, as MongoDB's */
+            break;
+        }
         if (r != 0) {
             micad_write_errors_add(&we, index, &es, sess, NULL);
             if (ordered || micad_db_is_fatal_batch_error(r))
@@ -151,10 +157,12 @@ int micad_cmd_delete(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
         index++;
     }
     micad_db_unlock_ns(ns, false);
-    BSON_APPEND_INT32(reply, "n", (int32_t)n);
-    micad_write_errors_append(&we, reply);
-    micad_db_finish_write(sess, &wc, reply);
+    if (ret == 0) {
+        BSON_APPEND_INT32(reply, "n", (int32_t)n);
+        micad_write_errors_append(&we, reply);
+        micad_db_finish_write(sess, &wc, reply);
+    }
     micad_write_errors_destroy(&we);
     micad_let_destroy(let);
-    return 0;
+    return ret;
 }

@@ -145,7 +145,12 @@ int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
         status_t es = STATUS_INIT;
         bson_t stored, errinfo;
         bool has_errinfo = false;
-        int r = micad_db_prepare_insert(&doc, &stored, &es);
+        int r = micad_db_check_deadline(op, &es); /* killOp, a step-down, maxTimeMS */
+        if (r != 0) {
+            ret = status_copy(st, &es);
+            break;
+        }
+        r = micad_db_prepare_insert(&doc, &stored, &es);
         if (r == 0)
             r = micad_validator_check(&val, ns, &stored, NULL, &errinfo, &has_errinfo, &es);
         if (r == 0) {
@@ -154,6 +159,9 @@ int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
         bson_destroy(&stored);
         if (r == 0) {
             n++;
+        } else if (micad_db_is_interruption(r)) {
+            ret = status_copy(st, &es); /* the whole command fails */
+            break;
         } else {
             micad_write_errors_add(&we, index, &es, sess, has_errinfo ? &errinfo : NULL);
             if (has_errinfo)
@@ -165,6 +173,8 @@ int micad_cmd_insert(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
     }
     micad_db_unlock_ns(ns, exclusive);
     locked = false;
+    if (ret != 0)
+        goto err;
 
     BSON_APPEND_INT32(reply, "n", (int32_t)n);
     micad_write_errors_append(&we, reply);

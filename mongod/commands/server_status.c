@@ -8,6 +8,7 @@
 #include "mongod/micad.h"
 #include "mongod/ops.h"
 #include "mongod/opstats.h"
+#include "mongod/repl/repl.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -89,6 +90,7 @@ int micad_cmd_server_status(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
         BSON_APPEND_DOCUMENT_BEGIN(&sub, "ttl", &open);
         micad_ttl_stats(&open);
         bson_append_document_end(&sub, &open);
+        repl_append_metrics(&sub); /* metrics.repl.stateTransition on a member */
         micad_counters_append_metrics(&sub);
         bson_append_document_end(reply, &sub);
     }

@@ -152,6 +152,7 @@ retry:
     job.transform_arg = pl;
     job.val = b->bypass ? NULL : &b->val;
     for (size_t i = 0; i < nrids; i++) {
+        ST_ERR(micad_db_check_deadline(b->op, st)); /* killOp, a step-down, maxTimeMS */
         job.rid = rids[i];
         ret = micad_update_one(b->op, b->sess, &job, st);
         if (ret != 0) {
@@ -293,6 +294,12 @@ int micad_cmd_update(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, status_
         bson_t errinfo;
         bool has_errinfo = false;
         int r = run_stmt(&b, index, &s, &errinfo, &has_errinfo, &es);
+        if (r != 0 && micad_db_is_interruption(r)) {
+            if (has_errinfo)
+                bson_destroy(&errinfo);
+            ret = status_copy(st, &es); /* the whole command fails, as MongoDB's */
+            break;
+        }
         if (r != 0) {
             micad_write_errors_add(&we, index, &es, b.sess, has_errinfo ? &errinfo : NULL);
             if (has_errinfo)

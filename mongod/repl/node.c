@@ -1189,8 +1189,10 @@ static int replicated_on(repl_optime_t o)
  * oplog entry (at or after the write's own) is majority-committed, or held by
  * w members. Woken by every commit-point move and position report (the
  * state's condition variable), so waiters are served in batches; the 100 ms
- * cap on each wait is only a safety net. A step-down ends the wait with
- * PrimarySteppedDown; wtimeout with WriteConcernFailed 64.
+ * cap on each wait is only a safety net. A step-down's sweep interrupts the
+ * waiting write (InterruptedDueToReplStateChange 11602, as MongoDB 4.2+), killOp
+ * too (11601); a primary found stepped down otherwise ends it with
+ * PrimarySteppedDown 189; wtimeout with WriteConcernFailed 64.
  */
 static int wait_write_concern(const micad_wc_t *wc, status_t *st)
 {
@@ -1211,6 +1213,10 @@ static int wait_write_concern(const micad_wc_t *wc, status_t *st)
         return status_set(st, ERR_UnsatisfiableWriteConcern, "Not enough data-bearing nodes");
     }
     for (;;) {
+        /* killOp, or a step-down's sweep (InterruptedDueToReplStateChange, which comes
+         * before the state change is seen here, as in MongoDB); a writeConcernError */
+        if ((ret = wire_curop_check(st)) != 0)
+            break;
         if (g.stopping || g.topo.state != REPL_PRIMARY) {
             ret = status_set(st, ERR_PrimarySteppedDown,
                              "Primary stepped down while waiting for replication");

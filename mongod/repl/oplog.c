@@ -291,9 +291,17 @@ static int observe(void *ctx, stor_session_t *sess, const micad_write_event_t *e
     if (t_apply.on)
         return repl__oplog_append_applied(sess, st);
     if (strncmp(ev->ns, "local.", 6) == 0)
-        return 0;                 /* the local database is this node's own, never replicated */
-    if (!atomic_load(&g_enabled)) /* every replicated write needs its entry: primary only */
+        return 0; /* the local database is this node's own, never replicated */
+    /* A client operation that writes is one a step-down interrupts, marked before the
+     * flag is read (the step-down clears the flag, then sweeps: see state.c). */
+    wire_opctx_t *self = wire_curop_self();
+    if (self != NULL)
+        __atomic_store_n(&self->interrupt_at_stepdown, 1, __ATOMIC_SEQ_CST);
+    if (!atomic_load(&g_enabled)) {    /* every replicated write needs its entry: primary only */
+        if (wire_curop_check(st) != 0) /* interrupted by the step-down: say so (11602) */
+            return st->code;
         return status_set(st, ERR_NotWritablePrimary, "not primary");
+    }
     bson_t b = BSON_INITIALIZER;
     body(ev, &b);
     int ret = append_entry(sess, &b, atomic_load(&g_term), NULL, st);

@@ -266,6 +266,7 @@ int repl_read_after(wire_opctx_t *op, status_t *st)
                           "No longer primary when waiting for linearizable read concern");
     for (;;) {
         repl__refresh_own_position(g.m);
+        ST_RET(wire_curop_check_op(op, st)); /* killOp, a step-down (11602) */
         repl__lock();
         bool primary = g.state == REPL_PRIMARY && g.term == at.term && !g.stopping;
         bool done = primary && repl_topo_is_committed(&g.topo, at);

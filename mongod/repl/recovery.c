@@ -1,6 +1,6 @@
 /*
  * recovery.c -- start-up recovery of a member whose storage runs in
- * replicated mode (--setParameter replUnloggedTables=1, experimental):
+ * replicated mode (a member's default; --setParameter replUnloggedTables=0 turns it off):
  * collections and indexes are unlogged, so after a restart (clean or not)
  * they hold what the last stable checkpoint held; the oplog, the catalog and
  * the local database are journaled and hold everything. Recovery sets the
@@ -16,7 +16,7 @@
  *     replays;
  *   - with no stable checkpoint yet (timestamp 0) every entry replays.
  *
- * In standalone mode (the default) nothing happens here.
+ * In standalone mode (a standalone, or replUnloggedTables=0) nothing happens here.
  */
 #include "mongod/repl/repl_int.h"
 

@@ -108,9 +108,19 @@ bool repl_can_read(bool secondary_ok);
  * the primary (NotWritablePrimary 10107; the local database excepted), reads
  * of data on a secondary only with secondaryOk / a non-primary read
  * preference (NotPrimaryNoSecondaryOk 13435), and in other states
- * NotPrimaryOrSecondary 13436.
+ * NotPrimaryOrSecondary 13436. Before it looks at the state it marks the
+ * operations a step-down must interrupt (stepdown.h; rc: the parsed readConcern).
  */
-int repl_command_gate(wire_opctx_t *op, const wire_command_t *cmd, status_t *st);
+struct repl_rc;
+int repl_command_gate(wire_opctx_t *op, const wire_command_t *cmd, const struct repl_rc *rc,
+                      status_t *st);
+
+/*
+ * repl_append_metrics -- serverStatus metrics.repl on a member: stateTransition
+ * {lastStateTransition ("stepDown" once one happened), userOperationsKilled,
+ * userOperationsRunning} of the last step-down.
+ */
+void repl_append_metrics(bson_t *metrics);
 
 /* repl_hello_append -- the replica-set fields of hello (and isWritablePrimary/secondary). */
 void repl_hello_append(micad_t *m, bson_t *reply, bool legacy_names);

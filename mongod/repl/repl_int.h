@@ -43,6 +43,9 @@ typedef struct repl_state {
     int64_t last_vote_term; /* from local.replset.election at start-up (-1: none) */
     int last_vote_for;
     int64_t frozen_until_us; /* replSetFreeze / after a step-down (0: not frozen) */
+    /* step-downs' sweeps (serverStatus metrics.repl.stateTransition) */
+    bool stepped_down;
+    int64_t ops_killed, ops_left_running;
 } repl_state_t;
 
 extern repl_state_t repl__g;

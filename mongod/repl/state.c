@@ -15,6 +15,7 @@
  */
 #include "mongod/repl/config.h"
 #include "mongod/repl/repl_int.h"
+#include "mongod/repl/stepdown.h"
 #include "mongod/write.h"
 
 #include <pthread.h>
@@ -263,6 +264,51 @@ static void publish(bool changed)
         topology_changed(g.m);
 }
 
+/* stepdown_victim -- the sweep's predicate (under the registry's lock; self: the caller's op). */
+static bool stepdown_victim(const wire_opctx_t *op, void *self)
+{
+    return repl_stepdown_victim(__atomic_load_n(&op->interrupt_at_stepdown, __ATOMIC_SEQ_CST) != 0,
+                                op == self, __atomic_load_n(&op->kill_code, __ATOMIC_RELAXED) != 0);
+}
+
+/*
+ * interrupt_conflicting_ops -- after a step-down made this node stop accepting
+ * writes (the oplog writer's flag and the published state, both stored before):
+ * every running operation that writes or reads linearizably is interrupted with
+ * InterruptedDueToReplStateChange at its next check point, as MongoDB 4.2+ does;
+ * the others (reads, getMores) go on and connections stay open. The operation
+ * that carries the step-down out (replSetStepDown, a reconfig) is spared.
+ */
+static void interrupt_conflicting_ops(void)
+{
+    wire_opctx_t *self = wire_curop_self();
+    int64_t others = wire_curop_count() - (self != NULL ? 1 : 0);
+    int killed = wire_curop_kill_if(stepdown_victim, self, ERR_InterruptedDueToReplStateChange);
+    int64_t left = others > killed ? others - killed : 0;
+    g.stepped_down = true;
+    g.ops_killed = killed; /* the last transition's figures, as MongoDB reports them */
+    g.ops_left_running = left;
+    LOG(INFO, REPL, 21343, "Interrupted the operations that conflict with a step-down",
+        "userOpsKilled", BCON_INT64(killed), "userOpsRunning", BCON_INT64(left));
+}
+
+/* repl_append_metrics -- see repl.h. */
+void repl_append_metrics(bson_t *metrics)
+{
+    if (!g.enabled)
+        return;
+    bson_t r, t;
+    pthread_mutex_lock(&g.lock);
+    BSON_APPEND_DOCUMENT_BEGIN(metrics, "repl", &r);
+    BSON_APPEND_DOCUMENT_BEGIN(&r, "stateTransition", &t);
+    BSON_APPEND_UTF8(&t, "lastStateTransition", g.stepped_down ? "stepDown" : "");
+    BSON_APPEND_INT64(&t, "userOperationsKilled", g.ops_killed);
+    BSON_APPEND_INT64(&t, "userOperationsRunning", g.ops_left_running);
+    bson_append_document_end(&r, &t);
+    bson_append_document_end(metrics, &r);
+    pthread_mutex_unlock(&g.lock);
+}
+
 /*
  * repl__handle -- carry out the coordinator's actions in their order: the
  * term and vote are durable before anything else happens; a step-down stops
@@ -302,6 +348,8 @@ void repl__handle(repl_actions_t *a)
             }
         }
         publish((a->flags & REPL_ACT_STATE_CHANGED) != 0);
+        if (a->flags & REPL_ACT_STEP_DOWN)
+            interrupt_conflicting_ops(); /* after the state change: see repl_command_gate */
         if (a->flags & (REPL_ACT_COMMIT_POINT | REPL_ACT_STATE_CHANGED))
             pthread_cond_broadcast(&g.cond);
         *a = next;
@@ -855,8 +903,15 @@ static bool secondary_ok(const wire_opctx_t *op)
 }
 
 /* repl_command_gate -- see repl.h. */
-int repl_command_gate(wire_opctx_t *op, const wire_command_t *cmd, status_t *st)
+int repl_command_gate(wire_opctx_t *op, const wire_command_t *cmd, const repl_rc_t *rc,
+                      status_t *st)
 {
+    /* Marked before the state is read (both sequentially consistent): a step-down
+     * stores the state, then sweeps the marked operations (repl__handle), so a write
+     * either sees that this node is no longer primary or is interrupted by the sweep. */
+    if (g.enabled && repl_stepdown_interrupts(cmd->name, (cmd->flags & WIRE_CMD_WRITE) != 0,
+                                              &op->body, rc != NULL ? rc->level : REPL_RC_LOCAL))
+        __atomic_store_n(&op->interrupt_at_stepdown, 1, __ATOMIC_SEQ_CST);
     int s = atomic_load(&g_state);
     if (!g.enabled || s == REPL_PRIMARY || strcmp(op->db, "local") == 0)
         return 0;

@@ -91,11 +91,11 @@ def code_of(fn):
 
 
 class ReplSet:
-    def __init__(self, n=3, name="rs0", settings=None, members=None):
+    def __init__(self, n=3, name="rs0", settings=None, members=None, args=()):
         self.name = name
         self.settings = dict(settings or {})
         self.member_opts = members or [{} for _ in range(n)]
-        self.servers = [Server(["--replSet", name]) for _ in range(n)]
+        self.servers = [Server(["--replSet", name] + list(args)) for _ in range(n)]
         self._direct = {}
         self.failed = False
 

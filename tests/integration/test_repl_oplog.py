@@ -4,8 +4,9 @@ wakes on the change), config validation with MongoDB's codes, the gates
 (NotWritablePrimary before initiation), every kind of write and catalog
 change producing its local.oplog.rs entry in MongoDB's shape with
 increasing timestamps, tailing the oplog with a tailable awaitData cursor,
-replSetGetConfig / replSetGetStatus, and a restart taking up the config
-again in a higher term."""
+replSetGetConfig / replSetGetStatus, a restart taking up the config
+again in a higher term, and kill -9 of a member in both storage modes
+(replicated, the default, and replUnloggedTables=0) and of a standalone."""
 import os
 import sys
 import threading
@@ -221,6 +222,56 @@ def test_restart_new_term():
         c.close()
     finally:
         server2.stop()
+
+
+def wait_writable(c):
+    deadline = time.time() + 60
+    while time.time() < deadline and not c.admin.command("hello")["isWritablePrimary"]:
+        time.sleep(0.05)
+    assert c.admin.command("hello")["isWritablePrimary"]
+
+
+def test_kill9_in_both_storage_modes():
+    """A one-member set killed with SIGKILL keeps its acknowledged writes in both storage
+    modes: the default (replicated: recovery replays the oplog, log id 21371) and
+    --setParameter replUnloggedTables=0 (every table journaled, no replay); a standalone
+    never replays, whatever the parameter says."""
+    for extra, replays in (([], True), (["--setParameter", "replUnloggedTables=0"], False)):
+        s = Server(["--replSet", "rsk"] + extra)
+        s.start()
+        try:
+            c = pymongo.MongoClient(s.uri, directConnection=True)
+            c.admin.command("replSetInitiate")
+            wait_writable(c)
+            c.test.k.insert_many([{"_id": i} for i in range(100)])
+            c.test.k.create_index("x")
+            c.close()
+            s.proc.kill()
+            s.proc.wait(30)
+            s.start()
+            c = pymongo.MongoClient(s.uri, directConnection=True)
+            wait_writable(c)
+            assert c.test.k.count_documents({}) == 100, extra
+            assert "x_1" in c.test.k.index_information(), extra
+            assert bool(s.log_entries(21371)) == replays, (extra, s.log_entries(21371))
+            c.close()
+        finally:
+            s.stop()
+    s = Server(["--setParameter", "replUnloggedTables=1"])  # a standalone
+    s.start()
+    try:
+        c = pymongo.MongoClient(s.uri)
+        c.test.k.insert_many([{"_id": i} for i in range(100)])
+        c.close()
+        s.proc.kill()
+        s.proc.wait(30)
+        s.start()
+        c = pymongo.MongoClient(s.uri)
+        assert c.test.k.count_documents({}) == 100
+        assert not s.log_entries(21371)
+        c.close()
+    finally:
+        s.stop()
 
 
 def main():

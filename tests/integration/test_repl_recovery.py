@@ -1,11 +1,13 @@
-"""test_repl_recovery.py -- the experimental replicated storage mode
-(--setParameter replUnloggedTables=1: collections unlogged, only the oplog and
-the local database journaled) on a three-member set: kill -9 a secondary and
+"""test_repl_recovery.py -- the replicated storage mode (a member's default,
+named explicitly here: --setParameter replUnloggedTables=1: collections
+unlogged, only the oplog, the catalog and the local database journaled) on a
+three-member set: kill -9 a secondary and
 then the primary in the middle of a write load (inserts, updates, an index
 build, a rename), restart them, and check that each recovered from its stable
 checkpoint by replaying the oplog, that every w: "majority" acknowledged write
 is there, and that every member ends with the same dbHash."""
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -93,8 +95,51 @@ def restart(s):
     s.start(timeout=120)
     got = recoveries(s)  # the log starts afresh with each start
     assert len(got) == 1, got
-    wait_for(lambda: direct(s).admin.command("hello").get("secondary"), what="rejoin")
+    # a secondary again, or stopped because its log diverged (settle() below handles it)
+    wait_for(lambda: diverged(s) or direct(s).admin.command("hello").get("secondary"),
+             what="rejoin")
     return got[-1]
+
+
+def applied(s):
+    return direct(s).admin.command("replSetGetStatus")["optimes"]["appliedOpTime"]["ts"]
+
+
+def diverged(s):
+    """The member stopped on a log that diverged from its sync source's (log id 21363)."""
+    return '"id":21363' in s.log_text().replace(" ", "")
+
+
+def settle(s, target):
+    """Wait until member s applied target (a timestamp) as a SECONDARY -- "caught up" -- or
+    stopped because its log diverged (21363) -- "diverged". A primary killed under load may
+    hold entries nobody fetched: recovery replays them (they are in its journaled oplog),
+    and the member then meets a sync source without them, which needs rollback (issue 12)."""
+    def state():
+        if diverged(s):
+            return "diverged"
+        st = direct(s).admin.command("replSetGetStatus")
+        me = next(m for m in st["members"] if m.get("self"))
+        return "caught up" if me["stateStr"] == "SECONDARY" and applied(s) >= target else None
+    return wait_for(state, what="member %d to catch up or diverge" % s.port)
+
+
+def only_on(s, ref):
+    """The _ids of test.load inserts that member s's oplog holds and member ref's does not."""
+    theirs = {(e["ts"], e["t"]) for e in direct(ref).local["oplog.rs"].find({}, {"ts": 1, "t": 1})}
+    return {e["o"]["_id"] for e in direct(s).local["oplog.rs"].find({"op": "i", "ns": "test.load"})
+            if (e["ts"], e["t"]) not in theirs}
+
+
+def resync(s):
+    """MongoDB's remedy for a member that cannot roll back: empty dbpath, restart."""
+    s.proc.send_signal(signal.SIGKILL)
+    s.proc.wait()
+    s.proc = None
+    for name in os.listdir(s.dbpath):
+        path = os.path.join(s.dbpath, name)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    s.start(timeout=120)
 
 
 def test_kill_members_under_load():
@@ -124,12 +169,23 @@ def test_kill_members_under_load():
     ids = set(d["_id"] for d in c.test.load.find({}, {"_id": 1}))
     missing = acked - ids
     assert not missing, "acknowledged writes lost: %r" % sorted(missing)[:20]
+    q = wait_for(primary, what="a primary")
+    target = applied(q)
+    for s in servers:
+        if s is not q and settle(s, target) == "diverged":
+            # what it held alone was never acknowledged at w: "majority"
+            alone = only_on(s, q)
+            assert not (alone & acked) - ids, sorted((alone & acked) - ids)[:5]
+            print("member %d diverged (%d inserts only there, none acknowledged): resynced"
+                  % (s.port, len(alone)))
+            resync(s)
+            settle(s, target)
 
     def hashes():
         return [direct(s).get_database("test", read_preference=SECONDARY).command("dbHash")["md5"]
                 for s in servers]
     try:
-        wait_for(lambda: len(set(hashes())) == 1, timeout=60, what="the same dbHash on every member")
+        wait_for(lambda: len(set(hashes())) == 1, timeout=120, what="the same dbHash on every member")
     except AssertionError:
         for s in servers:
             db = direct(s).get_database("test", read_preference=SECONDARY)

@@ -9,9 +9,11 @@ cover of step-down, freeze and write-concern timeouts, and a regression test.
   successful write (n: 1, the document on the primary);
 - replSetStepDown while no secondary has caught up: ExceededTimeLimit 262
   after secondaryCatchUpPeriodSecs, the primary still primary; with force: true
-  it steps down anyway, a retryable write waiting for a majority then ends with a
-  writeConcernError 189 and the RetryableWriteError label (and the old primary,
-  holding writes nobody else has, is resynced);
+  it steps down anyway, a retryable write waiting for a majority is interrupted:
+  a writeConcernError InterruptedDueToReplStateChange (11602, as MongoDB 4.2+
+  answers; its own test accepts PrimarySteppedDown 189 too) beside the done write,
+  with the RetryableWriteError label (and the old primary, holding writes nobody
+  else has, is resynced);
 - replSetFreeze 0 thaws: with both other members unable to stand (one frozen,
   one just stepped down), the member that is thawed is the one elected.
 
@@ -117,13 +119,14 @@ def test_step_down_waits_for_a_caught_up_secondary():
         except pymongo.errors.AutoReconnect:
             pass  # MongoDB closes connections on a step-down
         wait_for(lambda: rs.hello(p)["secondary"], what="the forced step-down")
-        # the waiting write ends: done, but its write concern failed with PrimarySteppedDown,
-        # labelled for drivers to retry
+        # the waiting write ends: done, but the step-down interrupted its write-concern
+        # wait (InterruptedDueToReplStateChange), labelled for drivers to retry
         th.join(timeout=300)
         r = waiter.get("reply")
         assert r is not None, waiter
         assert r["ok"] == 1 and r["n"] == 1, r
-        assert r["writeConcernError"]["code"] == 189, r
+        assert r["writeConcernError"]["code"] == 11602, r
+        assert r["writeConcernError"]["codeName"] == "InterruptedDueToReplStateChange", r
         assert "RetryableWriteError" in r.get("errorLabels", []), r
     finally:
         for i in secs:
