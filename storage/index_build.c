@@ -240,7 +240,8 @@ int stor_index_build_start(stor_session_t *sess, stor_collection_t *coll, const 
     INVARIANT(b->nidx < 256); /* the slot is one byte; createIndexes allows 64 indexes */
     /* tables first: a crash from here on leaves tables no row names, swept at start-up */
     for (size_t i = 0; i < b->nidx && ret == 0; i++) {
-        int wret = sess->wt->create(sess->wt, b->idx[i]->uri, stor__table_config(eng, true, coll->ns));
+        int wret =
+            sess->wt->create(sess->wt, b->idx[i]->uri, stor__table_config(eng, true, coll->ns));
         if (wret != 0)
             ret = stor__wt_status(st, wret, "create index table");
     }
@@ -348,8 +349,8 @@ int stor_index_build_scan(stor_session_t *sess, stor_index_build_t *b, status_t 
         ret = stor__uow_leave(sess, implicit, ret, st);
         /* between batches: progress for currentOp, and the caller's chance to abort */
         if (ret == 0)
-            ret = hook("Index Build: scanning collection", b->scanned,
-                       stor_collection_count(coll), st);
+            ret = hook("Index Build: scanning collection", b->scanned, stor_collection_count(coll),
+                       st);
     }
 err:
     if (ret != 0) {
@@ -360,9 +361,8 @@ err:
         return ret;
     }
     LOG(INFO, INDEX, 20391, "Index build: collection scan done", "buildUUID",
-        BCON_BIN(BSON_SUBTYPE_UUID, b->uuid, 16), "namespace", BCON_UTF8(coll->ns),
-        "totalRecords", BCON_INT64(b->scanned), "durationMillis",
-        BCON_INT64((time_mono_us() - t0) / 1000));
+        BCON_BIN(BSON_SUBTYPE_UUID, b->uuid, 16), "namespace", BCON_UTF8(coll->ns), "totalRecords",
+        BCON_INT64(b->scanned), "durationMillis", BCON_INT64((time_mono_us() - t0) / 1000));
     return 0;
 }
 
@@ -603,11 +603,10 @@ int stor_index_build_commit(stor_session_t *sess, stor_index_build_t *b, status_
             BCON_UTF8(b->idx[i]->name), "ident", BCON_UTF8(b->idx[i]->ident));
     }
     LOG(INFO, INDEX, 20663, "Index build: completed successfully", "buildUUID",
-        BCON_BIN(BSON_SUBTYPE_UUID, b->uuid, 16), "namespace", BCON_UTF8(coll->ns),
-        "indexesBuilt", BCON_ARRAY(&names), "numIndexesBefore",
-        BCON_INT32(nafter - (int32_t)b->nidx), "numIndexesAfter", BCON_INT32(nafter),
-        "sideWritesApplied", BCON_INT64(b->side_applied), "durationMillis",
-        BCON_INT64((time_mono_us() - b->t0_us) / 1000));
+        BCON_BIN(BSON_SUBTYPE_UUID, b->uuid, 16), "namespace", BCON_UTF8(coll->ns), "indexesBuilt",
+        BCON_ARRAY(&names), "numIndexesBefore", BCON_INT32(nafter - (int32_t)b->nidx),
+        "numIndexesAfter", BCON_INT32(nafter), "sideWritesApplied", BCON_INT64(b->side_applied),
+        "durationMillis", BCON_INT64((time_mono_us() - b->t0_us) / 1000));
     bson_destroy(&names);
     return 0;
 }
