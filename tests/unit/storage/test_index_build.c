@@ -247,15 +247,15 @@ static void test_running_build_is_listed_only_as_a_build(void **state)
     st_ok(stor_list_index_builds(f->eng, "db.c", &list, &st), &st);
     assert_int_equal(bson_count_keys(&list), 1);
     bson_iter_t it, sub;
-    assert_true(bson_iter_init(&it, &list) && bson_iter_next(&it) &&
-                bson_iter_recurse(&it, &sub) && bson_iter_find(&sub, "buildUUID"));
+    assert_true(bson_iter_init(&it, &list) && bson_iter_next(&it) && bson_iter_recurse(&it, &sub) &&
+                bson_iter_find(&sub, "buildUUID"));
     bson_destroy(&list);
     assert_true(stor_collection_has_builds(f->coll));
     /* the same index again: in progress; another key with the same name: conflict */
     assert_int_equal(stor_index_build_start(f->other, f->coll, spec, 1, &b2, &st),
                      ERR_IndexBuildAlreadyInProgress);
-    bson_t *clash = BCON_NEW("v", BCON_INT32(2), "key", "{", "u", BCON_INT32(1), "}", "name",
-                             BCON_UTF8("a_1"));
+    bson_t *clash =
+        BCON_NEW("v", BCON_INT32(2), "key", "{", "u", BCON_INT32(1), "}", "name", BCON_UTF8("a_1"));
     assert_int_equal(stor_index_build_start(f->other, f->coll, clash, 1, &b2, &st),
                      ERR_IndexKeySpecsConflict);
     assert_int_equal(stor_collection_rename(f->other, "db.c", "db.d", false, &st),
