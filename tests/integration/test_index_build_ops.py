@@ -281,6 +281,25 @@ def test_killop_of_a_held_build():
     check_clean("s_held")
 
 
+def test_rename_refused_and_drop_aborts_during_build():
+    coll = seed_unique("dd", 2000)
+    count = pause_builds("test.dd")
+    t, box = build_in_thread(coll, [("u", 1)], "u_1")
+    try:
+        wait_paused(count)
+        try:
+            client.admin.command("renameCollection", "test.dd", to="test.dd2")
+            raise AssertionError("rename during a build accepted")
+        except pymongo.errors.OperationFailure as e:
+            assert e.code == 12587, e  # BackgroundOperationInProgressForNamespace
+        coll.drop()
+    finally:
+        fp(client, "hangAfterSettingUpIndexBuild", "off")
+    t.join(600)
+    assert "e" in box and box["e"].code == 276, box  # IndexBuildAborted
+    assert "dd" not in client.test.list_collection_names()
+
+
 def test_kill9_mid_build_leaves_no_half_index():
     s = Server(TEST_ARGS).start()
     try:
