@@ -630,6 +630,14 @@ int micad_write_create_index(stor_session_t *sess, stor_collection_t *coll, cons
 {
     stor_index_t *idx;
     ST_RET(stor_index_create(sess, coll, spec, &idx, st));
+    return micad_write_index_built(sess, coll, idx, st);
+}
+
+/* micad_write_index_built -- {createIndexes: "c", <spec>}: one entry per index, written when
+ * the build commits (MongoDB 4.4+ writes startIndexBuild/commitIndexBuild instead). */
+int micad_write_index_built(stor_session_t *sess, stor_collection_t *coll, stor_index_t *idx,
+                            status_t *st)
+{
     if (g_observer == NULL)
         return 0;
     bson_t o = BSON_INITIALIZER;

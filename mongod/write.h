@@ -152,6 +152,10 @@ int micad_write_rename_collection(stor_session_t *sess, const char *from, const 
 /* micad_write_create_index -- create and build an index (IndexAlreadyExists 68 as storage). */
 int micad_write_create_index(stor_session_t *sess, stor_collection_t *coll, const bson_t *spec,
                              status_t *st);
+/* micad_write_index_built -- an index an online build just committed: its createIndexes
+ * oplog entry (on a primary; nothing on a standalone). Writers still kept out. */
+int micad_write_index_built(stor_session_t *sess, stor_collection_t *coll, stor_index_t *idx,
+                            status_t *st);
 /* micad_write_drop_index -- drop coll's index name. */
 int micad_write_drop_index(stor_session_t *sess, stor_collection_t *coll, const char *name,
                            status_t *st);

@@ -356,6 +356,8 @@ static int sweep_orphans(stor_engine_t *eng, WT_SESSION *wt, status_t *st)
             dash = ident + 10;
         else if (strncmp(ident, "index-", 6) == 0)
             dash = ident + 5;
+        else if (strncmp(ident, "sidewrites-", 11) == 0)
+            dash = ident + 10; /* an index build's side table: never named by a row */
         if (dash == NULL)
             continue;
         uint64_t num = strtoull(dash + 1, NULL, 10);
@@ -794,6 +796,13 @@ int stor_collection_rename(stor_session_t *sess, const char *from, const char *t
     if (src == dst) {
         pthread_rwlock_unlock(&eng->cat_lock);
         return status_set(st, ERR_IllegalOperation, "Can't rename a collection to itself");
+    }
+    if (src->builds != NULL || (dst != NULL && dst->builds != NULL)) {
+        pthread_rwlock_unlock(&eng->cat_lock);
+        return status_set(st, ERR_BackgroundOperationInProgressForNamespace,
+                          "cannot perform operation: an index build is currently running for "
+                          "collection %s",
+                          src->builds != NULL ? from : to);
     }
     if (dst != NULL && !drop_target) {
         pthread_rwlock_unlock(&eng->cat_lock);

@@ -20,11 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Log progress of a build every this many records (MongoDB logs by time; count is simpler). */
-#define STOR_BUILD_PROGRESS_EVERY 100000
-/* Records per build transaction: bounds the dirty data one transaction pins in cache. */
-#define STOR_BUILD_BATCH 1000
-
 static void put_rid(uint8_t *p, int64_t rid)
 {
     uint64_t u = (uint64_t)rid;
@@ -92,8 +87,8 @@ static void append_value_text(bson_string_t *s, const bson_iter_t *it)
     }
 }
 
-/* dup_key_error -- DuplicateKey 11000 in MongoDB's words; keyPattern/keyValue kept. */
-static int dup_key_error(stor_session_t *sess, stor_index_t *idx, const bson_t *key, status_t *st)
+/* stor__dup_key_error -- DuplicateKey 11000 in MongoDB's words; keyPattern/keyValue kept. */
+int stor__dup_key_error(stor_session_t *sess, stor_index_t *idx, const bson_t *key, status_t *st)
 {
     if (sess->has_dup) {
         bson_destroy(&sess->dup_pattern);
@@ -194,9 +189,10 @@ static int entry(stor_index_t *idx, stor_ks_t *ks, const bson_t *key, int64_t ri
     return 0;
 }
 
-/* put_key -- one entry; a unique index refuses a key another RecordId holds. */
-static int put_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_ks_t *ks,
-                   const bson_t *key, int64_t rid, status_t *st)
+/* stor__index_put_key -- one entry; a unique index refuses a key another RecordId holds
+ * (while building, the clash is remembered for the commit's re-check instead). */
+int stor__index_put_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_ks_t *ks,
+                        const bson_t *key, int64_t rid, status_t *st)
 {
     uint8_t *val = NULL;
     size_t vlen = 0;
@@ -212,9 +208,12 @@ static int put_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_k
         if (wret == 0) {
             WT_ITEM old;
             wret = c->get_value(c, &old);
-            if (wret == 0 && (old.size < 8 || get_rid(old.data) != rid))
-                ret = dup_key_error(sess, idx, key, st);
-            else if (wret == 0) /* already ours: refresh the type bits */
+            if (wret == 0 && (old.size < 8 || get_rid(old.data) != rid)) {
+                free(val);
+                if (idx->build != NULL && !idx->build->checking)
+                    return stor__build_note_dup(idx, key, rid, st);
+                return stor__dup_key_error(sess, idx, key, st);
+            } else if (wret == 0) /* already ours: refresh the type bits */
                 wret = WT_NOTFOUND;
         }
         if (wret != WT_NOTFOUND || ret != 0) {
@@ -229,9 +228,9 @@ static int put_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_k
     return ret;
 }
 
-/* del_key -- one entry; a unique entry goes only if it points at rid. */
-static int del_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_ks_t *ks,
-                   const bson_t *key, int64_t rid, status_t *st)
+/* stor__index_del_key -- one entry; a unique entry goes only if it points at rid. */
+int stor__index_del_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_ks_t *ks,
+                        const bson_t *key, int64_t rid, status_t *st)
 {
     uint8_t *val = NULL;
     size_t vlen = 0;
@@ -258,9 +257,10 @@ static int del_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_k
     return 0;
 }
 
-/* doc_keys -- doc's keys if idx indexes doc (else an empty set); notes multikey paths. */
-static int doc_keys(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, bool adding,
-                    bsonu_index_keys_t *keys, status_t *st)
+/* stor__index_doc_keys -- doc's keys if idx indexes doc (else an empty set); notes multikey
+ * paths. */
+int stor__index_doc_keys(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, bool adding,
+                         bsonu_index_keys_t *keys, status_t *st)
 {
     bsonu_index_keys_init(keys);
     if (doc == NULL || !indexed(sess->eng, idx, doc))
@@ -281,10 +281,10 @@ static int change(stor_session_t *sess, stor_index_t *idx, const bson_t *old_doc
                   const bson_t *new_doc, int64_t rid, status_t *st)
 {
     bsonu_index_keys_t ko, kn;
-    int ret = doc_keys(sess, idx, old_doc, false, &ko, st);
+    int ret = stor__index_doc_keys(sess, idx, old_doc, false, &ko, st);
     bsonu_index_keys_init(&kn);
     if (ret == 0)
-        ret = doc_keys(sess, idx, new_doc, true, &kn, st);
+        ret = stor__index_doc_keys(sess, idx, new_doc, true, &kn, st);
     WT_CURSOR *c = NULL;
     if (ret == 0 && ko.n + kn.n > 0)
         ret = stor__cursor_get(sess, idx->uri, &c, st);
@@ -297,13 +297,13 @@ static int change(stor_session_t *sess, stor_index_t *idx, const bson_t *old_doc
             i++;
             j++;
         } else if (cmp == 0) {
-            ret = del_key(sess, idx, c, &ks, &ko.keys[i++], rid, st);
+            ret = stor__index_del_key(sess, idx, c, &ks, &ko.keys[i++], rid, st);
             if (ret == 0)
-                ret = put_key(sess, idx, c, &ks, &kn.keys[j++], rid, st);
+                ret = stor__index_put_key(sess, idx, c, &ks, &kn.keys[j++], rid, st);
         } else if (cmp < 0) {
-            ret = del_key(sess, idx, c, &ks, &ko.keys[i++], rid, st);
+            ret = stor__index_del_key(sess, idx, c, &ks, &ko.keys[i++], rid, st);
         } else {
-            ret = put_key(sess, idx, c, &ks, &kn.keys[j++], rid, st);
+            ret = stor__index_put_key(sess, idx, c, &ks, &kn.keys[j++], rid, st);
         }
     }
     stor_ks_destroy(&ks);
@@ -334,79 +334,6 @@ int stor__index_update_doc(stor_session_t *sess, stor_index_t *idx, const bson_t
     return change(sess, idx, old_doc, new_doc, rid, st);
 }
 
-static stor_work_hook_fn g_work_hook; /* set once at start-up (stor_set_work_hook) */
-
-/* stor_set_work_hook -- see storage.h. */
-void stor_set_work_hook(stor_work_hook_fn fn)
-{
-    g_work_hook = fn;
-}
-
-/* stor__index_build -- batches of records, each batch one transaction. */
-int stor__index_build(stor_session_t *sess, stor_index_t *idx, status_t *st)
-{
-    stor_collection_t *coll = idx->coll;
-    int64_t last = 0, done = 0;
-    bool more = true;
-    int ret = 0;
-    int64_t t0 = time_mono_us();
-    LOG(INFO, INDEX, 22130, "Index build: starting", "namespace", BCON_UTF8(coll->ns), "index",
-        BCON_UTF8(idx->name));
-    while (more && ret == 0) {
-        bool implicit;
-        ST_RET(stor__uow_enter(sess, &implicit, st));
-        WT_CURSOR *c;
-        ret = stor__cursor_get(sess, coll->uri, &c, st);
-        if (ret != 0)
-            return stor__uow_leave(sess, implicit, ret, st);
-        c->set_key(c, last + 1);
-        int exact, wret = c->search_near(c, &exact);
-        if (wret == 0 && exact < 0)
-            wret = c->next(c);
-        int n = 0;
-        while (wret == 0 && n < STOR_BUILD_BATCH && ret == 0) {
-            int64_t rid;
-            WT_ITEM v;
-            bson_t doc;
-            if ((wret = c->get_key(c, &rid)) != 0 || (wret = c->get_value(c, &v)) != 0)
-                break;
-            if (!bson_init_static(&doc, v.data, v.size)) {
-                ret = status_set(st, ERR_DataCorruptionDetected, "record %" PRId64 " is not BSON",
-                                 rid);
-                break;
-            }
-            ret = stor__index_insert_doc(sess, idx, &doc, rid, st);
-            last = rid;
-            n++;
-            done++;
-            if (done % STOR_BUILD_PROGRESS_EVERY == 0)
-                LOG(INFO, INDEX, 22131, "Index build: scanning collection", "index",
-                    BCON_UTF8(idx->name), "scanned", BCON_INT64(done), "total",
-                    BCON_INT64(stor_collection_count(coll)));
-            if (ret == 0)
-                wret = c->next(c);
-        }
-        if (wret == WT_NOTFOUND)
-            more = false;
-        else if (wret != 0 && ret == 0)
-            ret = stor__wt_status(st, wret, "index build scan");
-        stor__cursor_put(sess, c);
-        ret = stor__uow_leave(sess, implicit, ret, st);
-        /* between batches: progress for currentOp, and the caller's chance to abort */
-        if (ret == 0 && g_work_hook != NULL)
-            ret = g_work_hook("Index Build: scanning collection", done, stor_collection_count(coll),
-                              st);
-    }
-    if (ret != 0)
-        LOG(INFO, INDEX, 22134, "Index build: aborted", "namespace", BCON_UTF8(coll->ns), "index",
-            BCON_UTF8(idx->name), "scanned", BCON_INT64(done), "error", BCON_UTF8(st->msg));
-    if (ret == 0)
-        LOG(INFO, INDEX, 22132, "Index build: done", "namespace", BCON_UTF8(coll->ns), "index",
-            BCON_UTF8(idx->name), "keysInserted", BCON_INT64(done), "durationMillis",
-            BCON_INT64((time_mono_us() - t0) / 1000));
-    return ret;
-}
-
 static bool same_options(const bson_t *a, const bson_t *b)
 {
     static const char *const opts[] = {"unique", "sparse", "partialFilterExpression"};
@@ -424,101 +351,58 @@ static bool same_options(const bson_t *a, const bson_t *b)
     return true;
 }
 
-/* conflict -- MongoDB's answers for an index that clashes with an existing one. */
-static int conflict(stor_collection_t *coll, stor_index_t *want, status_t *st)
+/* stor__index_conflict -- MongoDB's answers for an index that clashes with an existing one. */
+int stor__index_conflict(const stor_index_t *i, const stor_index_t *want, status_t *st)
 {
-    for (stor_index_t *i = coll->indexes; i; i = i->next) {
-        bool same_name = strcmp(i->name, want->name) == 0;
-        bool same_key = bsonu_compare_doc(&i->key_pattern, &want->key_pattern) == 0;
-        bool same_opts = same_options(&i->spec, &want->spec);
-        if (same_name && same_key && same_opts)
-            return status_set(st, ERR_IndexAlreadyExists, "index already exists: %s", i->name);
-        if (same_name && !same_key)
-            return status_set(st, ERR_IndexKeySpecsConflict,
-                              "An existing index has the same name as the requested index. "
-                              "When index names are not specified, they are auto generated and "
-                              "can cause conflicts. Please refer to our documentation. "
-                              "Existing index name: %s",
-                              i->name);
-        if (same_name)
-            return status_set(st, ERR_IndexOptionsConflict,
-                              "An equivalent index already exists with the same name but "
-                              "different options. Existing index name: %s",
-                              i->name);
-        if (same_key && same_opts)
-            return status_set(st, ERR_IndexOptionsConflict,
-                              "Index already exists with a different name: %s", i->name);
-    }
+    bool same_name = strcmp(i->name, want->name) == 0;
+    bool same_key = bsonu_compare_doc(&i->key_pattern, &want->key_pattern) == 0;
+    bool same_opts = same_options(&i->spec, &want->spec);
+    if (same_name && same_key && same_opts)
+        return status_set(st, ERR_IndexAlreadyExists, "index already exists: %s", i->name);
+    if (same_name && !same_key)
+        return status_set(st, ERR_IndexKeySpecsConflict,
+                          "An existing index has the same name as the requested index. "
+                          "When index names are not specified, they are auto generated and "
+                          "can cause conflicts. Please refer to our documentation. "
+                          "Existing index name: %s",
+                          i->name);
+    if (same_name)
+        return status_set(st, ERR_IndexOptionsConflict,
+                          "An equivalent index already exists with the same name but "
+                          "different options. Existing index name: %s",
+                          i->name);
+    if (same_key && same_opts)
+        return status_set(st, ERR_IndexOptionsConflict,
+                          "Index already exists with a different name: %s", i->name);
     return 0;
 }
 
-/* stor_index_create -- table, build, then the catalog row names it (README). */
-int stor_index_create(stor_session_t *sess, stor_collection_t *coll, const bson_t *spec,
-                      stor_index_t **out, status_t *st)
+/* stor__index_key_owner -- the RecordId a unique entry for key points at. */
+int stor__index_key_owner(stor_session_t *sess, stor_index_t *idx, const bson_t *key, int64_t *rid,
+                          bool *found, status_t *st)
 {
-    stor_engine_t *eng = sess->eng;
-    if (out)
-        *out = NULL;
-    if (coll == NULL || coll->dropped)
-        return status_set(st, ERR_NamespaceNotFound, "collection was dropped");
-    if (sess->uow.active)
-        return status_set(st, ERR_OperationNotSupportedInTransaction,
-                          "index builds cannot run inside a unit of work");
-    char ident[STOR_IDENT_MAX];
-    stor__next_ident(eng, "index", ident);
-    stor_index_t *idx;
-    ST_RET(stor__index_from_spec(eng, coll, spec, ident, NULL, &idx, st));
-    idx->building = true;
-    pthread_rwlock_rdlock(&eng->cat_lock);
-    int ret = conflict(coll, idx, st);
-    pthread_rwlock_unlock(&eng->cat_lock);
-    if (ret != 0) {
-        stor__index_free(eng, idx);
-        return ret;
-    }
-    int wret = sess->wt->create(sess->wt, idx->uri, stor__table_config(eng, true, coll->ns));
-    if (wret != 0) {
-        stor__index_free(eng, idx);
-        return stor__wt_status(st, wret, "create index table");
-    }
-    (void)FP_PAUSE(hangAfterSettingUpIndexBuild, coll->ns, 0, NULL);
-    ret = stor__index_build(sess, idx, st);
+    *found = false;
+    *rid = 0;
+    stor_ks_t ks;
+    stor_ks_init(&ks);
+    int ret = stor_ks_build(&ks, key, idx->desc_mask, STOR_KS_END, st);
+    WT_CURSOR *c = NULL;
     if (ret == 0)
-        (void)FP_PAUSE(hangIndexBuildBeforeCommit, coll->ns, 0, NULL);
+        ret = stor__cursor_get(sess, idx->uri, &c, st);
     if (ret == 0) {
-        pthread_rwlock_wrlock(&eng->cat_lock);
-        ret = coll->dropped ? status_set(st, ERR_NamespaceNotFound, "collection was dropped")
-                            : conflict(coll, idx, st);
-        stor_index_t **tail = &coll->indexes;
-        while (*tail)
-            tail = &(*tail)->next;
-        if (ret == 0) {
-            *tail = idx;
-            idx->building = false;
-            bool implicit;
-            ret = stor__uow_enter(sess, &implicit, st);
-            if (ret == 0) {
-                ret = stor__catalog_write(sess, coll, st);
-                if (ret == 0)
-                    (void)FP_PAUSE(hangBeforeCatalogCommit, coll->ns, 0, NULL);
-                ret = stor__uow_leave(sess, implicit, ret, st);
-            }
-            if (ret != 0)
-                *tail = NULL;
+        WT_ITEM k = {.data = ks.key, .size = ks.key_len}, v;
+        c->set_key(c, &k);
+        int wret = c->search(c);
+        if (wret == 0 && (wret = c->get_value(c, &v)) == 0 && v.size >= 8) {
+            *rid = get_rid(v.data);
+            *found = true;
         }
-        pthread_rwlock_unlock(&eng->cat_lock);
+        if (wret != 0 && wret != WT_NOTFOUND)
+            ret = stor__wt_status(st, wret, "index search");
+        stor__cursor_put(sess, c);
     }
-    if (ret != 0) {
-        stor__session_close_cursors(sess, idx->uri);
-        stor__drop_uri(eng, sess->wt, idx->uri);
-        stor__index_free(eng, idx);
-        return ret;
-    }
-    LOG(INFO, INDEX, 22133, "createIndex", "namespace", BCON_UTF8(coll->ns), "index",
-        BCON_UTF8(idx->name), "ident", BCON_UTF8(idx->ident));
-    if (out)
-        *out = idx;
-    return 0;
+    stor_ks_destroy(&ks);
+    return ret;
 }
 
 /* stor_index_drop -- the row loses the index first, then the table goes. */

@@ -33,15 +33,18 @@ static int check_coll(stor_collection_t *coll, status_t *st)
     return 0;
 }
 
-/* index_all -- apply fn to every index of coll (under the catalog read lock). */
-static int index_all(stor_session_t *sess, stor_collection_t *coll, const bson_t *doc, int64_t rid,
-                     bool insert, status_t *st)
+/* index_all -- move rid from old_doc's keys to new_doc's (either NULL) in every index of coll;
+ * a running build's indexes get side writes instead (under the catalog read lock). */
+static int index_all(stor_session_t *sess, stor_collection_t *coll, const bson_t *old_doc,
+                     const bson_t *new_doc, int64_t rid, status_t *st)
 {
     int ret = 0;
     pthread_rwlock_rdlock(&sess->eng->cat_lock);
     for (stor_index_t *idx = coll->indexes; idx && ret == 0; idx = idx->next)
-        ret = insert ? stor__index_insert_doc(sess, idx, doc, rid, st)
-                     : stor__index_remove_doc(sess, idx, doc, rid, st);
+        ret = stor__index_update_doc(sess, idx, old_doc, new_doc, rid, st);
+    for (stor_index_build_t *b = coll->builds; b && ret == 0; b = b->next)
+        for (size_t i = 0; i < b->nidx && ret == 0; i++)
+            ret = stor__build_side_write(sess, b->idx[i], old_doc, new_doc, rid, st);
     pthread_rwlock_unlock(&sess->eng->cat_lock);
     return ret;
 }
@@ -111,7 +114,7 @@ int stor_record_insert(stor_session_t *sess, stor_collection_t *coll, const bson
     int64_t rid = atomic_fetch_add(&coll->next_rid, 1);
     int ret = write_record(sess, coll, rid, doc, st);
     if (ret == 0)
-        ret = index_all(sess, coll, doc, rid, true, st);
+        ret = index_all(sess, coll, NULL, doc, rid, st);
     if (ret == 0)
         ret = stor__uow_add_delta(&sess->uow, coll, 1, doc->len, st);
     ret = stor__uow_leave(sess, implicit, ret, st);
@@ -134,12 +137,8 @@ int stor_record_update(stor_session_t *sess, stor_collection_t *coll, int64_t ri
         ret = status_set(st, ERR_NoSuchKey, "record %" PRId64 " not found", rid);
     if (ret == 0)
         ret = write_record(sess, coll, rid, doc, st);
-    if (ret == 0) {
-        pthread_rwlock_rdlock(&sess->eng->cat_lock);
-        for (stor_index_t *idx = coll->indexes; idx && ret == 0; idx = idx->next)
-            ret = stor__index_update_doc(sess, idx, &old, doc, rid, st);
-        pthread_rwlock_unlock(&sess->eng->cat_lock);
-    }
+    if (ret == 0)
+        ret = index_all(sess, coll, &old, doc, rid, st);
     if (ret == 0)
         ret = stor__uow_add_delta(&sess->uow, coll, 0, (int64_t)doc->len - (int64_t)old.len, st);
     bson_destroy(&old);
@@ -157,7 +156,7 @@ int stor_record_delete(stor_session_t *sess, stor_collection_t *coll, int64_t ri
     if (ret == 0 && !found)
         ret = status_set(st, ERR_NoSuchKey, "record %" PRId64 " not found", rid);
     if (ret == 0)
-        ret = index_all(sess, coll, &old, rid, false, st);
+        ret = index_all(sess, coll, &old, NULL, rid, st);
     if (ret == 0) {
         WT_CURSOR *c;
         ret = stor__cursor_get(sess, coll->uri, &c, st);

@@ -114,6 +114,7 @@ typedef struct stor_index stor_index_t;
 typedef struct stor_cursor stor_cursor_t;
 typedef struct stor_index_cursor stor_index_cursor_t;
 typedef struct stor_oplog_cursor stor_oplog_cursor_t;
+typedef struct stor_index_build stor_index_build_t;
 
 /* stor_mode_t -- which tables are logged (README: "Two modes"). */
 typedef enum stor_mode {
@@ -298,10 +299,56 @@ void stor_cursor_close(stor_cursor_t *cur);
  * stor_index_create -- create and build an index from spec {key, name, unique, sparse,
  * partialFilterExpression, ...}: IndexAlreadyExists 68 (same spec), IndexOptionsConflict 85
  * / IndexKeySpecsConflict 86 (same name or key, different spec), CannotCreateIndex 67.
- * The build scans existing data; the caller keeps writers out meanwhile.
+ * All the phases below in a row: the caller keeps writers out for the whole build
+ * (oplog application, $out's temporary collection); createIndexes runs them online.
  */
 int stor_index_create(stor_session_t *sess, stor_collection_t *coll, const bson_t *spec,
                       stor_index_t **out, status_t *st);
+
+/*
+ * Online ("hybrid") index builds, in phases, as MongoDB's (storage/README.md "Index builds"):
+ *   start   -- (writers kept out by the caller) the indexes' tables and a side-writes table
+ *              are created and the build registered on the collection: from now on every
+ *              write records its key changes for them in the side table;
+ *   scan    -- (writers running) a collection scan in batches fills the indexes;
+ *   drain   -- (writers running; repeatable) the side writes so far go into the indexes;
+ *   commit  -- (writers kept out) the last side writes, then unique indexes re-check the
+ *              keys two records held during the build (DuplicateKey 11000 if they still do),
+ *              then the catalog row names the indexes and readers see them;
+ *   release -- always, last: an uncommitted build is aborted (tables dropped); frees b.
+ * The indexes of a running build are not in listIndexes, the planner or validate. A crash
+ * leaves the build's tables unnamed by the catalog: start-up drops them (no restart).
+ */
+/*
+ * stor_index_build_start -- register a build of the n specs (a BSON array of specs, or
+ * specs[0..n) as documents) on coll. An identical existing index is skipped (no error);
+ * *out is NULL when every spec was skipped. Conflicts: IndexOptionsConflict 85,
+ * IndexKeySpecsConflict 86; an identical index being built by another build:
+ * IndexBuildAlreadyInProgress 285 (wait for that build, then try again).
+ */
+int stor_index_build_start(stor_session_t *sess, stor_collection_t *coll, const bson_t *specs,
+                           size_t n, stor_index_build_t **out, status_t *st);
+/* stor_index_build_scan -- the collection scan (work hook between batches; failpoint
+ * hangAfterSettingUpIndexBuild before it). */
+int stor_index_build_scan(stor_session_t *sess, stor_index_build_t *b, status_t *st);
+/* stor_index_build_drain -- apply the side writes visible now; *applied: how many. */
+int stor_index_build_drain(stor_session_t *sess, stor_index_build_t *b, int64_t *applied,
+                           status_t *st);
+/* stor_index_build_commit -- final drain, duplicate re-check, catalog row (writers kept out). */
+int stor_index_build_commit(stor_session_t *sess, stor_index_build_t *b, status_t *st);
+/* stor_index_build_release -- abort if not committed (why: the reason to log), free b. */
+void stor_index_build_release(stor_session_t *sess, stor_index_build_t *b, const status_t *why);
+/* stor_index_build_count / _index -- the indexes of b (live ones once committed). */
+size_t stor_index_build_count(const stor_index_build_t *b);
+stor_index_t *stor_index_build_index(const stor_index_build_t *b, size_t i);
+/* stor_index_build_pending -- side writes recorded and not yet drained (an upper bound). */
+int64_t stor_index_build_pending(const stor_index_build_t *b);
+/* stor_list_index_builds -- [{spec, buildUUID}] of ns's running builds into out (array,
+ * initialised by the callee); NamespaceNotFound as stor_list_indexes. */
+int stor_list_index_builds(stor_engine_t *eng, const char *ns, bson_t *out, status_t *st);
+/* stor_collection_has_builds -- whether coll has a running index build. */
+bool stor_collection_has_builds(stor_collection_t *coll);
+
 /* stor_index_drop -- drop by name; IndexNotFound 27. The _id index cannot be dropped. */
 int stor_index_drop(stor_session_t *sess, stor_collection_t *coll, const char *name, status_t *st);
 /* stor_index_lookup -- find by name; IndexNotFound 27. */

@@ -42,12 +42,14 @@ struct stor_index {
     bool sparse;
     bool is_id;
     bool partial;
-    bool building;            /* being built: not in the catalog row yet */
-    uint32_t desc_mask;       /* bit i: field i descending */
-    void *matcher;            /* compiled partialFilterExpression */
-    bson_t multikey_paths;    /* {path: true} -- guarded by the engine's catalog lock */
-    _Atomic int64_t accesses; /* queries whose chosen plan used it ($indexStats) */
-    int64_t since_ms;         /* wall clock when counting began (load or creation) */
+    bool building;             /* being built: not in the catalog row yet */
+    stor_index_build_t *build; /* the build filling it (NULL once ready) -- index_build.c */
+    int build_slot;            /* its place in build->idx (side-write entries name it) */
+    uint32_t desc_mask;        /* bit i: field i descending */
+    void *matcher;             /* compiled partialFilterExpression */
+    bson_t multikey_paths;     /* {path: true} -- guarded by the engine's catalog lock */
+    _Atomic int64_t accesses;  /* queries whose chosen plan used it ($indexStats) */
+    int64_t since_ms;          /* wall clock when counting began (load or creation) */
     bool dropped;
     stor_index_t *next;
 };
@@ -64,6 +66,7 @@ struct stor_collection {
     _Atomic int64_t data_size;
     stor_index_t *indexes;
     stor_index_t *dropped_indexes; /* freed at close so index handles stay valid */
+    stor_index_build_t *builds;    /* running builds: writers record side writes for them */
     bool dropped;
     stor_collection_t *next;
 };
@@ -277,8 +280,61 @@ int stor__index_remove_doc(stor_session_t *sess, stor_index_t *idx, const bson_t
 /* stor__index_update_doc -- move rid's entries from old_doc's keys to new_doc's. */
 int stor__index_update_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *old_doc,
                            const bson_t *new_doc, int64_t rid, status_t *st);
-/* stor__index_build -- fill a new index from the collection's records. */
-int stor__index_build(stor_session_t *sess, stor_index_t *idx, status_t *st);
+/* stor__index_doc_keys -- doc's keys for idx (empty when idx does not index doc); adding notes
+ * multikey paths. keys is initialised by the callee. */
+int stor__index_doc_keys(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, bool adding,
+                         bsonu_index_keys_t *keys, status_t *st);
+/* stor__index_put_key / stor__index_del_key -- one entry through cursor c (on idx->uri). */
+int stor__index_put_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_ks_t *ks,
+                        const bson_t *key, int64_t rid, status_t *st);
+int stor__index_del_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, stor_ks_t *ks,
+                        const bson_t *key, int64_t rid, status_t *st);
+/* stor__index_key_owner -- the record a unique idx's entry for key points at (*found). */
+int stor__index_key_owner(stor_session_t *sess, stor_index_t *idx, const bson_t *key, int64_t *rid,
+                          bool *found, status_t *st);
+/* stor__index_conflict -- MongoDB's answer when want clashes with have (0 when it does not). */
+int stor__index_conflict(const stor_index_t *have, const stor_index_t *want, status_t *st);
+/* stor__dup_key_error -- DuplicateKey 11000 for key in idx (kept for stor_session_dup_key). */
+int stor__dup_key_error(stor_session_t *sess, stor_index_t *idx, const bson_t *key, status_t *st);
+
+/*
+ * An index build (index_build.c, README "Index builds"). While it runs, its indexes are
+ * not in coll->indexes (readers and the planner never see them) but on coll->builds:
+ * every writer records the key changes it makes for them in the build's side-writes
+ * table, in its own transaction; the build drains that table into the indexes.
+ */
+typedef struct stor_build_dup {
+    int slot;    /* which index of the build */
+    bson_t key;  /* the key another record held when this one was inserted */
+    int64_t rid; /* the record that could not take the key */
+} stor_build_dup_t;
+
+struct stor_index_build {
+    stor_engine_t *eng;
+    stor_collection_t *coll;
+    uint8_t uuid[16]; /* buildUUID (listIndexes includeBuildUUIDs) */
+    char side_ident[STOR_IDENT_MAX];
+    char side_uri[STOR_URI_MAX];
+    stor_index_t **idx; /* the indexes built together (one scan) */
+    size_t nidx;
+    _Atomic int64_t side_seq; /* next side-writes key */
+    int64_t side_applied;     /* entries drained so far */
+    stor_build_dup_t *dups;   /* unique: keys found held by another record (build thread) */
+    size_t ndups, cap_dups;
+    bool checking; /* commit's duplicate re-check: clashes are errors again */
+    bool committed;
+    int64_t scanned;
+    int64_t t0_us;
+    stor_index_build_t *next; /* coll->builds */
+};
+
+/* ---- index_build.c ---- */
+/* stor__build_side_write -- a writer's key changes for idx (on coll->builds) into its side
+ * table, in the writer's transaction. Caller holds the catalog read lock. */
+int stor__build_side_write(stor_session_t *sess, stor_index_t *idx, const bson_t *old_doc,
+                           const bson_t *new_doc, int64_t rid, status_t *st);
+/* stor__build_note_dup -- a unique clash while building: remember it for commit's re-check. */
+int stor__build_note_dup(stor_index_t *idx, const bson_t *key, int64_t rid, status_t *st);
 
 /* ---- oplog.c ---- */
 /* stor__oplog_init -- create/open the oplog table and recover its counters. */

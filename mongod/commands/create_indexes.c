@@ -1,9 +1,12 @@
 /*
  * create_indexes.c -- {createIndexes: "c", indexes: [{key, name, unique,
  * sparse, partialFilterExpression, expireAfterSeconds, hidden, collation}]}:
- * build indexes (foreground: the namespace is held exclusively, so no writer
- * slips past the build; storage logs the build). Creates the collection if
- * needed. Reply {numIndexesBefore, numIndexesAfter,
+ * build indexes online, as MongoDB's hybrid builds (storage/README.md "Index
+ * builds"): the namespace is held exclusively only to register the build and,
+ * at the end, for the last drain of the side writes and the commit; the
+ * collection scan and the drains before run while writers go on. Every spec
+ * of one command is one build (one scan; all commit or none). Creates the
+ * collection if needed. Reply {numIndexesBefore, numIndexesAfter,
  * createdCollectionAutomatically, note?}. Conflicts come from storage with
  * MongoDB's codes: IndexOptionsConflict 85, IndexKeySpecsConflict 86; an
  * identical existing index is not an error ("all indexes already exist").
@@ -14,6 +17,7 @@
 #include "mongod/ops.h"
 
 #include <string.h>
+#include <time.h>
 
 /* gen_name -- MongoDB's default name: "a_1_b_-1", "t_text". */
 static void gen_name(const bson_t *key, bson_string_t *out)
@@ -216,14 +220,37 @@ static int count_indexes(micad_t *m, const char *ns)
  */
 #define MICAD_MAX_INDEXES 64
 
-/* check_index_limit -- CannotCreateIndex when spec would be a 65th index on ns. */
+/*
+ * Drains without the lock before the final one under it: each drains what writers committed
+ * meanwhile, so under a steady load the backlog shrinks to what arrives during one drain. A
+ * drain that leaves fewer than MICAD_BUILD_DRAIN_CAUGHT_UP entries (one storage batch) means
+ * the last drain, under the exclusive hold, is one batch long; the round limit bounds the
+ * build under a write load faster than the drain, where the hold absorbs the rest.
+ */
+#define MICAD_BUILD_DRAIN_ROUNDS    10
+#define MICAD_BUILD_DRAIN_CAUGHT_UP 1000
+
+/* count_builds -- indexes of ns being built now (they count towards the limit, as MongoDB's). */
+static int count_builds(micad_t *m, const char *ns)
+{
+    bson_t list;
+    status_t ignored = STATUS_INIT;
+    int n = 0;
+    if (stor_list_index_builds(m->engine, ns, &list, &ignored) == 0)
+        n = (int)bson_count_keys(&list);
+    bson_destroy(&list);
+    return n;
+}
+
+/* check_index_limit -- CannotCreateIndex when spec would be a 65th index on ns (ahead: the
+ * specs before it in this command). */
 static int check_index_limit(micad_t *m, stor_collection_t *coll, const char *ns,
-                             const bson_t *spec, status_t *st)
+                             const bson_t *spec, int ahead, status_t *st)
 {
     bson_iter_t it;
     stor_index_t *idx = NULL;
     status_t ignored = STATUS_INIT;
-    if (count_indexes(m, ns) < MICAD_MAX_INDEXES)
+    if (count_indexes(m, ns) + count_builds(m, ns) + ahead < MICAD_MAX_INDEXES)
         return 0;
     if (bson_iter_init_find(&it, spec, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
         stor_index_lookup(coll, bson_iter_utf8(&it, NULL), &idx, &ignored) == 0)
@@ -255,7 +282,9 @@ static int create_indexes_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
     stor_collection_t *coll;
     bson_iter_t it, ix;
     bool created = false, locked = false;
-    int before = 0, ret = 0, nspecs = 0;
+    int before = 0, ret = 0, nspecs = 0, nparsed = 0;
+    bson_t *specs = NULL;
+    stor_index_build_t *build = NULL;
 
     ST_RET(micad_db_cmd_ns(op, cmd, ns, st));
     ST_RET(micad_db_split_ns(ns, db, &cname, st));
@@ -307,25 +336,56 @@ static int create_indexes_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
     locked = true;
     ST_ERR(micad_write_get_or_create(m, sess, ns, &coll, &created, st));
     before = created ? 1 : count_indexes(m, ns);
+    specs = bson_malloc0((size_t)nspecs * sizeof(*specs));
     while (bson_iter_next(&ix)) {
-        bson_t in, spec;
+        bson_t in;
         ST_ERR(micad_db_arg_doc(&ix, "createIndexes", &in, st));
-        ret = check_spec(&in, &spec, st);
+        ret = check_spec(&in, &specs[nparsed], st);
+        nparsed++;
         if (ret == 0)
-            ret = check_index_limit(m, coll, ns, &spec, st);
-        if (ret == 0) {
-            ret = micad_write_create_index(sess, coll, &spec, st);
-            if (ret == ERR_IndexAlreadyExists) {
-                status_reset(st);
-                ret = 0;
-            }
-        }
-        bson_destroy(&spec);
+            ret = check_index_limit(m, coll, ns, &specs[nparsed - 1], nparsed - 1, st);
         if (ret != 0)
             goto err;
     }
+    /* an identical index being built by another createIndexes: wait for it, then again */
+    while ((ret = stor_index_build_start(sess, coll, specs, (size_t)nparsed, &build, st)) ==
+           ERR_IndexBuildAlreadyInProgress) {
+        status_reset(st);
+        micad_db_unlock_ns(ns, true);
+        locked = false;
+        wire_curop_set_progress("Index Build: waiting for a build of the same index", 0, 0);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        ST_ERR(micad_db_check_deadline(op, st));
+        micad_db_lock_ns(ns, true);
+        locked = true;
+        ST_ERR(micad_db_get_collection(m, ns, &coll, st));
+    }
+    if (ret != 0)
+        goto err;
+    if (build != NULL) {
+        /* writers go on from here: they record their key changes in the build's side table */
+        micad_db_unlock_ns(ns, true);
+        locked = false;
+        ST_ERR(stor_index_build_scan(sess, build, st));
+        /* drain while writers run until a drain catches up, so the exclusive hold is short */
+        int64_t applied = 0;
+        for (int round = 0; round < MICAD_BUILD_DRAIN_ROUNDS; round++) {
+            ST_ERR(stor_index_build_drain(sess, build, &applied, st));
+            if (stor_index_build_pending(build) < MICAD_BUILD_DRAIN_CAUGHT_UP)
+                break;
+        }
+        ST_ERR(FP_PAUSE(hangIndexBuildBeforeCommit, ns, 0, st));
+        micad_db_lock_ns(ns, true);
+        locked = true;
+        ST_ERR(stor_index_build_commit(sess, build, st));
+        for (size_t i = 0; i < stor_index_build_count(build); i++)
+            ST_ERR(micad_write_index_built(sess, coll, stor_index_build_index(build, i), st));
+    }
     micad_db_unlock_ns(ns, true);
     locked = false;
+    stor_index_build_release(sess, build, st);
+    build = NULL;
     int after = count_indexes(m, ns);
     BSON_APPEND_INT32(reply, "numIndexesBefore", before);
     BSON_APPEND_INT32(reply, "numIndexesAfter", after);
@@ -336,6 +396,11 @@ static int create_indexes_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
 err:
     if (locked)
         micad_db_unlock_ns(ns, true);
+    if (build != NULL)
+        stor_index_build_release(sess, build, st); /* aborted: its tables go, nothing is left */
+    for (int i = 0; i < nparsed; i++)
+        bson_destroy(&specs[i]);
+    bson_free(specs);
     micad_db_dup_key_reply(op, ret, st);
     return ret;
 }
