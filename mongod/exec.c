@@ -136,6 +136,7 @@ struct micad_exec {
     stor_index_t **ixh;
     bson_t *ixspecs; /* array of specs (owns names/keys) */
     bson_t *ixmkp;   /* multikey paths per index */
+    bson_t **ixwcp;  /* wildcardProjection per index (owned copies; NULL: none) */
     qry_match_t **ixpartial;
     size_t nix;
     /* plans */
@@ -389,6 +390,8 @@ static int load_indexes(micad_exec_t *ex, status_t *st)
     ex->ixh = calloc(n + 1, sizeof(*ex->ixh));
     ex->ixmkp = calloc(n + 1, sizeof(bson_t));
     ex->ixpartial = calloc(n + 1, sizeof(*ex->ixpartial));
+    ex->ixwcp = calloc(n + 1, sizeof(bson_t *));
+    INVARIANT(ex->ixwcp != NULL);
     ex->ixspecs = bson_copy(&arr);
     bson_destroy(&arr);
     if (!bson_iter_init(&it, ex->ixspecs))
@@ -433,6 +436,11 @@ static int load_indexes(micad_exec_t *ex, status_t *st)
                 bson_destroy(&ex->ixmkp[k]);
                 continue; /* unparsable: never plan with it */
             }
+        }
+        if (bson_iter_init_find(&f, &spec, "wildcardProjection") && BSON_ITER_HOLDS_DOCUMENT(&f)) {
+            bson_iter_document(&f, &len, &data);
+            ex->ixwcp[k] = bson_new_from_data(data, len);
+            ii->wildcard_projection = ex->ixwcp[k];
         }
         ex->ixh[k] = idx;
         ex->nix++;
@@ -500,7 +508,7 @@ static bool filter_covered(const qry_match_node_t *n, const bson_t *kp, int dept
 static bool plain_index(const bson_t *kp)
 {
     bson_iter_t it, jt;
-    if (!bson_iter_init(&it, kp))
+    if (bsonu_is_wildcard_pattern(kp) || !bson_iter_init(&it, kp))
         return false;
     while (bson_iter_next(&it)) {
         if (!bsonu_is_number(bson_iter_type(&it)))
@@ -784,7 +792,8 @@ static int ixsrc_next(micad_exec_t *ex, ixsrc_t *s, xstats_t *xs, int64_t *rid, 
                 bson_init(key);
                 /* Name the values after the key pattern's fields (returnKey's shape). */
                 bson_iter_t ki, vi;
-                bson_iter_init(&ki, stor_index_key_pattern(s->idx));
+                bson_iter_init(&ki, s->plan->key_pattern != NULL ? s->plan->key_pattern
+                                                                 : stor_index_key_pattern(s->idx));
                 bson_iter_init(&vi, &k);
                 while (bson_iter_next(&ki) && bson_iter_next(&vi))
                     bson_append_value(key, bson_iter_key(&ki), -1, bson_iter_value(&vi));
@@ -1017,6 +1026,15 @@ static void report_stats(micad_exec_t *ex)
         op->info.has_sort_stage = true;
 }
 
+/* plan_kp -- the key pattern an IXSCAN reads: a wildcard index's expansion ({$_path: 1, a: 1})
+ * or the index's own. */
+static const bson_t *plan_kp(const micad_exec_t *ex, const qry_plan_t *pl)
+{
+    if (pl->key_pattern != NULL)
+        return pl->key_pattern;
+    return pl->index < ex->nix ? ex->ixinfo[pl->index].key_pattern : NULL;
+}
+
 /* key_pattern_text -- "{ a: 1, b: -1 }" as MongoDB's planSummary prints a key pattern. */
 static void key_pattern_text(const bson_t *kp, char *buf, size_t len)
 {
@@ -1065,8 +1083,7 @@ static void plan_summary(micad_exec_t *ex, const qry_plan_t *plan, char *buf, si
     for (size_t i = 0; i < n && o + 1 < len; i++) {
         char kp[160];
         const qry_plan_t *c = kids[i];
-        key_pattern_text(c->index < ex->nix ? ex->ixinfo[c->index].key_pattern : NULL, kp,
-                         sizeof(kp));
+        key_pattern_text(plan_kp(ex, c), kp, sizeof(kp));
         o += (size_t)snprintf(buf + o, len - o, "%sIXSCAN %s", i ? ", " : "", kp);
     }
 }
@@ -1380,6 +1397,10 @@ void micad_exec_destroy(micad_exec_t *ex)
     free(ex->ixinfo);
     free(ex->ixh);
     free(ex->ixmkp);
+    for (size_t i = 0; ex->ixwcp != NULL && i <= ex->nix; i++)
+        if (ex->ixwcp[i] != NULL)
+            bson_destroy(ex->ixwcp[i]);
+    free(ex->ixwcp);
     free(ex->ixpartial);
     if (ex->ixspecs)
         bson_destroy(ex->ixspecs);
@@ -1935,6 +1956,42 @@ static void emit_ixscan(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *
     emit_ixscan_as(ex, pl, x, stats, "IXSCAN", false, d);
 }
 
+/*
+ * emit_wildcard_multikey -- isMultiKey and multiKeyPaths of a wildcard IXSCAN
+ * over {$_path: 1, path: 1}: the recorded array paths that are path or lie on
+ * the way to it ({$_path: [], "a.b": ["a"]}).
+ */
+static void emit_wildcard_multikey(const qry_index_info_t *ii, const qry_plan_t *pl, bson_t *d)
+{
+    bson_iter_t it, m;
+    const char *path = NULL;
+    if (bson_iter_init(&it, pl->key_pattern) && bson_iter_next(&it) && bson_iter_next(&it))
+        path = bson_iter_key(&it);
+    bson_t mk, a, e;
+    bson_init(&a);
+    uint32_t n = 0;
+    if (path != NULL && ii->multikey && ii->multikey_paths != NULL &&
+        bson_iter_init(&m, ii->multikey_paths))
+        while (bson_iter_next(&m)) {
+            const char *k = bson_iter_key(&m);
+            size_t kl = strlen(k);
+            if (strncmp(path, k, kl) == 0 && (path[kl] == '\0' || path[kl] == '.')) {
+                char key[16];
+                const char *ks;
+                bson_uint32_to_string(n++, &ks, key, sizeof(key));
+                bson_append_utf8(&a, ks, -1, k, -1);
+            }
+        }
+    BSON_APPEND_BOOL(d, "isMultiKey", n > 0);
+    BSON_APPEND_DOCUMENT_BEGIN(d, "multiKeyPaths", &mk);
+    BSON_APPEND_ARRAY_BEGIN(&mk, "$_path", &e);
+    bson_append_array_end(&mk, &e);
+    if (path != NULL)
+        bson_append_array(&mk, path, -1, &a);
+    bson_append_document_end(d, &mk);
+    bson_destroy(&a);
+}
+
 /* emit_ixscan_as -- an index scan stage (IXSCAN, or DISTINCT_SCAN) and, when covered, the
  * filter it applies to its keys. */
 static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *x, bool stats,
@@ -1946,22 +2003,27 @@ static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_
         append_parsed_query(ex, d, "filter");
     if (stats)
         stats_common(d, covered ? x->filtered : x->scanned - x->dups, x->keys, x->eof, x);
-    BSON_APPEND_DOCUMENT(d, "keyPattern", ii->key_pattern);
+    const bson_t *kp = plan_kp(ex, pl);
+    BSON_APPEND_DOCUMENT(d, "keyPattern", kp);
     BSON_APPEND_UTF8(d, "indexName", ii->name);
-    BSON_APPEND_BOOL(d, "isMultiKey", ii->multikey);
-    bson_t mk;
-    BSON_APPEND_DOCUMENT_BEGIN(d, "multiKeyPaths", &mk);
-    bson_iter_t it;
-    if (bson_iter_init(&it, ii->key_pattern))
-        while (bson_iter_next(&it)) {
-            bson_t a;
-            bson_append_array_begin(&mk, bson_iter_key(&it), -1, &a);
-            bson_iter_t m;
-            if (ii->multikey && bson_iter_init_find(&m, ii->multikey_paths, bson_iter_key(&it)))
-                BSON_APPEND_UTF8(&a, "0", bson_iter_key(&it));
-            bson_append_array_end(&mk, &a);
-        }
-    bson_append_document_end(d, &mk);
+    if (pl->key_pattern != NULL) {
+        emit_wildcard_multikey(ii, pl, d);
+    } else {
+        BSON_APPEND_BOOL(d, "isMultiKey", ii->multikey);
+        bson_t mk;
+        BSON_APPEND_DOCUMENT_BEGIN(d, "multiKeyPaths", &mk);
+        bson_iter_t it;
+        if (bson_iter_init(&it, ii->key_pattern))
+            while (bson_iter_next(&it)) {
+                bson_t a;
+                bson_append_array_begin(&mk, bson_iter_key(&it), -1, &a);
+                bson_iter_t m;
+                if (ii->multikey && bson_iter_init_find(&m, ii->multikey_paths, bson_iter_key(&it)))
+                    BSON_APPEND_UTF8(&a, "0", bson_iter_key(&it));
+                bson_append_array_end(&mk, &a);
+            }
+        bson_append_document_end(d, &mk);
+    }
     BSON_APPEND_BOOL(d, "isUnique", ii->unique);
     BSON_APPEND_BOOL(d, "isSparse", ii->sparse);
     BSON_APPEND_BOOL(d, "isPartial", ii->partial != NULL);
@@ -1970,7 +2032,7 @@ static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_
     {
         bson_t bounds = BSON_INITIALIZER, view;
         bson_iter_t bi;
-        qry_plan_append_bounds(pl, ii->key_pattern, &bounds, "indexBounds");
+        qry_plan_append_bounds(pl, kp, &bounds, "indexBounds");
         if (bounds.len <= EXPLAIN_PIECE_CAP) {
             bson_concat(d, &bounds);
         } else if (bson_iter_init_find(&bi, &bounds, "indexBounds") &&
