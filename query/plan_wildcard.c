@@ -148,7 +148,8 @@ static bool path_ok(const qry_index_info_t *ix, const bsonu_wc_proj_t *proj, con
     }
 }
 
-static void oil_add(qry_oil_t *o, const bson_value_t *lo, bool li, const bson_value_t *hi, bool hi_i)
+static void oil_add(qry_oil_t *o, const bson_value_t *lo, bool li, const bson_value_t *hi,
+                    bool hi_i)
 {
     o->iv = realloc(o->iv, (o->n + 1) * sizeof(*o->iv));
     INVARIANT(o->iv != NULL);
@@ -329,8 +330,8 @@ qry_plan_t *qry__wildcard_plan(const qry_plan_request_t *req, size_t ixno, const
         return NULL;
     if (bsonu_wc_proj_parse(ix->key_pattern, ix->wildcard_projection, &proj, &st) != 0)
         return NULL;
-    bool desc = bson_iter_init(&it, ix->key_pattern) && bson_iter_next(&it) &&
-                bson_iter_as_double(&it) < 0;
+    bool desc =
+        bson_iter_init(&it, ix->key_pattern) && bson_iter_next(&it) && bson_iter_as_double(&it) < 0;
     qry_plan_t *best = NULL;
     int best_score = -1;
     for (size_t i = 0; i < p->n; i++) {
