@@ -27,8 +27,7 @@ static bson_t *json(const char *s)
 
 /* keys_text -- the keys as "path=value;..." (canonical extended JSON values) and the
  * multikey paths as "mk:a,b". */
-static void keys_text(const char *pattern, const char *proj, const char *doc, char *out,
-                      size_t cap)
+static void keys_text(const char *pattern, const char *proj, const char *doc, char *out, size_t cap)
 {
     bson_t *kp = json(pattern), *pj = proj ? json(proj) : NULL, *d = json(doc);
     bsonu_wc_proj_t p;
@@ -102,7 +101,8 @@ static void test_subtree(void **state)
 static void test_inclusion_projection(void **state)
 {
     (void)state;
-    EXPECT_KEYS("{\"$**\": 1}", "{\"b.c\": 1}", "{\"_id\": 1, \"b\": {\"c\": 1, \"d\": 2}, \"x\": 3}",
+    EXPECT_KEYS("{\"$**\": 1}", "{\"b.c\": 1}",
+                "{\"_id\": 1, \"b\": {\"c\": 1, \"d\": 2}, \"x\": 3}",
                 "b.c={ \"$numberInt\" : \"1\" };mk:");
     /* an object on the way that keeps nothing is {} */
     EXPECT_KEYS("{\"$**\": 1}", "{\"a.b\": 1}", "{\"a\": {\"c\": 1}}", "a={  };mk:");
@@ -120,7 +120,8 @@ static void test_inclusion_projection(void **state)
 static void test_exclusion_projection(void **state)
 {
     (void)state;
-    EXPECT_KEYS("{\"$**\": 1}", "{\"a.b\": 0}", "{\"_id\": 1, \"a\": {\"b\": 1, \"c\": 2}, \"d\": 3}",
+    EXPECT_KEYS("{\"$**\": 1}", "{\"a.b\": 0}",
+                "{\"_id\": 1, \"a\": {\"b\": 1, \"c\": 2}, \"d\": 3}",
                 "a.c={ \"$numberInt\" : \"2\" };d={ \"$numberInt\" : \"3\" };mk:");
     EXPECT_KEYS("{\"$**\": 1}", "{\"a.b\": 0}", "{\"a\": {\"b\": 1}}", "a={  };mk:");
     EXPECT_KEYS("{\"$**\": 1}", "{\"a.b\": 0, \"_id\": 1}", "{\"_id\": 1, \"a\": [5, {\"b\": 1}]}",
