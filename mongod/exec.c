@@ -7,6 +7,7 @@
 #include "mongod/opstats.h"
 #include "mongod/parameters.h"
 #include "mongod/repl/repl.h"
+#include "mongod/write.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -112,9 +113,10 @@ typedef struct pipe {
     qry_plan_t *plan;
     bool
         covered; /* IXSCAN whose keys answer filter and projection: no fetch (PROJECTION_COVERED) */
-    bool distinct;      /* DISTINCT_SCAN for distinct's key (covered too) */
-    stor_cursor_t *cur; /* COLLSCAN */
-    ixsrc_t *ix;        /* IXSCAN: 1; OR: nchildren */
+    bool distinct;            /* DISTINCT_SCAN for distinct's key (covered too) */
+    stor_cursor_t *cur;       /* COLLSCAN */
+    stor_index_cursor_t *cic; /* COLLSCAN of a clustered collection: its _id index, in order */
+    ixsrc_t *ix;              /* IXSCAN: 1; OR: nchildren */
     size_t nix, cur_ix;
     ridset_t seen;
     xstats_t st;
@@ -126,7 +128,8 @@ struct micad_exec {
     micad_query_t q;
     repl_read_mode_t read_mode; /* the creating command's read concern (repl/read.c) */
     stor_session_t *sess;
-    stor_collection_t *coll; /* NULL: missing collection (EOF) */
+    stor_collection_t *coll;  /* NULL: missing collection (EOF) */
+    stor_index_t *cluster_ix; /* a clustered collection's cluster key (its _id index) */
     bool in_batch;
     qry_match_t *match;
     qry_sort_t *sort;
@@ -685,6 +688,8 @@ static void pipe_close(pipe_t *p)
 {
     stor_cursor_close(p->cur);
     p->cur = NULL;
+    stor_index_cursor_close(p->cic);
+    p->cic = NULL;
     for (size_t i = 0; i < p->nix; i++) {
         stor_index_cursor_close(p->ix[i].ic);
         if (p->ix[i].has_skip)
@@ -739,6 +744,8 @@ static int pipe_save(pipe_t *p, status_t *st)
 {
     if (p->cur != NULL)
         ST_RET(stor_cursor_save(p->cur, st));
+    if (p->cic != NULL)
+        ST_RET(stor_index_cursor_save(p->cic, st));
     for (size_t i = 0; i < p->nix; i++)
         if (p->ix[i].ic != NULL)
             ST_RET(stor_index_cursor_save(p->ix[i].ic, st));
@@ -749,6 +756,8 @@ static int pipe_restore(pipe_t *p, status_t *st)
 {
     if (p->cur != NULL)
         ST_RET(stor_cursor_restore(p->cur, st));
+    if (p->cic != NULL)
+        ST_RET(stor_index_cursor_restore(p->cic, st));
     for (size_t i = 0; i < p->nix; i++)
         if (p->ix[i].ic != NULL)
             ST_RET(stor_index_cursor_restore(p->ix[i].ic, st));
@@ -862,11 +871,31 @@ static int pipe_next_timed(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **
         }
         qry_match_details_t det = {0};
         if (p->plan->kind == QRY_PLAN_COLLSCAN) {
-            if (p->cur == NULL)
-                ST_RET(stor_cursor_open(ex->sess, ex->coll, p->plan->direction > 0, &p->cur, st));
             bson_t view;
             bool e = false;
-            ST_RET(stor_cursor_next(p->cur, rid, &view, &e, st));
+            bool fetched = false;
+            if (ex->cluster_ix != NULL && !ex->q.tailable) {
+                /* clustered: the collection in cluster-key (_id) order */
+                if (p->cic == NULL) {
+                    stor_index_bounds_t b = {.forward = p->plan->direction > 0};
+                    ST_RET(stor_index_cursor_open(ex->sess, ex->cluster_ix, &b, &p->cic, st));
+                }
+                ST_RET(stor_index_cursor_next(p->cic, rid, NULL, &e, st));
+                if (!e) {
+                    bool found = false;
+                    ST_RET(stor_record_get(ex->sess, ex->coll, *rid, &view, &found, st));
+                    if (!found) {
+                        bson_destroy(&view);
+                        continue;
+                    }
+                    fetched = true;
+                }
+            } else {
+                if (p->cur == NULL)
+                    ST_RET(
+                        stor_cursor_open(ex->sess, ex->coll, p->plan->direction > 0, &p->cur, st));
+                ST_RET(stor_cursor_next(p->cur, rid, &view, &e, st));
+            }
             if (e) {
                 if (!ex->q.tailable)
                     p->src_eof = true;
@@ -877,10 +906,15 @@ static int pipe_next_timed(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **
             p->st.docs++;
             p->st.scanned++;
             bool ok = false;
-            ST_RET(qry_match_exec(ex->match, &view, &det, &ok, st));
+            int mret = qry_match_exec(ex->match, &view, &det, &ok, st);
+            if (mret == 0 && ok)
+                *doc = bson_copy(&view);
+            if (fetched)
+                bson_destroy(&view);
+            if (mret != 0)
+                return mret;
             if (!ok)
                 continue;
-            *doc = bson_copy(&view);
         } else {
             bson_t key;
             bool e = false;
@@ -1060,6 +1094,14 @@ static void key_pattern_text(const bson_t *kp, char *buf, size_t len)
         (void)snprintf(buf + o, len - o, " }");
 }
 
+/* clustered_scan -- an IXSCAN of a clustered collection's cluster key: MongoDB's
+ * CLUSTERED_IXSCAN (a bounded scan of the collection itself, no separate FETCH). */
+static bool clustered_scan(const micad_exec_t *ex, const qry_plan_t *pl)
+{
+    return ex->cluster_ix != NULL && pl->kind == QRY_PLAN_IXSCAN && pl->index < ex->nix &&
+           ex->ixh[pl->index] == ex->cluster_ix;
+}
+
 /* plan_summary -- currentOp's and the profiler's planSummary for the winning plan. */
 static void plan_summary(micad_exec_t *ex, const qry_plan_t *plan, char *buf, size_t len)
 {
@@ -1079,6 +1121,10 @@ static void plan_summary(micad_exec_t *ex, const qry_plan_t *plan, char *buf, si
     if (n == 0) {
         kids = &one;
         n = 1;
+    }
+    if (n == 1 && clustered_scan(ex, plan)) {
+        (void)snprintf(buf, len, "CLUSTERED_IXSCAN");
+        return;
     }
     for (size_t i = 0; i < n && o + 1 < len; i++) {
         char kp[160];
@@ -1287,6 +1333,12 @@ int micad_exec_create(micad_t *m, const wire_opctx_t *op, const micad_query_t *q
             goto err;
         }
         ST_ERR(stor_session_open(m->engine, &ex->sess, st));
+        if (micad_clustered_spec(o, NULL)) {
+            stor_index_t *ci = NULL;
+            status_t cst = STATUS_INIT;
+            if (stor_index_lookup(ex->coll, "_id_", &ci, &cst) == 0)
+                ex->cluster_ix = ci;
+        }
         if (!id_point(ex) || !load_id_index(ex))
             ST_ERR(load_indexes(ex, st));
     } else if (ex->q.tailable) {
@@ -2053,6 +2105,32 @@ static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_
     }
 }
 
+/*
+ * emit_clustered_ixscan -- MongoDB's CLUSTERED_IXSCAN: the filter, the direction and the
+ * cluster-key range scanned (minRecord / maxRecord: the ends of the _id bounds, left out when
+ * open).
+ */
+static void emit_clustered_ixscan(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *x,
+                                  bool stats, bson_t *d)
+{
+    BSON_APPEND_UTF8(d, "stage", "CLUSTERED_IXSCAN");
+    if (!bson_empty(&ex->q.filter))
+        append_parsed_query(ex, d, "filter");
+    if (stats) {
+        stats_common(d, x->filtered, x->works, x->eof, x);
+        APPEND_N(d, "docsExamined", x->docs);
+    }
+    BSON_APPEND_UTF8(d, "direction", pl->direction > 0 ? "forward" : "backward");
+    if (pl->nfields > 0 && pl->bounds[0].n > 0) {
+        const qry_oil_t *o = &pl->bounds[0];
+        const bson_value_t *lo = &o->iv[0].lo, *hi = &o->iv[o->n - 1].hi;
+        if (lo->value_type != BSON_TYPE_MINKEY)
+            bson_append_value(d, "minRecord", -1, lo);
+        if (hi->value_type != BSON_TYPE_MAXKEY)
+            bson_append_value(d, "maxRecord", -1, hi);
+    }
+}
+
 /* emit_source -- FETCH over IXSCAN/OR, or COLLSCAN, or EOF. */
 static void emit_source(micad_exec_t *ex, const pipe_t *p, bool stats, bson_t *d)
 {
@@ -2074,6 +2152,10 @@ static void emit_source(micad_exec_t *ex, const pipe_t *p, bool stats, bson_t *d
             APPEND_N(d, "docsExamined", x->docs);
         }
         BSON_APPEND_UTF8(d, "direction", pl->direction > 0 ? "forward" : "backward");
+        return;
+    }
+    if (!p->covered && clustered_scan(ex, pl)) {
+        emit_clustered_ixscan(ex, pl, x, stats, d);
         return;
     }
     if (p->covered && pl->kind == QRY_PLAN_IXSCAN) {

@@ -6,6 +6,7 @@
  */
 #include "mongod/db.h"
 #include "mongod/views.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -36,7 +37,10 @@ int micad_cmd_list_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, s
     if (micad_db_get_collection(m, ns, &coll, &ignored) != 0)
         return status_set(st, ERR_NamespaceNotFound, "ns does not exist: %s", ns);
     ST_RET(stor_list_indexes(m->engine, ns, &list, st));
-    micad_db_cursor_reply(reply, ns, &list);
+    bson_t shown;
+    micad_clustered_list_indexes(stor_collection_options(coll), &list, &shown);
+    micad_db_cursor_reply(reply, ns, &shown);
+    bson_destroy(&shown);
     bson_destroy(&list);
     return 0;
 }
