@@ -186,7 +186,8 @@ typedef struct wcgen {
     bson_t **keys; /* heap keys: a bson_t must not move once built */
     size_t n, cap;
     bsonu_strlist_t *mk;
-    char path[2048];
+    char *path; /* the current dotted path, grown as needed */
+    size_t pcap;
     size_t plen;
     status_t *st;
 } wcgen_t;
@@ -228,9 +229,10 @@ static bool push_comp(wcgen_t *g, const char *name, size_t *saved, status_t *st)
 {
     size_t nl = strlen(name);
     *saved = g->plen;
-    if (g->plen + 1 + nl + 1 > sizeof(g->path)) {
-        status_set(st, ERR_CannotCreateIndex, "wildcard index path too long");
-        return false;
+    (void)st;
+    if (g->plen + 1 + nl + 1 > g->pcap) {
+        g->pcap = (g->plen + 1 + nl + 1) * 2;
+        g->path = bson_realloc(g->path, g->pcap);
     }
     if (g->plen > 0)
         g->path[g->plen++] = '.';
@@ -396,6 +398,8 @@ int bsonu_wildcard_keys_get(const bsonu_wc_proj_t *proj, const bson_t *doc, bson
     g->proj = proj;
     g->mk = multikey;
     g->st = st;
+    g->pcap = 256;
+    g->path = bson_malloc0(g->pcap);
     bsonu_index_keys_destroy(k);
     k->nfields = 2;
     int ret = walk_obj(g, bson_get_data(doc), doc->len, false, false, 0);
@@ -419,6 +423,7 @@ int bsonu_wildcard_keys_get(const bsonu_wc_proj_t *proj, const bson_t *doc, bson
     for (size_t r = 0; r < g->n; r++)
         bson_destroy(g->keys[r]);
     bson_free(g->keys);
+    bson_free(g->path);
     bson_free(g);
     if (ret != 0) {
         bsonu_index_keys_destroy(k);

@@ -193,6 +193,41 @@ static void test_is_wildcard_pattern(void **state)
     }
 }
 
+static void test_long_paths(void **state)
+{
+    (void)state;
+    /* 80 levels of 40-character names: a 3,279-byte path, indexed like any other */
+    bson_t *doc = bson_new(), *kp = json("{\"$**\": 1}");
+    bson_t levels[80];
+    char name[41];
+    memset(name, 'n', 40);
+    name[40] = '\0';
+    bson_t *parent = doc;
+    for (int i = 0; i < 80; i++) {
+        bson_append_document_begin(parent, name, -1, &levels[i]);
+        parent = &levels[i];
+    }
+    BSON_APPEND_INT32(parent, "x", 1);
+    for (int i = 79; i >= 0; i--)
+        bson_append_document_end(i ? &levels[i - 1] : doc, &levels[i]);
+    bsonu_wc_proj_t p;
+    status_t st = STATUS_INIT;
+    assert_int_equal(bsonu_wc_proj_parse(kp, NULL, &p, &st), 0);
+    bsonu_index_keys_t k;
+    bsonu_index_keys_init(&k);
+    assert_int_equal(bsonu_wildcard_keys_get(&p, doc, &k, NULL, &st), 0);
+    assert_int_equal(k.n, 1);
+    bson_iter_t it;
+    assert_true(bson_iter_init(&it, &k.keys[0]) && bson_iter_next(&it));
+    uint32_t len = 0;
+    (void)bson_iter_utf8(&it, &len);
+    assert_int_equal(len, 80 * 41 + 1);
+    bsonu_index_keys_destroy(&k);
+    bsonu_wc_proj_destroy(&p);
+    bson_destroy(kp);
+    bson_destroy(doc);
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
