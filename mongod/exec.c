@@ -359,6 +359,18 @@ static bool id_point(const micad_exec_t *ex)
     }
 }
 
+/* index_display_name -- an index's name, except a clustered collection's _id index, which is
+ * its cluster key and carries the clusteredIndex name (hint and explain use it). */
+static const char *index_display_name(const micad_exec_t *ex, stor_index_t *idx)
+{
+    bson_t spec;
+    bson_iter_t it;
+    if (idx == ex->cluster_ix && micad_clustered_spec(stor_collection_options(ex->coll), &spec) &&
+        bson_iter_init_find(&it, &spec, "name") && BSON_ITER_HOLDS_UTF8(&it))
+        return bson_iter_utf8(&it, NULL);
+    return stor_index_name(idx);
+}
+
 /* load_id_index -- only the _id index (see id_point); false if it is missing. */
 static bool load_id_index(micad_exec_t *ex)
 {
@@ -371,7 +383,7 @@ static bool load_id_index(micad_exec_t *ex)
     ex->ixmkp = calloc(1, sizeof(bson_t));
     ex->ixpartial = calloc(1, sizeof(*ex->ixpartial));
     INVARIANT(ex->ixinfo && ex->ixh && ex->ixmkp && ex->ixpartial);
-    ex->ixinfo[0].name = stor_index_name(idx);
+    ex->ixinfo[0].name = index_display_name(ex, idx);
     ex->ixinfo[0].key_pattern = stor_index_key_pattern(idx);
     ex->ixinfo[0].unique = true;
     ex->ixinfo[0].multikey = false;
@@ -420,7 +432,7 @@ static int load_indexes(micad_exec_t *ex, status_t *st)
             continue;
         size_t k = ex->nix;
         qry_index_info_t *ii = &ex->ixinfo[k];
-        ii->name = stor_index_name(idx);
+        ii->name = index_display_name(ex, idx);
         ii->key_pattern = stor_index_key_pattern(idx);
         ii->multikey = stor_index_is_multikey(idx);
         ii->unique = stor_index_is_unique(idx);
@@ -1102,6 +1114,16 @@ static bool clustered_scan(const micad_exec_t *ex, const qry_plan_t *pl)
            ex->ixh[pl->index] == ex->cluster_ix;
 }
 
+/* clustered_unbounded -- a scan of the whole cluster key (e.g. for a sort on _id): MongoDB
+ * shows it as the clustered collection's COLLSCAN. */
+static bool clustered_unbounded(const qry_plan_t *pl)
+{
+    if (pl->nfields == 0 || pl->bounds[0].n != 1)
+        return false;
+    const qry_interval_t *iv = &pl->bounds[0].iv[0];
+    return iv->lo.value_type == BSON_TYPE_MINKEY && iv->hi.value_type == BSON_TYPE_MAXKEY;
+}
+
 /* plan_summary -- currentOp's and the profiler's planSummary for the winning plan. */
 static void plan_summary(micad_exec_t *ex, const qry_plan_t *plan, char *buf, size_t len)
 {
@@ -1123,7 +1145,7 @@ static void plan_summary(micad_exec_t *ex, const qry_plan_t *plan, char *buf, si
         n = 1;
     }
     if (n == 1 && clustered_scan(ex, plan)) {
-        (void)snprintf(buf, len, "CLUSTERED_IXSCAN");
+        (void)snprintf(buf, len, clustered_unbounded(plan) ? "COLLSCAN" : "CLUSTERED_IXSCAN");
         return;
     }
     for (size_t i = 0; i < n && o + 1 < len; i++) {
@@ -2113,7 +2135,8 @@ static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_
 static void emit_clustered_ixscan(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *x,
                                   bool stats, bson_t *d)
 {
-    BSON_APPEND_UTF8(d, "stage", "CLUSTERED_IXSCAN");
+    bool all = clustered_unbounded(pl);
+    BSON_APPEND_UTF8(d, "stage", all ? "COLLSCAN" : "CLUSTERED_IXSCAN");
     if (!bson_empty(&ex->q.filter))
         append_parsed_query(ex, d, "filter");
     if (stats) {
@@ -2121,7 +2144,7 @@ static void emit_clustered_ixscan(micad_exec_t *ex, const qry_plan_t *pl, const 
         APPEND_N(d, "docsExamined", x->docs);
     }
     BSON_APPEND_UTF8(d, "direction", pl->direction > 0 ? "forward" : "backward");
-    if (pl->nfields > 0 && pl->bounds[0].n > 0) {
+    if (!all && pl->nfields > 0 && pl->bounds[0].n > 0) {
         const qry_oil_t *o = &pl->bounds[0];
         const bson_value_t *lo = &o->iv[0].lo, *hi = &o->iv[o->n - 1].hi;
         if (lo->value_type != BSON_TYPE_MINKEY)

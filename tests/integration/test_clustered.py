@@ -83,6 +83,14 @@ def test_id_ranges_are_bounded_scans():
     assert ex["executionStats"]["totalDocsExamined"] == 1
     got = [d["_id"] for d in db.cl.find({"_id": {"$gt": 3}}).sort("_id", -1)]
     assert got == [11, 9, 7, 5], got
+    # the cluster key's name and key pattern can be hinted
+    got = [d["_id"] for d in db.cl.find({"_id": {"$lt": 3}}).hint("by_id")]
+    assert got == [1, 2.5], got
+    got = [d["_id"] for d in db.cl.find({"_id": {"$lt": 3}}).hint([("_id", 1)])]
+    assert got == [1, 2.5], got
+    # a sort on _id alone is the clustered collection scan, with no SORT stage
+    plan = explain({}, sort={"_id": -1})["queryPlanner"]["winningPlan"]
+    assert plan["stage"] == "COLLSCAN" and plan["direction"] == "backward", plan
     # a filter on another field scans the whole collection, in _id order
     plan = explain({"v": "5"})["queryPlanner"]["winningPlan"]
     assert plan["stage"] == "COLLSCAN", plan
