@@ -159,6 +159,18 @@ def test_ttl_by_id():
         time.sleep(0.5)
     left = [d["_id"] for d in db.tt.find()]
     assert len(left) == 2 and "not a date" in left, left
+    # collMod changes or turns off the TTL of a clustered collection only
+    db.command("collMod", "tt", expireAfterSeconds=7200)
+    info = list(db.list_collections(filter={"name": "tt"}))[0]
+    assert info["options"]["expireAfterSeconds"] == 7200, info
+    db.command("collMod", "tt", expireAfterSeconds="off")
+    info = list(db.list_collections(filter={"name": "tt"}))[0]
+    assert "expireAfterSeconds" not in info["options"], info
+    expect_code(lambda: db.command("collMod", "tt", expireAfterSeconds=-5), 72)
+    expect_code(lambda: db.command("collMod", "tt", expireAfterSeconds="soon"), 72)
+    db.drop_collection("plain2")
+    db.create_collection("plain2")
+    expect_code(lambda: db.command("collMod", "plain2", expireAfterSeconds=5), 72)
 
 
 def test_capped_still_works():
