@@ -953,6 +953,10 @@ static int minmax_plan(const qry_plan_request_t *req, size_t ixno, qry_plan_t **
 {
     const qry_index_info_t *ix = &req->indexes[ixno];
     const bson_t *ends[2] = {req->min, req->max};
+    if (bsonu_is_wildcard_pattern(ix->key_pattern)) /* its keys are (path, value) pairs */
+        return status_set(st, PLAN_ERR_MINMAX_PATTERN,
+                          "The index chosen is not consistent with min/max: min/max are not "
+                          "supported on a wildcard index");
     for (int e = 0; e < 2; e++) {
         if (ends[e] == NULL)
             continue;

@@ -117,6 +117,11 @@ def test_predicates_it_cannot_answer():
         expect_code(lambda: list(c.find(flt, hint=[("$**", 1)])), 291)
         expect_code(lambda: list(c.find(flt, hint="$**_1")), 291)
     expect_code(lambda: list(c.find({}, hint=[("$**", 1)])), 291)
+    # min/max cannot use a wildcard index (MongoDB's wildcard_index_minmax.js)
+    for extra in [{"min": {"a": 0.5}}, {"max": {"$**": 1}}, {"min": {"$**": 0}, "max": {"$**": 5}}]:
+        cmd = {"find": "wc_all", "hint": {"$**": 1}}
+        cmd.update(extra)
+        expect_code(lambda: db.command(cmd), 51174)
     # answers stay right without the index
     assert [d["_id"] for d in c.find({"a": None})] == [4]
     assert sorted(d["_id"] for d in c.find({"a": {"$exists": False}})) == [4]
