@@ -414,6 +414,43 @@ void bsonu_index_keys_destroy(bsonu_index_keys_t *k);
 /* bsonu_index_keys_get -- fill k (re-initialised first) with doc's keys for key_pattern. */
 int bsonu_index_keys_get(const bson_t *key_pattern, const bson_t *doc, bsonu_index_keys_t *k,
                          status_t *st);
+/*
+ * Wildcard index keys (bson_wildcard.c): {"$**": 1}, {"a.$**": 1} and
+ * wildcardProjection, as MongoDB's WildcardKeyGenerator makes them. Each key
+ * is {"": "path.to.leaf", "": value}; array elements share their array's path;
+ * {} and [] (undefined) are leaves; a nested array is a value; every array met
+ * is a multikey path.
+ */
+typedef struct bsonu_wc_proj {
+    bool inclusion; /* true: only paths[] (and below) are indexed; false: all but paths[] */
+    char **paths;   /* _id is in the exclusion list unless the projection says _id: 1 */
+    size_t n;
+} bsonu_wc_proj_t;
+
+/* bsonu_strlist_t -- a list of owned strings (multikey paths). */
+typedef struct bsonu_strlist {
+    char **v;
+    size_t n;
+} bsonu_strlist_t;
+
+/* bsonu_wc_proj_parse -- the projection of a wildcard key pattern (and its wildcardProjection,
+ * NULL if none); MongoDB's projection errors (31249, 31253, 31254, FailedToParse). */
+int bsonu_wc_proj_parse(const bson_t *key_pattern, const bson_t *projection, bsonu_wc_proj_t *p,
+                        status_t *st);
+/* bsonu_wc_proj_destroy -- free p (NULL-safe). */
+void bsonu_wc_proj_destroy(bsonu_wc_proj_t *p);
+/* bsonu_wc_proj_covers -- whether the index holds every value at path (and below it). */
+bool bsonu_wc_proj_covers(const bsonu_wc_proj_t *p, const char *path);
+/* bsonu_wildcard_keys_get -- doc's keys (sorted, distinct) into k; multikey paths appended to
+ * multikey (may be NULL; the caller initialises and frees it). */
+int bsonu_wildcard_keys_get(const bsonu_wc_proj_t *proj, const bson_t *doc, bsonu_index_keys_t *k,
+                            bsonu_strlist_t *multikey, status_t *st);
+/* bsonu_strlist_destroy -- free the strings and the list (NULL-safe). */
+void bsonu_strlist_destroy(bsonu_strlist_t *l);
+/* bsonu_is_wildcard_pattern -- whether a key pattern has a "$**" or "path.$**" field with a
+ * numeric value (a wildcard index; {"$**": "text"} is a text index). */
+bool bsonu_is_wildcard_pattern(const bson_t *key_pattern);
+
 /* bsonu_type_name -- MongoDB's $type alias of t ("double", "string", ..., "maxKey"); "missing"
  * for BSON_TYPE_EOD or anything unknown. */
 const char *bsonu_type_name(bson_type_t t);

@@ -7,6 +7,7 @@
 #include "mongod/opstats.h"
 #include "mongod/parameters.h"
 #include "mongod/repl/repl.h"
+#include "mongod/write.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -112,9 +113,10 @@ typedef struct pipe {
     qry_plan_t *plan;
     bool
         covered; /* IXSCAN whose keys answer filter and projection: no fetch (PROJECTION_COVERED) */
-    bool distinct;      /* DISTINCT_SCAN for distinct's key (covered too) */
-    stor_cursor_t *cur; /* COLLSCAN */
-    ixsrc_t *ix;        /* IXSCAN: 1; OR: nchildren */
+    bool distinct;            /* DISTINCT_SCAN for distinct's key (covered too) */
+    stor_cursor_t *cur;       /* COLLSCAN */
+    stor_index_cursor_t *cic; /* COLLSCAN of a clustered collection: its _id index, in order */
+    ixsrc_t *ix;              /* IXSCAN: 1; OR: nchildren */
     size_t nix, cur_ix;
     ridset_t seen;
     xstats_t st;
@@ -126,7 +128,8 @@ struct micad_exec {
     micad_query_t q;
     repl_read_mode_t read_mode; /* the creating command's read concern (repl/read.c) */
     stor_session_t *sess;
-    stor_collection_t *coll; /* NULL: missing collection (EOF) */
+    stor_collection_t *coll;  /* NULL: missing collection (EOF) */
+    stor_index_t *cluster_ix; /* a clustered collection's cluster key (its _id index) */
     bool in_batch;
     qry_match_t *match;
     qry_sort_t *sort;
@@ -136,6 +139,7 @@ struct micad_exec {
     stor_index_t **ixh;
     bson_t *ixspecs; /* array of specs (owns names/keys) */
     bson_t *ixmkp;   /* multikey paths per index */
+    bson_t **ixwcp;  /* wildcardProjection per index (owned copies; NULL: none) */
     qry_match_t **ixpartial;
     size_t nix;
     /* plans */
@@ -355,6 +359,18 @@ static bool id_point(const micad_exec_t *ex)
     }
 }
 
+/* index_display_name -- an index's name, except a clustered collection's _id index, which is
+ * its cluster key and carries the clusteredIndex name (hint and explain use it). */
+static const char *index_display_name(const micad_exec_t *ex, stor_index_t *idx)
+{
+    bson_t spec;
+    bson_iter_t it;
+    if (idx == ex->cluster_ix && micad_clustered_spec(stor_collection_options(ex->coll), &spec) &&
+        bson_iter_init_find(&it, &spec, "name") && BSON_ITER_HOLDS_UTF8(&it))
+        return bson_iter_utf8(&it, NULL);
+    return stor_index_name(idx);
+}
+
 /* load_id_index -- only the _id index (see id_point); false if it is missing. */
 static bool load_id_index(micad_exec_t *ex)
 {
@@ -367,7 +383,7 @@ static bool load_id_index(micad_exec_t *ex)
     ex->ixmkp = calloc(1, sizeof(bson_t));
     ex->ixpartial = calloc(1, sizeof(*ex->ixpartial));
     INVARIANT(ex->ixinfo && ex->ixh && ex->ixmkp && ex->ixpartial);
-    ex->ixinfo[0].name = stor_index_name(idx);
+    ex->ixinfo[0].name = index_display_name(ex, idx);
     ex->ixinfo[0].key_pattern = stor_index_key_pattern(idx);
     ex->ixinfo[0].unique = true;
     ex->ixinfo[0].multikey = false;
@@ -389,6 +405,8 @@ static int load_indexes(micad_exec_t *ex, status_t *st)
     ex->ixh = calloc(n + 1, sizeof(*ex->ixh));
     ex->ixmkp = calloc(n + 1, sizeof(bson_t));
     ex->ixpartial = calloc(n + 1, sizeof(*ex->ixpartial));
+    ex->ixwcp = calloc(n + 1, sizeof(bson_t *));
+    INVARIANT(ex->ixwcp != NULL);
     ex->ixspecs = bson_copy(&arr);
     bson_destroy(&arr);
     if (!bson_iter_init(&it, ex->ixspecs))
@@ -414,7 +432,7 @@ static int load_indexes(micad_exec_t *ex, status_t *st)
             continue;
         size_t k = ex->nix;
         qry_index_info_t *ii = &ex->ixinfo[k];
-        ii->name = stor_index_name(idx);
+        ii->name = index_display_name(ex, idx);
         ii->key_pattern = stor_index_key_pattern(idx);
         ii->multikey = stor_index_is_multikey(idx);
         ii->unique = stor_index_is_unique(idx);
@@ -433,6 +451,11 @@ static int load_indexes(micad_exec_t *ex, status_t *st)
                 bson_destroy(&ex->ixmkp[k]);
                 continue; /* unparsable: never plan with it */
             }
+        }
+        if (bson_iter_init_find(&f, &spec, "wildcardProjection") && BSON_ITER_HOLDS_DOCUMENT(&f)) {
+            bson_iter_document(&f, &len, &data);
+            ex->ixwcp[k] = bson_new_from_data(data, len);
+            ii->wildcard_projection = ex->ixwcp[k];
         }
         ex->ixh[k] = idx;
         ex->nix++;
@@ -500,7 +523,7 @@ static bool filter_covered(const qry_match_node_t *n, const bson_t *kp, int dept
 static bool plain_index(const bson_t *kp)
 {
     bson_iter_t it, jt;
-    if (!bson_iter_init(&it, kp))
+    if (bsonu_is_wildcard_pattern(kp) || !bson_iter_init(&it, kp))
         return false;
     while (bson_iter_next(&it)) {
         if (!bsonu_is_number(bson_iter_type(&it)))
@@ -677,6 +700,8 @@ static void pipe_close(pipe_t *p)
 {
     stor_cursor_close(p->cur);
     p->cur = NULL;
+    stor_index_cursor_close(p->cic);
+    p->cic = NULL;
     for (size_t i = 0; i < p->nix; i++) {
         stor_index_cursor_close(p->ix[i].ic);
         if (p->ix[i].has_skip)
@@ -731,6 +756,8 @@ static int pipe_save(pipe_t *p, status_t *st)
 {
     if (p->cur != NULL)
         ST_RET(stor_cursor_save(p->cur, st));
+    if (p->cic != NULL)
+        ST_RET(stor_index_cursor_save(p->cic, st));
     for (size_t i = 0; i < p->nix; i++)
         if (p->ix[i].ic != NULL)
             ST_RET(stor_index_cursor_save(p->ix[i].ic, st));
@@ -741,6 +768,8 @@ static int pipe_restore(pipe_t *p, status_t *st)
 {
     if (p->cur != NULL)
         ST_RET(stor_cursor_restore(p->cur, st));
+    if (p->cic != NULL)
+        ST_RET(stor_index_cursor_restore(p->cic, st));
     for (size_t i = 0; i < p->nix; i++)
         if (p->ix[i].ic != NULL)
             ST_RET(stor_index_cursor_restore(p->ix[i].ic, st));
@@ -784,7 +813,8 @@ static int ixsrc_next(micad_exec_t *ex, ixsrc_t *s, xstats_t *xs, int64_t *rid, 
                 bson_init(key);
                 /* Name the values after the key pattern's fields (returnKey's shape). */
                 bson_iter_t ki, vi;
-                bson_iter_init(&ki, stor_index_key_pattern(s->idx));
+                bson_iter_init(&ki, s->plan->key_pattern != NULL ? s->plan->key_pattern
+                                                                 : stor_index_key_pattern(s->idx));
                 bson_iter_init(&vi, &k);
                 while (bson_iter_next(&ki) && bson_iter_next(&vi))
                     bson_append_value(key, bson_iter_key(&ki), -1, bson_iter_value(&vi));
@@ -853,11 +883,31 @@ static int pipe_next_timed(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **
         }
         qry_match_details_t det = {0};
         if (p->plan->kind == QRY_PLAN_COLLSCAN) {
-            if (p->cur == NULL)
-                ST_RET(stor_cursor_open(ex->sess, ex->coll, p->plan->direction > 0, &p->cur, st));
             bson_t view;
             bool e = false;
-            ST_RET(stor_cursor_next(p->cur, rid, &view, &e, st));
+            bool fetched = false;
+            if (ex->cluster_ix != NULL && !ex->q.tailable) {
+                /* clustered: the collection in cluster-key (_id) order */
+                if (p->cic == NULL) {
+                    stor_index_bounds_t b = {.forward = p->plan->direction > 0};
+                    ST_RET(stor_index_cursor_open(ex->sess, ex->cluster_ix, &b, &p->cic, st));
+                }
+                ST_RET(stor_index_cursor_next(p->cic, rid, NULL, &e, st));
+                if (!e) {
+                    bool found = false;
+                    ST_RET(stor_record_get(ex->sess, ex->coll, *rid, &view, &found, st));
+                    if (!found) {
+                        bson_destroy(&view);
+                        continue;
+                    }
+                    fetched = true;
+                }
+            } else {
+                if (p->cur == NULL)
+                    ST_RET(
+                        stor_cursor_open(ex->sess, ex->coll, p->plan->direction > 0, &p->cur, st));
+                ST_RET(stor_cursor_next(p->cur, rid, &view, &e, st));
+            }
             if (e) {
                 if (!ex->q.tailable)
                     p->src_eof = true;
@@ -868,10 +918,15 @@ static int pipe_next_timed(micad_exec_t *ex, pipe_t *p, bool want_key, bson_t **
             p->st.docs++;
             p->st.scanned++;
             bool ok = false;
-            ST_RET(qry_match_exec(ex->match, &view, &det, &ok, st));
+            int mret = qry_match_exec(ex->match, &view, &det, &ok, st);
+            if (mret == 0 && ok)
+                *doc = bson_copy(&view);
+            if (fetched)
+                bson_destroy(&view);
+            if (mret != 0)
+                return mret;
             if (!ok)
                 continue;
-            *doc = bson_copy(&view);
         } else {
             bson_t key;
             bool e = false;
@@ -1017,6 +1072,15 @@ static void report_stats(micad_exec_t *ex)
         op->info.has_sort_stage = true;
 }
 
+/* plan_kp -- the key pattern an IXSCAN reads: a wildcard index's expansion ({$_path: 1, a: 1})
+ * or the index's own. */
+static const bson_t *plan_kp(const micad_exec_t *ex, const qry_plan_t *pl)
+{
+    if (pl->key_pattern != NULL)
+        return pl->key_pattern;
+    return pl->index < ex->nix ? ex->ixinfo[pl->index].key_pattern : NULL;
+}
+
 /* key_pattern_text -- "{ a: 1, b: -1 }" as MongoDB's planSummary prints a key pattern. */
 static void key_pattern_text(const bson_t *kp, char *buf, size_t len)
 {
@@ -1042,6 +1106,24 @@ static void key_pattern_text(const bson_t *kp, char *buf, size_t len)
         (void)snprintf(buf + o, len - o, " }");
 }
 
+/* clustered_scan -- an IXSCAN of a clustered collection's cluster key: MongoDB's
+ * CLUSTERED_IXSCAN (a bounded scan of the collection itself, no separate FETCH). */
+static bool clustered_scan(const micad_exec_t *ex, const qry_plan_t *pl)
+{
+    return ex->cluster_ix != NULL && pl->kind == QRY_PLAN_IXSCAN && pl->index < ex->nix &&
+           ex->ixh[pl->index] == ex->cluster_ix;
+}
+
+/* clustered_unbounded -- a scan of the whole cluster key (e.g. for a sort on _id): MongoDB
+ * shows it as the clustered collection's COLLSCAN. */
+static bool clustered_unbounded(const qry_plan_t *pl)
+{
+    if (pl->nfields == 0 || pl->bounds[0].n != 1)
+        return false;
+    const qry_interval_t *iv = &pl->bounds[0].iv[0];
+    return iv->lo.value_type == BSON_TYPE_MINKEY && iv->hi.value_type == BSON_TYPE_MAXKEY;
+}
+
 /* plan_summary -- currentOp's and the profiler's planSummary for the winning plan. */
 static void plan_summary(micad_exec_t *ex, const qry_plan_t *plan, char *buf, size_t len)
 {
@@ -1062,11 +1144,14 @@ static void plan_summary(micad_exec_t *ex, const qry_plan_t *plan, char *buf, si
         kids = &one;
         n = 1;
     }
+    if (n == 1 && clustered_scan(ex, plan)) {
+        (void)snprintf(buf, len, clustered_unbounded(plan) ? "COLLSCAN" : "CLUSTERED_IXSCAN");
+        return;
+    }
     for (size_t i = 0; i < n && o + 1 < len; i++) {
         char kp[160];
         const qry_plan_t *c = kids[i];
-        key_pattern_text(c->index < ex->nix ? ex->ixinfo[c->index].key_pattern : NULL, kp,
-                         sizeof(kp));
+        key_pattern_text(plan_kp(ex, c), kp, sizeof(kp));
         o += (size_t)snprintf(buf + o, len - o, "%sIXSCAN %s", i ? ", " : "", kp);
     }
 }
@@ -1270,6 +1355,12 @@ int micad_exec_create(micad_t *m, const wire_opctx_t *op, const micad_query_t *q
             goto err;
         }
         ST_ERR(stor_session_open(m->engine, &ex->sess, st));
+        if (micad_clustered_spec(o, NULL)) {
+            stor_index_t *ci = NULL;
+            status_t cst = STATUS_INIT;
+            if (stor_index_lookup(ex->coll, "_id_", &ci, &cst) == 0)
+                ex->cluster_ix = ci;
+        }
         if (!id_point(ex) || !load_id_index(ex))
             ST_ERR(load_indexes(ex, st));
     } else if (ex->q.tailable) {
@@ -1380,6 +1471,10 @@ void micad_exec_destroy(micad_exec_t *ex)
     free(ex->ixinfo);
     free(ex->ixh);
     free(ex->ixmkp);
+    for (size_t i = 0; ex->ixwcp != NULL && i <= ex->nix; i++)
+        if (ex->ixwcp[i] != NULL)
+            bson_destroy(ex->ixwcp[i]);
+    free(ex->ixwcp);
     free(ex->ixpartial);
     if (ex->ixspecs)
         bson_destroy(ex->ixspecs);
@@ -1935,6 +2030,42 @@ static void emit_ixscan(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *
     emit_ixscan_as(ex, pl, x, stats, "IXSCAN", false, d);
 }
 
+/*
+ * emit_wildcard_multikey -- isMultiKey and multiKeyPaths of a wildcard IXSCAN
+ * over {$_path: 1, path: 1}: the recorded array paths that are path or lie on
+ * the way to it ({$_path: [], "a.b": ["a"]}).
+ */
+static void emit_wildcard_multikey(const qry_index_info_t *ii, const qry_plan_t *pl, bson_t *d)
+{
+    bson_iter_t it, m;
+    const char *path = NULL;
+    if (bson_iter_init(&it, pl->key_pattern) && bson_iter_next(&it) && bson_iter_next(&it))
+        path = bson_iter_key(&it);
+    bson_t mk, a, e;
+    bson_init(&a);
+    uint32_t n = 0;
+    if (path != NULL && ii->multikey && ii->multikey_paths != NULL &&
+        bson_iter_init(&m, ii->multikey_paths))
+        while (bson_iter_next(&m)) {
+            const char *k = bson_iter_key(&m);
+            size_t kl = strlen(k);
+            if (strncmp(path, k, kl) == 0 && (path[kl] == '\0' || path[kl] == '.')) {
+                char key[16];
+                const char *ks;
+                bson_uint32_to_string(n++, &ks, key, sizeof(key));
+                bson_append_utf8(&a, ks, -1, k, -1);
+            }
+        }
+    BSON_APPEND_BOOL(d, "isMultiKey", n > 0);
+    BSON_APPEND_DOCUMENT_BEGIN(d, "multiKeyPaths", &mk);
+    BSON_APPEND_ARRAY_BEGIN(&mk, "$_path", &e);
+    bson_append_array_end(&mk, &e);
+    if (path != NULL)
+        bson_append_array(&mk, path, -1, &a);
+    bson_append_document_end(d, &mk);
+    bson_destroy(&a);
+}
+
 /* emit_ixscan_as -- an index scan stage (IXSCAN, or DISTINCT_SCAN) and, when covered, the
  * filter it applies to its keys. */
 static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *x, bool stats,
@@ -1946,22 +2077,27 @@ static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_
         append_parsed_query(ex, d, "filter");
     if (stats)
         stats_common(d, covered ? x->filtered : x->scanned - x->dups, x->keys, x->eof, x);
-    BSON_APPEND_DOCUMENT(d, "keyPattern", ii->key_pattern);
+    const bson_t *kp = plan_kp(ex, pl);
+    BSON_APPEND_DOCUMENT(d, "keyPattern", kp);
     BSON_APPEND_UTF8(d, "indexName", ii->name);
-    BSON_APPEND_BOOL(d, "isMultiKey", ii->multikey);
-    bson_t mk;
-    BSON_APPEND_DOCUMENT_BEGIN(d, "multiKeyPaths", &mk);
-    bson_iter_t it;
-    if (bson_iter_init(&it, ii->key_pattern))
-        while (bson_iter_next(&it)) {
-            bson_t a;
-            bson_append_array_begin(&mk, bson_iter_key(&it), -1, &a);
-            bson_iter_t m;
-            if (ii->multikey && bson_iter_init_find(&m, ii->multikey_paths, bson_iter_key(&it)))
-                BSON_APPEND_UTF8(&a, "0", bson_iter_key(&it));
-            bson_append_array_end(&mk, &a);
-        }
-    bson_append_document_end(d, &mk);
+    if (pl->key_pattern != NULL) {
+        emit_wildcard_multikey(ii, pl, d);
+    } else {
+        BSON_APPEND_BOOL(d, "isMultiKey", ii->multikey);
+        bson_t mk;
+        BSON_APPEND_DOCUMENT_BEGIN(d, "multiKeyPaths", &mk);
+        bson_iter_t it;
+        if (bson_iter_init(&it, ii->key_pattern))
+            while (bson_iter_next(&it)) {
+                bson_t a;
+                bson_append_array_begin(&mk, bson_iter_key(&it), -1, &a);
+                bson_iter_t m;
+                if (ii->multikey && bson_iter_init_find(&m, ii->multikey_paths, bson_iter_key(&it)))
+                    BSON_APPEND_UTF8(&a, "0", bson_iter_key(&it));
+                bson_append_array_end(&mk, &a);
+            }
+        bson_append_document_end(d, &mk);
+    }
     BSON_APPEND_BOOL(d, "isUnique", ii->unique);
     BSON_APPEND_BOOL(d, "isSparse", ii->sparse);
     BSON_APPEND_BOOL(d, "isPartial", ii->partial != NULL);
@@ -1970,7 +2106,7 @@ static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_
     {
         bson_t bounds = BSON_INITIALIZER, view;
         bson_iter_t bi;
-        qry_plan_append_bounds(pl, ii->key_pattern, &bounds, "indexBounds");
+        qry_plan_append_bounds(pl, kp, &bounds, "indexBounds");
         if (bounds.len <= EXPLAIN_PIECE_CAP) {
             bson_concat(d, &bounds);
         } else if (bson_iter_init_find(&bi, &bounds, "indexBounds") &&
@@ -1988,6 +2124,33 @@ static void emit_ixscan_as(micad_exec_t *ex, const qry_plan_t *pl, const xstats_
         APPEND_N(d, "seeks", (int64_t)pl->nranges);
         APPEND_N(d, "dupsTested", pl->dedup ? x->scanned : 0);
         APPEND_N(d, "dupsDropped", x->dups);
+    }
+}
+
+/*
+ * emit_clustered_ixscan -- MongoDB's CLUSTERED_IXSCAN: the filter, the direction and the
+ * cluster-key range scanned (minRecord / maxRecord: the ends of the _id bounds, left out when
+ * open).
+ */
+static void emit_clustered_ixscan(micad_exec_t *ex, const qry_plan_t *pl, const xstats_t *x,
+                                  bool stats, bson_t *d)
+{
+    bool all = clustered_unbounded(pl);
+    BSON_APPEND_UTF8(d, "stage", all ? "COLLSCAN" : "CLUSTERED_IXSCAN");
+    if (!bson_empty(&ex->q.filter))
+        append_parsed_query(ex, d, "filter");
+    if (stats) {
+        stats_common(d, x->filtered, x->works, x->eof, x);
+        APPEND_N(d, "docsExamined", x->docs);
+    }
+    BSON_APPEND_UTF8(d, "direction", pl->direction > 0 ? "forward" : "backward");
+    if (!all && pl->nfields > 0 && pl->bounds[0].n > 0) {
+        const qry_oil_t *o = &pl->bounds[0];
+        const bson_value_t *lo = &o->iv[0].lo, *hi = &o->iv[o->n - 1].hi;
+        if (lo->value_type != BSON_TYPE_MINKEY)
+            bson_append_value(d, "minRecord", -1, lo);
+        if (hi->value_type != BSON_TYPE_MAXKEY)
+            bson_append_value(d, "maxRecord", -1, hi);
     }
 }
 
@@ -2012,6 +2175,10 @@ static void emit_source(micad_exec_t *ex, const pipe_t *p, bool stats, bson_t *d
             APPEND_N(d, "docsExamined", x->docs);
         }
         BSON_APPEND_UTF8(d, "direction", pl->direction > 0 ? "forward" : "backward");
+        return;
+    }
+    if (!p->covered && clustered_scan(ex, pl)) {
+        emit_clustered_ixscan(ex, pl, x, stats, d);
         return;
     }
     if (p->covered && pl->kind == QRY_PLAN_IXSCAN) {

@@ -7,8 +7,9 @@
  * that no query ever uses. Every pattern is checked here first: field names
  * (no empty component, none starting with '$'), values (non-zero numbers, or
  * the name of an index type), and the index types Mica does not build yet
- * (wildcard, text, geo, hashed) answer NotImplemented instead of building
- * something that only looks like them.
+ * (text, geo, hashed) answer NotImplemented instead of building something
+ * that only looks like them. Wildcard patterns ("$**", "a.$**") are checked
+ * further in index_wildcard.c.
  */
 #include "mongod/micad.h"
 
@@ -25,17 +26,16 @@ static int check_field_name(const char *name, status_t *st)
 
     if (name[0] == '\0')
         return status_set(st, ERR_CannotCreateIndex, "Index keys cannot be an empty field.");
-    if (strcmp(name, "$**") == 0 ||
-        (strlen(name) > 4 && strcmp(name + strlen(name) - 4, ".$**") == 0))
-        return status_set(st, ERR_NotImplemented,
-                          "wildcard indexes ('%s') are not implemented yet in Mica", name);
+    if (strcmp(name, "$**") == 0)
+        return 0; /* a wildcard (numeric value) or wildcard text index: check_value decides */
     for (;;) {
         const char *dot = strchr(p, '.');
         size_t len = dot ? (size_t)(dot - p) : strlen(p);
         if (len == 0)
             return status_set(st, ERR_CannotCreateIndex,
                               "Index keys cannot contain an empty field: '%s'", name);
-        if (p[0] == '$')
+        /* "path.$**" (the last component) is a wildcard index on a subtree */
+        if (p[0] == '$' && !(dot == NULL && strcmp(p, "$**") == 0 && p != name))
             return status_set(st, ERR_CannotCreateIndex,
                               "Index key contains an illegal field name: field name starts with "
                               "'$'.");
@@ -79,5 +79,5 @@ int micad_index_key_validate(const bson_t *key, status_t *st)
         ST_RET(check_field_name(bson_iter_key(&it), st));
         ST_RET(check_value(&it, st));
     }
-    return 0;
+    return micad_index_wildcard_check_key(key, st);
 }

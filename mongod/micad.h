@@ -61,6 +61,11 @@ bool micad_upsert_should_retry(stor_session_t *sess, const bson_t *q, int code);
 
 /* micad_index_key_validate -- an index key pattern as MongoDB checks it (index_key.c). */
 int micad_index_key_validate(const bson_t *key, status_t *st);
+/* micad_index_wildcard_check_key -- the wildcard rules of a key pattern (index_wildcard.c). */
+int micad_index_wildcard_check_key(const bson_t *key, status_t *st);
+/* micad_index_wildcard_check_spec -- wildcardProjection and the options a wildcard index refuses
+ * (sparse, unique, TTL), with MongoDB's codes (index_wildcard.c). */
+int micad_index_wildcard_check_spec(const bson_t *spec, const bson_t *key, status_t *st);
 
 /* micad_storage_options -- storage.* options into the engine's (storage_options.c). */
 void micad_storage_options(const opts_t *o, stor_options_t *so);

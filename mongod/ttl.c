@@ -4,7 +4,8 @@
  * changes it, which the tests use), walks every collection's
  * TTL indexes (single-field indexes with expireAfterSeconds) and deletes the
  * documents whose indexed date -- or, for an array, earliest date -- is older
- * than expireAfterSeconds.
+ * than expireAfterSeconds. A clustered collection with expireAfterSeconds
+ * (clustered.c) expires by its _id the same way, through its _id index.
  *
  * Candidates come from a scan of the index over the date range below the
  * cut-off (dates sort apart from other types, so non-dates are never
@@ -170,6 +171,21 @@ static void expire_collection(micad_t *m, stor_session_t *sess, const char *ns)
     if (bson_iter_init_find(&cap, stor_collection_options(coll), "capped") &&
         bson_iter_as_bool(&cap))
         return; /* deletes from capped collections are not allowed */
+    int64_t csecs = 0;
+    stor_index_t *cidx;
+    if (micad_clustered_expire_after(stor_collection_options(coll), &csecs) &&
+        stor_index_lookup(coll, "_id_", &cidx, &st) == 0) {
+        /* a clustered collection's expireAfterSeconds: TTL by its cluster key (_id) */
+        int64_t deleted = 0;
+        if (expire_index(sess, coll, ns, cidx, csecs, &deleted, &st) != 0) {
+            LOG(WARNING, INDEX, 21564, "TTL pass over an index failed", "namespace", BCON_UTF8(ns),
+                "index", BCON_UTF8("_id_"), "error", BCON_UTF8(st.msg), "code",
+                BCON_INT32(st.code));
+            status_reset(&st);
+        }
+        atomic_fetch_add(&ttl.deleted, deleted);
+    }
+    status_reset(&st);
     if (stor_list_indexes(m->engine, ns, &list, &st) != 0)
         return;
     bson_iter_init(&it, &list);

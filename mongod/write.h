@@ -167,4 +167,19 @@ int micad_write_drop_index(stor_session_t *sess, stor_collection_t *coll, const 
 int micad_write_coll_mod(stor_session_t *sess, stor_collection_t *coll, const bson_t *opts,
                          stor_index_t *idx, const bson_t *spec, status_t *st);
 
+/* ---- clustered collections (clustered.c) ---- */
+
+/* micad_clustered_create_options -- create's clusteredIndex and expireAfterSeconds checked as
+ * MongoDB 7.0 checks them; the canonical clusteredIndex ({v, key, name, unique}) and
+ * expireAfterSeconds appended to opts. 0 and nothing appended when not clustered. */
+int micad_clustered_create_options(const bson_t *cmd, bson_t *opts, status_t *st);
+/* micad_clustered_spec -- whether a collection's options make it clustered; spec (may be NULL)
+ * becomes a view of its clusteredIndex document. */
+bool micad_clustered_spec(const bson_t *coll_options, bson_t *spec);
+/* micad_clustered_expire_after -- a clustered collection's expireAfterSeconds (TTL by _id). */
+bool micad_clustered_expire_after(const bson_t *coll_options, int64_t *secs);
+/* micad_clustered_list_indexes -- listIndexes' array with the _id index shown as the cluster
+ * key ({v, key, name, unique, clustered: true}) when the collection is clustered. */
+void micad_clustered_list_indexes(const bson_t *coll_options, const bson_t *list, bson_t *out);
+
 #endif /* MICA_MONGOD_WRITE_H */

@@ -13,6 +13,7 @@
  * are allowed to be wider than the filter but never narrower.
  */
 #include "query/query.h"
+#include "query/query_int.h"
 
 #include <float.h>
 #include <math.h>
@@ -397,10 +398,7 @@ none:
 
 /* ---------------------------------------------------------------- the filter's predicates */
 
-typedef struct preds {
-    const qry_match_node_t **v;
-    size_t n, cap;
-} preds_t;
+typedef qry__preds_t preds_t;
 
 /* collect -- the leaves ANDed at the top of node (nested ANDs flattened). */
 static void collect(const qry_match_node_t *node, preds_t *p)
@@ -664,6 +662,8 @@ void qry_plan_free(qry_plan_t *p)
     for (size_t i = 0; i < p->nchildren; i++)
         qry_plan_free(p->children[i]);
     free(p->children);
+    if (p->key_pattern != NULL)
+        bson_destroy(p->key_pattern);
     free(p);
 }
 
@@ -686,6 +686,8 @@ static qry_plan_t *ixscan_plan(const qry_plan_request_t *req, size_t ixno, const
     const qry_index_info_t *ix = &req->indexes[ixno];
     bson_iter_t it;
     size_t nf = 0;
+    if (bsonu_is_wildcard_pattern(ix->key_pattern))
+        return qry__wildcard_plan(req, ixno, p, sort, force);
     if (!bson_iter_init(&it, ix->key_pattern))
         return NULL;
     while (bson_iter_next(&it))
@@ -763,6 +765,13 @@ static qry_plan_t *ixscan_plan(const qry_plan_request_t *req, size_t ixno, const
     pl->dedup = ix->multikey;
     snprintf(pl->summary, sizeof(pl->summary), "IXSCAN %s%s", ix->name, dir < 0 ? " -1" : "");
     return pl;
+}
+
+/* qry__ixscan_plan -- see query_int.h. */
+qry_plan_t *qry__ixscan_plan(const qry_plan_request_t *req, size_t ixno, const qry__preds_t *p,
+                             const bson_t *sort, bool force)
+{
+    return ixscan_plan(req, ixno, p, sort, force);
 }
 
 /* ---------------------------------------------------------------- partial indexes */
@@ -944,6 +953,10 @@ static int minmax_plan(const qry_plan_request_t *req, size_t ixno, qry_plan_t **
 {
     const qry_index_info_t *ix = &req->indexes[ixno];
     const bson_t *ends[2] = {req->min, req->max};
+    if (bsonu_is_wildcard_pattern(ix->key_pattern)) /* its keys are (path, value) pairs */
+        return status_set(st, PLAN_ERR_MINMAX_PATTERN,
+                          "The index chosen is not consistent with min/max: min/max are not "
+                          "supported on a wildcard index");
     for (int e = 0; e < 2; e++) {
         if (ends[e] == NULL)
             continue;

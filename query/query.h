@@ -361,7 +361,8 @@ typedef struct qry_index_info {
     const bson_t *multikey_paths; /* {path: true, ...}; NULL: none known */
     bool sparse;
     bool unique;
-    const qry_match_t *partial; /* partialFilterExpression; NULL if not partial */
+    const qry_match_t *partial;        /* partialFilterExpression; NULL if not partial */
+    const bson_t *wildcard_projection; /* wildcardProjection of a $** index; NULL: none */
 } qry_index_info_t;
 
 /* qry_interval_t -- one interval of one key field, in ascending value order. */
@@ -401,8 +402,10 @@ typedef struct qry_plan {
     bool dedup;                 /* the scan can return a RecordId twice (multikey, OR) */
     struct qry_plan **children; /* OR: one IXSCAN per branch */
     size_t nchildren;
-    bool provides_sort; /* root: the requested sort needs no SORT stage */
-    char summary[256];  /* e.g. "IXSCAN a_1" -- the plan cache's identity */
+    bool provides_sort;  /* root: the requested sort needs no SORT stage */
+    char summary[256];   /* e.g. "IXSCAN a_1" -- the plan cache's identity */
+    bson_t *key_pattern; /* IXSCAN of a wildcard index: {$_path: 1, path: 1} (owned), the
+                          * fields bounds[] and the keys follow; NULL: the index's own */
 } qry_plan_t;
 
 /* Cap on ranges one IXSCAN explodes into ($in x $in ...); past it later fields stay open. */

@@ -111,4 +111,23 @@ void qry__schema_explain(const qry__schema_t *s, const bson_t *doc, bool inverte
 /* qry__schema_free -- free (NULL-safe). */
 void qry__schema_free(qry__schema_t *s);
 
+/* ------------------------------------------------------------------------ */
+/* the planner's internals shared with plan_wildcard.c                       */
+/* ------------------------------------------------------------------------ */
+
+/* qry__preds_t -- the leaves ANDed at the top of a filter (plan.c's collect). */
+typedef struct qry__preds {
+    const qry_match_node_t **v;
+    size_t n, cap;
+} qry__preds_t;
+
+/* qry__ixscan_plan -- plan.c's IXSCAN of req->indexes[ixno] for the predicates (NULL: not a
+ * candidate; force: a hint, build it anyway). */
+qry_plan_t *qry__ixscan_plan(const qry_plan_request_t *req, size_t ixno, const qry__preds_t *p,
+                             const bson_t *sort, bool force);
+/* qry__wildcard_plan -- the best IXSCAN of the wildcard index req->indexes[ixno] over one of the
+ * paths it covers (plan_wildcard.c); NULL when no predicate can use it. */
+qry_plan_t *qry__wildcard_plan(const qry_plan_request_t *req, size_t ixno, const qry__preds_t *p,
+                               const bson_t *sort, bool force);
+
 #endif /* MICA_QUERY_INT_H */

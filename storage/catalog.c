@@ -30,6 +30,7 @@ void stor__index_free(stor_engine_t *eng, stor_index_t *idx)
     if (idx->matcher != NULL && eng->opts.matcher_ops.destroy != NULL)
         eng->opts.matcher_ops.destroy(idx->matcher);
     free(idx->name);
+    bsonu_wc_proj_destroy(&idx->wc_proj);
     bson_destroy(&idx->spec);
     bson_destroy(&idx->key_pattern);
     bson_destroy(&idx->multikey_paths);
@@ -73,8 +74,8 @@ int stor__index_from_spec(stor_engine_t *eng, stor_collection_t *coll, const bso
     *out = NULL;
     bson_iter_t it;
     const char *name = NULL;
-    const uint8_t *kdata = NULL, *fdata = NULL;
-    uint32_t klen = 0, flen = 0;
+    const uint8_t *kdata = NULL, *fdata = NULL, *wdata = NULL;
+    uint32_t klen = 0, flen = 0, wlen = 0;
     bool unique = false, sparse = false;
     if (!bson_iter_init(&it, spec))
         return status_set(st, ERR_InvalidBSON, "invalid index spec");
@@ -90,6 +91,8 @@ int stor__index_from_spec(stor_engine_t *eng, stor_collection_t *coll, const bso
             sparse = bson_iter_as_bool(&it);
         else if (strcmp(k, "partialFilterExpression") == 0 && BSON_ITER_HOLDS_DOCUMENT(&it))
             bson_iter_document(&it, &flen, &fdata);
+        else if (strcmp(k, "wildcardProjection") == 0 && BSON_ITER_HOLDS_DOCUMENT(&it))
+            bson_iter_document(&it, &wlen, &wdata);
     }
     if (name == NULL || name[0] == '\0')
         return status_set(st, ERR_CannotCreateIndex, "index spec must have a non-empty 'name'");
@@ -131,6 +134,24 @@ int stor__index_from_spec(stor_engine_t *eng, stor_collection_t *coll, const bso
         if (bson_iter_as_double(&kit) < 0)
             idx->desc_mask |= 1u << fi;
         fi++;
+    }
+    if (bsonu_is_wildcard_pattern(&idx->key_pattern)) {
+        /* keys are {"": path, "": value}: the direction applies to the value (field 1) */
+        bson_t wp;
+        int ret = 0;
+        if (idx->nfields != 1)
+            ret =
+                status_set(st, ERR_CannotCreateIndex, "wildcard indexes do not allow compounding");
+        else if (wdata != NULL && !bson_init_static(&wp, wdata, wlen))
+            ret = status_set(st, ERR_InvalidBSON, "invalid wildcardProjection");
+        if (ret == 0)
+            ret = bsonu_wc_proj_parse(&idx->key_pattern, wdata ? &wp : NULL, &idx->wc_proj, st);
+        if (ret != 0) {
+            stor__index_free(eng, idx);
+            return ret;
+        }
+        idx->wildcard = true;
+        idx->desc_mask = idx->desc_mask ? 2u : 0u;
     }
     idx->is_id = strcmp(name, "_id_") == 0;
     idx->unique = unique || idx->is_id;

@@ -257,15 +257,49 @@ int stor__index_del_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, s
     return 0;
 }
 
-/* stor__index_doc_keys -- doc's keys if idx indexes doc (else an empty set); notes multikey
- * paths. */
+/* stor__index_keys -- see storage_int.h. */
+int stor__index_keys(stor_index_t *idx, const bson_t *doc, bsonu_index_keys_t *keys,
+                     bsonu_strlist_t *multikey, status_t *st)
+{
+    if (idx->wildcard)
+        return bsonu_wildcard_keys_get(&idx->wc_proj, doc, keys, multikey, st);
+    return bsonu_index_keys_get(&idx->key_pattern, doc, keys, st);
+}
+
+/* note_wildcard_multikey -- a wildcard index's array paths, recorded as note_multikey does. */
+static int note_wildcard_multikey(stor_session_t *sess, stor_index_t *idx,
+                                  const bsonu_strlist_t *paths, status_t *st)
+{
+    bool changed = false;
+    for (size_t i = 0; i < paths->n; i++) {
+        bson_iter_t found;
+        if (bson_iter_init_find(&found, &idx->multikey_paths, paths->v[i]) ||
+            stor__uow_has_multikey(&sess->uow, idx, paths->v[i]))
+            continue;
+        ST_RET(stor__uow_add_multikey(&sess->uow, idx, paths->v[i], st));
+        changed = true;
+    }
+    if (changed && !idx->building)
+        return stor__catalog_write(sess, idx->coll, st);
+    return 0;
+}
+
+/* stor__index_doc_keys -- doc's keys if idx indexes doc (else an empty set); notes multikey paths. */
 int stor__index_doc_keys(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, bool adding,
                          bsonu_index_keys_t *keys, status_t *st)
 {
     bsonu_index_keys_init(keys);
     if (doc == NULL || !indexed(sess->eng, idx, doc))
         return 0;
-    ST_RET(bsonu_index_keys_get(&idx->key_pattern, doc, keys, st));
+    if (idx->wildcard) {
+        bsonu_strlist_t mk = {0};
+        int ret = stor__index_keys(idx, doc, keys, adding ? &mk : NULL, st);
+        if (ret == 0 && mk.n > 0)
+            ret = note_wildcard_multikey(sess, idx, &mk, st);
+        bsonu_strlist_destroy(&mk);
+        return ret;
+    }
+    ST_RET(stor__index_keys(idx, doc, keys, NULL, st));
     if (adding && keys->multikey)
         return note_multikey(sess, idx, keys, st);
     return 0;
@@ -336,7 +370,8 @@ int stor__index_update_doc(stor_session_t *sess, stor_index_t *idx, const bson_t
 
 static bool same_options(const bson_t *a, const bson_t *b)
 {
-    static const char *const opts[] = {"unique", "sparse", "partialFilterExpression"};
+    static const char *const opts[] = {"unique", "sparse", "partialFilterExpression",
+                                       "wildcardProjection"};
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
         bson_iter_t ia, ib;
         bool ha = bson_iter_init_find(&ia, a, opts[i]);

@@ -268,7 +268,7 @@ static int expected_keys(stor_session_t *sess, stor_index_t *idx, const bson_t *
     bsonu_index_keys_init(keys);
     if (!indexed(sess->eng, idx, doc))
         return 0;
-    ST_RET(bsonu_index_keys_get(&idx->key_pattern, doc, keys, st));
+    ST_RET(stor__index_keys(idx, doc, keys, NULL, st));
     if (keys->n == 0)
         return 0;
     *ks = calloc(keys->n, sizeof(stor_ks_t));

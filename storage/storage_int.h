@@ -47,6 +47,8 @@ struct stor_index {
     int build_slot;            /* its place in build->idx (side-write entries name it) */
     uint32_t desc_mask;        /* bit i: field i descending */
     void *matcher;             /* compiled partialFilterExpression */
+    bool wildcard;             /* {"$**": 1} / {"a.$**": 1}: keys {"": path, "": value} */
+    bsonu_wc_proj_t wc_proj;   /* wildcard: what the index covers (wildcardProjection) */
     bson_t multikey_paths;     /* {path: true} -- guarded by the engine's catalog lock */
     _Atomic int64_t accesses;  /* queries whose chosen plan used it ($indexStats) */
     int64_t since_ms;          /* wall clock when counting began (load or creation) */
@@ -271,6 +273,10 @@ int stor__index_from_spec(stor_engine_t *eng, stor_collection_t *coll, const bso
 void stor__next_ident(stor_engine_t *eng, const char *kind, char out[STOR_IDENT_MAX]);
 
 /* ---- index.c ---- */
+/* stor__index_keys -- doc's keys for idx (plain, or wildcard); multikey (may be NULL) gets the
+ * wildcard index's array paths. The one place that picks a key generator per index type. */
+int stor__index_keys(stor_index_t *idx, const bson_t *doc, bsonu_index_keys_t *keys,
+                     bsonu_strlist_t *multikey, status_t *st);
 /* stor__index_insert_doc -- add doc's entries (rid) to idx. */
 int stor__index_insert_doc(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, int64_t rid,
                            status_t *st);

@@ -25,7 +25,9 @@ typedef struct collmod_req {
     const char *level, *action;
     int64_t capped_size, capped_max;
     bool has_index;
-    bson_t index; /* a view into the command */
+    bson_t index;                /* a view into the command */
+    bool has_expire, expire_off; /* a clustered collection's expireAfterSeconds (or "off") */
+    int64_t expire;
 } collmod_req_t;
 
 /* check_enum -- MongoDB's IDL message for a bad enumeration value. */
@@ -50,12 +52,8 @@ static int parse(const bson_t *cmd, collmod_req_t *r, status_t *st)
 {
     static const char *const levels[] = {"off", "strict", "moderate", NULL};
     static const char *const actions[] = {"error", "warn", NULL};
-    static const char *const later[] = {"timeseries",
-                                        "expireAfterSeconds",
-                                        "changeStreamPreAndPostImages",
-                                        "clusteredIndex",
-                                        "dryRun",
-                                        NULL};
+    static const char *const later[] = {"timeseries", "changeStreamPreAndPostImages",
+                                        "clusteredIndex", "dryRun", NULL};
     bson_iter_t it;
     memset(r, 0, sizeof(*r));
     bson_iter_init(&it, cmd);
@@ -91,6 +89,23 @@ static int parse(const bson_t *cmd, collmod_req_t *r, status_t *st)
         } else if (strcmp(k, "index") == 0) {
             ST_RET(micad_db_arg_doc(&it, "collMod", &r->index, st));
             r->has_index = true;
+        } else if (strcmp(k, "expireAfterSeconds") == 0) {
+            /* a clustered collection's TTL (checked against the collection later) */
+            r->has_expire = true;
+            if (BSON_ITER_HOLDS_UTF8(&it) && strcmp(bson_iter_utf8(&it, NULL), "off") == 0) {
+                r->expire_off = true;
+            } else if (bsonu_is_number(bson_iter_type(&it))) {
+                double d = bson_iter_as_double(&it);
+                if (!(d >= 0) || d > (double)COLLMOD_MAX_EXPIRE)
+                    return status_set(st, ERR_InvalidOptions,
+                                      "TTL index 'expireAfterSeconds' option must be within an "
+                                      "acceptable range, try a lower number");
+                r->expire = (int64_t)d;
+            } else {
+                return status_set(st, ERR_InvalidOptions,
+                                  "Invalid value for 'expireAfterSeconds': must be a number or "
+                                  "'off'");
+            }
         } else if (micad_db_is_generic_arg(k)) {
             continue;
         } else {
@@ -260,7 +275,11 @@ static int collection_changes(stor_collection_t *coll, const collmod_req_t *r, b
     bson_iter_t it;
     bool capped = bson_iter_init_find(&it, old, "capped") && bson_iter_as_bool(&it);
     *changed = r->has_validator || r->has_level || r->has_action || r->has_capped_size ||
-               r->has_capped_max;
+               r->has_capped_max || r->has_expire;
+    if (r->has_expire && !micad_clustered_spec(old, NULL))
+        return status_set(st, ERR_InvalidOptions,
+                          "collMod 'expireAfterSeconds' option is only supported on time-series "
+                          "collections or clustered collections");
     if ((r->has_capped_size || r->has_capped_max) && !capped)
         return status_set(st, ERR_InvalidOptions,
                           "Cannot change the size of a non-capped collection");
@@ -271,7 +290,8 @@ static int collection_changes(stor_collection_t *coll, const collmod_req_t *r, b
             (r->has_level && strcmp(k, "validationLevel") == 0) ||
             (r->has_action && strcmp(k, "validationAction") == 0) ||
             (r->has_capped_size && strcmp(k, "size") == 0) ||
-            (r->has_capped_max && strcmp(k, "max") == 0))
+            (r->has_capped_max && strcmp(k, "max") == 0) ||
+            (r->has_expire && strcmp(k, "expireAfterSeconds") == 0))
             continue;
         bson_append_iter(opts, k, -1, &it);
     }
@@ -285,6 +305,8 @@ static int collection_changes(stor_collection_t *coll, const collmod_req_t *r, b
         BSON_APPEND_INT64(opts, "size", r->capped_size);
     if (r->has_capped_max)
         BSON_APPEND_INT64(opts, "max", r->capped_max);
+    if (r->has_expire && !r->expire_off)
+        BSON_APPEND_INT64(opts, "expireAfterSeconds", r->expire);
     return 0;
 }
 

@@ -3,8 +3,9 @@
  * validationAction, ...}: create a collection explicitly (with its _id_
  * index). As in MongoDB 7.0, creating an existing collection with the same
  * options succeeds; with other options it is NamespaceExists (48). With
- * viewOn it creates a view (mongod/views.c). Time series and clustered
- * collections answer NotImplemented (238).
+ * viewOn it creates a view (mongod/views.c). clusteredIndex and
+ * expireAfterSeconds make a clustered collection (mongod/clustered.c). Time
+ * series collections answer NotImplemented (238).
  */
 #include "mongod/views.h"
 #include "mongod/write.h"
@@ -66,9 +67,9 @@ static int build_options(const bson_t *cmd, bson_t *opts, status_t *st)
             ST_RET(micad_db_check_collation(&it, st));
         } else if (strcmp(k, "viewOn") == 0 || strcmp(k, "pipeline") == 0) {
             /* a view: create_view handled it */
-        } else if (strcmp(k, "timeseries") == 0 || strcmp(k, "clusteredIndex") == 0 ||
-                   strcmp(k, "expireAfterSeconds") == 0 ||
-                   strcmp(k, "changeStreamPreAndPostImages") == 0 ||
+        } else if (strcmp(k, "clusteredIndex") == 0 || strcmp(k, "expireAfterSeconds") == 0) {
+            /* micad_clustered_create_options, below */
+        } else if (strcmp(k, "timeseries") == 0 || strcmp(k, "changeStreamPreAndPostImages") == 0 ||
                    strcmp(k, "encryptedFields") == 0) {
             return status_set(st, ERR_NotImplemented, "create option '%s' is not supported yet", k);
         } else if (strcmp(k, "storageEngine") == 0 || strcmp(k, "indexOptionDefaults") == 0 ||
@@ -80,6 +81,7 @@ static int build_options(const bson_t *cmd, bson_t *opts, status_t *st)
             return micad_db_unknown_field("create", k, st);
         }
     }
+    ST_RET(micad_clustered_create_options(cmd, opts, st));
     if (capped && !has_size)
         return status_set(st, ERR_InvalidOptions,
                           "the 'size' field is required when 'capped' is true");

@@ -175,6 +175,7 @@ static int check_spec(const bson_t *in, bson_t *spec, status_t *st)
     if (!has_key)
         return status_set(st, ERR_FailedToParse,
                           "The 'key' field is a required property of an index specification");
+    ST_RET(micad_index_wildcard_check_spec(in, &key, st));
     bool id_index = is_id_pattern(&key);
     ST_RET(check_id_index(in, &key, id_index, st));
     bson_iter_init_find(&it, in, "key");

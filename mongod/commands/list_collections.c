@@ -71,14 +71,20 @@ int micad_cmd_list_collections(wire_opctx_t *op, const bson_t *cmd, bson_t *repl
                     bson_iter_recurse(&info, &uuid) && bson_iter_find(&uuid, "uuid"))
                     bson_append_iter(&sub, "uuid", 4, &uuid);
                 bson_append_document_end(&doc, &sub);
-                BSON_APPEND_DOCUMENT_BEGIN(&doc, "idIndex", &sub);
-                BSON_APPEND_INT32(&sub, "v", 2);
-                bson_t key;
-                BSON_APPEND_DOCUMENT_BEGIN(&sub, "key", &key);
-                BSON_APPEND_INT32(&key, "_id", 1);
-                bson_append_document_end(&sub, &key);
-                BSON_APPEND_UTF8(&sub, "name", "_id_");
-                bson_append_document_end(&doc, &sub);
+                bson_iter_t o, ci;
+                bool clustered = bson_iter_init_find(&o, &e, "options") &&
+                                 BSON_ITER_HOLDS_DOCUMENT(&o) && bson_iter_recurse(&o, &ci) &&
+                                 bson_iter_find(&ci, "clusteredIndex");
+                if (!clustered) { /* a clustered collection has no separate idIndex */
+                    BSON_APPEND_DOCUMENT_BEGIN(&doc, "idIndex", &sub);
+                    BSON_APPEND_INT32(&sub, "v", 2);
+                    bson_t key;
+                    BSON_APPEND_DOCUMENT_BEGIN(&sub, "key", &key);
+                    BSON_APPEND_INT32(&key, "_id", 1);
+                    bson_append_document_end(&sub, &key);
+                    BSON_APPEND_UTF8(&sub, "name", "_id_");
+                    bson_append_document_end(&doc, &sub);
+                }
             }
             if (qry_match_eval(match, &doc, NULL)) {
                 char key[16];

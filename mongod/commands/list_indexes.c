@@ -10,6 +10,7 @@
  */
 #include "mongod/db.h"
 #include "mongod/views.h"
+#include "mongod/write.h"
 
 #include <string.h>
 
@@ -98,7 +99,10 @@ int micad_cmd_list_indexes(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, s
         bson_destroy(&list);
         bson_steal(&list, &all);
     }
-    micad_db_cursor_reply(reply, ns, &list);
+    bson_t shown;
+    micad_clustered_list_indexes(stor_collection_options(coll), &list, &shown);
+    micad_db_cursor_reply(reply, ns, &shown);
+    bson_destroy(&shown);
     bson_destroy(&list);
     return 0;
 }
