@@ -284,7 +284,8 @@ static int note_wildcard_multikey(stor_session_t *sess, stor_index_t *idx,
     return 0;
 }
 
-/* stor__index_doc_keys -- doc's keys if idx indexes doc (else an empty set); notes multikey paths. */
+/* stor__index_doc_keys -- doc's keys if idx indexes doc (else an empty set); notes multikey paths.
+ */
 int stor__index_doc_keys(stor_session_t *sess, stor_index_t *idx, const bson_t *doc, bool adding,
                          bsonu_index_keys_t *keys, status_t *st)
 {
