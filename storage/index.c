@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put_rid(uint8_t *p, int64_t rid)
+/* stor__put_rid -- see storage_int.h. */
+void stor__put_rid(uint8_t *p, int64_t rid)
 {
     uint64_t u = (uint64_t)rid;
     for (int i = 7; i >= 0; i--) {
@@ -29,7 +30,8 @@ static void put_rid(uint8_t *p, int64_t rid)
     }
 }
 
-static int64_t get_rid(const uint8_t *p)
+/* stor__get_rid -- see storage_int.h. */
+int64_t stor__get_rid(const uint8_t *p)
 {
     uint64_t u = 0;
     for (int i = 0; i < 8; i++)
@@ -181,7 +183,7 @@ static int entry(stor_index_t *idx, stor_ks_t *ks, const bson_t *key, int64_t ri
     *val = malloc(*vlen ? *vlen : 1);
     INVARIANT(*val != NULL);
     if (idx->unique)
-        put_rid(*val, rid);
+        stor__put_rid(*val, rid);
     else
         ST_RET(stor_ks_append_record_id(ks, rid, st));
     if (ks->tb_len)
@@ -208,7 +210,7 @@ int stor__index_put_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, s
         if (wret == 0) {
             WT_ITEM old;
             wret = c->get_value(c, &old);
-            if (wret == 0 && (old.size < 8 || get_rid(old.data) != rid)) {
+            if (wret == 0 && (old.size < 8 || stor__get_rid(old.data) != rid)) {
                 free(val);
                 if (idx->build != NULL && !idx->build->checking)
                     return stor__build_note_dup(idx, key, rid, st);
@@ -245,7 +247,7 @@ int stor__index_del_key(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, s
         WT_ITEM old;
         wret = c->search(c);
         if (wret == 0 && (wret = c->get_value(c, &old)) == 0 &&
-            (old.size < 8 || get_rid(old.data) != rid))
+            (old.size < 8 || stor__get_rid(old.data) != rid))
             return 0;
         if (wret == 0)
             wret = c->remove(c);
@@ -430,7 +432,7 @@ int stor__index_key_owner(stor_session_t *sess, stor_index_t *idx, const bson_t 
         c->set_key(c, &k);
         int wret = c->search(c);
         if (wret == 0 && (wret = c->get_value(c, &v)) == 0 && v.size >= 8) {
-            *rid = get_rid(v.data);
+            *rid = stor__get_rid(v.data);
             *found = true;
         }
         if (wret != 0 && wret != WT_NOTFOUND)
@@ -684,7 +686,7 @@ int stor_index_cursor_next(stor_index_cursor_t *cur, int64_t *rid, bson_t *key, 
     if (cur->idx->unique) {
         if (v.size < 8)
             return status_set(st, ERR_DataCorruptionDetected, "short unique index entry");
-        *rid = get_rid(v.data);
+        *rid = stor__get_rid(v.data);
         tb = (const uint8_t *)v.data + 8;
         tblen = v.size - 8;
     } else {

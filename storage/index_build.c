@@ -50,23 +50,6 @@ static int hook(const char *what, int64_t done, int64_t total, status_t *st)
     return g_work_hook != NULL ? g_work_hook(what, done, total, st) : 0;
 }
 
-static void put_be64(uint8_t *p, int64_t v)
-{
-    uint64_t u = (uint64_t)v;
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)(u & 0xff);
-        u >>= 8;
-    }
-}
-
-static int64_t get_be64(const uint8_t *p)
-{
-    uint64_t u = 0;
-    for (int i = 0; i < 8; i++)
-        u = (u << 8) | p[i];
-    return (int64_t)u;
-}
-
 /* side_append -- one entry at the build's next sequence number. */
 static int side_append(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, char op,
                        const bson_t *key, int64_t rid, status_t *st)
@@ -76,7 +59,7 @@ static int side_append(stor_session_t *sess, stor_index_t *idx, WT_CURSOR *c, ch
     INVARIANT(val != NULL);
     val[0] = (uint8_t)op;
     val[1] = (uint8_t)idx->build_slot;
-    put_be64(val + 2, rid);
+    stor__put_rid(val + 2, rid);
     memcpy(val + 10, bson_get_data(key), key->len);
     WT_ITEM v = {.data = val, .size = len};
     c->set_key(c, atomic_fetch_add(&idx->build->side_seq, 1));
@@ -383,7 +366,7 @@ static int apply_entry(stor_session_t *sess, stor_index_build_t *b, const side_e
         return status_set(st, ERR_DataCorruptionDetected,
                           "side-writes entry %" PRId64 " of %s is malformed", e->seq, b->side_uri);
     stor_index_t *idx = b->idx[e->val[1]];
-    int64_t rid = get_be64(e->val + 2);
+    int64_t rid = stor__get_rid(e->val + 2);
     WT_CURSOR *c;
     ST_RET(stor__cursor_get(sess, idx->uri, &c, st));
     int ret = e->val[0] == 'i' ? stor__index_put_key(sess, idx, c, ks, &key, rid, st)

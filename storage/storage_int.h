@@ -350,4 +350,8 @@ void stor__oplog_commit_done(stor_engine_t *eng, stor_uow_t *uow, bool committed
 /* stor__oplog_cap_wt -- truncate from the front using wt (housekeeping). */
 int stor__oplog_cap_wt(stor_engine_t *eng, WT_SESSION *wt, status_t *st);
 
+/* stor__put_rid / stor__get_rid -- an int64 as 8 big-endian bytes (index values, side writes). */
+void stor__put_rid(uint8_t *p, int64_t rid);
+int64_t stor__get_rid(const uint8_t *p);
+
 #endif /* MICA_STORAGE_INT_H */
