@@ -4,10 +4,10 @@
  *
  * The listener is wire/'s HTTP loop; the body is built on libuv's thread pool
  * (never on the loop thread) by walking a table of providers, each writing
- * whole metric families (# HELP, # TYPE, samples). Replication, transactions
- * and sharding add rows to `providers` as they land -- e.g. a "repl" provider
- * emitting mica_repl_member_state, mica_repl_term, mica_repl_lag_seconds{member}
- * -- without touching the others.
+ * whole metric families (# HELP, # TYPE, samples). Transactions and sharding
+ * add rows to `providers` as they land, without touching the others; emit_repl
+ * is replication's (member state, term, elections, commit-point age, oplog
+ * window, lag and health per member).
  *
  * Cardinality is bounded by construction: label values come from fixed sets
  * (command names of the command table, families, states) or from collection
@@ -18,6 +18,7 @@
 #include "mongod/db.h"
 #include "mongod/ops.h"
 #include "mongod/opstats.h"
+#include "mongod/repl/repl.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -347,14 +348,138 @@ static void emit_collections(mw_t *w)
     bson_string_free(cw.ix, true);
 }
 
+/* oplog_window_s -- seconds between the oldest and the newest oplog entry; -1: none. */
+static double oplog_window_s(micad_t *m)
+{
+    stor_session_t *sess;
+    status_t st = STATUS_INIT;
+    uint64_t first = 0, last = 0;
+    if (stor_session_open(m->engine, &sess, &st) != 0)
+        return -1;
+    int ret = stor_oplog_first_ts(sess, &first, &st);
+    if (ret == 0)
+        ret = stor_oplog_last_ts(sess, &last, &st);
+    stor_session_close(sess);
+    if (ret != 0 || first == 0 || last == 0)
+        return -1;
+    return (double)repl_ts_secs(last) - (double)repl_ts_secs(first);
+}
+
 /*
- * providers -- every family the endpoint exports, in order. Replication
- * (member state, term, elections, lag per member, oplog window, commit-point
- * age), transactions and sharding (chunks, migrations, balancer rounds,
- * StaleConfig retries) each add one row here.
+ * emit_lag -- per member of replSetGetStatus: up or down, and how far its last
+ * applied entry is behind the primary's (the newest any member reports when no
+ * primary is known), as rs.printSecondaryReplicationInfo() computes it.
+ */
+static void emit_lag(mw_t *w)
+{
+    struct {
+        const char *name;
+        double health;
+        int64_t optime_ms; /* -1: not reported (down, arbiter) */
+    } mem[REPL_MAX_MEMBERS];
+    int n = 0;
+    int64_t head = -1, primary = -1;
+    bson_t status = BSON_INITIALIZER;
+    status_t st = STATUS_INIT;
+    bson_iter_t it, arr, f;
+    if (repl_get_status(w->m, &status, &st) == 0 && bson_iter_init_find(&it, &status, "members") &&
+        bson_iter_recurse(&it, &arr)) {
+        while (n < REPL_MAX_MEMBERS && bson_iter_next(&arr)) {
+            int64_t state = -1;
+            mem[n].name = NULL;
+            mem[n].health = 0;
+            mem[n].optime_ms = -1;
+            if (!bson_iter_recurse(&arr, &f))
+                continue;
+            while (bson_iter_next(&f)) {
+                const char *k = bson_iter_key(&f);
+                if (strcmp(k, "name") == 0 && BSON_ITER_HOLDS_UTF8(&f))
+                    mem[n].name = bson_iter_utf8(&f, NULL);
+                else if (strcmp(k, "health") == 0 && BSON_ITER_HOLDS_NUMBER(&f))
+                    mem[n].health = bson_iter_as_double(&f);
+                else if (strcmp(k, "state") == 0 && BSON_ITER_HOLDS_NUMBER(&f))
+                    state = bson_iter_as_int64(&f);
+                else if (strcmp(k, "optimeDate") == 0 && BSON_ITER_HOLDS_DATE_TIME(&f))
+                    mem[n].optime_ms = bson_iter_date_time(&f);
+            }
+            if (mem[n].name == NULL)
+                continue;
+            if (mem[n].optime_ms > head)
+                head = mem[n].optime_ms;
+            if (state == REPL_PRIMARY)
+                primary = mem[n].optime_ms;
+            n++;
+        }
+    }
+    if (primary >= 0)
+        head = primary;
+    if (n > 0) {
+        family(w, "mica_repl_member_up", "gauge",
+               "1 when the member answers heartbeats (replSetGetStatus health).");
+        for (int i = 0; i < n; i++)
+            sample1(w, "mica_repl_member_up", "member", mem[i].name, mem[i].health);
+        family(w, "mica_repl_lag_seconds", "gauge",
+               "How far the member's last applied entry is behind the primary's.");
+        for (int i = 0; i < n; i++)
+            if (mem[i].optime_ms >= 0)
+                sample1(w, "mica_repl_lag_seconds", "member", mem[i].name,
+                        head > mem[i].optime_ms ? (double)(head - mem[i].optime_ms) / 1000.0 : 0);
+    }
+    bson_destroy(&status); /* the names above point into it */
+}
+
+/* emit_repl -- on a replica-set member with a config: state, term, elections, lag, oplog. */
+static void emit_repl(mw_t *w)
+{
+    static const char *const reasons[REPL_ELECT_NREASONS] = {
+        [REPL_ELECT_STEP_UP] = "stepUpCmd",
+        [REPL_ELECT_PRIORITY_TAKEOVER] = "priorityTakeover",
+        [REPL_ELECT_TIMEOUT] = "electionTimeout",
+    };
+    repl_metrics_t r;
+    if (!repl_get_metrics(&r))
+        return;
+    family(w, "mica_repl_member_state", "gauge",
+           "This member's replica-set state (1 PRIMARY, 2 SECONDARY, ... as replSetGetStatus "
+           "myState).");
+    sample1(w, "mica_repl_member_state", "state", repl_state_str((repl_member_state_t)r.state),
+            (double)r.state);
+    family(w, "mica_repl_term", "gauge",
+           "The replica set's election term as this member knows it.");
+    sample(w, "mica_repl_term", NULL, (double)r.term);
+    family(w, "mica_repl_elections_total", "counter",
+           "Elections this member stood in, by reason (serverStatus electionMetrics called).");
+    for (int i = 0; i < REPL_ELECT_NREASONS; i++)
+        sample1(w, "mica_repl_elections_total", "reason", reasons[i],
+                (double)r.elections.called[i]);
+    family(w, "mica_repl_elections_won_total", "counter",
+           "Elections this member won, by reason (serverStatus electionMetrics successful).");
+    for (int i = 0; i < REPL_ELECT_NREASONS; i++)
+        sample1(w, "mica_repl_elections_won_total", "reason", reasons[i],
+                (double)r.elections.successful[i]);
+    if (r.committed_wall_ms > 0) {
+        family(w, "mica_repl_commit_point_age_seconds", "gauge",
+               "Seconds since the wall time of the majority commit point's entry.");
+        double age = (double)(time_now_ms() - r.committed_wall_ms) / 1000.0;
+        sample(w, "mica_repl_commit_point_age_seconds", NULL, age > 0 ? age : 0);
+    }
+    double window = oplog_window_s(w->m);
+    if (window >= 0) {
+        family(w, "mica_repl_oplog_window_seconds", "gauge",
+               "Seconds between the oldest and the newest oplog entry.");
+        sample(w, "mica_repl_oplog_window_seconds", NULL, window);
+    }
+    emit_lag(w);
+}
+
+/*
+ * providers -- every family the endpoint exports, in order. Transactions and
+ * sharding (chunks, migrations, balancer rounds, StaleConfig retries) each add
+ * one row here.
  */
 static void (*const providers[])(mw_t *) = {
-    emit_process, emit_transport, emit_commands, emit_cursors_ttl, emit_storage, emit_collections,
+    emit_process, emit_transport,   emit_commands, emit_cursors_ttl,
+    emit_storage, emit_collections, emit_repl,
 };
 
 /* micad_metrics_text -- the whole exposition into s. */

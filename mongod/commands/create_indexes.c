@@ -15,6 +15,7 @@
 #include "mongod/views.h"
 #include "mongod/write.h"
 #include "mongod/ops.h"
+#include "mongod/repl/repl.h"
 
 #include <string.h>
 #include <time.h>
@@ -297,7 +298,16 @@ static int create_indexes_run(wire_opctx_t *op, const bson_t *cmd, bson_t *reply
         if (strcmp(k, "indexes") == 0) {
             if (!BSON_ITER_HOLDS_ARRAY(&it))
                 return micad_db_type_error(&it, "createIndexes", "array", st);
-        } else if (strcmp(k, "commitQuorum") != 0 && strcmp(k, "ignoreUnknownIndexOptions") != 0 &&
+        } else if (strcmp(k, "commitQuorum") == 0) {
+            /* MongoDB answers these for a build that is not two-phase; ours are
+             * single-phase (one createIndexes oplog entry at commit), so no quorum
+             * of members can gate the commit. */
+            if (!repl_enabled())
+                return status_set(st, ERR_BadValue, "Standalones can't specify commitQuorum");
+            return status_set(st, ERR_BadValue,
+                              "commitQuorum is supported only for two phase index builds with "
+                              "commit quorum support enabled ");
+        } else if (strcmp(k, "ignoreUnknownIndexOptions") != 0 &&
                    strcmp(k, "isTimeseriesNamespace") != 0 && !micad_db_is_generic_arg(k)) {
             return micad_db_unknown_field("createIndexes", k, st);
         }

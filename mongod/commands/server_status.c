@@ -94,7 +94,8 @@ int micad_cmd_server_status(wire_opctx_t *op, const bson_t *cmd, bson_t *reply, 
         micad_counters_append_metrics(&sub);
         bson_append_document_end(reply, &sub);
     }
-    micad_status_obs(m, cmd, reply); /* opLatencies, globalLock, locks, wiredTiger */
+    repl_append_election_metrics(reply); /* on a member */
+    micad_status_obs(m, cmd, reply);     /* opLatencies, globalLock, locks, wiredTiger */
     micad_counters_append_storage_engine(reply);
     return 0;
 }

@@ -122,6 +122,28 @@ int repl_command_gate(wire_opctx_t *op, const wire_command_t *cmd, const struct 
  */
 void repl_append_metrics(bson_t *metrics);
 
+/*
+ * repl_append_election_metrics -- serverStatus electionMetrics on a member:
+ * {stepUpCmd, priorityTakeover, electionTimeout: {called, successful},
+ * numStepDownsCausedByHigherTerm}, counted since start-up.
+ */
+void repl_append_election_metrics(bson_t *reply);
+
+/*
+ * repl_metrics_t -- what the Prometheus endpoint exports of replication: this
+ * member's state and term, the elections it stood in and won, the commit
+ * point's wall time; lag comes from replSetGetStatus's members.
+ */
+typedef struct repl_metrics {
+    int state;
+    int64_t term;
+    repl_elect_metrics_t elections;
+    int64_t committed_wall_ms; /* 0: none yet */
+} repl_metrics_t;
+
+/* repl_get_metrics -- false on a node without --replSet or before its config. */
+bool repl_get_metrics(repl_metrics_t *out);
+
 /* repl_hello_append -- the replica-set fields of hello (and isWritablePrimary/secondary). */
 void repl_hello_append(micad_t *m, bson_t *reply, bool legacy_names);
 

@@ -309,6 +309,49 @@ void repl_append_metrics(bson_t *metrics)
     pthread_mutex_unlock(&g.lock);
 }
 
+/* repl_append_election_metrics -- see repl.h. */
+void repl_append_election_metrics(bson_t *reply)
+{
+    static const char *const names[REPL_ELECT_NREASONS] = {
+        [REPL_ELECT_STEP_UP] = "stepUpCmd",
+        [REPL_ELECT_PRIORITY_TAKEOVER] = "priorityTakeover",
+        [REPL_ELECT_TIMEOUT] = "electionTimeout",
+    };
+    if (!g.enabled)
+        return;
+    bson_t e, r;
+    pthread_mutex_lock(&g.lock);
+    repl_elect_metrics_t em = g.topo.elect_metrics;
+    pthread_mutex_unlock(&g.lock);
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "electionMetrics", &e);
+    for (int i = 0; i < REPL_ELECT_NREASONS; i++) {
+        BSON_APPEND_DOCUMENT_BEGIN(&e, names[i], &r);
+        BSON_APPEND_INT64(&r, "called", em.called[i]);
+        BSON_APPEND_INT64(&r, "successful", em.successful[i]);
+        bson_append_document_end(&e, &r);
+    }
+    BSON_APPEND_INT64(&e, "numStepDownsCausedByHigherTerm", em.step_downs_higher_term);
+    bson_append_document_end(reply, &e);
+}
+
+/* repl_get_metrics -- see repl.h. */
+bool repl_get_metrics(repl_metrics_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!g.enabled)
+        return false;
+    pthread_mutex_lock(&g.lock);
+    bool ok = g.has_config && g.self >= 0;
+    if (ok) {
+        out->state = (int)g.state;
+        out->term = g.term;
+        out->elections = g.topo.elect_metrics;
+        out->committed_wall_ms = (int64_t)repl_ts_secs(g.topo.commit_point.ts) * 1000;
+    }
+    pthread_mutex_unlock(&g.lock);
+    return ok;
+}
+
 /*
  * repl__handle -- carry out the coordinator's actions in their order: the
  * term and vote are durable before anything else happens; a step-down stops

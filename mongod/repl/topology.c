@@ -94,6 +94,8 @@ static void adopt_term(repl_topo_t *t, int64_t term, repl_actions_t *a)
 {
     if (term <= t->term)
         return;
+    if (t->state == REPL_PRIMARY)
+        t->elect_metrics.step_downs_higher_term++;
     t->term = term;
     t->members[t->self].term = term;
     act(a, REPL_ACT_PERSIST_TERM);
@@ -351,6 +353,13 @@ static bool may_stand(const repl_topo_t *t)
            t->members[t->self].applied.ts != 0;
 }
 
+/* stand_for -- a candidacy starts: count it under its reason. */
+static void stand_for(repl_topo_t *t, repl_elect_reason_t why)
+{
+    t->elect_reason = why;
+    t->elect_metrics.called[why]++;
+}
+
 /* win -- a majority of votes; with one voter, our own. */
 static void check_win(repl_topo_t *t, repl_actions_t *a)
 {
@@ -372,6 +381,7 @@ static void check_win(repl_topo_t *t, repl_actions_t *a)
     t->candidate = false;
     t->primary = t->self;
     t->term_started = false;
+    t->elect_metrics.successful[t->elect_reason]++;
     set_state(t, REPL_PRIMARY, a);
     act(a, REPL_ACT_BECOME_PRIMARY);
     a->term = t->term;
@@ -382,6 +392,7 @@ void repl_topo_on_election_timeout(repl_topo_t *t, repl_actions_t *a)
 {
     if (!may_stand(t) || t->candidate)
         return;
+    stand_for(t, REPL_ELECT_TIMEOUT);
     start_round(t, true, a);
     check_win(t, a);
 }
@@ -566,6 +577,7 @@ void repl_topo_start_takeover(repl_topo_t *t, repl_actions_t *a)
 {
     if (!may_stand(t) || t->candidate)
         return;
+    stand_for(t, REPL_ELECT_PRIORITY_TAKEOVER);
     start_round(t, true, a);
     check_win(t, a);
 }
@@ -666,6 +678,7 @@ int repl_topo_step_up(repl_topo_t *t, bool skip_dry_run, repl_actions_t *a, stat
         return 0;
     if (!may_stand(t))
         return status_set(st, ERR_CommandFailed, "Election failed.");
+    stand_for(t, REPL_ELECT_STEP_UP);
     if (skip_dry_run) {
         t->term++;
         t->members[t->self].term = t->term;

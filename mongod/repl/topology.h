@@ -115,6 +115,25 @@ typedef struct repl_actions {
     const char *reason; /* for the log */
 } repl_actions_t;
 
+/*
+ * repl_elect_reason_t -- why this node stood, as serverStatus().electionMetrics
+ * counts it (MongoDB's StartElectionReasonEnum, less the catch-up and freeze
+ * takeovers this node never starts).
+ */
+typedef enum repl_elect_reason {
+    REPL_ELECT_STEP_UP,           /* replSetStepUp: stepUpCmd */
+    REPL_ELECT_PRIORITY_TAKEOVER, /* a higher priority than the primary's: priorityTakeover */
+    REPL_ELECT_TIMEOUT,           /* no primary heard within the timeout: electionTimeout */
+    REPL_ELECT_NREASONS
+} repl_elect_reason_t;
+
+/* repl_elect_metrics_t -- elections started (called) and won (successful) per reason. */
+typedef struct repl_elect_metrics {
+    int64_t called[REPL_ELECT_NREASONS];
+    int64_t successful[REPL_ELECT_NREASONS];
+    int64_t step_downs_higher_term; /* numStepDownsCausedByHigherTerm */
+} repl_elect_metrics_t;
+
 /* repl_topo_t -- the coordinator. The config is borrowed and must outlive it. */
 typedef struct repl_topo {
     const repl_config_t *config;
@@ -135,6 +154,8 @@ typedef struct repl_topo {
     bool voted_by[REPL_MAX_MEMBERS];
     bool frozen;
     int sync_source;
+    repl_elect_reason_t elect_reason; /* of the running candidacy */
+    repl_elect_metrics_t elect_metrics;
 } repl_topo_t;
 
 /* repl_topo_init -- a member of config at index self, in term, with its own applied optime. */

@@ -145,6 +145,15 @@ def check_clean(name):
     assert v["valid"] is True, v
 
 
+def test_commit_quorum_refused_on_a_standalone():
+    # MongoDB: BadValue "Standalones can't specify commitQuorum"
+    r = client.test.command(SON([("createIndexes", "big"),
+                                 ("indexes", [{"key": {"q": 1}, "name": "q_1"}]),
+                                 ("commitQuorum", "majority")]), check=False)
+    assert r["ok"] == 0 and r["code"] == 2 and "Standalones" in r["errmsg"], r
+    assert "q_1" not in [ix["name"] for ix in client.test.big.list_indexes()]
+
+
 def test_killop_aborts_build():
     box = abort_build("s_kill", lambda op: client.admin.command("killOp", op=op["opid"]))
     assert "e" in box and box["e"].code == 11601, box

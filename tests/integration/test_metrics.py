@@ -164,6 +164,57 @@ def test_prometheus_scrapes_and_answers():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_replica_set_member():
+    """A one-member set: its state, term, the election it won, the commit-point age,
+    the oplog window and its own lag; promtool accepts the scrape; serverStatus's
+    electionMetrics counts the same election."""
+    port = free_port()
+    with Server(["--replSet", "mrs", "--metricsPort", str(port)]) as s:
+        c = pymongo.MongoClient(s.uri, directConnection=True, serverSelectionTimeoutMS=10000)
+        try:
+            c.admin.command("replSetInitiate")
+            deadline = time.time() + 60
+            while not c.admin.command("hello").get("isWritablePrimary"):
+                assert time.time() < deadline, "no primary"
+                time.sleep(0.1)
+            c.test.m.insert_one({"x": 1})
+            while True:  # the commit point follows the insert
+                with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=30) as r:
+                    text = r.read().decode()
+                if "mica_repl_commit_point_age_seconds " in text or time.time() > deadline:
+                    break
+                time.sleep(0.1)
+            fam = families(text)
+            for name in ("mica_repl_member_state", "mica_repl_term", "mica_repl_lag_seconds",
+                         "mica_repl_member_up", "mica_repl_oplog_window_seconds",
+                         "mica_repl_commit_point_age_seconds"):
+                assert fam.get(name) == "gauge", (name, fam)
+            assert fam["mica_repl_elections_total"] == "counter", fam
+            assert value(text, 'mica_repl_member_state{state="PRIMARY"}') == 1
+            term = c.admin.command("replSetGetStatus")["term"]
+            assert value(text, "mica_repl_term") == term
+            assert value(text, 'mica_repl_elections_won_total{reason="electionTimeout"}') == 1
+            assert value(text, 'mica_repl_elections_total{reason="stepUpCmd"}') == 0
+            host = c.admin.command("replSetGetStatus")["members"][0]["name"]
+            assert value(text, 'mica_repl_lag_seconds{member="%s"}' % host) == 0
+            assert value(text, 'mica_repl_member_up{member="%s"}' % host) == 1
+            assert value(text, "mica_repl_oplog_window_seconds") >= 0
+            p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
+                               capture_output=True, timeout=60)
+            assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+            em = c.admin.command("serverStatus")["electionMetrics"]
+            assert em["electionTimeout"] == {"called": 1, "successful": 1}, em
+            assert em["stepUpCmd"] == {"called": 0, "successful": 0}, em
+            assert em["priorityTakeover"]["called"] == 0, em
+            assert em["numStepDownsCausedByHigherTerm"] == 0, em
+        finally:
+            c.close()
+    # a standalone exports no replication families
+    _, _, text = scrape()
+    assert "mica_repl_" not in text
+    assert "electionMetrics" not in client.admin.command("serverStatus")
+
+
 def test_grafana_dashboard_names_exported_metrics():
     src = os.environ.get("MICA_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
     gdir = os.path.join(src, "docs", "grafana")

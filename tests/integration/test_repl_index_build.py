@@ -57,5 +57,17 @@ def test_build_under_majority_writes_replicates():
     c.close()
 
 
+
+def test_commit_quorum_refused():
+    # Builds are single-phase (one createIndexes entry at commit): MongoDB refuses
+    # commitQuorum for such builds with BadValue, and so do we, rather than ignore it.
+    c = rs.client()
+    for q in ("majority", "votingMembers", 2, 0):
+        r = c.test.command({"createIndexes": "cq", "indexes": [{"key": {"q": 1}, "name": "q_1"}],
+                            "commitQuorum": q}, check=False)
+        assert r["ok"] == 0 and r["code"] == 2 and "two phase" in r["errmsg"], (q, r)
+    assert "cq" not in c.test.list_collection_names()
+    c.close()
+
 if __name__ == "__main__":
     sys.exit(1 if run_suite(globals(), n=3) else 0)

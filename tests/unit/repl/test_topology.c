@@ -245,6 +245,50 @@ static void test_election_and_term_noop(void **state)
     repl_config_destroy(&c);
 }
 
+/*
+ * test_election_metrics_count_reasons -- serverStatus electionMetrics: a
+ * candidacy counts under the reason it started with, a win under the same
+ * reason; a lost dry run counts as called only; a primary deposed by a higher
+ * term counts numStepDownsCausedByHigherTerm.
+ */
+static void test_election_metrics_count_reasons(void **state)
+{
+    (void)state;
+    repl_config_t c;
+    repl_topo_t t;
+    repl_actions_t a = {0};
+    status_t st = STATUS_INIT;
+    make_config(&c, 3, NULL, true);
+    repl_topo_init(&t, &c, 0, 1, OT(1, 10), OT(1, 10));
+    /* a dry run that loses: called, not successful */
+    repl_topo_on_election_timeout(&t, &a);
+    repl_vote_reply_t no = {5, false, "newer term"};
+    repl_topo_on_vote_reply(&t, 1, &no, &a);
+    assert_false(t.candidate);
+    assert_int_equal(t.elect_metrics.called[REPL_ELECT_TIMEOUT], 1);
+    assert_int_equal(t.elect_metrics.successful[REPL_ELECT_TIMEOUT], 0);
+    /* replSetStepUp that wins */
+    memset(&a, 0, sizeof(a));
+    assert_int_equal(repl_topo_step_up(&t, true, &a, &st), 0);
+    repl_vote_reply_t yes = {t.term, true, ""};
+    repl_topo_on_vote_reply(&t, 1, &yes, &a);
+    assert_int_equal(t.state, REPL_PRIMARY);
+    assert_int_equal(t.elect_metrics.called[REPL_ELECT_STEP_UP], 1);
+    assert_int_equal(t.elect_metrics.successful[REPL_ELECT_STEP_UP], 1);
+    assert_int_equal(t.elect_metrics.successful[REPL_ELECT_TIMEOUT], 0);
+    assert_int_equal(t.elect_metrics.step_downs_higher_term, 0);
+    /* a higher term deposes it */
+    memset(&a, 0, sizeof(a));
+    repl_topo_observe_term(&t, t.term + 1, &a);
+    assert_int_equal(t.state, REPL_SECONDARY);
+    assert_int_equal(t.elect_metrics.step_downs_higher_term, 1);
+    /* a second higher term while secondary is not a step-down */
+    repl_topo_observe_term(&t, t.term + 1, &a);
+    assert_int_equal(t.elect_metrics.step_downs_higher_term, 1);
+    assert_int_equal(t.elect_metrics.called[REPL_ELECT_PRIORITY_TAKEOVER], 0);
+    repl_config_destroy(&c);
+}
+
 static void test_commit_point_needs_durable_majority(void **state)
 {
     (void)state;
